@@ -1,0 +1,65 @@
+"""transferkit: adapt pretrained models to small labelled datasets.
+
+Example:
+    >>> import transferkit
+    >>> result = transferkit.fit("builtin:fine-food", limit=400)  # doctest: +SKIP
+    >>> transferkit.predict(result.model_dir, texts=["Tasty and fresh."])  # doctest: +SKIP
+"""
+
+import os
+
+# torch's OpenMP threads busy-wait by default; on a shared 2-core machine that turned a ~1 s step into
+# ~45 s. Passive waiting must be chosen before torch loads, so it is set here (users can override it).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+try:
+    __version__ = version("transferkit")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"
+
+from transferkit.api import FitResult, demo, evaluate, fit, predict  # noqa: E402
+from transferkit.artifacts import load_model, save_model  # noqa: E402
+from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone  # noqa: E402
+from transferkit.config import RunSpec  # noqa: E402
+from transferkit.errors import (  # noqa: E402
+    ArtifactError,
+    BackboneError,
+    ConfigError,
+    DataError,
+    MissingDependencyError,
+    NotFittedError,
+    TransferKitError,
+)
+from transferkit.features import extract_features  # noqa: E402
+from transferkit.model import TransferModel  # noqa: E402
+from transferkit.strategies import Strategy, register_strategy  # noqa: E402
+
+__all__ = [
+    "ArtifactError",
+    "Backbone",
+    "BackboneError",
+    "ConfigError",
+    "DataError",
+    "FitResult",
+    "MissingDependencyError",
+    "NotFittedError",
+    "RunSpec",
+    "Strategy",
+    "TransferKitError",
+    "TransferModel",
+    "WeightsCfg",
+    "__version__",
+    "create_backbone",
+    "demo",
+    "evaluate",
+    "extract_features",
+    "fit",
+    "list_backbones",
+    "load_model",
+    "predict",
+    "register_backbone",
+    "register_strategy",
+    "save_model",
+]

@@ -1,0 +1,85 @@
+"""The Backbone interface every pretrained model is wrapped in (after timm's feature API).
+
+A backbone turns raw inputs (image paths or texts) into tensors with the preprocessing that came
+with its weights, runs `forward_features`, and pools them into one embedding per input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+Batch = torch.Tensor | dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class WeightsCfg:
+    """What travels with the weights: where they came from, their checksum, licence and input spec."""
+
+    source: str
+    checksum: str
+    licence: str
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Backbone(nn.Module, ABC):
+    """A pretrained model that maps raw inputs to embeddings of size `num_features`."""
+
+    spec: str
+    modality: str
+    num_features: int
+    weights_cfg: WeightsCfg
+
+    @abstractmethod
+    def load_batch(self, inputs: list[str]) -> Batch:
+        """Turn raw inputs (image paths or texts) into model-ready tensors."""
+
+    @abstractmethod
+    def forward_features(self, batch: Batch) -> torch.Tensor:
+        """Unpooled features (feature map or token states)."""
+
+    @abstractmethod
+    def pool(self, features: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """One `num_features` vector per input."""
+
+    @abstractmethod
+    def layer_groups(self) -> list[nn.Module]:
+        """Groups of layers ordered from input to output, for unfreezing and layer-wise learning rates."""
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.pool(self.forward_features(batch), batch)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def cache_key(self) -> str:
+        """Identity of the embeddings this backbone produces: spec, weights and preprocessing."""
+        identity = {"spec": self.spec, "checksum": self.weights_cfg.checksum, "pre": self.weights_cfg.preprocessing}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=32)
+def weights_sha256(path: str | Path) -> str:
+    """SHA-256 of a pretrained weights file, cached per process (installed weights do not change under us)."""
+    return sha256_file(path)

@@ -1,0 +1,194 @@
+"""The `transferkit` command line: a thin typer shell over the Python API (parsing and printing only)."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import transferkit
+from transferkit import api
+from transferkit.errors import ConfigError, TransferKitError
+
+app = typer.Typer(
+    name="transferkit",
+    help="Transfer learning from pretrained models to small labelled datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"transferkit {transferkit.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+) -> None:
+    """Transfer learning from pretrained models to small labelled datasets."""
+
+
+def _weight_decay(value: str | None) -> float | str | None:
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"The 'weight-decay' option must be a number or 'auto'. Got '{value}'.") from None
+
+
+def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("split", "examples", "accuracy", "balanced acc.", "macro-F1", "majority rate"):
+        table.add_column(column, justify="right" if column != "split" else "left")
+    for split in ("valid", "test"):
+        if split in metrics:
+            m = metrics[split]
+            table.add_row(
+                split, str(m["num_examples"]), f"{m['accuracy']:.3f}", f"{m['balanced_accuracy']:.3f}",
+                f"{m['macro_f1']:.3f}", f"{m['majority_rate']:.3f}",
+            )
+    return table
+
+
+@app.command(epilog="Example: transferkit fit reviews.csv --text-column review --label-column score")
+def fit(
+    data: str = typer.Argument(None, help="Image folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME."),
+    config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
+    backbone: str = typer.Option(None, help="Backbone spec, e.g. bundled:minilm (see `transferkit backbones`)."),
+    strategy: str = typer.Option(None, help="Transfer strategy: probe."),
+    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
+    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
+    split_column: str = typer.Option(None, help="Column with train / valid / test per row."),
+    valid_data: str = typer.Option(None, help="Your own validation data (same format)."),
+    test_data: str = typer.Option(None, help="Your own test data (same format)."),
+    valid_fraction: float = typer.Option(None, help="Fraction of training rows held out for validation [0.15]."),
+    test_fraction: float = typer.Option(None, help="Fraction held out for testing when no test data [0.15]."),
+    limit: int = typer.Option(None, help="Use only N labelled rows (stratified) for training + validation."),
+    skip_bad_files: bool = typer.Option(None, "--skip-bad-files", help="Leave out unreadable files instead of failing."),
+    head: str = typer.Option(None, help="Head: linear or mlp."),
+    optimizer: str = typer.Option(None, help="lbfgs, adamw, adam or sgd."),
+    lr: float = typer.Option(None, help="Learning rate."),
+    weight_decay: str = typer.Option(None, help="L2 strength, or auto."),
+    epochs: int = typer.Option(None, help="Training epochs."),
+    batch_size: int = typer.Option(None, help="Backbone batch size for embedding."),
+    max_length: int = typer.Option(None, help="Token limit for text backbones."),
+    cache_dir: str = typer.Option(None, help="Embedding cache folder."),
+    name: str = typer.Option(None, help="Run name (folder under --output-dir)."),
+    output_dir: str = typer.Option(None, help="Where run folders go [runs]."),
+    seed: int = typer.Option(None, help="Random seed."),
+    overwrite: bool = typer.Option(None, "--overwrite", help="Replace an existing run folder of the same name."),
+) -> None:
+    """Train a transfer model and write runs/NAME/ (config.yaml, metrics.json, fit.log, model/)."""
+    options = {key: value for key, value in locals().items() if key not in {"data", "config"}}
+    options["weight_decay"] = _weight_decay(weight_decay)
+    result = api.fit(data, config=config, **{k: v for k, v in options.items() if v is not None})
+    out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {result.spec.strategy.name}"))
+    out.print(f"Run folder: {result.run_dir}")
+
+
+@app.command(epilog="Example: transferkit predict runs/reviews/model new_reviews.csv --output predictions.csv")
+def predict(
+    model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
+    inputs: list[str] = typer.Argument(..., help="Image files or folders; or CSV / JSONL / TXT files of texts."),
+    output: Path = typer.Option(Path("predictions.csv"), help="CSV to write."),
+    text_column: str = typer.Option(None, help="Text column of CSV / JSONL inputs [the training one]."),
+    batch_size: int = typer.Option(32, help="Batch size."),
+    skip_bad_files: bool = typer.Option(False, "--skip-bad-files", help="Leave out unreadable images."),
+) -> None:
+    """Predict labels and per-class probabilities into a CSV."""
+    frame = api.predict(model, inputs, output=output, text_column=text_column, batch_size=batch_size,
+                        skip_bad_files=skip_bad_files)
+    counts = ", ".join(f"{label}: {count}" for label, count in frame["label"].value_counts().items())
+    out.print(f"Wrote {len(frame)} predictions to {output} ({counts})")
+
+
+@app.command(epilog="Example: transferkit evaluate runs/reviews/model test.csv --text-column review --label-column score")
+def evaluate(
+    model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
+    data: str = typer.Argument(..., help="Labelled data in the format used for fit."),
+    text_column: str = typer.Option(None, help="Text column [the training one]."),
+    label_column: str = typer.Option("label", help="Label column."),
+    output: Path = typer.Option(None, help="Write the metrics to this JSON file."),
+) -> None:
+    """Measure a saved model on labelled data."""
+    metrics = api.evaluate(model, data, text_column=text_column, label_column=label_column, output=output)
+    out.print(_metrics_table({"test": metrics}, f"{model} on {data}"))
+    table = Table(title="per class")
+    for column in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(column)
+    for label, row in metrics["per_class"].items():
+        table.add_row(label, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
+    out.print(table)
+
+
+@app.command(epilog="Example: transferkit backbones")
+def backbones() -> None:
+    """List the available backbones (modality, parameters, input, offline availability)."""
+    table = Table(title="backbones")
+    for column in ("spec", "modality", "params", "input", "offline", "description"):
+        table.add_column(column)
+    for entry in transferkit.list_backbones():
+        table.add_row(entry.name, entry.modality, entry.parameters, entry.input, "yes" if entry.offline else "no",
+                      entry.description)
+    out.print(table)
+
+
+@app.command(epilog="Example: transferkit demo --limit 400")
+def demo(
+    limit: int = typer.Option(api.DEMO_TRAINING_REVIEWS, help="Labelled training reviews to use."),
+    output_dir: str = typer.Option("runs", help="Where the run folder goes."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Sentiment of real Amazon fine-food reviews with bundled MiniLM, trained on a few hundred reviews."""
+    result = api.demo(output_dir=output_dir, limit=limit, seed=seed)
+    test = result.metrics["test"]
+    out.print(_metrics_table(result.metrics, f"fine-food reviews, {limit} labelled, bundled:minilm + probe"))
+    out.print(
+        f"Test accuracy {test['accuracy']:.3f} vs {test['majority_rate']:.3f} for always predicting the majority "
+        f"class; {result.metrics['seconds']['total']:.0f} s."
+    )
+    out.print(f"Run folder: {result.run_dir}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code: 0 ok, 2 for a user error (one line, or a traceback with --debug)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]  # accepted anywhere on the line, not only before the command
+    try:
+        result = app(args=argv, prog_name="transferkit", standalone_mode=False)
+    except TransferKitError as exc:
+        if debug:
+            traceback.print_exc()
+        else:
+            err.print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except typer.Abort:
+        err.print("Aborted.")
+        return 1
+    except Exception as exc:
+        # Usage errors and exits from click (typer may vendor its own copy): they carry their exit code.
+        if not hasattr(exc, "exit_code"):
+            raise
+        if hasattr(exc, "show"):
+            exc.show()
+        return int(exc.exit_code)
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

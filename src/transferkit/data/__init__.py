@@ -1,0 +1,57 @@
+"""Data sources, validation and splits: everything between the user's files and a LabeledData."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transferkit.data.builtin import BUILTIN_DATASETS, load_builtin
+from transferkit.data.dataset import BadItem, LabeledData, imbalance_ratio
+from transferkit.data.images import load_image_folder
+from transferkit.data.splits import Splits, split_data, stratified_sample
+from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
+from transferkit.data.validation import DataReport, validate_labeled
+from transferkit.errors import DataError
+
+
+def load_labeled(
+    path: str | Path,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    split_column: str | None = None,
+) -> LabeledData:
+    """Read labelled data from an image folder, a CSV / TSV / JSONL / Parquet file, or ``builtin:NAME``.
+
+    Example:
+        >>> data = load_labeled("builtin:fine-food")  # doctest: +SKIP
+        >>> data.class_counts
+        {'great': 3258, 'other': 1742}
+    """
+    text = str(path)
+    if text.startswith("builtin:"):
+        return load_builtin(text.removeprefix("builtin:"))
+    path = Path(path)
+    if path.is_dir():
+        return load_image_folder(path)
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return load_text_table(path, text_column=text_column, label_column=label_column, split_column=split_column)
+    if not path.exists():
+        raise DataError(f"Data path {path} does not exist; pass an image folder, a CSV / JSONL file or builtin:NAME.")
+    raise DataError(
+        f"{path} is neither a folder of class sub-folders nor a table ({', '.join(sorted(TABLE_SUFFIXES))}); "
+        "convert it or pass a folder."
+    )
+
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "BadItem",
+    "DataReport",
+    "LabeledData",
+    "Splits",
+    "imbalance_ratio",
+    "load_labeled",
+    "split_data",
+    "stratified_sample",
+    "validate_labeled",
+]

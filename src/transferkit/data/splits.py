@@ -1,0 +1,83 @@
+"""Stratified, seeded train / validation / test splits, or the user's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sklearn.model_selection import train_test_split
+
+from transferkit.data.dataset import LabeledData
+from transferkit.errors import DataError
+
+SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "validation": "valid", "val": "valid",
+               "dev": "valid", "test": "test", "testing": "test"}
+
+
+@dataclass
+class Splits:
+    train: LabeledData
+    valid: LabeledData | None
+    test: LabeledData | None
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        parts = {"train": self.train, "valid": self.valid, "test": self.test}
+        return {name: part.class_counts for name, part in parts.items() if part is not None}
+
+
+def stratified_split(data: LabeledData, fraction: float, *, seed: int, what: str) -> tuple[LabeledData, LabeledData]:
+    """Split off `fraction` of the rows, keeping class proportions; deterministic for a seed."""
+    indices = list(range(len(data)))
+    counts = data.class_counts
+    smallest = min(counts, key=counts.get)
+    if counts[smallest] < 2 or round(fraction * len(data)) < len(counts):
+        raise DataError(
+            f"Cannot carve a stratified {what} split: class '{smallest}' has {counts[smallest]} example(s) among "
+            f"{len(data)}. Add examples, or set the {what} fraction to 0 and pass your own --{what}-data."
+        )
+    keep, split_off = train_test_split(indices, test_size=fraction, random_state=seed, stratify=data.labels)
+    return data.subset(sorted(keep)), data.subset(sorted(split_off))
+
+
+def stratified_sample(data: LabeledData, size: int, *, seed: int) -> LabeledData:
+    """A stratified random subset of `size` rows (few-shot budgets)."""
+    if size >= len(data):
+        return data
+    _, picked = stratified_split(data, size / len(data), seed=seed, what="sample")
+    return picked
+
+
+def split_data(
+    data: LabeledData,
+    *,
+    valid_fraction: float,
+    test_fraction: float,
+    seed: int,
+    limit: int | None = None,
+    valid_data: LabeledData | None = None,
+    test_data: LabeledData | None = None,
+) -> Splits:
+    """Assign every row to train / valid / test.
+
+    Rows with a user split (a split column, or builtin test rows) keep it; missing splits are carved
+    from the training rows with the given fractions. `limit` caps the labelled rows used for training
+    and validation (a stratified sample), leaving the test split untouched.
+    """
+    train, valid, test = data, valid_data, test_data
+    if data.split is not None:
+        unknown = sorted({value for value in data.split if value not in SPLIT_NAMES})
+        if unknown:
+            raise DataError(
+                f"Split column in {data.source} has value(s) {', '.join(map(repr, unknown))}; use train, valid or test."
+            )
+        named = [SPLIT_NAMES[value] for value in data.split]
+        parts = {name: data.subset([i for i, value in enumerate(named) if value == name]) for name in SPLIT_NAMES.values()}
+        train = parts["train"]
+        valid = parts["valid"] if len(parts["valid"]) else valid
+        test = parts["test"] if len(parts["test"]) else test
+    if test is None and test_fraction > 0:
+        train, test = stratified_split(train, test_fraction, seed=seed, what="test")
+    if limit is not None:
+        train = stratified_sample(train, limit, seed=seed)
+    if valid is None and valid_fraction > 0:
+        train, valid = stratified_split(train, valid_fraction, seed=seed, what="valid")
+    return Splits(train=train, valid=valid, test=test)

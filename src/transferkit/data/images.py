@@ -25,7 +25,7 @@ def check_image(path: Path) -> str | None:
     except UnidentifiedImageError:
         return "not an image"
     except OSError as exc:
-        return "truncated image" if "truncated" in str(exc) else f"unreadable image ({exc})"
+        return "truncated image" if "truncated" in str(exc).lower() else f"unreadable image ({exc})"
     except Exception as exc:  # PIL raises assorted errors on corrupt headers
         return f"corrupt image ({exc.__class__.__name__}: {exc})"
     return None

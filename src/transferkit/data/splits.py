@@ -53,6 +53,7 @@ def split_data(
     test_fraction: float,
     seed: int,
     limit: int | None = None,
+    test_limit: int | None = None,
     valid_data: LabeledData | None = None,
     test_data: LabeledData | None = None,
 ) -> Splits:
@@ -60,7 +61,8 @@ def split_data(
 
     Rows with a user split (a split column, or builtin test rows) keep it; missing splits are carved
     from the training rows with the given fractions. `limit` caps the labelled rows used for training
-    and validation (a stratified sample), leaving the test split untouched.
+    and validation (a stratified sample), leaving the test split untouched; `test_limit` samples the
+    test split for quick checks.
     """
     train, valid, test = data, valid_data, test_data
     if data.split is not None:
@@ -78,6 +80,8 @@ def split_data(
         train, test = stratified_split(train, test_fraction, seed=seed, what="test")
     if limit is not None:
         train = stratified_sample(train, limit, seed=seed)
+    if test_limit is not None and test is not None:
+        test = stratified_sample(test, test_limit, seed=seed)
     if valid is None and valid_fraction > 0:
         train, valid = stratified_split(train, valid_fraction, seed=seed, what="valid")
     return Splits(train=train, valid=valid, test=test)

@@ -39,14 +39,16 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, list[BadItem]]:
 
 
 def _read_delimited(text: str, path: Path, *, sep: str) -> tuple[pd.DataFrame, list[BadItem]]:
+    # The C parser re-encodes its input and chokes on the escaped bytes; the python parser takes them as they are.
+    engine = "python" if _has_bad_bytes(text) else "c"
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, engine=engine)
     except pd.errors.ParserError as exc:
         raise DataError(f"{path} is not a well-formed CSV ({exc}); fix the quoting or column count on that line.")
     bad = []
-    for row_index, row in frame.iterrows():
-        if any(_has_bad_bytes(value) for value in row.values):
-            bad.append(BadItem(f"{path} row {int(row_index) + 2}", "bad encoding (not UTF-8)"))
+    for position, row in enumerate(frame.itertuples(index=False)):
+        if any(_has_bad_bytes(value) for value in row):
+            bad.append(BadItem(f"{path} row {position + 2}", "bad encoding (not UTF-8)"))
     return frame, bad
 
 
@@ -74,6 +76,10 @@ def _read_jsonl(text: str, path: Path) -> tuple[pd.DataFrame, list[BadItem]]:
             continue
         records.append({key: None if value is None else str(value) for key, value in record.items()})
     return pd.DataFrame.from_records(records), bad
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
 
 
 def _has_bad_bytes(value: object) -> bool:
@@ -108,17 +114,18 @@ def load_text_table(
         require_column(frame, split_column, option="--split-column", path=path)
     is_jsonl = Path(path).suffix.lower() in {".jsonl", ".json"}
     inputs, labels, splits = [], [], []
-    for position, (_, row) in enumerate(frame.iterrows()):
+    # Plain dict rows: pandas' row Series would re-type the strings (and refuse undecodable ones).
+    for position, row in enumerate(frame.to_dict(orient="records")):
         location = f"{path} {'record' if is_jsonl else 'row'} {position + (1 if is_jsonl else 2)}"
         if location in bad_locations:
             continue
         text = row[text_column]
-        if text is None or pd.isna(text) or not str(text).strip():
+        if _missing(text):
             bad.append(BadItem(location, f"empty '{text_column}'"))
             continue
         if label_column is not None:
             label = row[label_column]
-            if label is None or pd.isna(label) or not str(label).strip():
+            if _missing(label):
                 bad.append(BadItem(location, f"missing label in '{label_column}'"))
                 continue
             labels.append(str(label).strip())

@@ -1,0 +1,68 @@
+import pytest
+from PIL import Image
+
+from transferkit.data import load_labeled, validate_labeled
+from transferkit.data.images import load_image_inputs
+from transferkit.errors import DataError
+
+
+def _folder(root, classes=("cat", "dog"), per_class=3):
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for index in range(per_class):
+            Image.new("RGB", (16, 16), (index * 40, 10, 200)).save(root / name / f"{index}.png")
+    return root
+
+
+def test_reads_classes_from_sub_folders(tmp_path):
+    data = load_labeled(_folder(tmp_path))
+    report = validate_labeled(data, skip_bad_files=False)
+    assert data.modality == "image"
+    assert report.class_counts == {"cat": 3, "dog": 3}
+    assert report.imbalance_ratio == 1.0
+
+
+def test_bad_files_are_listed_with_reasons_and_refused(tmp_path):
+    root = _folder(tmp_path)
+    full = (root / "cat" / "0.png").read_bytes()
+    (root / "cat" / "truncated.png").write_bytes(full[: len(full) // 2])
+    (root / "dog" / "notes.txt").write_text("not a picture")
+    (root / "dog" / "empty.jpg").write_bytes(b"")
+    data = load_labeled(root)
+    reasons = {item.location.split("/")[-1]: item.reason for item in data.bad_items}
+    assert reasons == {"truncated.png": "truncated image", "notes.txt": "not an image", "empty.jpg": "empty file"}
+    with pytest.raises(DataError, match=r"3 unusable item\(s\).*truncated\.png: truncated image.*--skip-bad-files"):
+        validate_labeled(data, skip_bad_files=False)
+    report = validate_labeled(data, skip_bad_files=True)
+    assert report.class_counts == {"cat": 3, "dog": 3}
+    assert len(report.skipped) == 3
+
+
+def test_empty_class_folder_is_refused(tmp_path):
+    root = _folder(tmp_path)
+    (root / "bird").mkdir()
+    with pytest.raises(DataError, match=r"Class folder .*bird is empty"):
+        load_labeled(root)
+
+
+def test_folder_without_class_folders_is_refused(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "loose.png")
+    with pytest.raises(DataError, match="has no class sub-folders"):
+        load_labeled(tmp_path)
+
+
+def test_single_class_is_refused(tmp_path):
+    data = load_labeled(_folder(tmp_path, classes=("cat",)))
+    with pytest.raises(DataError, match=r"single class \('cat'\)"):
+        validate_labeled(data, skip_bad_files=False)
+
+
+def test_missing_path_is_named(tmp_path):
+    with pytest.raises(DataError, match="nowhere does not exist"):
+        load_labeled(tmp_path / "nowhere")
+
+
+def test_prediction_inputs_expand_folders(tmp_path):
+    root = _folder(tmp_path)
+    good, bad = load_image_inputs([root / "cat", root / "dog" / "1.png"])
+    assert len(good) == 4 and not bad

@@ -1,0 +1,44 @@
+import pytest
+
+from transferkit.data import LabeledData, split_data
+from transferkit.errors import DataError
+
+
+def _data(n_per_class=(40, 20), split=None):
+    labels = [f"c{k}" for k, n in enumerate(n_per_class) for _ in range(n)]
+    return LabeledData(modality="text", inputs=[f"t{i}" for i in range(len(labels))], labels=labels, source="s",
+                       split=split)
+
+
+def test_split_is_stratified_and_deterministic():
+    first = split_data(_data(), valid_fraction=0.2, test_fraction=0.25, seed=3)
+    again = split_data(_data(), valid_fraction=0.2, test_fraction=0.25, seed=3)
+    other = split_data(_data(), valid_fraction=0.2, test_fraction=0.25, seed=4)
+    assert first.test.inputs == again.test.inputs and first.valid.inputs == again.valid.inputs
+    assert first.test.inputs != other.test.inputs
+    assert first.test.class_counts == {"c0": 10, "c1": 5}
+    assert first.valid.class_counts == {"c0": 6, "c1": 3}
+    everything = first.train.inputs + first.valid.inputs + first.test.inputs
+    assert sorted(everything) == sorted(_data().inputs)  # a partition: nothing lost, nothing shared
+
+
+def test_user_split_column_is_respected_and_valid_is_carved_from_train():
+    split = ["train"] * 30 + ["test"] * 10 + ["train"] * 15 + ["test"] * 5
+    splits = split_data(_data(split=split), valid_fraction=0.2, test_fraction=0.3, seed=0)
+    assert splits.test.inputs == [f"t{i}" for i in range(30, 40)] + [f"t{i}" for i in range(55, 60)]
+    assert len(splits.valid) == 9 and len(splits.train) == 36
+
+
+def test_unknown_split_value_is_named():
+    with pytest.raises(DataError, match="'holdout'"):
+        split_data(_data(split=["holdout"] * 60), valid_fraction=0.1, test_fraction=0.1, seed=0)
+
+
+def test_limit_samples_training_rows_only():
+    splits = split_data(_data(), valid_fraction=0.25, test_fraction=0.25, seed=0, limit=20)
+    assert len(splits.train) + len(splits.valid) == 20 and len(splits.test) == 15
+
+
+def test_too_few_examples_for_stratification_is_explained():
+    with pytest.raises(DataError, match="class 'c1' has 1 example"):
+        split_data(_data((10, 1)), valid_fraction=0.2, test_fraction=0.2, seed=0)

@@ -1,0 +1,80 @@
+import numpy as np
+import torch
+from torch import nn
+
+from transferkit.backbones.base import Backbone, WeightsCfg
+from transferkit.features import extract_features
+
+
+class CountingBackbone(Backbone):
+    """A tiny deterministic image backbone that records which inputs it embedded."""
+
+    modality = "image"
+
+    def __init__(self, *, preprocessing=None):
+        super().__init__()
+        self.spec = "test:counting"
+        self.num_features = 3
+        self.weights_cfg = WeightsCfg("test", "abc", "none", preprocessing or {"size": 4})
+        self.seen: list[str] = []
+        self.linear = nn.Linear(1, 3)
+
+    def load_batch(self, inputs):
+        self.seen.extend(inputs)
+        return torch.tensor([[float(len(open(path, "rb").read()))] for path in inputs])
+
+    def forward_features(self, batch):
+        return batch
+
+    def pool(self, features, batch):
+        return features.repeat(1, 3)
+
+    def layer_groups(self):
+        return [self.linear]
+
+
+def _files(tmp_path, contents):
+    paths = []
+    for index, content in enumerate(contents):
+        path = tmp_path / f"{index}.bin"
+        path.write_bytes(content)
+        paths.append(str(path))
+    return paths
+
+
+def test_cache_hit_miss_and_only_changed_files_recomputed(tmp_path):
+    cache = tmp_path / "cache"
+    paths = _files(tmp_path, [b"a", b"bb", b"ccc"])
+    backbone = CountingBackbone()
+    first, stats = extract_features(backbone, paths, cache_dir=cache)
+    assert (stats.hits, stats.misses) == (0, 3)
+    assert first[:, 0].tolist() == [1.0, 2.0, 3.0]
+
+    second, stats = extract_features(CountingBackbone(), paths, cache_dir=cache)  # a new process would do this
+    assert (stats.hits, stats.misses) == (3, 0)
+    np.testing.assert_array_equal(first, second)
+
+    (tmp_path / "1.bin").write_bytes(b"changed!")
+    paths.append(str(tmp_path / "new.bin"))
+    (tmp_path / "new.bin").write_bytes(b"dddd")
+    counting = CountingBackbone()
+    third, stats = extract_features(counting, paths, cache_dir=cache)
+    assert (stats.hits, stats.misses) == (2, 2)
+    assert sorted(counting.seen) == sorted([str(tmp_path / "1.bin"), str(tmp_path / "new.bin")])
+    assert third[:, 0].tolist() == [1.0, 8.0, 3.0, 4.0]
+
+
+def test_changed_preprocessing_is_a_different_cache(tmp_path):
+    paths = _files(tmp_path, [b"a", b"bb"])
+    extract_features(CountingBackbone(), paths, cache_dir=tmp_path / "c")
+    _, stats = extract_features(CountingBackbone(preprocessing={"size": 8}), paths, cache_dir=tmp_path / "c")
+    assert stats.misses == 2
+
+
+def test_duplicates_are_embedded_once_and_no_temp_files_remain(tmp_path):
+    paths = _files(tmp_path, [b"same", b"same", b"other"])
+    backbone = CountingBackbone()
+    features, _ = extract_features(backbone, paths, cache_dir=tmp_path / "c")
+    assert len(backbone.seen) == 2 and features.shape == (3, 3)
+    leftovers = [p.name for p in (tmp_path / "c").rglob("*") if p.is_file() and not p.name.endswith(".safetensors")]
+    assert leftovers == []

@@ -31,6 +31,7 @@ from transferkit.rl.envs import make_env
 from transferkit.rl.metrics import summarize_seeds, transfer_metrics
 from transferkit.rl.policy import INFO_FILE, build_model, load_policy, read_policy_info, resolve_policy_dir, save_policy
 from transferkit.rl.report import write_report
+from transferkit.rl.spaces import check_spaces
 from transferkit.rl.strategies import get_rl_strategy
 from transferkit.runs import create_run_dir, run_log, write_atomic, write_json
 
@@ -380,14 +381,19 @@ def transfer(
     spec, run_dir = _resolve_run(TransferSpec, config, options, TRANSFER_OPTIONS, resume=resume)
     policy_source = resolve_policy_dir(spec.source)
     info = read_policy_info(policy_source)
+    probe = make_env(spec.env, monitor=False)  # check the spaces before any folder is made or step is taken
+    check_spaces(
+        policy=info["spaces"],
+        observation_space=probe.observation_space,
+        action_space=probe.action_space,
+        source_env=info["env"]["id"],
+        target_env=spec.env.id,
+    )
+    threshold = spec.threshold if spec.threshold is not None else getattr(probe.spec, "reward_threshold", None)
+    probe.close()
     if run_dir is None:
         default_name = f"{info['env']['id']}-to-{spec.env.id}-{spec.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
         run_dir, spec = _open_run(spec, default_name=default_name)
-    threshold = spec.threshold
-    if threshold is None:
-        probe = make_env(spec.env, monitor=False)
-        threshold = getattr(probe.spec, "reward_threshold", None)
-        probe.close()
     started = time.perf_counter()
     curves: dict[str, Any] = {"source": {"seeds": {"0": info.get("curve", [])}}, "transfer": {"seeds": {}}}
     if spec.baseline:

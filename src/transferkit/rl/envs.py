@@ -12,7 +12,8 @@ Parameter names by family (see `env_parameters(env)` for what a given environmen
   Scales are relative to the model's own values, so they never compound across resets.
 - highway-env: any numeric key of the env's `config` (e.g. `vehicles_density`, `lanes_count`).
 - MiniGrid: task and size come from the id (`MiniGrid-DoorKey-5x5-v0` -> `-8x8-v0`); observations are the
-  agent's 7x7 partial view (`ImgObsWrapper`), the same shape for every size, so policies map across sizes.
+  agent's 7x7x3 partial view (`ImgObsWrapper`), flattened to 147 values: the same shape for every grid size,
+  so policies map across sizes.
 
 Example:
     >>> env = make_env(EnvSpec(id="CartPole-v1", params={"length": 1.0}), seed=0)  # doctest: +SKIP
@@ -265,7 +266,7 @@ def make_env(spec: EnvSpec, *, seed: int | None = None, monitor: bool = True) ->
     if spec.id.startswith("MiniGrid-"):
         from minigrid.wrappers import ImgObsWrapper
 
-        env = ImgObsWrapper(env)
+        env = gym.wrappers.FlattenObservation(ImgObsWrapper(env))  # 7x7x3 partial view -> 147 values, any size
     env = EnvParams(env, params=spec.params, randomize=spec.randomize)
     if spec.actuator_strength != 1.0:
         env = ActuatorStrength(env, scale=spec.actuator_strength)

@@ -9,7 +9,9 @@ scratch curves of one seed share the same evaluation points and budget.
 - area_ratio: (area_transfer - area_scratch) / |area_scratch|; the absolute value keeps the sign meaningful
   for negative rewards (Pendulum, MountainCar). Areas use the trapezoid rule over steps.
 - time to threshold: first step where a curve reaches the threshold (linear between points: none);
-  ``time_to_threshold_ratio`` = scratch / transfer (> 1: transfer reaches it sooner).
+  ``time_to_threshold_ratio`` = scratch / transfer (> 1: transfer reaches it sooner); seeds where a curve
+  never reaches the threshold have no ratio. Across seeds, ``time_to_threshold_ratio_of_means`` divides the
+  mean times (finite even when transfer starts above the threshold).
 - NEGATIVE TRANSFER: the transfer learner gathers less reward over the budget than learning from scratch
   (area_ratio < 0, averaged over seeds); ``negative_transfer_confident`` when the whole interval is below 0.
 
@@ -118,6 +120,10 @@ def summarize_seeds(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:
     keys = [key for key in per_seed[0] if all(isinstance(m.get(key), (int, float, type(None))) for m in per_seed)]
     summary: dict[str, Any] = {key: mean_interval([m.get(key) for m in per_seed]) for key in keys}
     area = summary.get("area_ratio", {"mean": None, "high": None})
+    times = summary.get("time_to_threshold_transfer"), summary.get("time_to_threshold_scratch")
+    if times[0] and times[1] and times[0]["mean"] and times[1]["mean"] is not None:
+        # Per-seed ratios are infinite when transfer starts above the threshold; the ratio of means stays finite.
+        summary["time_to_threshold_ratio_of_means"] = times[1]["mean"] / times[0]["mean"]
     summary["negative_transfer"] = area["mean"] is not None and area["mean"] < 0
     summary["negative_transfer_confident"] = area["high"] is not None and area["high"] < 0
     summary["seeds"] = len(per_seed)

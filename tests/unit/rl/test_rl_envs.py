@@ -90,5 +90,5 @@ def test_minigrid_partial_views_have_the_same_shape_across_grid_sizes():
     small = make_env(EnvSpec(id="MiniGrid-DoorKey-5x5-v0"))
     large = make_env(EnvSpec(id="MiniGrid-DoorKey-8x8-v0"))
     assert small.observation_space == large.observation_space
-    assert small.observation_space.shape == (7, 7, 3)
-    assert small.reset(seed=0)[0].shape == (7, 7, 3)
+    assert small.observation_space.shape == (147,)  # the 7x7x3 partial view, flattened
+    assert small.reset(seed=0)[0].shape == (147,)

@@ -57,6 +57,8 @@ class Backbone(nn.Module, ABC):
     def layer_groups(self) -> list[nn.Module]:
         """Groups of layers ordered from input to output, for unfreezing and layer-wise learning rates."""
 
+    trainable: bool = True  # False for frozen-features-only backbones (e.g. CTranslate2 Whisper)
+
     def forward(self, batch: Batch) -> torch.Tensor:
         return self.pool(self.forward_features(batch), batch)
 
@@ -77,6 +79,26 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def state_checksum(module: nn.Module) -> str:
+    """SHA-256 over a module's tensors (names, shapes and bytes): identifies weights that came without a file."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_image_batch(paths: list[str], transform) -> torch.Tensor:
+    """Open each image as RGB, apply the weights' evaluation transform, stack into one batch."""
+    from PIL import Image
+
+    tensors = []
+    for path in paths:
+        with Image.open(path) as image:
+            tensors.append(transform(image.convert("RGB")))
+    return torch.stack(tensors)
 
 
 @lru_cache(maxsize=32)

@@ -1,12 +1,13 @@
-"""Backbone registry: `register_backbone(name, factory)` and `create_backbone(spec)`."""
+"""Backbone registry: named backbones (``register_backbone``) and spec sources (``timm:``, ``hf:``, ...)."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from transferkit.backbones.base import Backbone
+from transferkit.backbones.specs import SOURCES, absolute_path_spec, parse_spec, with_weights
 from transferkit.errors import BackboneError, ConfigError
 
 BackboneFactory = Callable[..., Backbone]
@@ -23,7 +24,18 @@ class BackboneEntry:
     offline: bool
 
 
+@dataclass(frozen=True)
+class BackboneSource:
+    """A spec prefix such as ``timm`` whose names are resolved on demand rather than listed."""
+
+    prefix: str
+    factory: BackboneFactory
+    modality: Callable[[str], str]  # spec -> "image" / "text" / "audio"
+    description: str
+
+
 _REGISTRY: dict[str, BackboneEntry] = {}
+_SOURCES: dict[str, BackboneSource] = {}
 
 
 def register_backbone(
@@ -47,28 +59,65 @@ def register_backbone(
     _REGISTRY[name] = BackboneEntry(name, factory, modality, description, parameters, input, offline)
 
 
+def register_source(prefix: str, factory: BackboneFactory, *, modality: Callable[[str], str], description: str) -> None:
+    """Resolve every spec ``PREFIX:...`` with `factory` (called as ``factory(spec=..., **options)``)."""
+    if prefix in _SOURCES:
+        raise ConfigError(f"A backbone source '{prefix}:' is already registered.")
+    _SOURCES[prefix] = BackboneSource(prefix, factory, modality, description)
+
+
 def list_backbones() -> list[BackboneEntry]:
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
+def list_sources() -> list[BackboneSource]:
+    return [_SOURCES[prefix] for prefix in sorted(_SOURCES)]
+
+
 def backbone_entry(spec: str) -> BackboneEntry:
+    """The registry entry for a spec: a named backbone, or one resolved by its source (``timm:``, ``hf:``, ...)."""
     if spec in _REGISTRY:
         return _REGISTRY[spec]
+    prefix = spec.partition(":")[0]
+    if prefix in _SOURCES and prefix != "bundled":
+        parsed = parse_spec(spec)
+        base = _REGISTRY.get(f"{parsed.source}:{parsed.name}")
+        if base is not None:
+            return replace(base, name=spec, offline=base.offline or parsed.weights is not None)
+        source = _SOURCES[prefix]
+        return BackboneEntry(
+            name=spec,
+            factory=source.factory,
+            modality=source.modality(spec),
+            description=source.description,
+            parameters="?",
+            input="from the weights' config",
+            offline=parsed.weights is not None or prefix == "path",
+        )
     close = difflib.get_close_matches(spec, list(_REGISTRY), n=1, cutoff=0.4)
     hint = f"did you mean '{close[0]}'? " if close else ""
     raise BackboneError(
-        f"Unknown backbone '{spec}'; {hint}available: {', '.join(sorted(_REGISTRY))} "
+        f"Unknown backbone '{spec}'; {hint}available: {', '.join(sorted(_REGISTRY))}, or any "
+        f"{', '.join(p + ':NAME' for p in sorted(_SOURCES) if p != 'bundled')} "
         "(`transferkit backbones` lists them)."
     )
 
 
-def create_backbone(spec: str, **options: object) -> Backbone:
+def create_backbone(spec: str, *, weights: str | None = None, **options: object) -> Backbone:
     """Build the backbone a spec names, with its pretrained weights and preprocessing.
+
+    Args:
+        spec: ``bundled:NAME``, ``timm:NAME``, ``torchvision:NAME``, ``hf:ID_OR_DIR`` or ``path:DIR``;
+            ``@FILE`` after the name loads a local weights file instead of downloading.
+        weights: A local weights file, same as ``@FILE`` in the spec.
+        **options: Passed to the factory (``max_length=`` for text; image backbones ignore it).
 
     Example:
         >>> backbone = create_backbone("bundled:minilm", max_length=128)  # doctest: +SKIP
         >>> backbone.num_features
         384
     """
+    if spec.partition(":")[0] in SOURCES:
+        spec = absolute_path_spec(with_weights(spec, weights))
     entry = backbone_entry(spec)
     return entry.factory(spec=spec, **options)

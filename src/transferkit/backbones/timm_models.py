@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import timm
 import torch
-from PIL import Image
 from timm.data import create_transform, resolve_data_config
 from torch import nn
 
-from transferkit.backbones.base import Backbone, WeightsCfg
+from transferkit.backbones.base import Backbone, WeightsCfg, load_image_batch
 
 
 def image_preprocessing(model: nn.Module) -> dict:
@@ -46,11 +45,7 @@ class TimmImageBackbone(Backbone):
         )
 
     def load_batch(self, inputs: list[str]) -> torch.Tensor:
-        tensors = []
-        for path in inputs:
-            with Image.open(path) as image:
-                tensors.append(self.transform(image.convert("RGB")))
-        return torch.stack(tensors)
+        return load_image_batch(inputs, self.transform)
 
     def forward_features(self, batch: torch.Tensor) -> torch.Tensor:
         return self.model.forward_features(batch)

@@ -1,4 +1,5 @@
-"""Text encoders built on Hugging Face transformers (BERT family), with mean or CLS pooling."""
+"""Text backbones on Hugging Face transformers: encoders (BERT family, mean / CLS pooling) and decoders
+(GPT-2, Llama family: last-token pooling with right padding)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import torch
 from torch import nn
 
 from transferkit.backbones.base import Backbone, WeightsCfg
+from transferkit.backbones.layers import transformer_layer_groups
 
-Pooling = Literal["mean", "cls"]
+Pooling = Literal["mean", "cls", "last"]
 
 
 class TextEncoderBackbone(Backbone):
@@ -31,7 +33,11 @@ class TextEncoderBackbone(Backbone):
         encoded = self.tokenizer(
             list(inputs), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
-        return dict(encoded)
+        return {key: value for key, value in encoded.items() if key != "token_type_ids" or self._uses_token_types}
+
+    @property
+    def _uses_token_types(self) -> bool:
+        return getattr(self.model.config, "type_vocab_size", 0) > 1
 
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(**batch).last_hidden_state
@@ -43,8 +49,44 @@ class TextEncoderBackbone(Backbone):
         return (features * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
     def layer_groups(self) -> list[nn.Module]:
-        groups: list[nn.Module] = [self.model.embeddings]
-        groups.extend(self.model.encoder.layer)
-        if getattr(self.model, "pooler", None) is not None:
-            groups.append(self.model.pooler)
-        return groups
+        return transformer_layer_groups(self.model)
+
+
+class DecoderBackbone(Backbone):
+    """A causal LM (GPT-2, Llama, SmolLM2); the embedding is the hidden state of each text's last real token.
+
+    Texts are padded on the right and the last non-padding position is gathered, so padding never
+    shifts positions or leaks into the embedding. The LM head is kept for generation, not for embeddings.
+    """
+
+    modality = "text"
+
+    def __init__(self, model: nn.Module, tokenizer, *, spec: str, weights_cfg: WeightsCfg) -> None:
+        super().__init__()
+        self.model = model
+        tokenizer.padding_side = "right"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.weights_cfg = weights_cfg
+        self.num_features = model.config.hidden_size
+        self.max_length = int(weights_cfg.preprocessing["max_length"])
+        self.pooling: Pooling = "last"
+
+    def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
+        encoded = self.tokenizer(
+            list(inputs), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+
+    def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model.base_model(**batch).last_hidden_state
+
+    def pool(self, features: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        last = batch["attention_mask"].sum(dim=1).clamp(min=1) - 1
+        return features[torch.arange(features.shape[0], device=features.device), last]
+
+    def layer_groups(self) -> list[nn.Module]:
+        """Embeddings, each block, final norm; the (often tied) LM head is left out."""
+        return transformer_layer_groups(self.model.base_model)

@@ -1,0 +1,78 @@
+"""``timm:NAME`` backbones: any timm model, with weights from the hub or a local file / folder.
+
+Online, ``timm:resnet50`` downloads the default pretrained weights. Offline, give the weights:
+``timm:resnet50@resnet50.safetensors`` (a state dict) or ``path:DIR`` (a folder written by
+``timm.models.save_for_hf``). Preprocessing comes from the model's pretrained config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transferkit.backbones.base import WeightsCfg, state_checksum
+from transferkit.backbones.specs import parse_spec
+from transferkit.backbones.timm_models import TimmImageBackbone, image_preprocessing
+from transferkit.backbones.weights_io import load_into, offline_error
+from transferkit.errors import BackboneError
+
+
+def _licence(model) -> str:
+    return str(model.pretrained_cfg.get("license", "see the model card"))
+
+
+def _check_name(name: str) -> None:
+    import timm
+
+    if not timm.is_model(name.split(".")[0]):
+        close = timm.list_models(f"*{name.split('.')[0][:6]}*")[:5]
+        raise BackboneError(
+            f"'{name}' is not a timm model; "
+            + (f"similar: {', '.join(close)}. " if close else "")
+            + "See timm.list_models()."
+        )
+
+
+def load_timm(*, spec: str, **_: object) -> TimmImageBackbone:
+    """Build ``timm:NAME[@FILE]``: pretrained from the hub, or from a local weights file.
+
+    Example:
+        >>> backbone = create_backbone("timm:resnet18@resnet18.safetensors")  # doctest: +SKIP
+    """
+    import timm
+
+    parsed = parse_spec(spec)
+    _check_name(parsed.name)
+    if parsed.weights:
+        model = timm.create_model(parsed.name, pretrained=False)
+        checksum = load_into(model, parsed.weights, spec=spec)
+        source = f"file:{parsed.weights}"
+    else:
+        try:
+            model = timm.create_model(parsed.name, pretrained=True)
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:  # hub unreachable / offline
+            raise offline_error(spec, exc) from None
+        checksum = state_checksum(model)
+        source = f"timm:{model.pretrained_cfg.get('hf_hub_id') or parsed.name}"
+    return _wrap(model, spec=spec, source=source, checksum=checksum)
+
+
+def load_timm_folder(folder: Path, *, spec: str) -> TimmImageBackbone:
+    """A folder written by ``timm.models.save_for_hf`` (config.json with 'architecture' + weights)."""
+    import timm
+
+    weights = next(
+        (folder / name for name in ("model.safetensors", "pytorch_model.bin") if (folder / name).is_file()), None
+    )
+    if weights is None:
+        raise BackboneError(f"{folder} has a timm config.json but no model.safetensors; save it with save_for_hf.")
+    model = timm.create_model(f"local-dir:{folder}", pretrained=False)
+    checksum = load_into(model, weights, spec=spec)
+    return _wrap(model, spec=spec, source=f"timm-folder:{folder}", checksum=checksum)
+
+
+def _wrap(model, *, spec: str, source: str, checksum: str) -> TimmImageBackbone:
+    model.eval()
+    weights_cfg = WeightsCfg(
+        source=source, checksum=checksum, licence=_licence(model), preprocessing=image_preprocessing(model)
+    )
+    return TimmImageBackbone(model, spec=spec, weights_cfg=weights_cfg)

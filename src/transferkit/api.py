@@ -24,10 +24,11 @@ from transferkit.data import LabeledData, Splits, load_labeled, split_data, vali
 from transferkit.data.images import load_image_inputs
 from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
 from transferkit.data.validation import describe_bad_items
+from transferkit.engine.runs import inherited_run_name, open_run_dir, resume_spec
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics
 from transferkit.model import TransferModel
-from transferkit.runs import create_run_dir, default_run_name, run_log, write_atomic, write_json
+from transferkit.runs import default_run_name, run_log, write_atomic, write_json
 from transferkit.strategies import get_strategy
 
 
@@ -111,12 +112,19 @@ def _check_backbone_modality(backbone_spec: str, modality: str) -> None:
         )
 
 
-def fit(data: str | Path | None = None, *, config: RunSpec | str | Path | None = None, **options: Any) -> FitResult:
+def fit(
+    data: str | Path | None = None,
+    *,
+    config: RunSpec | str | Path | None = None,
+    resume: str | Path | None = None,
+    **options: Any,
+) -> FitResult:
     """Train a transfer model on labelled data and write a run folder.
 
     Args:
         data: An image folder (one sub-folder per class), a CSV / JSONL / Parquet file, or ``builtin:NAME``.
         config: A RunSpec or a YAML file; `options` override it.
+        resume: A run folder to continue from its last checkpoint (after a crash), with its own config.
         **options: Flat options (``backbone="bundled:minilm"``, ``epochs=20``, ``text_column="review"``)
             or dotted config keys (``**{"optim.lr": 0.5}``).
 
@@ -128,21 +136,27 @@ def fit(data: str | Path | None = None, *, config: RunSpec | str | Path | None =
         >>> result.metrics["test"]["accuracy"]  # doctest: +SKIP
     """
     started = time.perf_counter()
-    spec = resolve_spec(data, config, options)
+    if resume is not None:
+        spec = resume_spec(resume, other_options=bool(data or config or options))
+    else:
+        spec = resolve_spec(data, config, options)
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     splits, data_summary = prepare_splits(spec)
     modality = splits.train.modality
     backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[modality]
     _check_backbone_modality(backbone_spec, modality)
-    name = spec.run.name or default_run_name(spec.data.path, backbone_spec, spec.strategy.name)
+    name = spec.run.name or inherited_run_name() or default_run_name(spec.data.path, backbone_spec, spec.strategy.name)
     spec = spec.with_overrides({"backbone.spec": backbone_spec, "run.name": name})
-    run_dir = create_run_dir(spec.run.output_dir, name, overwrite=spec.run.overwrite)
-    write_atomic(run_dir / "config.yaml", spec.to_yaml())
+    run_dir = Path(resume) if resume is not None else open_run_dir(spec)
     with run_log(run_dir) as log:
         log.info("data %s: %s", spec.data.path, data_summary)
         backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length)
         strategy = get_strategy(spec.strategy.name)
         result = strategy.fit(backbone=backbone, train=splits.train, valid=splits.valid, spec=spec, run_dir=run_dir)
+        if result.details.get("global_rank", 0):  # an extra process of a multi-process run: the primary reports
+            return FitResult(
+                run_dir=run_dir, model_dir=run_dir / "model", metrics={"global_rank": 1}, spec=spec, model=result.model
+            )
         fitted = time.perf_counter()
         metrics: dict[str, Any] = {"data": data_summary}
         for split_name, split in (("valid", splits.valid), ("test", splits.test)):

@@ -219,7 +219,7 @@ def lr_find(
     output: Path = typer.Option(Path("lr-find.csv"), help="CSV of lr and loss; the plot goes beside it (.png)."),
 ) -> None:
     """Plot training loss against learning rate and suggest a learning rate."""
-    sweep = {"data", "config", "min_lr", "max_lr", "steps", "output"}
+    sweep = {"data", "config", "min_lr", "max_lr", "steps", "output", "sweep"}
     options = {key: value for key, value in locals().items() if key not in sweep and value is not None}
     from transferkit.lr_find import lr_find as run_lr_find
 

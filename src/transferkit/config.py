@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from transferkit.errors import ConfigError
 
@@ -49,10 +49,36 @@ class BackboneConfig(_Section):
 class StrategyConfig(_Section):
     """What trains: the transfer strategy and the head on top of the backbone."""
 
-    name: str = "probe"
+    name: str = Field(
+        "auto", description="auto: probe, or two-stage when fine-tuning options (unfreeze, lr_decay, l2sp) are given."
+    )
     head: Literal["linear", "mlp"] = "linear"
     hidden_dim: int = Field(256, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    probe_solver: Literal["lightning", "sklearn"] = Field(
+        "lightning", description="probe: L-BFGS head trained through Lightning, or scikit-learn LogisticRegressionCV."
+    )
+    unfreeze: int | None = Field(None, ge=1, description="Fine-tune only the last N layer groups (default: all).")
+    lr_decay: float = Field(1.0, gt=0.0, le=1.0, description="Layer-wise lr decay: each group below trains at x this.")
+    head_lr_scale: float | None = Field(
+        None, gt=0.0, description="Head lr / base lr; default 10 for a new head, 1 for two-stage's trained head."
+    )
+    l2sp: float = Field(0.0, ge=0.0, description="L2-SP: alpha/2 * ||w - w_pretrained||^2 on fine-tuned weights.")
+    train_bn: bool = Field(False, description="BatchNorm layers in frozen groups keep updating their statistics.")
+    stage1_epochs: int = Field(20, ge=1, description="two-stage: epochs of the stage-1 probe (L-BFGS on the cache).")
+    lora_rank: int = Field(8, ge=1)
+    lora_alpha: float = Field(16.0, gt=0.0)
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    lora_targets: list[str] | None = Field(None, description="Module names to adapt; default per backbone family.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_auto(cls, values: Any) -> Any:
+        """Fine-tuning options without a strategy mean fine-tuning, and two-stage (LP-FT) is its default."""
+        if isinstance(values, dict) and values.get("name", "auto") == "auto":
+            finetuning = any(values.get(key) not in (None, 0.0, 1.0) for key in ("unfreeze", "l2sp", "lr_decay"))
+            values = {**values, "name": "two-stage" if finetuning or values.get("unfreeze") else "probe"}
+        return values
 
     @field_validator("name")
     @classmethod
@@ -68,13 +94,30 @@ class StrategyConfig(_Section):
 class OptimConfig(_Section):
     """How the trainable parameters are optimised."""
 
-    optimizer: Literal["lbfgs", "adamw", "adam", "sgd"] = "lbfgs"
-    lr: float | None = Field(None, gt=0, description="Default: 1.0 for lbfgs, 1e-3 otherwise.")
+    optimizer: Literal["auto", "lbfgs", "adamw", "adam", "sgd", "rmsprop"] = Field(
+        "auto", description="auto: lbfgs for probe, adamw for fine-tuning."
+    )
+    lr: float | None = Field(
+        None, gt=0, description="Default: 1.0 for lbfgs, 1e-3 for probe heads, 1e-4 for fine-tuning, 1e-3 for lora."
+    )
     weight_decay: float | Literal["auto"] = Field(
         "auto", description="L2 strength; auto = chosen by cross-validation for the L-BFGS linear probe, else 0.01."
     )
-    epochs: int = Field(20, ge=1)
-    batch_size: int = Field(64, ge=1)
+    epochs: int | None = Field(None, ge=1, description="Default: 20 for probe, 4 for fine-tuning strategies.")
+    batch_size: int = Field(64, ge=1, description="Global training batch (split across devices).")
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd / rmsprop momentum.")
+    nesterov: bool = True
+    schedule: Literal["constant", "step", "exponential", "cosine", "one-cycle", "plateau"] = "constant"
+    warmup_epochs: float = Field(0.0, ge=0.0, description="Linear warmup (in epochs, fractions allowed).")
+    step_size: int = Field(1, ge=1, description="step schedule: epochs between decays.")
+    gamma: float = Field(0.5, gt=0.0, le=1.0, description="step / exponential / plateau decay factor.")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    mixup: float = Field(0.0, ge=0.0, description="Mixup alpha for images (0 = off).")
+    cutmix: float = Field(0.0, ge=0.0, description="CutMix alpha for images (0 = off).")
+    grad_clip: float | None = Field(None, gt=0.0, description="Clip the gradient norm to this value.")
+    early_stopping: int | None = Field(None, ge=1, description="Stop after N epochs without improvement of monitor.")
+    monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
+    precision: Literal["32-true", "bf16-mixed", "16-mixed", "64-true"] = "32-true"
 
 
 class RunConfig(_Section):
@@ -84,6 +127,12 @@ class RunConfig(_Section):
     output_dir: str = "runs"
     seed: int = 0
     overwrite: bool = False
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
+    num_nodes: int = Field(1, ge=1)
+    distributed: Literal["auto", "ddp", "ddp_spawn", "fsdp"] = Field(
+        "auto", description="Lightning strategy across devices (the transfer strategy is strategy.name)."
+    )
 
 
 class RunSpec(_Section):
@@ -179,6 +228,34 @@ FLAT_OPTIONS = {
     "head": "strategy.head",
     "hidden_dim": "strategy.hidden_dim",
     "dropout": "strategy.dropout",
+    "probe_solver": "strategy.probe_solver",
+    "unfreeze": "strategy.unfreeze",
+    "lr_decay": "strategy.lr_decay",
+    "head_lr_scale": "strategy.head_lr_scale",
+    "l2sp": "strategy.l2sp",
+    "train_bn": "strategy.train_bn",
+    "stage1_epochs": "strategy.stage1_epochs",
+    "lora_rank": "strategy.lora_rank",
+    "lora_alpha": "strategy.lora_alpha",
+    "lora_dropout": "strategy.lora_dropout",
+    "lora_targets": "strategy.lora_targets",
+    "momentum": "optim.momentum",
+    "nesterov": "optim.nesterov",
+    "schedule": "optim.schedule",
+    "warmup_epochs": "optim.warmup_epochs",
+    "step_size": "optim.step_size",
+    "gamma": "optim.gamma",
+    "label_smoothing": "optim.label_smoothing",
+    "mixup": "optim.mixup",
+    "cutmix": "optim.cutmix",
+    "grad_clip": "optim.grad_clip",
+    "early_stopping": "optim.early_stopping",
+    "monitor": "optim.monitor",
+    "precision": "optim.precision",
+    "accelerator": "run.accelerator",
+    "devices": "run.devices",
+    "num_nodes": "run.num_nodes",
+    "distributed": "run.distributed",
     "optimizer": "optim.optimizer",
     "lr": "optim.lr",
     "weight_decay": "optim.weight_decay",

@@ -34,7 +34,13 @@ class ClassifierHead(nn.Module):
     """Standardise -> dropout -> linear, or -> hidden layer with GELU -> linear for `kind="mlp"`."""
 
     def __init__(
-        self, *, in_features: int, num_classes: int, kind: HeadKind = "linear", hidden_dim: int = 256, dropout: float = 0.0
+        self,
+        *,
+        in_features: int,
+        num_classes: int,
+        kind: HeadKind = "linear",
+        hidden_dim: int = 256,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.config = {

@@ -1,20 +1,34 @@
-"""Lightning Trainer factory: one place that decides devices, logging, checkpoints and progress."""
+"""Lightning Trainer factory: one place that decides devices, precision, logging, checkpoints and progress."""
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from transferkit.errors import ConfigError
 from transferkit.progress import progress_enabled
+
+LAST_CHECKPOINT = "last.ckpt"
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "64-true")
+DISTRIBUTED = ("auto", "ddp", "ddp_spawn", "fsdp")
 
 
 class HistoryCallback(Callback):
-    """Keeps the per-epoch logged metrics so they can go into metrics.json and the report."""
+    """Keeps the per-epoch logged metrics for metrics.json and the report; saved in checkpoints, so a resumed
+    run reports every epoch."""
 
     def __init__(self) -> None:
         self.epochs: list[dict[str, float]] = []
@@ -24,6 +38,41 @@ class HistoryCallback(Callback):
         row.update({key: round(float(value), 6) for key, value in trainer.callback_metrics.items()})
         self.epochs.append(row)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs": [dict(row) for row in self.epochs]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.epochs = [dict(row) for row in state_dict["epochs"]]
+
+
+class EpochSeed(Callback):
+    """Reseed torch, numpy and random at each epoch start from (seed, epoch, rank).
+
+    Checkpoints are taken at epoch ends; with the random state a function of the epoch, a run resumed
+    after a crash draws the same dropout masks and mixup weights as an uninterrupted one.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        value = (self.seed * 1_000_003 + trainer.current_epoch * 1_009 + trainer.global_rank) % (2**32)
+        torch.manual_seed(value)
+        np.random.seed(value)
+        random.seed(value)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes a checkpoint under a temporary name and renames it into place: a kill -9 during the write
+    leaves the previous checkpoint intact instead of a truncated file."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+        super().save_checkpoint(checkpoint, temporary, storage_options)
+        os.replace(temporary, path)
+
 
 def quiet_lightning() -> None:
     """Lightning's banner lines and data-loader hints are noise for a CLI user."""
@@ -32,27 +81,118 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*is smaller than the logging interval.*")
     warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+    warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")  # frozen groups, on purpose
 
 
-def build_trainer(*, run_dir: Path, max_epochs: int, callbacks: list[Callback] | None = None) -> L.Trainer:
-    """A Trainer that checkpoints every epoch into run_dir/checkpoints and logs CSV into run_dir/logs."""
+@dataclass
+class TrainerOptions:
+    """Devices, precision and callbacks of one training run.
+
+    Example:
+        >>> TrainerOptions(max_epochs=3, devices=2, distributed="ddp").accelerator
+        'auto'
+    """
+
+    max_epochs: int
+    seed: int = 0
+    accelerator: str = "auto"
+    devices: int = 1
+    distributed: str = "auto"
+    precision: str = "32-true"
+    grad_clip: float | None = None
+    early_stopping: int | None = None
+    monitor: str = "val_loss"
+    checkpoint: bool = True
+
+
+def check_precision(precision: str, accelerator: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"The 'precision' option must be one of {', '.join(PRECISIONS)}. Got '{precision}'.")
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if precision == "16-mixed" and not on_gpu:
+        raise ConfigError("The 'precision' option 16-mixed needs a GPU; on CPU use bf16-mixed or 32-true.")
+
+
+def build_trainer(
+    *, run_dir: Path, options: TrainerOptions, callbacks: list[Callback] | None = None, name: str = "logs"
+) -> L.Trainer:
+    """A Trainer that checkpoints every epoch into run_dir/checkpoints/last.ckpt and logs CSV into run_dir/logs.
+
+    Example:
+        >>> trainer = build_trainer(run_dir=Path("runs/x"), options=TrainerOptions(max_epochs=2))  # doctest: +SKIP
+    """
     quiet_lightning()
-    all_callbacks: list[Callback] = [
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", save_top_k=1, every_n_epochs=1,
-                        enable_version_counter=False),
-        *(callbacks or []),
-    ]
+    check_precision(options.precision, options.accelerator)
+    if options.distributed not in DISTRIBUTED:
+        raise ConfigError(
+            f"The 'distributed' option must be one of {', '.join(DISTRIBUTED)}. Got '{options.distributed}'."
+        )
+    all_callbacks: list[Callback] = [EpochSeed(options.seed), *(callbacks or [])]
+    if options.checkpoint:
+        all_callbacks.append(
+            ModelCheckpoint(
+                dirpath=run_dir / "checkpoints",
+                filename=LAST_CHECKPOINT.removesuffix(".ckpt"),
+                save_top_k=1,
+                every_n_epochs=1,
+                save_on_train_epoch_end=True,  # after HistoryCallback has recorded the epoch
+                enable_version_counter=False,
+            )
+        )
+    if options.early_stopping:
+        mode = "max" if "accuracy" in options.monitor else "min"
+        all_callbacks.append(EarlyStopping(monitor=options.monitor, patience=options.early_stopping, mode=mode))
     if progress_enabled():
         all_callbacks.append(RichProgressBar(leave=False))
+    strategy: Any = options.distributed
+    if options.distributed == "ddp" and options.devices > 1:
+        from lightning.pytorch.strategies import DDPStrategy
+
+        strategy = DDPStrategy(checkpoint_io=AtomicCheckpointIO())
+    plugins = [] if strategy != options.distributed else [AtomicCheckpointIO()]
     return L.Trainer(
-        accelerator="auto",
-        devices=1,
-        max_epochs=max_epochs,
-        logger=CSVLogger(str(run_dir), name="logs", version=""),
+        accelerator=options.accelerator,
+        devices=options.devices,
+        strategy=strategy,
+        precision=options.precision,
+        max_epochs=options.max_epochs,
+        gradient_clip_val=options.grad_clip,
+        logger=CSVLogger(str(run_dir), name=name, version=""),
         callbacks=all_callbacks,
+        plugins=plugins,
+        enable_checkpointing=options.checkpoint,
         enable_progress_bar=progress_enabled(),
         enable_model_summary=False,
         num_sanity_val_steps=0,
         log_every_n_steps=1,
         deterministic=True,
     )
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    path = Path(run_dir) / "checkpoints" / LAST_CHECKPOINT
+    return path if path.is_file() else None
+
+
+def fit_with_resume(
+    trainer: L.Trainer, module: L.LightningModule, *, run_dir: Path, train_loader, valid_loader
+) -> None:
+    """`trainer.fit`, continuing from run_dir/checkpoints/last.ckpt when a previous attempt left one.
+
+    A fresh run starts in an empty run folder (see transferkit.runs.create_run_dir), so a checkpoint
+    there always belongs to this run. It is loaded with ``weights_only=True``: tensors and plain
+    containers only, nothing is unpickled.
+    """
+    checkpoint = last_checkpoint(run_dir) if trainer.checkpoint_callback is not None else None
+    trainer.fit(
+        module,
+        train_dataloaders=train_loader,
+        val_dataloaders=valid_loader,
+        ckpt_path=str(checkpoint) if checkpoint else None,
+        weights_only=True if checkpoint else None,
+    )
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Lightning leaves the gloo / nccl group open; without this the process may abort at exit.
+        torch.distributed.destroy_process_group()

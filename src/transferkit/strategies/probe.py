@@ -13,11 +13,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
-from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer
+from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.features import extract_features
 from transferkit.heads import ClassifierHead
 from transferkit.model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
+from transferkit.strategies.options import train_options, trainer_options_for
 
 
 def label_indices(data: LabeledData, class_names: list[str]) -> torch.Tensor:
@@ -54,12 +55,44 @@ def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int)
     return float(1.0 / (search.best_params_["C"] * len(targets)))
 
 
+PROBE_EPOCHS = 20
+
+
+def sklearn_head(head: ClassifierHead, features: np.ndarray, targets: np.ndarray, *, seed: int) -> dict:
+    """Fit scikit-learn's LogisticRegressionCV on standardised features and copy it into the linear `head`.
+
+    A binary model's single score s becomes logits (0, s): the softmax of those is sklearn's probability.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+
+    folds = int(min(5, np.bincount(targets).min()))
+    model = LogisticRegressionCV(
+        Cs=L2_GRID_C,
+        cv=StratifiedKFold(max(2, folds), shuffle=True, random_state=seed),
+        scoring="neg_log_loss",
+        max_iter=2000,
+    )
+    standardized = head.standardize(torch.as_tensor(features)).numpy()
+    model.fit(standardized, targets)
+    coef = torch.as_tensor(model.coef_, dtype=torch.float32)
+    intercept = torch.as_tensor(model.intercept_, dtype=torch.float32)
+    if coef.shape[0] == 1:
+        coef = torch.cat([torch.zeros_like(coef), coef])
+        intercept = torch.cat([torch.zeros_like(intercept), intercept])
+    linear = head.layers[-1]
+    with torch.no_grad():
+        linear.weight.copy_(coef)
+        linear.bias.copy_(intercept)
+    return {"solver": "sklearn", "C": float(np.atleast_1d(model.C_)[0])}
+
+
 @register_strategy
 class ProbeStrategy(Strategy):
     """Linear (or MLP) head on cached embeddings of the frozen backbone.
 
     With the default L-BFGS optimiser the linear head is an L2-regularised multinomial logistic
     regression fitted on the full training set each epoch, which beats minibatch Adam on few examples.
+    `probe_solver="sklearn"` fits scikit-learn's LogisticRegressionCV instead (same objective, no Lightning).
     """
 
     name = "probe"
@@ -79,6 +112,27 @@ class ProbeStrategy(Strategy):
     ) -> StrategyResult:
         for parameter in backbone.parameters():
             parameter.requires_grad_(False)  # frozen for the whole run
+        head, history, details = self.train_head(
+            backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir, checkpoint=True
+        )
+        return StrategyResult(
+            model=TransferModel(backbone, head, train.class_names),
+            backbone_trained=False,
+            history=history,
+            details=details,
+        )
+
+    def train_head(
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        checkpoint: bool,
+    ) -> tuple[ClassifierHead, list[dict[str, float]], dict]:
+        """Train a head on the cached embeddings; returns it (on the CPU, eval mode), its history and details."""
         class_names = train.class_names
         train_features, train_stats = self._features(backbone, train, spec, "training data")
         head = ClassifierHead(
@@ -90,14 +144,19 @@ class ProbeStrategy(Strategy):
         )
         head.standardize.fit(torch.as_tensor(train_features))
         train_targets = label_indices(train, class_names)
+        cache_details = {"train": train_stats}
+        if spec.strategy.probe_solver == "sklearn" and spec.strategy.head == "linear":
+            details = sklearn_head(head, train_features, train_targets.numpy(), seed=spec.run.seed)
+            return head.eval(), [], details | {"feature_cache": cache_details}
+        optimizer = "lbfgs" if spec.optim.optimizer == "auto" else spec.optim.optimizer
         weight_decay = spec.optim.weight_decay
         if weight_decay == "auto":
-            if spec.optim.optimizer == "lbfgs" and spec.strategy.head == "linear":
+            if optimizer == "lbfgs" and spec.strategy.head == "linear":
                 standardized = head.standardize(torch.as_tensor(train_features)).numpy()
                 weight_decay = select_weight_decay(standardized, train_targets.numpy(), seed=spec.run.seed)
             else:
                 weight_decay = FIXED_WEIGHT_DECAY
-        full_batch = spec.optim.optimizer == "lbfgs"
+        full_batch = optimizer == "lbfgs"
         train_loader = _loader(
             train_features,
             train_targets,
@@ -105,30 +164,33 @@ class ProbeStrategy(Strategy):
             shuffle=not full_batch,
             seed=spec.run.seed,
         )
-        valid_loader, valid_stats = None, None
+        valid_loader = None
         if valid is not None and len(valid):
-            valid_features, valid_stats = self._features(backbone, valid, spec, "validation data")
+            valid_features, cache_details["valid"] = self._features(backbone, valid, spec, "validation data")
             valid_loader = _loader(
                 valid_features, label_indices(valid, class_names), batch_size=4096, shuffle=False, seed=spec.run.seed
             )
-        module = ClassifierModule(
-            head,
-            groups=[LayerGroup("head", head)],
-            optimizer=spec.optim.optimizer,
-            lr=spec.optim.lr,
-            weight_decay=weight_decay,
+        options = train_options(
+            spec, optimizer=optimizer, weight_decay=weight_decay, has_valid=valid_loader is not None
         )
+        module = ClassifierModule(head, groups=[LayerGroup("head", head)], options=options)
         history = HistoryCallback()
-        trainer = build_trainer(run_dir=run_dir, max_epochs=spec.optim.epochs, callbacks=[history])
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=valid_loader)
-        head = head.cpu().eval()
-        return StrategyResult(
-            model=TransferModel(backbone, head, class_names),
-            backbone_trained=False,
-            history=history.epochs,
-            details={"weight_decay": weight_decay, "feature_cache": {"train": train_stats, "valid": valid_stats}},
+        trainer_options = trainer_options_for(
+            spec,
+            epochs=spec.optim.epochs or PROBE_EPOCHS,
+            has_valid=valid_loader is not None,
+            checkpoint=checkpoint,
+            single_device=True,
         )
+        trainer = build_trainer(
+            run_dir=run_dir, options=trainer_options, callbacks=[history], name="logs" if checkpoint else "logs-stage1"
+        )
+        fit_with_resume(trainer, module, run_dir=run_dir, train_loader=train_loader, valid_loader=valid_loader)
+        details = {"weight_decay": weight_decay, "optimizer": optimizer, "feature_cache": cache_details}
+        return head.cpu().eval(), history.epochs, details
 
     def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:
+        if result.backbone_trained:
+            return super().predict_proba(result, data, spec)
         features, _ = self._features(result.model.backbone, data, spec, "evaluation data")
         return result.model.predict_proba_features(features)

@@ -1,0 +1,235 @@
+"""Fine-tuning strategies: the backbone trains inside the LightningModule on raw batches.
+
+- ``finetune``: all layer groups (or the last N with ``unfreeze``) and a new head.
+- ``two-stage`` (LP-FT): stage 1 is the probe (a head on cached features), stage 2 fine-tunes from it.
+- ``gradual`` (ULMFiT): the head alone first, then one more layer group per epoch, from the top down.
+- ``bitfit``: biases only (and the head).
+
+All combine with layer-wise learning-rate decay (``lr_decay``) and the L2-SP penalty (``l2sp``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch.utils.data import DataLoader
+
+from transferkit.backbones.base import Backbone
+from transferkit.config import OptimConfig, RunSpec
+from transferkit.data.dataset import LabeledData
+from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
+from transferkit.engine.data import raw_loader
+from transferkit.errors import ConfigError
+from transferkit.features import extract_features
+from transferkit.heads import ClassifierHead
+from transferkit.model import TransferModel
+from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
+from transferkit.strategies.options import train_options, trainer_options_for
+from transferkit.strategies.probe import ProbeStrategy, label_indices
+from transferkit.strategies.regularizers import L2SP
+
+FINETUNE_EPOCHS = 4
+FINETUNE_WEIGHT_DECAY = 0.01
+
+
+@dataclass
+class Prepared:
+    """Everything a fine-tuning run needs before `trainer.fit` (also used by lr-find)."""
+
+    model: TransferModel
+    module: ClassifierModule
+    train_loader: DataLoader
+    valid_loader: DataLoader | None
+    epochs: int
+    details: dict[str, Any]
+
+
+def is_bias(name: str, parameter: torch.nn.Parameter) -> bool:
+    return name.endswith("bias")
+
+
+@register_strategy
+class FineTuneStrategy(Strategy):
+    """Fine-tune the last `unfreeze` layer groups (default: all) with a new head at `head_lr_scale` (10x)."""
+
+    name = "finetune"
+    default_lr: ClassVar[float] = 1e-4
+    new_head_lr_scale: ClassVar[float] = 10.0
+    gradual: ClassVar[bool] = False
+    param_filter: ClassVar[Any] = None
+
+    # --- planning -----------------------------------------------------------------------------------
+    def initial_head(
+        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+    ) -> tuple[ClassifierHead, dict[str, Any]]:
+        """A new head whose input standardisation comes from the pretrained embeddings (cached)."""
+        features, _ = extract_features(
+            backbone,
+            train.inputs,
+            cache_dir=spec.backbone.cache_dir,
+            batch_size=spec.backbone.batch_size,
+            description="Embedding training data",
+        )
+        head = ClassifierHead(
+            in_features=backbone.num_features,
+            num_classes=len(train.class_names),
+            kind=spec.strategy.head,
+            hidden_dim=spec.strategy.hidden_dim,
+            dropout=spec.strategy.dropout,
+        )
+        head.standardize.fit(torch.as_tensor(features))
+        return head, {}
+
+    def head_lr_scale(self, spec: RunSpec) -> float:
+        return spec.strategy.head_lr_scale or self.new_head_lr_scale
+
+    def plan(self, *, backbone: Backbone, head: ClassifierHead, spec: RunSpec) -> list[LayerGroup]:
+        """Layer groups from input to output: the top `unfreeze` train, group k below the head at lr x decay^k."""
+        modules = backbone.layer_groups()
+        count = len(modules)
+        unfreeze = min(spec.strategy.unfreeze or count, count)
+        backbone_decay = 0.0 if spec.strategy.l2sp else None
+        groups = []
+        for index, module in enumerate(modules):
+            depth = count - index  # 1 for the group just below the head
+            start = None if depth > unfreeze else (depth if self.gradual else 0)
+            groups.append(
+                LayerGroup(
+                    f"backbone.{index}",
+                    module,
+                    lr_scale=spec.strategy.lr_decay**depth,
+                    unfreeze_epoch=start,
+                    param_filter=self.param_filter,
+                    weight_decay=backbone_decay,
+                )
+            )
+        groups.append(LayerGroup("head", head, lr_scale=self.head_lr_scale(spec)))
+        return groups
+
+    def finalize(self, model: TransferModel) -> TransferModel:
+        """Hook for strategies that change the backbone's structure for training (LoRA merges here)."""
+        return model
+
+    def prepare(
+        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+    ) -> Prepared:
+        optim = spec.optim
+        if optim.optimizer == "lbfgs":
+            raise ConfigError(
+                f"The 'optimizer' option lbfgs is for the probe (full-batch on cached features); the {self.name} "
+                "strategy trains on minibatches: use adamw, adam, sgd or rmsprop."
+            )
+        if (optim.mixup or optim.cutmix) and backbone.modality != "image":
+            raise ConfigError("The 'mixup' and 'cutmix' options mix images; set them to 0 for text data.")
+        class_names = train.class_names
+        head, details = self.initial_head(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
+        model = TransferModel(backbone, head, class_names)
+        groups = self.plan(backbone=backbone, head=head, spec=spec)
+        weight_decay = FINETUNE_WEIGHT_DECAY if optim.weight_decay == "auto" else float(optim.weight_decay)
+        has_valid = valid is not None and len(valid) > 0
+        options = train_options(
+            spec,
+            optimizer="adamw" if optim.optimizer == "auto" else optim.optimizer,
+            weight_decay=weight_decay,
+            has_valid=has_valid,
+            default_lr=self.default_lr,
+        )
+        backbone_groups = [group for group in groups if group.name != "head"]
+        regularizers = [L2SP(backbone_groups, alpha=spec.strategy.l2sp)] if spec.strategy.l2sp else []
+        module = ClassifierModule(
+            model,
+            groups=groups,
+            options=options,
+            num_classes=len(class_names),
+            regularizers=regularizers,
+            frozen_root=backbone,
+            train_bn=spec.strategy.train_bn,
+        )
+        loader_args = {"batch_size": optim.batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
+        train_loader = raw_loader(
+            backbone, train.inputs, label_indices(train, class_names), shuffle=True, **loader_args
+        )
+        valid_loader = (
+            raw_loader(backbone, valid.inputs, label_indices(valid, class_names), shuffle=False, **loader_args)
+            if has_valid
+            else None
+        )
+        details |= {
+            "optimizer": options.optimizer,
+            "lr": options.base_lr,
+            "weight_decay": weight_decay,
+            "groups": [
+                {"name": g.name, "lr_scale": round(g.lr_scale, 6), "unfreeze_epoch": g.unfreeze_epoch} for g in groups
+            ],
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        }
+        epochs = optim.epochs or FINETUNE_EPOCHS
+        return Prepared(model, module, train_loader, valid_loader, epochs, details)
+
+    # --- training -----------------------------------------------------------------------------------
+    def fit(
+        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+    ) -> StrategyResult:
+        prepared = self.prepare(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
+        history = HistoryCallback()
+        options = trainer_options_for(
+            spec, epochs=prepared.epochs, has_valid=prepared.valid_loader is not None, checkpoint=True
+        )
+        trainer = build_trainer(run_dir=run_dir, options=options, callbacks=[history])
+        fit_with_resume(
+            trainer,
+            prepared.module,
+            run_dir=run_dir,
+            train_loader=prepared.train_loader,
+            valid_loader=prepared.valid_loader,
+        )
+        model = self.finalize(prepared.model.cpu()).eval()
+        details = prepared.details | {"global_rank": trainer.global_rank, "epochs_run": trainer.current_epoch}
+        return StrategyResult(model=model, backbone_trained=True, history=history.epochs, details=details)
+
+
+@register_strategy
+class TwoStageStrategy(FineTuneStrategy):
+    """LP-FT: the probe trains the head on cached features (stage 1), then the backbone fine-tunes from there.
+
+    Starting from a trained head keeps the first fine-tuning steps from wrecking pretrained features
+    with gradients of a random head (Kumar et al., 2022). Stage 1 takes seconds and reruns on resume.
+    """
+
+    name = "two-stage"
+    new_head_lr_scale = 1.0
+
+    def initial_head(
+        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+    ) -> tuple[ClassifierHead, dict[str, Any]]:
+        stage1 = spec.model_copy(
+            update={"optim": OptimConfig(epochs=spec.strategy.stage1_epochs, batch_size=spec.optim.batch_size)}
+        )
+        requires_grad = [p.requires_grad for p in backbone.parameters()]
+        head, history, details = ProbeStrategy().train_head(
+            backbone=backbone, train=train, valid=valid, spec=stage1, run_dir=run_dir, checkpoint=False
+        )
+        for parameter, flag in zip(backbone.parameters(), requires_grad, strict=True):
+            parameter.requires_grad_(flag)
+        stage1_valid = history[-1].get("val_accuracy") if history else None
+        return head.train(), {"stage1": {**details, "val_accuracy": stage1_valid, "epochs": len(history)}}
+
+
+@register_strategy
+class GradualStrategy(FineTuneStrategy):
+    """ULMFiT-style gradual unfreezing: epoch 0 trains the head, epoch k also the top k layer groups."""
+
+    name = "gradual"
+    gradual = True
+
+
+@register_strategy
+class BitFitStrategy(FineTuneStrategy):
+    """BitFit (Ben Zaken et al., 2022): only the backbone's bias terms train, with the head."""
+
+    name = "bitfit"
+    default_lr = 1e-3
+    param_filter = staticmethod(is_bias)

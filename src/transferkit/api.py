@@ -26,7 +26,7 @@ from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
 from transferkit.data.validation import describe_bad_items
 from transferkit.engine.runs import inherited_run_name, open_run_dir, resume_spec
 from transferkit.errors import ConfigError, DataError
-from transferkit.evaluation import classification_metrics
+from transferkit.evaluation import classification_metrics, run_baselines, write_run_report
 from transferkit.model import TransferModel
 from transferkit.runs import default_run_name, run_log, write_atomic, write_json
 from transferkit.strategies import get_strategy
@@ -159,10 +159,21 @@ def fit(
             )
         fitted = time.perf_counter()
         metrics: dict[str, Any] = {"data": data_summary}
+        probas: dict[str, np.ndarray] = {}
         for split_name, split in (("valid", splits.valid), ("test", splits.test)):
             if split is not None and len(split):
-                proba = strategy.predict_proba(result, split, spec)
+                proba = probas[split_name] = strategy.predict_proba(result, split, spec)
                 metrics[split_name] = classification_metrics(split.labels, proba, result.model.class_names)
+        class_names = result.model.class_names
+        if spec.run.baseline != "none":
+            metrics["baselines"] = run_baselines(
+                choice=spec.run.baseline,
+                spec=spec,
+                splits=splits,
+                probas=probas,
+                class_names=class_names,
+                run_dir=run_dir,
+            )
         metrics["backbone"] = {"spec": backbone_spec, "parameters": backbone.num_parameters,
                                "weights": backbone.weights_cfg.to_dict()}
         metrics["strategy"] = {"name": spec.strategy.name, **result.details}
@@ -175,6 +186,7 @@ def fit(
             metadata={"text_column": spec.data.text_column, "run": name, "modality": modality},
         )
         write_json(run_dir / "metrics.json", metrics)
+        write_run_report(run_dir, metrics=metrics, spec=spec, splits=splits, probas=probas, class_names=class_names)
         log.info("metrics written to %s", run_dir / "metrics.json")
     return FitResult(run_dir=run_dir, model_dir=model_dir, metrics=metrics, spec=spec, model=result.model)
 

@@ -127,6 +127,9 @@ class RunConfig(_Section):
     output_dir: str = "runs"
     seed: int = 0
     overwrite: bool = False
+    baseline: Literal["none", "scratch", "classic", "both"] = Field(
+        "none", description="Also train baselines (classic, from scratch, or both) and report the transfer gain."
+    )
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
     devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
     num_nodes: int = Field(1, ge=1)
@@ -265,6 +268,7 @@ FLAT_OPTIONS = {
     "output_dir": "run.output_dir",
     "seed": "run.seed",
     "overwrite": "run.overwrite",
+    "baseline": "run.baseline",
 }
 
 

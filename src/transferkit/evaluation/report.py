@@ -1,0 +1,393 @@
+"""report.html and report.md for a run folder.
+
+report.html is one self-contained file: CSS inline, figures embedded as base64 PNG, no scripts and no
+network references, so it opens anywhere (an air-gapped laptop, a CI artifact viewer).
+report.md holds the same tables as plain Markdown.
+
+Example:
+    >>> write_report(run_dir, metrics=metrics, config_yaml=spec.to_yaml())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from transferkit.config import RunSpec
+from transferkit.data.dataset import LabeledData
+from transferkit.data.splits import Splits
+from transferkit.evaluation import figures
+from transferkit.evaluation.metrics import label_indices
+from transferkit.runs import write_atomic
+
+WORST_EXAMPLES = 8
+SNIPPET_CHARS = 240
+THUMBNAIL_PIXELS = 96
+CURVE_FILE = "curve.json"
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1100px;color:#1d2330;
+background:#fff;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;border-bottom:3px solid #2b6cb0;padding-bottom:.3rem}
+h2{font-size:1.2rem;margin-top:2rem;color:#2b6cb0}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
+th,td{border:1px solid #cbd5e0;padding:.3rem .6rem;text-align:right;vertical-align:top}
+th{background:#edf2f7}td.l,th.l{text-align:left}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem}
+.card{background:#ebf4ff;border-radius:8px;padding:.7rem 1rem;min-width:10rem}
+.card b{display:block;font-size:1.4rem}
+.bad{background:#fed7d7;color:#822727;font-weight:700;padding:.5rem .8rem;border-radius:6px}
+.good{background:#c6f6d5;color:#22543d;padding:.5rem .8rem;border-radius:6px}
+pre{background:#f7fafc;border:1px solid #e2e8f0;padding:.8rem;overflow:auto;font-size:.85rem}
+img.fig{max-width:100%;border:1px solid #e2e8f0;margin:.4rem 0}
+img.thumb{width:72px;height:72px;object-fit:contain;image-rendering:pixelated}
+.note{color:#4a5568;font-size:.9rem}
+"""
+
+METRIC_ROWS = [
+    ("accuracy", "accuracy"),
+    ("balanced_accuracy", "balanced accuracy"),
+    ("macro_f1", "macro F1"),
+    ("weighted_f1", "weighted F1"),
+    ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC"),
+    ("log_loss", "log-loss"),
+    ("ece", "expected calibration error"),
+    ("majority_rate", "majority-class rate"),
+]
+
+
+@dataclass
+class Example:
+    """One misclassified example: the input, its true and predicted class and the predicted probability."""
+
+    item: str
+    true: str
+    predicted: str
+    confidence: float
+
+
+def worst_examples(
+    data: LabeledData, proba: np.ndarray, class_names: list[str], *, count: int = WORST_EXAMPLES
+) -> list[Example]:
+    """The misclassified examples the model was most confident about, most confident first."""
+    y_true = label_indices(data.labels or [], class_names)
+    predicted = proba.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y_true)
+    order = wrong[np.argsort(-proba[wrong, predicted[wrong]], kind="stable")][:count]
+    return [
+        Example(data.inputs[i], class_names[y_true[i]], class_names[predicted[i]], float(proba[i, predicted[i]]))
+        for i in order
+    ]
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _img(png: bytes | None, alt: str) -> str:
+    if png is None:
+        return ""
+    return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _thumbnail(path: str) -> str:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+    except OSError:
+        return html.escape(path)
+    return (
+        f'<img class="thumb" alt="{html.escape(Path(path).name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(buffer.getvalue()).decode()}">'
+    )
+
+
+def _table(header: list[str], rows: list[list[Any]], *, left: int = 1) -> str:
+    def cells(values: list[Any], tag: str) -> str:
+        opening = [f'<{tag} class="l">' if i < left else f"<{tag}>" for i in range(len(values))]
+        return "".join(f"{o}{html.escape(_fmt(v))}</{tag}>" for o, v in zip(opening, values, strict=True))
+
+    body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows)
+    return f"<table><tr>{cells(header, 'th')}</tr>{body}</table>"
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _split_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: metrics[name] for name in ("valid", "test") if isinstance(metrics.get(name), dict)}
+
+
+def _sections(
+    metrics: dict[str, Any],
+    *,
+    config_yaml: str,
+    examples: list[Example],
+    modality: str,
+    curve: list[dict[str, Any]] | None,
+) -> list[tuple[str, str, str]]:
+    """(title, html, markdown) for every section of the report that has data."""
+    draw = figures.figures_available()
+    splits = _split_metrics(metrics)
+    main_name = "test" if "test" in splits else next(iter(splits), None)
+    main = splits.get(main_name, {})
+    sections: list[tuple[str, str, str]] = []
+
+    # run summary
+    strategy = metrics.get("strategy", {}).get("name", "?")
+    backbone = metrics.get("backbone", {}).get("spec", "?")
+    cards = [("backbone", backbone), ("strategy", strategy)]
+    if main:
+        interval = main.get("interval")
+        accuracy = f"{main['accuracy']:.3f}"
+        if interval:
+            accuracy += f" [{interval['low']:.3f}, {interval['high']:.3f}]"
+        cards += [(f"{main_name} accuracy (95% CI)", accuracy), ("majority-class rate", f"{main['majority_rate']:.3f}")]
+    seconds = metrics.get("seconds", {}).get("total")
+    if seconds is not None:
+        cards.append(("time", f"{seconds:.1f} s"))
+    body = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(str(v))}</b></div>' for k, v in cards)
+    sections.append(("Run summary", f'<div class="cards">{body}</div>', "\n".join(f"- **{k}**: {v}" for k, v in cards)))
+
+    # data summary
+    data = metrics.get("data", {})
+    counts = data.get("class_counts") or {}
+    if counts:
+        rows = [[name, count] for name, count in counts.items()]
+        ratio = data.get("imbalance_ratio")
+        note = f"Imbalance ratio (largest / smallest class): {_fmt(ratio)}."
+        split_rows = [
+            [name, sum(size.values()) if isinstance(size, dict) else size]
+            for name, size in (data.get("splits") or {}).items()
+        ]
+        extra_html = _table(["split", "size"], split_rows) if split_rows else ""
+        extra_md = "\n\n" + _md_table(["split", "size"], split_rows) if split_rows else ""
+        sections.append(
+            (
+                "Data",
+                _table(["class", "examples"], rows) + f'<p class="note">{html.escape(note)}</p>' + extra_html,
+                _md_table(["class", "examples"], rows) + f"\n\n{note}" + extra_md,
+            )
+        )
+
+    # metrics
+    if splits:
+        header = ["metric", *splits]
+        rows = [[label, *(m.get(key) for m in splits.values())] for key, label in METRIC_ROWS]
+        sections.append(("Metrics", _table(header, rows), _md_table(header, rows)))
+
+    # training curves
+    history = metrics.get("history") or []
+    if history and draw:
+        png = figures.training_curves_png(history)
+        if png:
+            sections.append(
+                ("Training curves", _img(png, "training curves"), f"{len(history)} epochs (see report.html).")
+            )
+
+    if main:
+        # confusion matrix and per-class table
+        confusion = main["confusion_matrix"]
+        per_class = [
+            [name, row["precision"], row["recall"], row["f1"], row["support"]]
+            for name, row in main["per_class"].items()
+        ]
+        header = ["class", "precision", "recall", "F1", "support"]
+        matrix_rows = [[label, *row] for label, row in zip(confusion["labels"], confusion["matrix"], strict=True)]
+        matrix_header = ["true \\ predicted", *confusion["labels"]]
+        image = (
+            _img(figures.confusion_matrix_png(confusion["labels"], confusion["matrix"]), "confusion matrix")
+            if draw
+            else _table(matrix_header, matrix_rows)
+        )
+        sections.append(
+            (
+                f"Confusion matrix and per-class scores ({main_name})",
+                image + _table(header, per_class),
+                _md_table(matrix_header, matrix_rows) + "\n\n" + _md_table(header, per_class),
+            )
+        )
+        # calibration
+        calibration = main.get("calibration")
+        if calibration:
+            rows = [
+                [f"{lo:.1f}-{hi:.1f}", conf, acc, count]
+                for lo, hi, conf, acc, count in zip(
+                    calibration["bin_lower"],
+                    calibration["bin_upper"],
+                    calibration["confidence"],
+                    calibration["accuracy"],
+                    calibration["count"],
+                    strict=True,
+                )
+            ]
+            header = ["confidence bin", "mean confidence", "accuracy", "examples"]
+            note = f"Expected calibration error: {calibration['ece']:.3f} (0 = confidences match accuracy)."
+            sections.append(
+                (
+                    "Calibration",
+                    (_img(figures.reliability_png(calibration), "reliability diagram") if draw else "")
+                    + f'<p class="note">{html.escape(note)}</p>'
+                    + _table(header, rows),
+                    note + "\n\n" + _md_table(header, rows),
+                )
+            )
+
+    # worst misclassified
+    if examples:
+        header = ["input", "true", "predicted", "probability"]
+
+        def shown(item: str) -> str:
+            return item if len(item) <= SNIPPET_CHARS else item[:SNIPPET_CHARS] + "..."
+
+        html_rows = "".join(
+            '<tr><td class="l">'
+            + (
+                _thumbnail(e.item) + f"<br>{html.escape(Path(e.item).name)}"
+                if modality == "image"
+                else html.escape(shown(e.item))
+            )
+            + f'</td><td class="l">{html.escape(e.true)}</td><td class="l">{html.escape(e.predicted)}</td>'
+            f"<td>{e.confidence:.3f}</td></tr>"
+            for e in examples
+        )
+        head = "".join(f'<th class="l">{h}</th>' for h in header)
+        md_rows = [
+            [Path(e.item).name if modality == "image" else shown(e.item), e.true, e.predicted, e.confidence]
+            for e in examples
+        ]
+        sections.append(
+            (
+                "Most confident mistakes",
+                f"<table><tr>{head}</tr>{html_rows}</table>",
+                _md_table(header, md_rows),
+            )
+        )
+
+    # transfer gain
+    baselines = metrics.get("baselines") or {}
+    rows, flags = [], []
+    for name, entry in baselines.items():
+        if not isinstance(entry, dict):
+            continue
+        gain = entry["gain"]
+        rows.append(
+            [
+                name,
+                entry["description"],
+                entry["metrics"]["accuracy"],
+                gain["gain"],
+                f"[{gain['low']:+.3f}, {gain['high']:+.3f}]",
+                "NEGATIVE TRANSFER"
+                if gain["negative_transfer"]
+                else ("helped" if gain["low"] > 0 else "no clear gain"),
+            ]
+        )
+        if gain["negative_transfer"]:
+            flags.append(name)
+    if rows:
+        header = ["baseline", "what", "baseline accuracy", "transfer gain", "95% interval", "verdict"]
+        if flags:
+            verdict = (
+                f"NEGATIVE TRANSFER: the transfer model is worse than the {', '.join(flags)} baseline(s) "
+                "beyond noise. Prefer the baseline, or try another backbone or strategy."
+            )
+            banner = f'<p class="bad">{html.escape(verdict)}</p>'
+        else:
+            verdict = "No negative transfer: no baseline beats the transfer model beyond noise."
+            banner = f'<p class="good">{html.escape(verdict)}</p>'
+        sections.append(
+            ("Transfer gain", banner + _table(header, rows, left=2), f"**{verdict}**\n\n" + _md_table(header, rows))
+        )
+
+    # learning curve
+    if curve:
+        header = ["method", "per class", "accuracy (mean)", "std", "repeats"]
+        rows = [[r["method"], r["per_class"], r["accuracy_mean"], r["accuracy_std"], r["repeats"]] for r in curve]
+        sections.append(
+            (
+                "Learning curve",
+                (_img(figures.learning_curve_png(curve), "learning curve") if draw else "") + _table(header, rows),
+                _md_table(header, rows),
+            )
+        )
+
+    if not draw:
+        sections.append(
+            (
+                "Figures",
+                '<p class="note">Install matplotlib (pip install "transferkit[report]") for figures.</p>',
+                "Figures need matplotlib: `pip install 'transferkit[report]'`.",
+            )
+        )
+    sections.append(("Config", f"<pre>{html.escape(config_yaml)}</pre>", f"```yaml\n{config_yaml}```"))
+    return sections
+
+
+def write_report(
+    run_dir: str | Path,
+    *,
+    metrics: dict[str, Any],
+    config_yaml: str,
+    examples: list[Example] | None = None,
+    modality: str = "text",
+    title: str | None = None,
+) -> tuple[Path, Path]:
+    """Write report.html (self-contained) and report.md into `run_dir`; returns their paths.
+
+    A learning curve is included when `run_dir` holds curve.json (written by `transferkit curve`).
+    """
+    run_dir = Path(run_dir)
+    curve_file = run_dir / CURVE_FILE
+    curve = json.loads(curve_file.read_text())["rows"] if curve_file.is_file() else None
+    title = title or f"transferkit report: {run_dir.name}"
+    sections = _sections(metrics, config_yaml=config_yaml, examples=examples or [], modality=modality, curve=curve)
+    body = "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content, _ in sections)
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
+    )
+    markdown = f"# {title}\n\n" + "\n\n".join(f"## {name}\n\n{content}" for name, _, content in sections) + "\n"
+    html_path, md_path = run_dir / "report.html", run_dir / "report.md"
+    write_atomic(html_path, page)
+    write_atomic(md_path, markdown)
+    return html_path, md_path
+
+
+def write_run_report(
+    run_dir: Path,
+    *,
+    metrics: dict[str, Any],
+    spec: RunSpec,
+    splits: Splits,
+    probas: dict[str, np.ndarray],
+    class_names: list[str],
+) -> tuple[Path, Path]:
+    """The report of a `fit` run: its metrics, its config and the most confident mistakes on the test split."""
+    name = "test" if "test" in probas else "valid"
+    data = splits.test if name == "test" else splits.valid
+    examples = worst_examples(data, probas[name], class_names) if name in probas and data is not None else []
+    return write_report(
+        run_dir, metrics=metrics, config_yaml=spec.to_yaml(), examples=examples, modality=splits.train.modality
+    )

@@ -113,6 +113,20 @@ def _env_options(
 _ENV_HELP = "gymnasium id, e.g. CartPole-v1, HalfCheetah-v5, MiniGrid-DoorKey-5x5-v0, highway-fast-v0."
 _PARAM_HELP = "Physics override NAME=VALUE applied at reset (repeatable), e.g. length=1.0, mass_scale.torso=1.5."
 _RANDOMIZE_HELP = "Domain randomisation NAME=LOW:HIGH drawn each episode (repeatable)."
+# Options both commands share (typer reads these defaults; they are never mutated).
+_PARAM = typer.Option(None, help=_PARAM_HELP)
+_RANDOMIZE = typer.Option(None, help=_RANDOMIZE_HELP)
+_OBS_NOISE = typer.Option(None, help="Std of Gaussian observation noise (sim-to-real gap).")
+_ACTION_DELAY = typer.Option(None, help="Actions arrive this many steps late.")
+_ACTUATOR = typer.Option(None, help="Scale of continuous actions.")
+_MAX_STEPS = typer.Option(None, help="Episode step limit.")
+_EVAL_EVERY = typer.Option(None, help="Evaluate every N steps [2000].")
+_EVAL_EPISODES = typer.Option(None, help="Episodes per evaluation [5].")
+_CHECKPOINT = typer.Option(None, help="Checkpoint every N steps [10000].")
+_CONFIG = typer.Option(None, "--config", help="YAML run config; flags override it.")
+_NAME = typer.Option(None, help="Run name (folder under --output-dir).")
+_OUTPUT_DIR = typer.Option(None, help="Where run folders go [runs].")
+_OVERWRITE = typer.Option(None, "--overwrite", help="Replace an existing run folder.")
 
 
 @app.command(epilog="Example: transferkit rl pretrain --env CartPole-v1 --algo ppo --steps 20000 --name cartpole")
@@ -120,25 +134,25 @@ def pretrain(
     env: str = typer.Option(None, help=_ENV_HELP),
     algo: str = typer.Option(None, help="ppo, sac or dqn [ppo]."),
     steps: int = typer.Option(None, help="Environment steps [20000]."),
-    param: list[str] = typer.Option(None, help=_PARAM_HELP),
-    randomize: list[str] = typer.Option(None, help=_RANDOMIZE_HELP),
-    obs_noise: float = typer.Option(None, help="Std of Gaussian observation noise (sim-to-real gap)."),
-    action_delay: int = typer.Option(None, help="Actions arrive this many steps late."),
-    actuator_strength: float = typer.Option(None, help="Scale of continuous actions."),
-    max_episode_steps: int = typer.Option(None, help="Episode step limit."),
+    param: list[str] = _PARAM,
+    randomize: list[str] = _RANDOMIZE,
+    obs_noise: float = _OBS_NOISE,
+    action_delay: int = _ACTION_DELAY,
+    actuator_strength: float = _ACTUATOR,
+    max_episode_steps: int = _MAX_STEPS,
     stage: list[str] = typer.Option(None, help="Curriculum stage NAME=VALUE[,NAME=VALUE], easy to hard (repeatable)."),
     curriculum_threshold: float = typer.Option(None, help="Mean training return that advances the curriculum."),
     curriculum_window: int = typer.Option(None, help="Episodes averaged for the curriculum threshold [10]."),
     net_arch: str = typer.Option(None, help="Hidden layer sizes, e.g. 64,64."),
     algo_kwarg: list[str] = typer.Option(None, help="SB3 constructor argument NAME=VALUE (repeatable)."),
-    eval_every: int = typer.Option(None, help="Evaluate every N steps [2000]."),
-    eval_episodes: int = typer.Option(None, help="Episodes per evaluation [5]."),
-    checkpoint_every: int = typer.Option(None, help="Checkpoint every N steps [10000]."),
-    config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
-    name: str = typer.Option(None, help="Run name (folder under --output-dir)."),
-    output_dir: str = typer.Option(None, help="Where run folders go [runs]."),
+    eval_every: int = _EVAL_EVERY,
+    eval_episodes: int = _EVAL_EPISODES,
+    checkpoint_every: int = _CHECKPOINT,
+    config: Path = _CONFIG,
+    name: str = _NAME,
+    output_dir: str = _OUTPUT_DIR,
     seed: int = typer.Option(None, help="Random seed."),
-    overwrite: bool = typer.Option(None, "--overwrite", help="Replace an existing run folder."),
+    overwrite: bool = _OVERWRITE,
     resume: bool = typer.Option(False, "--resume", help="Continue runs/NAME from its last checkpoint."),
 ) -> None:
     """Train a policy on a source environment; writes runs/NAME with policy/ (safetensors + JSON)."""
@@ -194,22 +208,22 @@ def transfer(
     strategy: str = typer.Option(None, help="zero-shot, finetune, freeze-features or reinit-head [finetune]."),
     steps: int = typer.Option(None, help="Target environment steps per seed [20000]."),
     seeds: str = typer.Option(None, help="Comma-separated seeds [0,1,2]."),
-    param: list[str] = typer.Option(None, help=_PARAM_HELP),
-    randomize: list[str] = typer.Option(None, help=_RANDOMIZE_HELP),
-    obs_noise: float = typer.Option(None, help="Std of Gaussian observation noise (sim-to-real gap)."),
-    action_delay: int = typer.Option(None, help="Actions arrive this many steps late."),
-    actuator_strength: float = typer.Option(None, help="Scale of continuous actions."),
-    max_episode_steps: int = typer.Option(None, help="Episode step limit."),
+    param: list[str] = _PARAM,
+    randomize: list[str] = _RANDOMIZE,
+    obs_noise: float = _OBS_NOISE,
+    action_delay: int = _ACTION_DELAY,
+    actuator_strength: float = _ACTUATOR,
+    max_episode_steps: int = _MAX_STEPS,
     threshold: float = typer.Option(None, help="Return for time-to-threshold [the env's reward threshold]."),
     baseline: bool = typer.Option(None, "--baseline/--no-baseline", help="Also learn from scratch [on]."),
     algo_kwarg: list[str] = typer.Option(None, help="Override an SB3 argument NAME=VALUE (repeatable)."),
-    eval_every: int = typer.Option(None, help="Evaluate every N steps [2000]."),
-    eval_episodes: int = typer.Option(None, help="Episodes per evaluation [5]."),
-    checkpoint_every: int = typer.Option(None, help="Checkpoint every N steps [10000]."),
-    config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
-    name: str = typer.Option(None, help="Run name (folder under --output-dir)."),
-    output_dir: str = typer.Option(None, help="Where run folders go [runs]."),
-    overwrite: bool = typer.Option(None, "--overwrite", help="Replace an existing run folder."),
+    eval_every: int = _EVAL_EVERY,
+    eval_episodes: int = _EVAL_EPISODES,
+    checkpoint_every: int = _CHECKPOINT,
+    config: Path = _CONFIG,
+    name: str = _NAME,
+    output_dir: str = _OUTPUT_DIR,
+    overwrite: bool = _OVERWRITE,
     resume: bool = typer.Option(False, "--resume", help="Reuse finished seeds of runs/NAME; continue the rest."),
 ) -> None:
     """Continue a source policy on a target environment and measure transfer against learning from scratch."""

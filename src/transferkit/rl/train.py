@@ -401,29 +401,13 @@ def transfer(
     per_seed = []
     with run_log(run_dir) as log, _torch_threads(TORCH_THREADS):
         for index, seed in enumerate(spec.seeds):
-            grid = [0]
-            if spec.baseline:
-                scratch, _ = _arm(
-                    spec,
-                    arm="scratch",
-                    seed=seed,
-                    run_dir=run_dir,
-                    source=policy_source,
-                    resume=resume,
-                    zero_shot_grid=grid,
+            grid = [0]  # zero-shot evaluates once and repeats the value on the scratch curve's steps
+            for arm in ["scratch", "transfer"] if spec.baseline else ["transfer"]:
+                curve, model = _arm(
+                    spec, arm=arm, seed=seed, run_dir=run_dir, source=policy_source, resume=resume, zero_shot_grid=grid
                 )
-                curves["scratch"]["seeds"][str(seed)] = scratch
-                grid = [point["step"] for point in scratch]
-            curve, model = _arm(
-                spec,
-                arm="transfer",
-                seed=seed,
-                run_dir=run_dir,
-                source=policy_source,
-                resume=resume,
-                zero_shot_grid=grid,
-            )
-            curves["transfer"]["seeds"][str(seed)] = curve
+                curves[arm]["seeds"][str(seed)] = curve
+                grid = [point["step"] for point in curve]
             if index == 0 and model is not None:
                 save_policy(
                     model,

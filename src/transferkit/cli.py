@@ -171,15 +171,70 @@ def evaluate(
     out.print(table)
 
 
-@app.command(epilog="Example: transferkit backbones")
-def backbones() -> None:
+backbones_app = typer.Typer(
+    help="List the available backbones, or show one in detail (`transferkit backbones show SPEC`).",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+app.add_typer(backbones_app, name="backbones")
+
+
+@backbones_app.callback(epilog="Example: transferkit backbones; transferkit backbones show bundled:minilm --measure")
+def backbones(context: typer.Context) -> None:
     """List the available backbones (modality, parameters, input, offline availability)."""
+    if context.invoked_subcommand is not None:
+        return
+    from transferkit.backbones import list_sources
+    from transferkit.backbones.describe import availability
+
     table = Table(title="backbones")
-    for column in ("spec", "modality", "params", "input", "offline", "description"):
+    table.add_column("spec", no_wrap=True)
+    for column in ("modality", "params", "input", "offline", "description"):
         table.add_column(column)
     for entry in transferkit.list_backbones():
-        table.add_row(entry.name, entry.modality, entry.parameters, entry.input, "yes" if entry.offline else "no",
-                      entry.description)
+        table.add_row(entry.name, entry.modality, entry.parameters, entry.input, availability(entry), entry.description)
+    out.print(table)
+    sources = ", ".join(f"{source.prefix}:NAME ({source.description})" for source in list_sources())
+    out.print(f"Also any {sources}; add @FILE to load a local weights file.")
+
+
+@backbones_app.command("show", epilog="Example: transferkit backbones show timm:resnet18@resnet18.safetensors")
+def backbones_show(
+    spec: str = typer.Argument(..., help="Backbone spec, e.g. bundled:efficientnet_lite0 or hf:./my_model."),
+    measure: bool = typer.Option(False, "--measure", help="Measure embeddings/s on this machine now (cached)."),
+    max_length: int = typer.Option(128, help="Token limit for text backbones."),
+) -> None:
+    """Details of one backbone: weights, checksum, licence, input spec, size, layer groups, embeddings/s."""
+    from transferkit.backbones.describe import describe_backbone
+
+    info = describe_backbone(spec, measure=measure, max_length=max_length)
+    table = Table(title=info["spec"], show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    weights = info["weights"]
+    speed = info["speed"]
+    rows = [
+        ("modality", info["modality"]),
+        ("description", info["description"]),
+        ("parameters", f"{info['parameters']:,}"),
+        ("embedding size", str(info["num_features"])),
+        ("layer groups", str(info["layer_groups"])),
+        ("trainable", "yes" if info["trainable"] else "no (frozen features only)"),
+        ("offline", info["available_offline"]),
+        ("weights source", weights["source"]),
+        ("checksum (sha256)", weights["checksum"]),
+        ("licence", weights["licence"]),
+        ("input", ", ".join(f"{key}={value}" for key, value in weights["preprocessing"].items())),
+        (
+            "embeddings/s",
+            f"{speed['embeddings_per_s']} ({speed['threads']} threads, batch {speed['batch_size']}, "
+            f"{speed['measured_at']})"
+            if speed
+            else "not measured yet (add --measure)",
+        ),
+    ]
+    for field, value in rows:
+        table.add_row(field, value)
     out.print(table)
 
 

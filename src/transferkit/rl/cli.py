@@ -190,7 +190,14 @@ def _summary_table(metrics: dict[str, Any]) -> Table:
     for column in ("metric", "mean", "95% interval"):
         table.add_column(column)
     summary = metrics["summary"]
-    for key in ("jumpstart", "asymptotic", "transfer_ratio", "area_ratio", "time_to_threshold_ratio"):
+    for key in (
+        "jumpstart",
+        "asymptotic",
+        "transfer_ratio",
+        "area_ratio",
+        "area_difference",
+        "time_to_threshold_ratio",
+    ):
         if key in summary and summary[key]["mean"] is not None:
             cell = summary[key]
             interval = f"[{cell['low']:.3g}, {cell['high']:.3g}]" if cell["low"] is not None else "-"

@@ -12,8 +12,10 @@ scratch curves of one seed share the same evaluation points and budget.
   ``time_to_threshold_ratio`` = scratch / transfer (> 1: transfer reaches it sooner); seeds where a curve
   never reaches the threshold have no ratio. Across seeds, ``time_to_threshold_ratio_of_means`` divides the
   mean times (finite even when transfer starts above the threshold).
-- NEGATIVE TRANSFER: the transfer learner gathers less reward over the budget than learning from scratch
-  (area_ratio < 0, averaged over seeds); ``negative_transfer_confident`` when the whole interval is below 0.
+- NEGATIVE TRANSFER: the transfer learner gathers less reward over the budget than learning from scratch:
+  the mean over seeds of area_difference (area_transfer - area_scratch) is below 0;
+  ``negative_transfer_confident`` when its whole interval is. The difference, not the ratio, decides: a ratio
+  swings wildly when the scratch area is near 0 (returns that cross zero, as in HalfCheetah).
 
 Example:
     >>> m = transfer_metrics(steps=[0, 1, 2], transfer=[5, 8, 9], scratch=[1, 5, 9])
@@ -76,6 +78,7 @@ def transfer_metrics(
         "asymptotic_scratch": float(np.mean(scratch[-tail:])),
         "area_transfer": area_t,
         "area_scratch": area_s,
+        "area_difference": area_t - area_s,
         "transfer_ratio": area_t / area_s if area_s != 0 else None,
         "area_ratio": (area_t - area_s) / abs(area_s) if area_s != 0 else None,
     }
@@ -113,18 +116,18 @@ def summarize_seeds(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Aggregate per-seed metrics into mean and interval, and flag negative transfer.
 
     Example:
-        >>> s = summarize_seeds([{"area_ratio": -0.2}, {"area_ratio": -0.1}])
+        >>> s = summarize_seeds([{"area_difference": -20.0}, {"area_difference": -10.0}])
         >>> s["negative_transfer"]
         True
     """
     keys = [key for key in per_seed[0] if all(isinstance(m.get(key), (int, float, type(None))) for m in per_seed)]
     summary: dict[str, Any] = {key: mean_interval([m.get(key) for m in per_seed]) for key in keys}
-    area = summary.get("area_ratio", {"mean": None, "high": None})
+    difference = summary.get("area_difference", {"mean": None, "high": None})
     times = summary.get("time_to_threshold_transfer"), summary.get("time_to_threshold_scratch")
     if times[0] and times[1] and times[0]["mean"] and times[1]["mean"] is not None:
         # Per-seed ratios are infinite when transfer starts above the threshold; the ratio of means stays finite.
         summary["time_to_threshold_ratio_of_means"] = times[1]["mean"] / times[0]["mean"]
-    summary["negative_transfer"] = area["mean"] is not None and area["mean"] < 0
-    summary["negative_transfer_confident"] = area["high"] is not None and area["high"] < 0
+    summary["negative_transfer"] = difference["mean"] is not None and difference["mean"] < 0
+    summary["negative_transfer_confident"] = difference["high"] is not None and difference["high"] < 0
     summary["seeds"] = len(per_seed)
     return summary

@@ -13,7 +13,7 @@ import numpy as np
 from transferkit.runs import write_atomic
 
 ARM_COLOURS = {"source": "#7f7f7f", "transfer": "#1f77b4", "scratch": "#d62728"}
-METRIC_ROWS = ("jumpstart", "asymptotic", "transfer_ratio", "area_ratio", "time_to_threshold_ratio")
+METRIC_ROWS = ("jumpstart", "asymptotic", "transfer_ratio", "area_ratio", "area_difference", "time_to_threshold_ratio")
 
 
 def seed_bands(seeds: dict[str, list[dict[str, float]]]) -> dict[str, list[float]]:

@@ -435,8 +435,8 @@ def transfer(
             "seconds": time.perf_counter() - started,
         }
         write_json(run_dir / "metrics.json", metrics)
+        write_report(run_dir, metrics=metrics, curves=curves)  # adds the seed bands to `curves`
         write_json(run_dir / "curves.json", curves)
-        write_report(run_dir, metrics=metrics, curves=curves)
         if metrics["summary"] and metrics["summary"]["negative_transfer"]:
             log.warning("NEGATIVE TRANSFER: %s -> %s with %s", info["env"]["id"], spec.env.id, spec.strategy)
     policy_dir = run_dir / "policy"

@@ -41,6 +41,7 @@ def test_metrics_of_a_head_start_that_scratch_catches_up_with():
     assert m["area_scratch"] == pytest.approx(4500)
     assert m["transfer_ratio"] == pytest.approx(7000 / 4500)
     assert m["area_ratio"] == pytest.approx(2500 / 4500)
+    assert m["area_difference"] == pytest.approx(2500)
     assert m["time_to_threshold_transfer"] == 200
     assert m["time_to_threshold_scratch"] == 300
     assert m["time_to_threshold_ratio"] == pytest.approx(1.5)
@@ -79,6 +80,11 @@ def test_negative_transfer_is_flagged_when_transfer_gathers_less_reward():
     assert summary["negative_transfer"] is True
     assert summary["negative_transfer_confident"] is True
     assert summary["jumpstart"]["mean"] == -5
+    # A ratio near a zero scratch area swings wildly; the flag follows the mean area difference instead.
+    mixed = summarize_seeds(
+        [{"area_difference": -1.0, "area_ratio": -100.0}, {"area_difference": 50.0, "area_ratio": 0.5}]
+    )
+    assert mixed["area_ratio"]["mean"] < 0 and mixed["negative_transfer"] is False
     better = summarize_seeds([transfer_metrics(steps=STEPS, transfer=[10, 20, 30, 30], scratch=[0, 10, 20, 30])])
     assert better["negative_transfer"] is False
     assert better["seeds"] == 1

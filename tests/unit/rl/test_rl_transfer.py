@@ -66,6 +66,7 @@ def test_transfer_to_a_longer_pole_has_a_positive_jumpstart_on_the_same_seeds(ca
     for arm in ("transfer", "scratch"):
         assert [p["step"] for p in result.curves[arm]["seeds"]["0"]] == [0, 256]
         assert result.curves[arm]["bands"]["steps"] == [0.0, 256.0]
+    assert json.loads((result.run_dir / "curves.json").read_text())["scratch"]["bands"]["steps"] == [0.0, 256.0]
     assert result.curves["source"]["seeds"]["0"][-1]["step"] == 2560
     files = {p.name for p in result.run_dir.iterdir()}
     assert {"config.yaml", "metrics.json", "curves.json", "report.html", "policy", "seeds", "fit.log"} <= files

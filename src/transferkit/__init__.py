@@ -19,6 +19,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
+from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift  # noqa: E402
 from transferkit.api import FitResult, demo, evaluate, fit, predict  # noqa: E402
 from transferkit.artifacts import load_model, save_model  # noqa: E402
 from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone  # noqa: E402
@@ -37,6 +38,7 @@ from transferkit.model import TransferModel  # noqa: E402
 from transferkit.strategies import Strategy, register_strategy  # noqa: E402
 
 __all__ = [
+    "AdaptResult",
     "ArtifactError",
     "Backbone",
     "BackboneError",
@@ -46,11 +48,13 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "RunSpec",
+    "ShiftReport",
     "Strategy",
     "TransferKitError",
     "TransferModel",
     "WeightsCfg",
     "__version__",
+    "adapt",
     "create_backbone",
     "demo",
     "evaluate",
@@ -62,4 +66,5 @@ __all__ = [
     "register_backbone",
     "register_strategy",
     "save_model",
+    "shift",
 ]

@@ -287,6 +287,13 @@ def lr_find(
         out.print(f"Suggested learning rate: {result.suggestion:.3g} (pass --lr {result.suggestion:.3g} to fit)")
 
 
+# Domain adaptation commands live in transferkit.adaptation.cli; mounted here.
+from transferkit.adaptation import cli as adaptation_cli  # noqa: E402
+
+app.command("shift", epilog=adaptation_cli.SHIFT_EXAMPLE)(adaptation_cli.shift)
+app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok, 2 for a user error (one line, or a traceback with --debug)."""
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -215,3 +215,25 @@ def run_baselines(
             "gain": transfer_gain(labels, probas[split_name], proba, class_names, seed=seed),
         }
     return results
+
+
+def gain_summary(metrics: dict[str, Any]) -> list[str]:
+    """One line per baseline of a run's metrics: its accuracy, the transfer gain with its interval, the verdict.
+
+    Example:
+        >>> gain_summary({"baselines": {}})
+        []
+    """
+    lines = []
+    for name, entry in (metrics.get("baselines") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        gain = entry["gain"]
+        verdict = (
+            "NEGATIVE TRANSFER" if gain["negative_transfer"] else ("helped" if gain["low"] > 0 else "no clear gain")
+        )
+        lines.append(
+            f"{name} baseline ({entry['description']}): accuracy {entry['metrics']['accuracy']:.3f}; transfer gain "
+            f"{gain['gain']:+.3f} [95% CI {gain['low']:+.3f}, {gain['high']:+.3f}]: {verdict}"
+        )
+    return lines

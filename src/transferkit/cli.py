@@ -14,6 +14,7 @@ from rich.table import Table
 import transferkit
 from transferkit import api
 from transferkit.errors import ConfigError, TransferKitError
+from transferkit.evaluation import gain_summary
 from transferkit.rl.cli import app as rl_app
 
 app = typer.Typer(
@@ -74,6 +75,9 @@ def fit(
     strategy: str = typer.Option(
         None, help="probe, finetune, two-stage, gradual, bitfit or lora [probe; two-stage with --unfreeze]."
     ),
+    baseline: str = typer.Option(
+        None, help="Also train baselines and report the transfer gain: none, scratch, classic or both [none]."
+    ),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder from its last checkpoint."),
     text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
     label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
@@ -133,6 +137,8 @@ def fit(
     if "global_rank" in result.metrics:  # an extra process of a multi-process run: the primary prints
         return
     out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {result.spec.strategy.name}"))
+    for line in gain_summary(result.metrics):
+        out.print(line, markup=False, highlight=False)
     out.print(f"Run folder: {result.run_dir}")
 
 
@@ -163,6 +169,15 @@ def evaluate(
     """Measure a saved model on labelled data."""
     metrics = api.evaluate(model, data, text_column=text_column, label_column=label_column, output=output)
     out.print(_metrics_table({"test": metrics}, f"{model} on {data}"))
+    more = Table(title="ranking, calibration and uncertainty")
+    for column in ("weighted-F1", "ROC-AUC", "PR-AUC", "log-loss", "ECE", "accuracy 95% CI"):
+        more.add_column(column, justify="right")
+    interval = metrics.get("interval") or {}
+    more.add_row(
+        *(_metric_text(metrics.get(key)) for key in ("weighted_f1", "roc_auc", "pr_auc", "log_loss", "ece")),
+        f"[{_metric_text(interval.get('low'))}, {_metric_text(interval.get('high'))}]",
+    )
+    out.print(more)
     table = Table(title="per class")
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column)
@@ -292,6 +307,46 @@ from transferkit.adaptation import cli as adaptation_cli  # noqa: E402
 
 app.command("shift", epilog=adaptation_cli.SHIFT_EXAMPLE)(adaptation_cli.shift)
 app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
+
+
+def _metric_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@app.command(epilog="Example: transferkit curve reviews.csv --text-column review --label-column score --shots 4,8,all")
+def curve(
+    data: str = typer.Argument(..., help="Labelled data: image folder, CSV / JSONL file, or builtin:NAME."),
+    shots: str = typer.Option("4,8,16,32,all", help="Labelled examples per class, comma-separated; all = every row."),
+    repeats: int = typer.Option(3, help="Random draws per point (mean and std are reported)."),
+    output_dir: Path = typer.Option(Path("curve"), help="Folder for curve.json, curve.csv and curve.png."),
+    backbone: str = typer.Option(None, help="Backbone spec [the bundled one for the data's modality]."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also draw the classic baseline."),
+    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
+    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
+    split_column: str = typer.Option(None, help="Column with train / valid / test per row."),
+    test_data: str = typer.Option(None, help="Your own test data (same format)."),
+    limit: int = typer.Option(None, help="Use only N labelled rows for training + validation."),
+    test_limit: int = typer.Option(None, help="Score on a stratified sample of N test rows."),
+    max_length: int = typer.Option(None, help="Token limit for text backbones."),
+    seed: int = typer.Option(None, help="Random seed."),
+) -> None:
+    """Accuracy vs labelled examples per class, for transfer (probe) and the classic baseline."""
+    from transferkit.evaluation.curve import learning_curve, parse_shots
+
+    skip = {"data", "shots", "repeats", "output_dir", "baseline", "learning_curve", "parse_shots", "skip"}
+    options = {key: value for key, value in locals().items() if key not in skip and value is not None}
+    result = learning_curve(
+        data, shots=parse_shots(shots), repeats=repeats, output_dir=output_dir, baseline=baseline, **options
+    )
+    table = Table(title=f"{data}: test accuracy ({result['test_examples']} examples) by labelled examples per class")
+    for column in ("method", "per class", "accuracy", "std", "draws"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for row in result["rows"]:
+        shown = f"all ({row['per_class']})" if row["all"] else str(row["per_class"])
+        mean, std = _metric_text(row["accuracy_mean"]), _metric_text(row["accuracy_std"])
+        table.add_row(row["method"], shown, mean, std, str(row["repeats"]))
+    out.print(table)
+    out.print(f"Wrote {output_dir}/curve.json and curve.csv (curve.png with matplotlib).")
 
 
 def run(argv: list[str] | None = None) -> int:

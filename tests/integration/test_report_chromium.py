@@ -41,7 +41,31 @@ def reviews_run(reviews_csv, tmp_path_factory):
         ]
     )
     assert code == 0
-    return output / "reviews"
+    run_dir = output / "reviews"
+    assert "Most confident mistakes" in (run_dir / "report.html").read_text()
+    assert "Learning curve" not in (run_dir / "report.html").read_text()
+    code = cli(
+        [
+            "curve",
+            str(reviews_csv),
+            "--text-column",
+            "review",
+            "--label-column",
+            "score",
+            "--split-column",
+            "split",
+            "--max-length",
+            "64",
+            "--shots",
+            "4,all",
+            "--repeats",
+            "1",
+            "--output-dir",
+            str(run_dir),
+        ]
+    )
+    assert code == 0
+    return run_dir
 
 
 def render(page, tmp_path) -> tuple[np.ndarray, list[str]]:
@@ -82,6 +106,13 @@ def test_fit_with_classic_baseline_reports_a_transfer_gain(reviews_run):
     assert {"roc_auc", "pr_auc", "log_loss", "weighted_f1", "ece"} <= set(test)
     markdown = (reviews_run / "report.md").read_text()
     assert "## Transfer gain" in markdown and "TF-IDF + logistic regression" in markdown
+    # `curve` into the run folder re-rendered the report with the curve, keeping the mistakes
+    assert "## Learning curve" in markdown and "## Most confident mistakes" in markdown
+    rows = json.loads((reviews_run / "curve.json").read_text())["rows"]
+    assert {r["method"] for r in rows} == {"probe", "classic"} and {r["per_class"] for r in rows} == {
+        4,
+        26,
+    }  # all = the largest class of the 51 training rows
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from transferkit.data.dataset import LabeledData
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation.baselines import ClassicBaseline
 from transferkit.evaluation.metrics import label_indices
+from transferkit.evaluation.report import write_report
 from transferkit.runs import write_atomic, write_json
 
 DEFAULT_SHOTS = (4, 8, 16, 32, None)
@@ -100,7 +102,8 @@ def learning_curve(
     **options: Any,
 ) -> dict[str, Any]:
     """Accuracy vs labelled examples per class for the probe and the classic baseline, written as curve.json,
-    curve.csv and curve.png (when matplotlib is installed) into `output_dir`.
+    curve.csv and curve.png (when matplotlib is installed) into `output_dir`; when that is a run folder,
+    its report.html / report.md are written again with the learning curve in them.
 
     `options` are `fit`'s flat options (backbone, text_column, label_column, limit, test_limit, seed, ...);
     the data is split as `fit` splits it, and the curve is scored on the test split.
@@ -143,6 +146,13 @@ def learning_curve(
         write_atomic(folder / "curve.csv", "\n".join(lines) + "\n")
         if figures.figures_available():
             (folder / "curve.png").write_bytes(figures.learning_curve_png(rows))
+        if (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():  # a run folder: re-render
+            write_report(
+                folder,
+                metrics=json.loads((folder / "metrics.json").read_text()),
+                config_yaml=(folder / "config.yaml").read_text(),
+                modality=splits.train.modality,
+            )
     return result
 
 

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import json
@@ -31,6 +32,7 @@ WORST_EXAMPLES = 8
 SNIPPET_CHARS = 240
 THUMBNAIL_PIXELS = 96
 CURVE_FILE = "curve.json"
+MISTAKES_FILE = "mistakes.json"
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1100px;color:#1d2330;
@@ -355,9 +357,14 @@ def write_report(
 ) -> tuple[Path, Path]:
     """Write report.html (self-contained) and report.md into `run_dir`; returns their paths.
 
-    A learning curve is included when `run_dir` holds curve.json (written by `transferkit curve`).
+    A learning curve is included when `run_dir` holds curve.json (written by `transferkit curve`). The
+    mistakes are kept in mistakes.json, so a later call without `examples` (after `curve`) shows them again.
     """
     run_dir = Path(run_dir)
+    if examples is None and (run_dir / MISTAKES_FILE).is_file():  # re-rendering: keep the run's mistakes
+        examples = [Example(**row) for row in json.loads((run_dir / MISTAKES_FILE).read_text())]
+    elif examples is not None:
+        write_atomic(run_dir / MISTAKES_FILE, json.dumps([dataclasses.asdict(e) for e in examples], indent=1))
     curve_file = run_dir / CURVE_FILE
     curve = json.loads(curve_file.read_text())["rows"] if curve_file.is_file() else None
     title = title or f"transferkit report: {run_dir.name}"

@@ -8,7 +8,6 @@ local folder (``hf:./dir`` or ``path:./dir``) never touches the network.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from transferkit.backbones.base import Backbone, WeightsCfg, sha256_file, state_
 from transferkit.backbones.hf_audio import AudioEncoderBackbone
 from transferkit.backbones.specs import parse_spec
 from transferkit.backbones.transformers_text import DecoderBackbone, TextEncoderBackbone
-from transferkit.backbones.weights_io import load_into, offline_error
+from transferkit.backbones.weights_io import hub_offline, load_into, offline_error
 from transferkit.errors import BackboneError
 
 AUDIO_MODEL_TYPES = frozenset(
@@ -65,8 +64,8 @@ def _config(name: str, spec: str):
     from transformers import AutoConfig
 
     quiet_transformers()
-    try:
-        return AutoConfig.from_pretrained(name)
+    try:  # HF_HUB_OFFLINE as set now, even if the hub library was imported before it was set
+        return AutoConfig.from_pretrained(name, local_files_only=hub_offline())
     except OSError as exc:
         if Path(name).exists():
             raise BackboneError(f"{name} is not a transformers model folder (no readable config.json).") from None
@@ -96,17 +95,16 @@ def build_hf(
     kind = model_kind(config)
     model_class = AutoModelForCausalLM if kind == "decoder" else AutoModel
     folder = Path(name)
-    if folder.is_dir():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder: never ask the hub
     try:
         if weights_file is not None:
             model = model_class.from_config(config)
             checksum = load_into(model, weights_file, spec=spec)
         else:
             extra = {"add_pooling_layer": False} if kind == "encoder" and "bert" in config.model_type else {}
-            model = model_class.from_pretrained(name, **extra)
+            model = model_class.from_pretrained(name, local_files_only=hub_offline(), **extra)
             checksum = _checksum(folder, model) if folder.is_dir() else state_checksum(model)
-        processor = (AutoFeatureExtractor if kind == "audio" else AutoTokenizer).from_pretrained(name)
+        processor_class = AutoFeatureExtractor if kind == "audio" else AutoTokenizer
+        processor = processor_class.from_pretrained(name, local_files_only=hub_offline())
     except OSError as exc:
         if folder.is_dir():
             raise BackboneError(f"{folder} is missing files transformers needs ({exc}).") from None

@@ -12,8 +12,10 @@ from pathlib import Path
 from transferkit.backbones.base import WeightsCfg, state_checksum
 from transferkit.backbones.specs import parse_spec
 from transferkit.backbones.timm_models import TimmImageBackbone, image_preprocessing
-from transferkit.backbones.weights_io import load_into, offline_error
+from transferkit.backbones.weights_io import hub_file_cached, hub_offline, load_into, offline_error
 from transferkit.errors import BackboneError
+
+TIMM_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
 
 
 def _licence(model) -> str:
@@ -47,6 +49,10 @@ def load_timm(*, spec: str, **_: object) -> TimmImageBackbone:
         checksum = load_into(model, parsed.weights, spec=spec)
         source = f"file:{parsed.weights}"
     else:
+        pretrained = timm.models.get_pretrained_cfg(parsed.name)
+        hub_id = pretrained.hf_hub_id if pretrained is not None else None
+        if hub_offline() and not (hub_id and hub_file_cached(hub_id, TIMM_WEIGHT_FILES)):
+            raise offline_error(spec)  # decided now, whatever the hub library read when it was imported
         try:
             model = timm.create_model(parsed.name, pretrained=True)
         except (OSError, RuntimeError, ValueError, ImportError) as exc:  # hub unreachable / offline

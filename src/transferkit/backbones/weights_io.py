@@ -76,6 +76,21 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache as the environment names it now (HF_HUB_CACHE, else HF_HOME/hub)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    return Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
+
+
+def hub_file_cached(repo_id: str, filenames: tuple[str, ...]) -> bool:
+    """Whether one of `filenames` of a hub repo is already in the local hub cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cache = hub_cache_dir()
+    return any(isinstance(try_to_load_from_cache(repo_id, name, cache_dir=cache), str) for name in filenames)
+
+
 def offline_error(spec: str, exc: BaseException | None = None) -> BackboneError:
     """The one error for weights that need a model hub that cannot be reached, saying how to supply them."""
     reason = "HF_HUB_OFFLINE is set" if hub_offline() else "the model hub could not be reached"

@@ -13,31 +13,31 @@ CATS = {TABBY, TIGER_CAT, EGYPTIAN_CAT}
 
 
 @pytest.fixture(scope="module")
-def resnet18_file(tmp_path_factory):
+def timm_weights_file(tmp_path_factory):
     import timm
     from safetensors.torch import save_file
 
     torch.manual_seed(0)
-    model = timm.create_model("resnet18", pretrained=False)
-    path = tmp_path_factory.mktemp("timm") / "resnet18.safetensors"
+    model = timm.create_model("test_resnet", pretrained=False)  # timm's tiny test ResNet, 160 px
+    path = tmp_path_factory.mktemp("timm") / "test_resnet.safetensors"
     save_file(model.state_dict(), str(path))
     return path, model
 
 
 @pytest.mark.slow
-def test_timm_weights_file_loads_exactly_and_probe_runs_end_to_end(resnet18_file, digits_folder, tmp_path):
+def test_timm_weights_file_loads_exactly_and_probe_runs_end_to_end(timm_weights_file, digits_folder, tmp_path):
     import transferkit
 
-    path, reference = resnet18_file
-    backbone = create_backbone("timm:resnet18", weights=str(path), max_length=64)
-    assert backbone.spec == f"timm:resnet18@{path}"
-    assert backbone.weights_cfg.preprocessing["input_size"] == [3, 224, 224]
-    assert backbone.weights_cfg.preprocessing["mean"] == pytest.approx([0.485, 0.456, 0.406])
+    path, reference = timm_weights_file
+    backbone = create_backbone("timm:test_resnet", weights=str(path), max_length=64)
+    assert backbone.spec == f"timm:test_resnet@{path}"
+    assert backbone.weights_cfg.preprocessing["input_size"] == list(reference.pretrained_cfg["input_size"])
+    assert backbone.weights_cfg.preprocessing["mean"] == pytest.approx(reference.pretrained_cfg["mean"])
     batch = torch.randn(2, 3, 64, 64)
     reference.eval()
     with torch.inference_mode():
         assert torch.allclose(backbone.source_logits(batch), reference(batch), atol=1e-5)
-    assert backbone.num_features == 512
+    assert backbone.num_features == reference.num_features
     classifier = {id(p) for p in backbone.model.get_classifier().parameters()}
     assert_groups_cover(backbone.layer_groups(), [p for p in backbone.parameters() if id(p) not in classifier])
     result = transferkit.fit(

@@ -85,17 +85,10 @@ def test_hf_audio_probe_end_to_end_separates_tones(tiny_wav2vec2_dir, tone_clips
     assert model.score(features[test], [labels[i] for i in test]) == 1.0
 
 
-def test_bundled_minilm_paraphrases_are_closer_than_unrelated_texts(minilm):
-    texts = [
-        "The food arrived cold and tasted stale.",
-        "My meal was delivered cold and it was not fresh.",
-        "The stock market closed higher on Tuesday.",
-    ]
-    with torch.inference_mode():
-        vectors = torch.nn.functional.normalize(minilm(minilm.load_batch(texts)), dim=-1)
-    similar, unrelated = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
-    assert similar > 0.6 and unrelated < 0.2
-    assert_groups_cover(minilm.layer_groups(), list(minilm.parameters()))
+def test_bundled_minilm_layer_groups_are_embeddings_then_six_blocks(minilm):
+    groups = minilm.layer_groups()
+    assert len(groups) == 1 + 6
+    assert_groups_cover(groups, list(minilm.parameters()))
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ result = transferkit.adapt(
     target=data / "lending.csv",
     numeric_columns=CREDIT_COLUMNS,
     method="source-only,adabn,coral,dann",
+    limit=1500,  # random rows per domain
     name="credit-to-lending",
     overwrite=True,
 )

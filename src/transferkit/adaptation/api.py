@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from transferkit.adaptation.inputs import Domain, batch_norm_layers, embed, embed_with_domain_statistics, load_domain
 from transferkit.adaptation.methods import AdaptationProblem, AdaptedHead, available_methods, get_method
 from transferkit.adaptation.selection import VALIDATORS, unsupervised_risk
-from transferkit.adaptation.shift import ShiftReport, domain_classifier_accuracy, measure_shift
+from transferkit.adaptation.shift import ShiftReport, domain_classifier_accuracy, measure_shift, project
 from transferkit.adaptation.training import TrainConfig
 from transferkit.artifacts import save_model
 from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
@@ -366,7 +366,7 @@ def _summary(
         },
         "source_valid_accuracy": chosen["source_valid_accuracy"],
         "domain_accuracy": {
-            "embeddings": domain_classifier_accuracy(problem.source, problem.target),
+            "embeddings": domain_classifier_accuracy(*project(problem.source, problem.target)),
             "adapted_features": domain_classifier_accuracy(
                 adapted.source_hidden(problem.source), adapted.target_hidden(problem.target)
             ),

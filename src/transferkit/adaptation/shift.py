@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -43,6 +44,7 @@ class ShiftReport:
     label_shift: float | None = None
     source_accuracy: float | None = None
     target_accuracy: float | None = None
+    target_balanced_accuracy: float | None = None
     per_class: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,7 +156,8 @@ def describe(report: ShiftReport) -> str:
     if report.target_accuracy is not None and report.source_accuracy is not None:
         words.append(
             f"Measured with target labels: a source-trained classifier reaches {report.source_accuracy:.0%} on "
-            f"held-out source data and {report.target_accuracy:.0%} on the target."
+            f"held-out source data and {report.target_accuracy:.0%} on the target (balanced accuracy "
+            f"{report.target_balanced_accuracy:.0%})."
         )
     return " ".join(words)
 
@@ -243,6 +246,7 @@ def _add_class_statistics(
     )
     if target_labels is not None:
         report.target_accuracy = float((predicted == target_labels).mean())
+        report.target_balanced_accuracy = float(balanced_accuracy_score(target_labels, predicted))
     for name in classes:
         in_source, in_target = source_z[source_labels == name], target_z[assigned == name]
         row: dict[str, Any] = {

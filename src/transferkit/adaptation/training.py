@@ -141,7 +141,7 @@ def train_head(
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=len(dataset) > config.batch_size)
     total_steps = len(loader) * config.epochs
     head.train()
-    module = AdaptationModule(head, torch.as_tensor(target_features, dtype=torch.float32), config, total_steps)
+    module = AdaptationModule(head, torch.tensor(target_features, dtype=torch.float32), config, total_steps)
     history = HistoryCallback()
     _trainer(config.epochs, history).fit(module, loader)
     head.eval()

@@ -110,3 +110,11 @@ def test_hf_decoder_probe_end_to_end_and_reload(tiny_gpt2_dir, reviews_csv, tmp_
     assert type(reloaded.backbone).__name__ == "DecoderBackbone"
     proba = reloaded.predict_proba(["great", "awful"])
     assert proba.shape == (2, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    # A transferkit model folder is itself a backbone source.
+    spec = f"path:{result.model_dir}"
+    assert backbone_entry(spec).modality == "text"
+    again = create_backbone(spec, max_length=32)
+    assert type(again).__name__ == "DecoderBackbone" and again.spec == spec
+    with torch.inference_mode():
+        texts = ["great", "awful"]
+        assert torch.allclose(again(again.load_batch(texts)), reloaded.backbone(reloaded.backbone.load_batch(texts)))

@@ -27,6 +27,7 @@ from transferkit.data.validation import describe_bad_items
 from transferkit.engine.runs import inherited_run_name, open_run_dir, resume_spec
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics, run_baselines, write_run_report
+from transferkit.evaluation.select import choose_for_run
 from transferkit.model import TransferModel
 from transferkit.runs import default_run_name, run_log, write_atomic, write_json
 from transferkit.strategies import get_strategy
@@ -174,6 +175,8 @@ def fit(
                 class_names=class_names,
                 run_dir=run_dir,
             )
+        if spec.run.select:
+            metrics["selection"] = choose_for_run(spec=spec, train=splits.train)
         metrics["backbone"] = {"spec": backbone_spec, "parameters": backbone.num_parameters,
                                "weights": backbone.weights_cfg.to_dict()}
         metrics["strategy"] = {"name": spec.strategy.name, **result.details}

@@ -78,6 +78,9 @@ def fit(
     baseline: str = typer.Option(
         None, help="Also train baselines and report the transfer gain: none, scratch, classic or both [none]."
     ),
+    select: bool = typer.Option(
+        None, "--select", help="Also cross-validate probe vs classic vs concatenated features; report the winner."
+    ),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder from its last checkpoint."),
     text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
     label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
@@ -139,6 +142,9 @@ def fit(
     out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {result.spec.strategy.name}"))
     for line in gain_summary(result.metrics):
         out.print(line, markup=False, highlight=False)
+    if "selection" in result.metrics:
+        choice = result.metrics["selection"]
+        out.print(f"Cross-validated choice: {choice['chosen']} (+{choice['margin']:.3f} over the runner-up)")
     out.print(f"Run folder: {result.run_dir}")
 
 

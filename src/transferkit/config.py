@@ -130,6 +130,7 @@ class RunConfig(_Section):
     baseline: Literal["none", "scratch", "classic", "both"] = Field(
         "none", description="Also train baselines (classic, from scratch, or both) and report the transfer gain."
     )
+    select: bool = Field(False, description="Cross-validate probe vs classic vs concatenated features.")
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
     devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
     num_nodes: int = Field(1, ge=1)
@@ -269,6 +270,7 @@ FLAT_OPTIONS = {
     "seed": "run.seed",
     "overwrite": "run.overwrite",
     "baseline": "run.baseline",
+    "select": "run.select",
 }
 
 

@@ -34,6 +34,7 @@ def reviews_run(reviews_csv, tmp_path_factory):
             "64",
             "--baseline",
             "classic",
+            "--select",
             "--output-dir",
             str(output),
             "--name",
@@ -106,6 +107,9 @@ def test_fit_with_classic_baseline_reports_a_transfer_gain(reviews_run):
     assert {"roc_auc", "pr_auc", "log_loss", "weighted_f1", "ece"} <= set(test)
     markdown = (reviews_run / "report.md").read_text()
     assert "## Transfer gain" in markdown and "TF-IDF + logistic regression" in markdown
+    choice = metrics["selection"]  # --select: cross-validated probe vs classic vs concatenated features
+    assert choice["chosen"] in {"probe", "classic", "concat"} and choice["margin"] >= 0
+    assert "## Model choice" in markdown
     # `curve` into the run folder re-rendered the report with the curve, keeping the mistakes
     assert "## Learning curve" in markdown and "## Most confident mistakes" in markdown
     rows = json.loads((reviews_run / "curve.json").read_text())["rows"]

@@ -322,6 +322,23 @@ def _sections(
             ("Transfer gain", banner + _table(header, rows, left=2), f"**{verdict}**\n\n" + _md_table(header, rows))
         )
 
+    # cross-validated choice among probe / classic / concatenated features
+    selection = metrics.get("selection")
+    if selection:
+        header = ["candidate", "CV accuracy (mean)", "std"]
+        rows = [[name, score["mean"], score["std"]] for name, score in selection["scores"].items()]
+        note = (
+            f"{selection['folds']}-fold cross-validation on the training split chose {selection['chosen']}, "
+            f"{selection['margin']:.3f} above the runner-up."
+        )
+        sections.append(
+            (
+                "Model choice",
+                f'<p class="note">{html.escape(note)}</p>' + _table(header, rows),
+                note + "\n\n" + _md_table(header, rows),
+            )
+        )
+
     # learning curve
     if curve:
         header = ["method", "per class", "accuracy (mean)", "std", "repeats"]

@@ -146,3 +146,27 @@ def test_shift_command_prints_the_verdict(tmp_path, capsys) -> None:
     assert code == 0
     assert "The shift is" in capsys.readouterr().out
     assert json.loads((tmp_path / "shift.json").read_text())["severity"] in {"large", "severe"}
+
+
+@pytest.mark.slow
+def test_adapt_texts_with_a_labelled_target_reports_target_metrics(reviews_csv, tmp_path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(reviews_csv)
+    frame[frame["split"] == "train"].drop(columns="split").to_csv(tmp_path / "source.csv", index=False)
+    frame[frame["split"] == "test"].drop(columns="split").to_csv(tmp_path / "target.csv", index=False)
+    result = adapt(
+        source=tmp_path / "source.csv",
+        target=tmp_path / "target.csv",
+        text_column="review",
+        label_column="score",
+        method="coral",
+        epochs=3,
+        max_length=64,
+        output_dir=tmp_path,
+        name="text",
+    )
+    assert result.metrics["target"]["num_examples"] == 40
+    assert set(result.metrics["data"]["classes"]) == {"great", "other"}
+    probabilities = load_model(result.model_dir).predict_proba(["Delicious, fresh and cheap."])
+    assert probabilities.shape == (1, 2) and probabilities.sum() == pytest.approx(1.0, abs=1e-5)

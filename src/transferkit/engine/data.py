@@ -76,9 +76,9 @@ def raw_loader(
     dataset = RawExamples(inputs, targets)
     per_device = max(1, batch_size // max(1, devices))
     collate = BackboneCollate(backbone)
-    if shuffle and devices == 1:
-        return DataLoader(
-            dataset, batch_size=per_device, sampler=EpochShuffleSampler(len(dataset), seed=seed), collate_fn=collate
-        )
+    # Its own generator: creating an iterator must not draw from the global one (dropout's), or resume drifts.
     generator = torch.Generator().manual_seed(seed)
+    if shuffle and devices == 1:
+        sampler = EpochShuffleSampler(len(dataset), seed=seed)
+        return DataLoader(dataset, batch_size=per_device, sampler=sampler, generator=generator, collate_fn=collate)
     return DataLoader(dataset, batch_size=per_device, shuffle=shuffle, generator=generator, collate_fn=collate)

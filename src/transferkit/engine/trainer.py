@@ -46,16 +46,20 @@ class HistoryCallback(Callback):
 
 
 class EpochSeed(Callback):
-    """Reseed torch, numpy and random at each epoch start from (seed, epoch, rank).
+    """Reseed torch, numpy and random before each epoch's first batch from (seed, epoch, rank).
 
     Checkpoints are taken at epoch ends; with the random state a function of the epoch, a run resumed
-    after a crash draws the same dropout masks and mixup weights as an uninterrupted one.
+    after a crash draws the same dropout masks and mixup weights as an uninterrupted one. (At the first
+    batch, not the epoch start: Lightning creates the epoch's data iterator in between, only in epochs
+    after the first of a process, and that may draw from the global generator.)
     """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
 
-    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: Any, index: int) -> None:
+        if index != 0:
+            return
         value = (self.seed * 1_000_003 + trainer.current_epoch * 1_009 + trainer.global_rank) % (2**32)
         torch.manual_seed(value)
         np.random.seed(value)

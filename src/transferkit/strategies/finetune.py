@@ -65,7 +65,7 @@ class FineTuneStrategy(Strategy):
     def initial_head(
         self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
     ) -> tuple[ClassifierHead, dict[str, Any]]:
-        """A new head whose input standardisation comes from the pretrained embeddings (cached)."""
+        """A new head that centres and scales its input by statistics of the pretrained embeddings (cached)."""
         features, _ = extract_features(
             backbone,
             train.inputs,
@@ -81,6 +81,9 @@ class FineTuneStrategy(Strategy):
             dropout=spec.strategy.dropout,
         )
         head.standardize.fit(torch.as_tensor(features))
+        # One scale for every dimension: per-dimension scales estimated from few examples blow up the
+        # shifts of low-variance dimensions once the backbone starts moving.
+        head.standardize.scale.fill_(float(head.standardize.scale.mean()))
         return head, {}
 
     def head_lr_scale(self, spec: RunSpec) -> float:

@@ -35,6 +35,7 @@ from transferkit.errors import (  # noqa: E402
 )
 from transferkit.features import extract_features  # noqa: E402
 from transferkit.model import TransferModel  # noqa: E402
+from transferkit.selection import Budget, Ranking, Shortlist, rank, recommend
 from transferkit.strategies import Strategy, register_strategy  # noqa: E402
 
 __all__ = [
@@ -42,13 +43,16 @@ __all__ = [
     "ArtifactError",
     "Backbone",
     "BackboneError",
+    "Budget",
     "ConfigError",
     "DataError",
     "FitResult",
     "MissingDependencyError",
     "NotFittedError",
+    "Ranking",
     "RunSpec",
     "ShiftReport",
+    "Shortlist",
     "Strategy",
     "TransferKitError",
     "TransferModel",
@@ -63,6 +67,8 @@ __all__ = [
     "list_backbones",
     "load_model",
     "predict",
+    "rank",
+    "recommend",
     "register_backbone",
     "register_strategy",
     "save_model",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from pathlib import Path
@@ -264,9 +265,10 @@ def demo(
     limit: int = typer.Option(api.DEMO_TRAINING_REVIEWS, help="Labelled training reviews to use."),
     output_dir: str = typer.Option("runs", help="Where the run folder goes."),
     seed: int = typer.Option(0, help="Random seed."),
+    test_limit: int = typer.Option(None, help="Evaluate on a sample of N test reviews (quick check) [all 1,000]."),
 ) -> None:
     """Sentiment of real Amazon fine-food reviews with bundled MiniLM, trained on a few hundred reviews."""
-    result = api.demo(output_dir=output_dir, limit=limit, seed=seed)
+    result = api.demo(output_dir=output_dir, limit=limit, seed=seed, test_limit=test_limit)
     test = result.metrics["test"]
     out.print(_metrics_table(result.metrics, f"fine-food reviews, {limit} labelled, bundled:minilm + probe"))
     out.print(
@@ -306,6 +308,99 @@ def lr_find(
         out.print("No clear descent in the loss; try a wider --min-lr / --max-lr range or more --steps.")
     else:
         out.print(f"Suggested learning rate: {result.suggestion:.3g} (pass --lr {result.suggestion:.3g} to fit)")
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+@app.command(
+    epilog="Example: transferkit rank reviews.csv --text-column review --label-column score --budget params=30M"
+)
+def rank(
+    data: str = typer.Argument(..., help="Labelled data: image folder, CSV / JSONL file, or builtin:NAME."),
+    candidates: str = typer.Option(None, help="Comma-separated backbone specs [every offline one of the modality]."),
+    budget: str = typer.Option(None, help="Limits, e.g. latency=50ms,memory=1GB,params=25M."),
+    by: str = typer.Option("logme", help="Score that orders the table: logme, leep, nce, h_score, knn, linear."),
+    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
+    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
+    split_column: str = typer.Option(None, help="Column with train / valid / test per row (test rows are not used)."),
+    limit: int = typer.Option(None, help="Score on N labelled rows (stratified sample)."),
+    batch_size: int = typer.Option(None, help="Backbone batch size for embedding."),
+    max_length: int = typer.Option(None, help="Token limit for text backbones."),
+    cache_dir: str = typer.Option(None, help="Embedding cache folder."),
+    seed: int = typer.Option(None, help="Random seed (sampling and cross-validation folds)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+) -> None:
+    """Score candidate backbones on your labelled data (LogME, LEEP, NCE, H-score, k-NN, linear probe) and pick one."""
+    from transferkit.selection import rank as run_rank
+
+    options = {
+        "text_column": text_column,
+        "label_column": label_column,
+        "split_column": split_column,
+        "limit": limit,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "cache_dir": cache_dir,
+        "seed": seed,
+    }
+    specs = [item.strip() for item in candidates.split(",") if item.strip()] if candidates is not None else None
+    ranking = run_rank(
+        data,
+        candidates=specs,
+        budget=budget,
+        by=by,
+        **{key: value for key, value in options.items() if value is not None},
+    )
+    if json_output:
+        typer.echo(json.dumps(ranking.to_dict(), indent=2))
+        return
+    table = Table(title=f"{ranking.data['examples']} examples of {data}, ranked by {by}")
+    score_names = list(ranking.rows[0].scores) if ranking.rows and ranking.rows[0].scores else []
+    for column in ("spec", *score_names, "params", "embed s", "latency ms", "peak MB", "note"):
+        table.add_column(column, justify="left" if column in {"spec", "note"} else "right")
+    for row in ranking.rows:
+        note = row.error or "; ".join(row.over_budget) or ("recommended" if row.spec == ranking.recommended else "")
+        scores = [_fmt(row.scores.get(name)) for name in score_names]
+        params = "n/a" if row.params_m is None else f"{row.params_m:.1f}M"
+        table.add_row(
+            row.spec, *scores, params, _fmt(row.embed_seconds, 1), _fmt(row.latency_ms, 0), _fmt(row.memory_mb, 0), note
+        )
+    out.print(table)
+    if ranking.recommended:
+        out.print(f"Recommended: {ranking.recommended} (best {by} within the budget).")
+    else:
+        out.print("No candidate is within the budget; loosen --budget.")
+
+
+@app.command(epilog="Example: transferkit recommend --modality text --n-samples 500 --device cpu")
+def recommend(
+    modality: str = typer.Option(..., help="image, text, audio or tabular."),
+    n_samples: int = typer.Option(..., help="How many labelled examples you have."),
+    device: str = typer.Option("cpu", help="Where the model will run: cpu or cuda."),
+    budget: str = typer.Option(None, help="Limits, e.g. latency=50ms,memory=1GB,params=25M."),
+    measure: bool = typer.Option(True, "--measure/--no-measure", help="Measure latency and memory here."),
+    json_output: bool = typer.Option(False, "--json", help="Print the shortlist as JSON."),
+) -> None:
+    """A shortlist of backbones for a task, from their metadata and their measured speed on this machine."""
+    from transferkit.selection import recommend as run_recommend
+
+    shortlist = run_recommend(modality=modality, n_samples=n_samples, device=device, budget=budget, measure=measure)
+    if json_output:
+        typer.echo(json.dumps(shortlist.to_dict(), indent=2))
+        return
+    table = Table(title=f"{modality} backbones for {n_samples} labelled examples on {device}")
+    for column in ("spec", "family", "params", "latency ms", "memory MB", "trade-off"):
+        table.add_column(column)
+    for row in shortlist.rows:
+        params = "n/a" if row.params_m is None else f"{row.params_m:.1f}M"
+        table.add_row(row.spec, row.family, params, _fmt(row.latency_ms, 0), _fmt(row.memory_mb, 0), row.why)
+    out.print(table)
+    for row in shortlist.excluded:
+        out.print(f"Left out by the budget: {row.spec} ({'; '.join(row.over_budget)})")
+    for note in shortlist.notes:
+        out.print(note)
 
 
 # Domain adaptation commands live in transferkit.adaptation.cli; mounted here.

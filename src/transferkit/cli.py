@@ -265,10 +265,9 @@ def demo(
     limit: int = typer.Option(api.DEMO_TRAINING_REVIEWS, help="Labelled training reviews to use."),
     output_dir: str = typer.Option("runs", help="Where the run folder goes."),
     seed: int = typer.Option(0, help="Random seed."),
-    test_limit: int = typer.Option(None, help="Evaluate on a sample of N test reviews (quick check) [all 1,000]."),
 ) -> None:
     """Sentiment of real Amazon fine-food reviews with bundled MiniLM, trained on a few hundred reviews."""
-    result = api.demo(output_dir=output_dir, limit=limit, seed=seed, test_limit=test_limit)
+    result = api.demo(output_dir=output_dir, limit=limit, seed=seed)
     test = result.metrics["test"]
     out.print(_metrics_table(result.metrics, f"fine-food reviews, {limit} labelled, bundled:minilm + probe"))
     out.print(
@@ -448,6 +447,26 @@ def curve(
         table.add_row(row["method"], shown, mean, std, str(row["repeats"]))
     out.print(table)
     out.print(f"Wrote {output_dir}/curve.json and curve.csv (curve.png with matplotlib).")
+
+
+@app.command(epilog="Example: transferkit export runs/reviews/model --format onnx --check reviews.csv")
+def export(
+    model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
+    format: str = typer.Option("onnx", "--format", help="onnx or torchscript."),
+    check: list[str] = typer.Option(..., "--check", help="Real inputs for the parity check: images, CSV / TXT of texts."),
+    output: Path = typer.Option(None, help="File to write [model.onnx / model.pt in the model folder]."),
+    text_column: str = typer.Option(None, help="Text column of CSV / JSONL check inputs [the training one]."),
+    limit: int = typer.Option(8, help="Use at most N check inputs."),
+) -> None:
+    """Export a model to ONNX or TorchScript and check it against PyTorch (max abs difference <= 1e-4)."""
+    from transferkit.export import export_model
+
+    frame = api.predict(model, check, text_column=text_column)  # reads the inputs as predict does
+    result = export_model(model, format=format, output=output, check_inputs=frame["input"].tolist()[:limit])
+    out.print(
+        f"Wrote {result.path} and {result.metadata_path}; parity with PyTorch on {result.checked_inputs} input(s): "
+        f"max abs difference {result.max_abs_diff:.2e} (limit {result.tolerance:.0e}): OK"
+    )
 
 
 def run(argv: list[str] | None = None) -> int:

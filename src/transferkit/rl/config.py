@@ -81,7 +81,22 @@ class CurriculumConfig(_Section):
     window: int = Field(10, ge=1, description="Training episodes averaged for the threshold test.")
 
 
-class PretrainSpec(_Section):
+class _RunSpec(_Section):
+    """A whole run: built from a dict or YAML file (errors name the key), written back as YAML."""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> Any:
+        return _validate(cls, values, source)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Any:
+        return _validate(cls, _read_yaml(path), str(path))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+class PretrainSpec(_RunSpec):
     """A complete pretraining run on a source environment."""
 
     env: EnvSpec
@@ -92,19 +107,8 @@ class PretrainSpec(_Section):
     checkpoint_every: int = Field(10_000, ge=1, description="Save a resumable checkpoint every N steps.")
     run: RunConfig = Field(default_factory=RunConfig)
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> PretrainSpec:
-        return _validate(cls, values, source)
 
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> PretrainSpec:
-        return _validate(cls, _read_yaml(path), str(path))
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
-
-
-class TransferSpec(_Section):
+class TransferSpec(_RunSpec):
     """A transfer run: a source policy continues on a target environment, against learning from scratch."""
 
     source: str = Field(..., description="Policy folder (runs/NAME/policy) or a pretrain run folder.")
@@ -134,17 +138,6 @@ class TransferSpec(_Section):
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError("seeds must be distinct")
         return self
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> TransferSpec:
-        return _validate(cls, values, source)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> TransferSpec:
-        return _validate(cls, _read_yaml(path), str(path))
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:

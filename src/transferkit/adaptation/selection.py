@@ -10,7 +10,7 @@ Example:
     >>> import numpy as np
     >>> weights = np.array([0.5, 1.0, 1.5]); losses = np.array([0.2, 0.4, 0.9])
     >>> round(dev_risk(losses, weights), 3)
-    0.633
+    0.617
 """
 
 from __future__ import annotations

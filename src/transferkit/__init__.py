@@ -19,7 +19,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift  # noqa: E402
+from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift
 from transferkit.api import FitResult, demo, evaluate, fit, predict  # noqa: E402
 from transferkit.artifacts import load_model, save_model  # noqa: E402
 from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone  # noqa: E402

@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from transferkit.engine.runs import RUN_NAME_ENV
 from transferkit.errors import ConfigError
 from transferkit.progress import progress_enabled
 
@@ -197,6 +198,7 @@ def fit_with_resume(
         ckpt_path=str(checkpoint) if checkpoint else None,
         weights_only=True if checkpoint else None,
     )
+    os.environ.pop(RUN_NAME_ENV, None)  # the launched processes have it; a later run in this process must not
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # Lightning leaves the gloo / nccl group open; without this the process may abort at exit.
         torch.distributed.destroy_process_group()

@@ -1,0 +1,77 @@
+"""Export parity: TorchScript and ONNX probabilities equal PyTorch's on real images and real reviews."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from transferkit.errors import ConfigError
+from transferkit.export import _tensors, export_model
+from transferkit.heads import ClassifierHead
+from transferkit.model import TransferModel
+
+
+def _model(backbone, classes):
+    torch.manual_seed(0)
+    return TransferModel(backbone, ClassifierHead(in_features=backbone.num_features, num_classes=len(classes)), classes)
+
+
+def _check_other_batch(result, model, inputs, fmt):
+    """The exported graph on a batch of another size (and token length) still matches PyTorch."""
+    from transferkit.export import _run_exported
+
+    tensors, names = _tensors(model, inputs)
+    with torch.inference_mode():
+        expected = model(tensors[0] if len(tensors) == 1 else dict(zip(names, tensors, strict=True))).softmax(-1)
+    got = _run_exported(result.path, fmt, tensors, names)
+    np.testing.assert_allclose(got, expected.numpy(), atol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_text_model_export_parity_on_real_reviews(minilm, reviews_csv, tmp_path, fmt):
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime", reason="the export extra (onnx, onnxruntime) is not installed")
+    reviews = pd.read_csv(reviews_csv).review.tolist()
+    model = _model(minilm, ["great", "other"])
+    result = export_model(model, format=fmt, output=tmp_path / f"m.{fmt}", check_inputs=reviews[:4])
+    assert result.parity_ok and result.max_abs_diff <= 1e-4 and result.checked_inputs == 4
+    metadata = json.loads(result.metadata_path.read_text())
+    assert metadata["inputs"] == ["input_ids", "attention_mask"] and metadata["class_names"] == ["great", "other"]
+    assert metadata["backbone"]["weights"]["preprocessing"]["max_length"] == 64
+    if fmt == "onnx":  # dynamic batch and token axes
+        _check_other_batch(result, model, reviews[10:13], fmt)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_image_model_export_parity_on_real_digits(effnet, digits_folder, tmp_path, fmt):
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime", reason="the export extra (onnx, onnxruntime) is not installed")
+    images = [str(p) for p in sorted(digits_folder.glob("*/*.png"))[::12]]
+    model = _model(effnet, ["digit0", "digit1", "digit7"])
+    result = export_model(model, format=fmt, output=tmp_path / f"m.{fmt}", check_inputs=images[:3])
+    assert result.parity_ok
+    _check_other_batch(result, model, images[3:5], fmt)
+
+
+def test_export_refuses_unknown_formats_and_missing_check_inputs(tmp_path):
+    with pytest.raises(ConfigError, match="'format' option"):
+        export_model(tmp_path, format="tflite", check_inputs=["x"])
+    with pytest.raises(ConfigError, match="parity check"):
+        export_model(tmp_path, format="onnx", check_inputs=[])
+
+
+@pytest.mark.slow
+def test_cli_export_prints_the_parity_result(effnet, digits_folder, tmp_path, capsys):
+    pytest.importorskip("onnxruntime", reason="the export extra (onnx, onnxruntime) is not installed")
+    from transferkit.artifacts import save_model
+    from transferkit.cli import run as cli
+
+    folder = save_model(_model(effnet, ["digit0", "digit1", "digit7"]), tmp_path / "model", backbone_trained=False)
+    code = cli(["export", str(folder), "--format", "onnx", "--check", str(digits_folder / "digit7"), "--limit", "2"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "max abs difference" in printed and (folder / "model.onnx").is_file()

@@ -20,52 +20,14 @@ needs_chromium = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def reviews_run(reviews_csv, tmp_path_factory):
     output = tmp_path_factory.mktemp("runs")
-    code = cli(
-        [
-            "fit",
-            str(reviews_csv),
-            "--text-column",
-            "review",
-            "--label-column",
-            "score",
-            "--split-column",
-            "split",
-            "--max-length",
-            "64",
-            "--baseline",
-            "classic",
-            "--select",
-            "--output-dir",
-            str(output),
-            "--name",
-            "reviews",
-        ]
-    )
-    assert code == 0
+    columns = ["--text-column", "review", "--label-column", "score", "--split-column", "split", "--max-length", "64"]
+    fit = ["fit", str(reviews_csv), *columns, "--baseline", "classic", "--select", "--output-dir", str(output)]
+    assert cli([*fit, "--name", "reviews"]) == 0
     run_dir = output / "reviews"
     assert "Most confident mistakes" in (run_dir / "report.html").read_text()
     assert "Learning curve" not in (run_dir / "report.html").read_text()
-    code = cli(
-        [
-            "curve",
-            str(reviews_csv),
-            "--text-column",
-            "review",
-            "--label-column",
-            "score",
-            "--split-column",
-            "split",
-            "--max-length",
-            "64",
-            "--shots",
-            "4,all",
-            "--repeats",
-            "1",
-            "--output-dir",
-            str(run_dir),
-        ]
-    )
-    assert code == 0
+    curve = ["curve", str(reviews_csv), *columns, "--shots", "4,all", "--repeats", "1", "--output-dir", str(run_dir)]
+    assert cli(curve) == 0
     return run_dir
 
 

@@ -12,7 +12,7 @@ import os
 # ~45 s. Passive waiting must be chosen before torch loads, so it is set here (users can override it).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version
 
 try:
     __version__ = version("transferkit")
@@ -20,11 +20,11 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
 from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift
-from transferkit.api import FitResult, demo, evaluate, fit, predict  # noqa: E402
-from transferkit.artifacts import load_model, save_model  # noqa: E402
-from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone  # noqa: E402
-from transferkit.config import RunSpec  # noqa: E402
-from transferkit.errors import (  # noqa: E402
+from transferkit.api import FitResult, demo, evaluate, fit, predict
+from transferkit.artifacts import load_model, save_model
+from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone
+from transferkit.config import RunSpec
+from transferkit.errors import (
     ArtifactError,
     BackboneError,
     ConfigError,
@@ -33,10 +33,10 @@ from transferkit.errors import (  # noqa: E402
     NotFittedError,
     TransferKitError,
 )
-from transferkit.features import extract_features  # noqa: E402
-from transferkit.model import TransferModel  # noqa: E402
+from transferkit.features import extract_features
+from transferkit.model import TransferModel
 from transferkit.selection import Budget, Ranking, Shortlist, rank, recommend
-from transferkit.strategies import Strategy, register_strategy  # noqa: E402
+from transferkit.strategies import Strategy, register_strategy
 
 __all__ = [
     "AdaptResult",

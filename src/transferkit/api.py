@@ -77,14 +77,18 @@ def validate_labeled_extra(data: LabeledData, spec: RunSpec, *, classes: list[st
         )
     unknown = sorted(set(data.labels or []) - set(classes))
     if unknown:
-        raise DataError(f"The {what} data {data.source} has label(s) {', '.join(unknown)} that the training data "
-                        f"lacks; the model can only predict {', '.join(classes)}.")
+        raise DataError(
+            f"The {what} data {data.source} has label(s) {', '.join(unknown)} that the training data "
+            f"lacks; the model can only predict {', '.join(classes)}."
+        )
 
 
 def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
     """Load, validate and split the data a spec names; returns the splits and the data summary."""
     data = load_labeled(
-        spec.data.path, text_column=spec.data.text_column, label_column=spec.data.label_column,
+        spec.data.path,
+        text_column=spec.data.text_column,
+        label_column=spec.data.label_column,
         split_column=spec.data.split_column,
     )
     report = validate_labeled(data, skip_bad_files=spec.data.skip_bad_files)
@@ -95,6 +99,7 @@ def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
         test_fraction=spec.data.test_fraction,
         seed=spec.run.seed,
         limit=spec.data.limit,
+        test_limit=spec.data.test_limit,
         valid_data=_load_split_file(spec.data.valid_path, spec, classes=classes, what="validation"),
         test_data=_load_split_file(spec.data.test_path, spec, classes=classes, what="test"),
     )
@@ -177,8 +182,11 @@ def fit(
             )
         if spec.run.select:
             metrics["selection"] = choose_for_run(spec=spec, train=splits.train)
-        metrics["backbone"] = {"spec": backbone_spec, "parameters": backbone.num_parameters,
-                               "weights": backbone.weights_cfg.to_dict()}
+        metrics["backbone"] = {
+            "spec": backbone_spec,
+            "parameters": backbone.num_parameters,
+            "weights": backbone.weights_cfg.to_dict(),
+        }
         metrics["strategy"] = {"name": spec.strategy.name, **result.details}
         metrics["history"] = result.history
         metrics["seconds"] = {"fit": round(fitted - started, 2), "total": round(time.perf_counter() - started, 2)}
@@ -244,8 +252,9 @@ def predict(
     elif modality == "image":
         items, bad = load_image_inputs(list(inputs or []))
         if bad and not skip_bad_files:
-            raise DataError(f"{len(bad)} unusable input(s): {describe_bad_items(bad)}. Remove them or pass "
-                            "--skip-bad-files.")
+            raise DataError(
+                f"{len(bad)} unusable input(s): {describe_bad_items(bad)}. Remove them or pass --skip-bad-files."
+            )
     else:
         items = _text_inputs([Path(p) for p in inputs or []], text_column or metadata.get("text_column", "text"))
     if not items:
@@ -274,16 +283,19 @@ def evaluate(
         >>> evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")  # doctest: +SKIP
     """
     model, metadata = _as_model(model)
-    labeled = load_labeled(data, text_column=text_column or metadata.get("text_column", "text"),
-                           label_column=label_column)
+    labeled = load_labeled(
+        data, text_column=text_column or metadata.get("text_column", "text"), label_column=label_column
+    )
     if labeled.bad_items:
         raise DataError(f"Unusable items in {labeled.source}: {describe_bad_items(labeled.bad_items)}.")
     if not len(labeled):
         raise DataError(f"{labeled.source} holds no examples to evaluate.")
     unknown = sorted(set(labeled.labels or []) - set(model.class_names))
     if unknown:
-        raise DataError(f"{labeled.source} has label(s) {', '.join(unknown)} the model does not know; it predicts "
-                        f"{', '.join(model.class_names)}. Check --label-column.")
+        raise DataError(
+            f"{labeled.source} has label(s) {', '.join(unknown)} the model does not know; it predicts "
+            f"{', '.join(model.class_names)}. Check --label-column."
+        )
     if labeled.split is not None:  # builtin sets: evaluate on their test rows
         labeled = labeled.subset([i for i, s in enumerate(labeled.split) if s == "test"]) or labeled
     proba = model.predict_proba(labeled.inputs, batch_size=batch_size)
@@ -296,7 +308,9 @@ def evaluate(
 DEMO_TRAINING_REVIEWS = 400
 
 
-def demo(*, output_dir: str | Path = "runs", limit: int = DEMO_TRAINING_REVIEWS, seed: int = 0, **options: Any) -> FitResult:
+def demo(
+    *, output_dir: str | Path = "runs", limit: int = DEMO_TRAINING_REVIEWS, seed: int = 0, **options: Any
+) -> FitResult:
     """The embedded default job: sentiment of real Amazon fine-food reviews with bundled MiniLM.
 
     Trains on `limit` labelled reviews (stratified sample of the 4,000 training reviews, 15% of them

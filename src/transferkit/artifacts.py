@@ -94,8 +94,10 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"{path} is corrupt ({exc.msg}); retrain or restore the model folder.") from None
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(f"{path} has format version {manifest.get('format_version')}; this transferkit reads "
-                            f"{FORMAT_VERSION}. Upgrade transferkit or retrain.")
+        raise ArtifactError(
+            f"{path} has format version {manifest.get('format_version')}; this transferkit reads "
+            f"{FORMAT_VERSION}. Upgrade transferkit or retrain."
+        )
     for name, checksum in manifest["files"].items():
         file = folder / name
         if not file.is_file() or sha256_file(file) != checksum:
@@ -123,6 +125,8 @@ def load_model(folder: str | Path) -> TransferModel:
     tensors = load_file(str(folder / WEIGHTS))
     head.load_state_dict({k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")})
     if info["trained"]:
-        backbone.load_state_dict({k.removeprefix("backbone."): v for k, v in tensors.items() if k.startswith("backbone.")})
+        backbone.load_state_dict(
+            {k.removeprefix("backbone."): v for k, v in tensors.items() if k.startswith("backbone.")}
+        )
     model = TransferModel(backbone, head, manifest["class_names"])
     return model.eval()

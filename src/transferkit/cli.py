@@ -62,15 +62,21 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
         if split in metrics:
             m = metrics[split]
             table.add_row(
-                split, str(m["num_examples"]), f"{m['accuracy']:.3f}", f"{m['balanced_accuracy']:.3f}",
-                f"{m['macro_f1']:.3f}", f"{m['majority_rate']:.3f}",
+                split,
+                str(m["num_examples"]),
+                f"{m['accuracy']:.3f}",
+                f"{m['balanced_accuracy']:.3f}",
+                f"{m['macro_f1']:.3f}",
+                f"{m['majority_rate']:.3f}",
             )
     return table
 
 
 @app.command(epilog="Example: transferkit fit reviews.csv --text-column review --label-column score")
 def fit(
-    data: str = typer.Argument(None, help="Image folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME."),
+    data: str = typer.Argument(
+        None, help="Image folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME."
+    ),
     config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
     backbone: str = typer.Option(None, help="Backbone spec, e.g. bundled:minilm (see `transferkit backbones`)."),
     strategy: str = typer.Option(
@@ -91,7 +97,9 @@ def fit(
     valid_fraction: float = typer.Option(None, help="Fraction of training rows held out for validation [0.15]."),
     test_fraction: float = typer.Option(None, help="Fraction held out for testing when no test data [0.15]."),
     limit: int = typer.Option(None, help="Use only N labelled rows (stratified) for training + validation."),
-    skip_bad_files: bool = typer.Option(None, "--skip-bad-files", help="Leave out unreadable files instead of failing."),
+    skip_bad_files: bool = typer.Option(
+        None, "--skip-bad-files", help="Leave out unreadable files instead of failing."
+    ),
     head: str = typer.Option(None, help="Head: linear or mlp."),
     optimizer: str = typer.Option(None, help="auto, lbfgs, adamw, adam, sgd or rmsprop [auto]."),
     lr: float = typer.Option(None, help="Learning rate."),
@@ -159,13 +167,16 @@ def predict(
     skip_bad_files: bool = typer.Option(False, "--skip-bad-files", help="Leave out unreadable images."),
 ) -> None:
     """Predict labels and per-class probabilities into a CSV."""
-    frame = api.predict(model, inputs, output=output, text_column=text_column, batch_size=batch_size,
-                        skip_bad_files=skip_bad_files)
+    frame = api.predict(
+        model, inputs, output=output, text_column=text_column, batch_size=batch_size, skip_bad_files=skip_bad_files
+    )
     counts = ", ".join(f"{label}: {count}" for label, count in frame["label"].value_counts().items())
     out.print(f"Wrote {len(frame)} predictions to {output} ({counts})")
 
 
-@app.command(epilog="Example: transferkit evaluate runs/reviews/model test.csv --text-column review --label-column score")
+@app.command(
+    epilog="Example: transferkit evaluate runs/reviews/model test.csv --text-column review --label-column score"
+)
 def evaluate(
     model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
     data: str = typer.Argument(..., help="Labelled data in the format used for fit."),
@@ -265,9 +276,10 @@ def demo(
     limit: int = typer.Option(api.DEMO_TRAINING_REVIEWS, help="Labelled training reviews to use."),
     output_dir: str = typer.Option("runs", help="Where the run folder goes."),
     seed: int = typer.Option(0, help="Random seed."),
+    test_limit: int = typer.Option(None, help="Evaluate on a sample of N test reviews (quick check) [all 1,000]."),
 ) -> None:
     """Sentiment of real Amazon fine-food reviews with bundled MiniLM, trained on a few hundred reviews."""
-    result = api.demo(output_dir=output_dir, limit=limit, seed=seed)
+    result = api.demo(output_dir=output_dir, limit=limit, seed=seed, test_limit=test_limit)
     test = result.metrics["test"]
     out.print(_metrics_table(result.metrics, f"fine-food reviews, {limit} labelled, bundled:minilm + probe"))
     out.print(
@@ -453,7 +465,7 @@ def curve(
 def export(
     model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
     format: str = typer.Option("onnx", "--format", help="onnx or torchscript."),
-    check: list[str] = typer.Option(..., "--check", help="Real inputs for the parity check: images, CSV / TXT of texts."),
+    check: list[str] = typer.Option(..., "--check", help="Real inputs for the parity check (images or texts)."),
     output: Path = typer.Option(None, help="File to write [model.onnx / model.pt in the model folder]."),
     text_column: str = typer.Option(None, help="Text column of CSV / JSONL check inputs [the training one]."),
     limit: int = typer.Option(8, help="Use at most N check inputs."),

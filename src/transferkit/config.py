@@ -35,6 +35,7 @@ class DataConfig(_Section):
     limit: int | None = Field(
         None, ge=4, description="Use only N labelled rows (stratified) for training + validation; test untouched."
     )
+    test_limit: int | None = Field(None, ge=2, description="Evaluate on a stratified sample of N test rows.")
 
 
 class BackboneConfig(_Section):
@@ -169,7 +170,9 @@ class RunSpec(_Section):
         try:
             values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"Config file {path} is not valid YAML ({exc.__class__.__name__}): fix the syntax.")
+            raise ConfigError(
+                f"Config file {path} is not valid YAML ({exc.__class__.__name__}): fix the syntax."
+            ) from exc
         if not isinstance(values, dict):
             raise ConfigError(f"Config file {path} must hold a mapping of sections (data, backbone, ...).")
         return cls.from_dict(values, source=str(path))
@@ -188,6 +191,20 @@ class RunSpec(_Section):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
+# Names users bring from other tools, mapped to ours.
+ALIASES = {
+    "learning_rate": "lr",
+    "wd": "weight_decay",
+    "max_epochs": "epochs",
+    "model": "spec",
+    "bs": "batch_size",
+    "seed_value": "seed",
+    "label": "label_column",
+    "text": "text_column",
+    "optimiser": "optimizer",
+}
+
+
 def _friendly_error(exc: ValidationError, source: str) -> ConfigError:
     """Turn pydantic's report into one line that names the key and the fix."""
     first = exc.errors()[0]
@@ -195,7 +212,8 @@ def _friendly_error(exc: ValidationError, source: str) -> ConfigError:
     key = ".".join(loc)
     if first["type"] == "extra_forbidden":
         valid = _valid_keys(loc[:-1])
-        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        close = [ALIASES[loc[-1]]] if ALIASES.get(loc[-1]) in valid else []
+        close = close or difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
         hint = f"did you mean '{'.'.join([*loc[:-1], close[0]])}'?" if close else f"valid keys: {', '.join(valid)}."
         return ConfigError(f"Unknown key '{key}' in {source}; {hint}")
     message = first["msg"].removeprefix("Value error, ")
@@ -224,6 +242,7 @@ FLAT_OPTIONS = {
     "valid_data": "data.valid_path",
     "test_data": "data.test_path",
     "limit": "data.limit",
+    "test_limit": "data.test_limit",
     "backbone": "backbone.spec",
     "batch_size": "backbone.batch_size",
     "max_length": "backbone.max_length",

@@ -55,8 +55,13 @@ def test_predict_a_folder_to_csv(image_run, digits_folder, tmp_path):
 @pytest.mark.slow
 def test_text_fit_with_split_column_and_evaluate(reviews_csv, tmp_path):
     result = transferkit.fit(
-        reviews_csv, text_column="review", label_column="score", split_column="split", output_dir=str(tmp_path),
-        name="reviews", max_length=64,
+        reviews_csv,
+        text_column="review",
+        label_column="score",
+        split_column="split",
+        output_dir=str(tmp_path),
+        name="reviews",
+        max_length=64,
     )
     assert result.metrics["data"]["splits"]["test"] == {"great": 20, "other": 20}
     assert result.metrics["test"]["balanced_accuracy"] > 0.6  # 51 training reviews, balanced test set

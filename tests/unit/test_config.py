@@ -48,7 +48,7 @@ def test_config_file_errors_name_the_file(tmp_path):
         RunSpec.from_yaml(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: [unclosed")
-    with pytest.raises(ConfigError, match="bad.yaml is not valid YAML"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml is not valid YAML"):
         RunSpec.from_yaml(bad)
 
 

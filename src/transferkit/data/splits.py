@@ -9,8 +9,16 @@ from sklearn.model_selection import train_test_split
 from transferkit.data.dataset import LabeledData
 from transferkit.errors import DataError
 
-SPLIT_NAMES = {"train": "train", "training": "train", "valid": "valid", "validation": "valid", "val": "valid",
-               "dev": "valid", "test": "test", "testing": "test"}
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "valid": "valid",
+    "validation": "valid",
+    "val": "valid",
+    "dev": "valid",
+    "test": "test",
+    "testing": "test",
+}
 
 
 @dataclass
@@ -72,7 +80,9 @@ def split_data(
                 f"Split column in {data.source} has value(s) {', '.join(map(repr, unknown))}; use train, valid or test."
             )
         named = [SPLIT_NAMES[value] for value in data.split]
-        parts = {name: data.subset([i for i, value in enumerate(named) if value == name]) for name in SPLIT_NAMES.values()}
+        parts = {
+            name: data.subset([i for i, value in enumerate(named) if value == name]) for name in SPLIT_NAMES.values()
+        }
         train = parts["train"]
         valid = parts["valid"] if len(parts["valid"]) else valid
         test = parts["test"] if len(parts["test"]) else test

@@ -44,7 +44,9 @@ def _read_delimited(text: str, path: Path, *, sep: str) -> tuple[pd.DataFrame, l
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, engine=engine)
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path} is not a well-formed CSV ({exc}); fix the quoting or column count on that line.")
+        raise DataError(
+            f"{path} is not a well-formed CSV ({exc}); fix the quoting or column count on that line."
+        ) from exc
     bad = []
     for position, row in enumerate(frame.itertuples(index=False)):
         if any(_has_bad_bytes(value) for value in row):
@@ -58,7 +60,7 @@ def _read_jsonl(text: str, path: Path) -> tuple[pd.DataFrame, list[BadItem]]:
         try:
             return pd.DataFrame(json.loads(stripped)).astype(str), []
         except json.JSONDecodeError as exc:
-            raise DataError(f"{path} is not valid JSON ({exc}); fix it or save one JSON object per line.")
+            raise DataError(f"{path} is not valid JSON ({exc}); fix it or save one JSON object per line.") from exc
     records, bad = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -6,8 +6,9 @@ from transferkit.errors import DataError
 
 def _data(n_per_class=(40, 20), split=None):
     labels = [f"c{k}" for k, n in enumerate(n_per_class) for _ in range(n)]
-    return LabeledData(modality="text", inputs=[f"t{i}" for i in range(len(labels))], labels=labels, source="s",
-                       split=split)
+    return LabeledData(
+        modality="text", inputs=[f"t{i}" for i in range(len(labels))], labels=labels, source="s", split=split
+    )
 
 
 def test_split_is_stratified_and_deterministic():

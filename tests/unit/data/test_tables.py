@@ -35,7 +35,7 @@ def test_missing_column_suggests_the_closest(tmp_path):
 def test_malformed_csv_is_a_clear_error(tmp_path):
     path = tmp_path / "broken.csv"
     path.write_text('text,label\n"unclosed quote,pos\n')
-    with pytest.raises(DataError, match="broken.csv is not a well-formed CSV"):
+    with pytest.raises(DataError, match=r"broken\.csv is not a well-formed CSV"):
         load_labeled(path)
 
 
@@ -59,7 +59,7 @@ def test_jsonl_with_a_broken_line(tmp_path):
 def test_empty_file_and_unknown_suffix(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(DataError, match="empty.csv is empty"):
+    with pytest.raises(DataError, match=r"empty\.csv is empty"):
         load_labeled(empty)
     other = tmp_path / "data.xlsx"
     other.write_text("x")

@@ -88,6 +88,10 @@ def fit(
     select: bool = typer.Option(
         None, "--select", help="Also cross-validate probe vs classic vs concatenated features; report the winner."
     ),
+    budget_minutes: float = typer.Option(
+        None, help="strategy auto: minutes for the cross-validated choice; two-stage only if it fits [2]."
+    ),
+    logger: str = typer.Option(None, help="Training-curve logger in the run folder: csv, tensorboard, mlflow [csv]."),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder from its last checkpoint."),
     text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
     label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),

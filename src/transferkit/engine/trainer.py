@@ -177,7 +177,8 @@ def build_trainer(
         mode = "max" if "accuracy" in options.monitor else "min"
         all_callbacks.append(EarlyStopping(monitor=options.monitor, patience=options.early_stopping, mode=mode))
     if progress_enabled():
-        all_callbacks.append(RichProgressBar(leave=False))
+        # Progress goes to stderr so stdout stays for results (the bar would otherwise mix into piped output).
+        all_callbacks.append(RichProgressBar(leave=False, console_kwargs={"stderr": True}))
     strategy: Any = options.distributed
     if options.distributed == "ddp" and options.devices > 1:
         from lightning.pytorch.strategies import DDPStrategy

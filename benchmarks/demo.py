@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--limits", default="400")
     parser.add_argument("--seeds", default="0")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()  # a shared machine: the load says how far the times can be trusted
     rows = [run_once(int(limit), int(seed)) for limit in args.limits.split(",") for seed in args.seeds.split(",")]
     for row in rows:
         print(row)
@@ -76,6 +77,7 @@ def main() -> None:
                     "python": platform.python_version(),
                     "processor": platform.machine(),
                     "cpus": os.cpu_count(),
+                    "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg(),
                 },
                 "rows": rows,

@@ -40,7 +40,9 @@ def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int)
     """L2 strength for a linear head on standardised features, by stratified k-fold CV (log loss).
 
     scikit-learn's logistic regression minimises 0.5 * ||W||^2 + C * sum(loss); our head minimises
-    mean(loss) + 0.5 * wd * ||W||^2, the same objective when wd = 1 / (C * n).
+    mean(loss) + 0.5 * wd * ||W||^2, the same objective when wd = 1 / (C * n). For two classes sklearn
+    fits one vector w while our head has two rows; the minimum-norm pair (w / 2, -w / 2) has half the
+    squared norm, so the matching strength doubles: wd = 2 / (C * n).
     """
     folds = int(min(5, np.bincount(targets).min()))
     if folds < 2:
@@ -52,7 +54,8 @@ def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int)
         scoring="neg_log_loss",
     )
     search.fit(features, targets)
-    return float(1.0 / (search.best_params_["C"] * len(targets)))
+    rows_per_vector = 2.0 if len(np.unique(targets)) == 2 else 1.0
+    return float(rows_per_vector / (search.best_params_["C"] * len(targets)))
 
 
 PROBE_EPOCHS = 20

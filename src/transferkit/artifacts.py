@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import load_file, save_file
 
 from transferkit.backbones import create_backbone
@@ -32,6 +33,22 @@ def backbone_options(model: TransferModel) -> dict[str, Any]:
     return {"max_length": pre["max_length"]} if "max_length" in pre else {}
 
 
+def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CPU copies of `state` in which no two tensors share memory.
+
+    Tied weights (a decoder's input embedding and LM head) are one tensor under two names; safetensors
+    refuses shared memory, so later names get their own copy. Loading fills both names again.
+    """
+    seen: set[int] = set()
+    unshared = {}
+    for key, value in state.items():
+        tensor = value.detach().cpu().contiguous()
+        pointer = tensor.untyped_storage().data_ptr()
+        unshared[key] = tensor.clone() if pointer in seen else tensor
+        seen.add(pointer)
+    return unshared
+
+
 def save_model(
     model: TransferModel, folder: str | Path, *, backbone_trained: bool, metadata: dict[str, Any] | None = None
 ) -> Path:
@@ -49,8 +66,7 @@ def save_model(
     try:
         tensors = {f"head.{key}": value.detach().cpu().contiguous() for key, value in model.head.state_dict().items()}
         if backbone_trained:
-            state = model.backbone.state_dict()
-            tensors.update({f"backbone.{key}": value.detach().cpu().contiguous() for key, value in state.items()})
+            tensors.update(_unshared({f"backbone.{key}": value for key, value in model.backbone.state_dict().items()}))
         save_file(tensors, str(staging / WEIGHTS))
         manifest = {
             "format_version": FORMAT_VERSION,

@@ -9,7 +9,7 @@ def _block_list(model: nn.Module) -> tuple[str, nn.ModuleList]:
     """The repeated blocks: the ModuleList holding the most parameters (encoder.layer, h, layers, ...)."""
     best: tuple[int, str, nn.ModuleList] | None = None
     for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and len(module) > 1:
+        if isinstance(module, nn.ModuleList) and len(module) >= 1:  # a 1-layer model is still a stack
             size = sum(p.numel() for p in module.parameters())
             if best is None or size > best[0]:
                 best = (size, name, module)

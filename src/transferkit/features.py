@@ -25,9 +25,12 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("TRANSFERKIT_CACHE", Path.home() / ".cache" / "transferkit")) / "features"
 
 
+FILE_MODALITIES = ("image", "audio")  # inputs are file paths; their bytes, not their names, key the cache
+
+
 def input_hash(modality: str, item: str) -> str:
-    """Content hash of one input: file bytes for images, the UTF-8 text for text."""
-    payload = Path(item).read_bytes() if modality == "image" else item.encode("utf-8")
+    """Content hash of one input: file bytes for images and audio clips, the UTF-8 text for text."""
+    payload = Path(item).read_bytes() if modality in FILE_MODALITIES else item.encode("utf-8")
     return hashlib.sha256(payload).hexdigest()
 
 

@@ -78,3 +78,16 @@ def test_duplicates_are_embedded_once_and_no_temp_files_remain(tmp_path):
     assert len(backbone.seen) == 2 and features.shape == (3, 3)
     leftovers = [p.name for p in (tmp_path / "c").rglob("*") if p.is_file() and not p.name.endswith(".safetensors")]
     assert leftovers == []
+
+
+def test_audio_and_image_inputs_are_keyed_by_their_bytes_not_their_names(tmp_path):
+    from transferkit.features import input_hash
+
+    for modality in ("image", "audio"):
+        first, renamed, edited = (tmp_path / f"{modality}-{name}.bin" for name in ("a", "b", "c"))
+        first.write_bytes(b"RIFF-one")
+        renamed.write_bytes(b"RIFF-one")
+        edited.write_bytes(b"RIFF-two")
+        assert input_hash(modality, str(first)) == input_hash(modality, str(renamed))
+        assert input_hash(modality, str(first)) != input_hash(modality, str(edited))
+    assert input_hash("text", "RIFF-one") != input_hash("text", "RIFF-two")

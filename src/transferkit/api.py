@@ -21,6 +21,7 @@ from transferkit.artifacts import load_model, read_manifest, save_model
 from transferkit.backbones import DEFAULT_BACKBONES, backbone_entry, create_backbone
 from transferkit.config import RunSpec, flat_to_dotted
 from transferkit.data import LabeledData, Splits, load_labeled, split_data, validate_labeled
+from transferkit.data.audio import load_audio_inputs
 from transferkit.data.images import load_image_inputs
 from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
 from transferkit.data.validation import describe_bad_items
@@ -28,7 +29,9 @@ from transferkit.engine.runs import inherited_run_name, open_run_dir, resume_spe
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics, run_baselines, write_run_report
 from transferkit.evaluation.select import choose_for_run
+from transferkit.feature_model import FeatureModel
 from transferkit.model import TransferModel
+from transferkit.model_card import model_card
 from transferkit.runs import default_run_name, run_log, write_atomic, write_json
 from transferkit.strategies import get_strategy
 
@@ -180,7 +183,9 @@ def fit(
                 class_names=class_names,
                 run_dir=run_dir,
             )
-        if spec.run.select:
+        if "selection" in result.details:  # strategy auto: the choice that made the model
+            metrics["selection"] = result.details.pop("selection")
+        elif spec.run.select:  # an explicit strategy with --select: the same choice, reported only
             metrics["selection"] = choose_for_run(spec=spec, train=splits.train)
         metrics["backbone"] = {
             "spec": backbone_spec,
@@ -195,6 +200,7 @@ def fit(
             run_dir / "model",
             backbone_trained=result.backbone_trained,
             metadata={"text_column": spec.data.text_column, "run": name, "modality": modality},
+            card=model_card(metrics=metrics, spec=spec, class_names=class_names, modality=modality),
         )
         write_json(run_dir / "metrics.json", metrics)
         write_run_report(run_dir, metrics=metrics, spec=spec, splits=splits, probas=probas, class_names=class_names)
@@ -202,8 +208,8 @@ def fit(
     return FitResult(run_dir=run_dir, model_dir=model_dir, metrics=metrics, spec=spec, model=result.model)
 
 
-def _as_model(model: TransferModel | str | Path) -> tuple[TransferModel, dict[str, Any]]:
-    if isinstance(model, TransferModel):
+def _as_model(model: TransferModel | FeatureModel | str | Path) -> tuple[TransferModel | FeatureModel, dict[str, Any]]:
+    if isinstance(model, TransferModel | FeatureModel):
         return model, {}
     return load_model(model), read_manifest(model)["metadata"]
 
@@ -226,7 +232,7 @@ def _text_inputs(paths: list[Path], text_column: str) -> list[str]:
 
 
 def predict(
-    model: TransferModel | str | Path,
+    model: TransferModel | FeatureModel | str | Path,
     inputs: list[str | Path] | None = None,
     *,
     texts: list[str] | None = None,
@@ -234,23 +240,31 @@ def predict(
     text_column: str | None = None,
     batch_size: int = 32,
     skip_bad_files: bool = False,
+    runtime: str = "torch",
+    onnx_path: str | Path | None = None,
 ) -> pd.DataFrame:
     """Predict labels and per-class probabilities for files / folders (`inputs`) or raw `texts`.
 
     Returns a DataFrame with columns ``input``, ``label`` and ``prob_<class>`` per class, also written
-    to `output` as CSV when given.
+    to `output` as CSV when given. ``runtime="onnx"`` runs the exported graph (`onnx_path`, default
+    model.onnx in the model folder, from `transferkit export`) through onnxruntime; the model folder
+    still supplies the preprocessing (tokenizer, image transform, classic features).
 
     Example:
         >>> predict("runs/demo/model", texts=["Stale and overpriced."])  # doctest: +SKIP
     """
+    if runtime not in ("torch", "onnx"):
+        raise ConfigError(f"The 'runtime' option must be one of torch, onnx. Got {runtime!r}.")
+    folder = None if isinstance(model, TransferModel | FeatureModel) else Path(model)
     model, metadata = _as_model(model)
-    modality = model.backbone.modality
+    modality = model.modality
     if texts is not None:
         if modality != "text":
-            raise ConfigError("texts= is for text models; pass image files or folders as inputs.")
+            raise ConfigError(f"texts= is for text models; this is a {modality} model: pass files or folders as inputs.")
         items = list(texts)
-    elif modality == "image":
-        items, bad = load_image_inputs(list(inputs or []))
+    elif modality in ("image", "audio"):
+        loader = load_image_inputs if modality == "image" else load_audio_inputs
+        items, bad = loader(list(inputs or []))
         if bad and not skip_bad_files:
             raise DataError(
                 f"{len(bad)} unusable input(s): {describe_bad_items(bad)}. Remove them or pass --skip-bad-files."
@@ -259,7 +273,15 @@ def predict(
         items = _text_inputs([Path(p) for p in inputs or []], text_column or metadata.get("text_column", "text"))
     if not items:
         raise DataError("No inputs to predict; pass files, a folder, or a CSV of texts.")
-    proba = model.predict_proba(items, batch_size=batch_size)
+    if runtime == "onnx":
+        from transferkit.export import onnx_predict_proba
+
+        if onnx_path is None and folder is None:
+            raise ConfigError("runtime='onnx' needs onnx_path= when the model is passed in memory.")
+        path = Path(onnx_path) if onnx_path is not None else folder / "model.onnx"
+        proba = onnx_predict_proba(model, items, path=path, batch_size=batch_size)
+    else:
+        proba = model.predict_proba(items, batch_size=batch_size)
     frame = pd.DataFrame({"input": items, "label": [model.class_names[i] for i in proba.argmax(axis=1)]})
     for position, name in enumerate(model.class_names):
         frame[f"prob_{name}"] = proba[:, position]
@@ -269,7 +291,7 @@ def predict(
 
 
 def evaluate(
-    model: TransferModel | str | Path,
+    model: TransferModel | FeatureModel | str | Path,
     data: str | Path,
     *,
     text_column: str | None = None,

@@ -19,16 +19,22 @@ from safetensors.torch import load_file, save_file
 from transferkit.backbones import create_backbone
 from transferkit.backbones.base import sha256_file
 from transferkit.errors import ArtifactError
+from transferkit.feature_model import ClassicFeatures, FeatureModel
 from transferkit.heads import ClassifierHead
 from transferkit.model import TransferModel
 
 FORMAT_VERSION = 1
 MANIFEST = "model.json"
 WEIGHTS = "weights.safetensors"
+VOCABULARY = "classic_vocabulary.json"
+CARD = "README.md"
 
 
-def backbone_options(model: TransferModel) -> dict[str, Any]:
-    """The options needed to rebuild the same backbone (e.g. the text token limit)."""
+def backbone_options(model: TransferModel | FeatureModel) -> dict[str, Any]:
+    """The options needed to rebuild the same backbone (e.g. the text token limit, a table's preprocessing)."""
+    rebuild = getattr(model.backbone, "rebuild_options", None)
+    if rebuild is not None:
+        return rebuild()
     pre = model.backbone.weights_cfg.preprocessing
     return {"max_length": pre["max_length"]} if "max_length" in pre else {}
 
@@ -49,10 +55,49 @@ def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return unshared
 
 
+def _backbone_record(model: TransferModel | FeatureModel, *, trained: bool) -> dict[str, Any] | None:
+    if model.backbone is None:
+        return None
+    return {
+        "spec": model.backbone.spec,
+        "options": backbone_options(model),
+        "weights": model.backbone.weights_cfg.to_dict(),
+        "trained": trained,
+    }
+
+
+def _feature_model_parts(model: FeatureModel, staging: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Tensors (without the frozen backbone's) and the manifest record of a classic / concat model."""
+    tensors = {
+        f"model.{key}": value.detach().cpu().contiguous()
+        for key, value in model.state_dict().items()
+        if not key.startswith("backbone.")
+    }
+    tensors.update({f"classic.{key}": value.contiguous() for key, value in model.classic.tensors().items()})
+    record = {
+        "kind": model.kind,
+        "modality": model.modality,
+        "classic": model.classic.config(),
+        "num_embedding_features": model.linear.in_features - model.classic.size,
+    }
+    if model.classic.terms is not None:  # the TF-IDF vocabulary is data: JSON, checksummed like the weights
+        (staging / VOCABULARY).write_text(json.dumps(model.classic.terms), encoding="utf-8")
+    return tensors, record
+
+
 def save_model(
-    model: TransferModel, folder: str | Path, *, backbone_trained: bool, metadata: dict[str, Any] | None = None
+    model: TransferModel | FeatureModel,
+    folder: str | Path,
+    *,
+    backbone_trained: bool,
+    metadata: dict[str, Any] | None = None,
+    card: str | None = None,
 ) -> Path:
     """Write `model` to `folder` atomically; returns the folder.
+
+    A TransferModel saves its head (and its backbone when fine-tuned); a FeatureModel (classic or
+    concatenated features, chosen by strategy auto) saves its linear layer, scalers and TF-IDF vocabulary,
+    with the record of its frozen backbone. `card` is written as README.md (the model card).
 
     Example:
         >>> save_model(result.model, "runs/demo/model", backbone_trained=False)  # doctest: +SKIP
@@ -64,7 +109,13 @@ def save_model(
     staging = folder.parent / f".{folder.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
-        tensors = {f"head.{key}": value.detach().cpu().contiguous() for key, value in model.head.state_dict().items()}
+        record: dict[str, Any] = {"kind": "transfer"}
+        if isinstance(model, FeatureModel):
+            tensors, record = _feature_model_parts(model, staging)
+            head = None
+        else:
+            tensors = {f"head.{k}": v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}
+            head = model.head.config
         if backbone_trained:
             tensors.update(_unshared({f"backbone.{key}": value for key, value in model.backbone.state_dict().items()}))
         save_file(tensors, str(staging / WEIGHTS))
@@ -72,17 +123,17 @@ def save_model(
             "format_version": FORMAT_VERSION,
             "transferkit_version": __version__,
             "class_names": model.class_names,
-            "backbone": {
-                "spec": model.backbone.spec,
-                "options": backbone_options(model),
-                "weights": model.backbone.weights_cfg.to_dict(),
-                "trained": backbone_trained,
-            },
-            "head": model.head.config,
+            "model": record,
+            "backbone": _backbone_record(model, trained=backbone_trained),
+            "head": head,
             "metadata": metadata or {},
-            "files": {WEIGHTS: sha256_file(staging / WEIGHTS)},
+            "files": {
+                name: sha256_file(staging / name) for name in (WEIGHTS, VOCABULARY) if (staging / name).is_file()
+            },
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if card is not None:  # not checksummed: users may edit their model card
+            (staging / CARD).write_text(card, encoding="utf-8")
         _swap_into_place(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -121,7 +172,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(folder: str | Path) -> TransferModel:
+def load_model(folder: str | Path) -> TransferModel | FeatureModel:
     """Rebuild the TransferModel saved in `folder` (weights checked against model.json).
 
     Example:
@@ -131,18 +182,47 @@ def load_model(folder: str | Path) -> TransferModel:
     folder = Path(folder)
     manifest = read_manifest(folder)
     info = manifest["backbone"]
-    backbone = create_backbone(info["spec"], **info["options"])
-    if backbone.weights_cfg.checksum != info["weights"]["checksum"]:
-        raise ArtifactError(
-            f"{folder} was trained on backbone weights {info['weights']['checksum'][:12]}..., but "
-            f"'{info['spec']}' now loads {backbone.weights_cfg.checksum[:12]}...; install the original weights."
-        )
-    head = ClassifierHead(**manifest["head"])
+    backbone = None if info is None else _load_backbone(folder, info)
     tensors = load_file(str(folder / WEIGHTS))
+    record = manifest.get("model") or {"kind": "transfer"}
+    if record["kind"] in ("classic", "concat"):
+        return _load_feature_model(folder, manifest, record, backbone, tensors)
+    head = ClassifierHead(**manifest["head"])
     head.load_state_dict({k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")})
     if info["trained"]:
         backbone.load_state_dict(
             {k.removeprefix("backbone."): v for k, v in tensors.items() if k.startswith("backbone.")}
         )
     model = TransferModel(backbone, head, manifest["class_names"])
+    return model.eval()
+
+
+def _load_backbone(folder: Path, info: dict[str, Any]):
+    backbone = create_backbone(info["spec"], **info["options"])
+    if backbone.weights_cfg.checksum != info["weights"]["checksum"]:
+        raise ArtifactError(
+            f"{folder} was trained on backbone weights {info['weights']['checksum'][:12]}..., but "
+            f"'{info['spec']}' now loads {backbone.weights_cfg.checksum[:12]}...; install the original weights."
+        )
+    return backbone
+
+
+def _load_feature_model(folder: Path, manifest: dict, record: dict, backbone, tensors: dict) -> FeatureModel:
+    terms = json.loads((folder / VOCABULARY).read_text(encoding="utf-8")) if (folder / VOCABULARY).is_file() else None
+    classic_tensors = {k.removeprefix("classic."): v for k, v in tensors.items() if k.startswith("classic.")}
+    classic = ClassicFeatures.from_saved(record["classic"], terms, classic_tensors)
+    model = FeatureModel(
+        class_names=manifest["class_names"],
+        modality=record["modality"],
+        classic=classic,
+        num_embedding_features=record["num_embedding_features"],
+        backbone=backbone,
+    )
+    state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not key.startswith("backbone.") for key in missing):
+        raise ArtifactError(f"{folder / WEIGHTS} does not match its {record['kind']} model; retrain the model.")
+    if backbone is not None:
+        for parameter in backbone.parameters():
+            parameter.requires_grad_(False)
     return model.eval()

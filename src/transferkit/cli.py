@@ -75,18 +75,23 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
 @app.command(epilog="Example: transferkit fit reviews.csv --text-column review --label-column score")
 def fit(
     data: str = typer.Argument(
-        None, help="Image folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME."
+        None, help="Image or audio folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME."
     ),
     config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
     backbone: str = typer.Option(None, help="Backbone spec, e.g. bundled:minilm (see `transferkit backbones`)."),
     strategy: str = typer.Option(
-        None, help="probe, finetune, two-stage, gradual, bitfit or lora [probe; two-stage with --unfreeze]."
+        None,
+        help="auto (cross-validated choice of probe, two-stage, classic, concat), probe, finetune, two-stage, "
+        "gradual, bitfit or lora [auto; two-stage with --unfreeze].",
     ),
     baseline: str = typer.Option(
         None, help="Also train baselines and report the transfer gain: none, scratch, classic or both [none]."
     ),
     select: bool = typer.Option(
-        None, "--select", help="Also cross-validate probe vs classic vs concatenated features; report the winner."
+        None,
+        "--select",
+        help="With an explicit --strategy: also cross-validate probe vs classic vs concatenated features and report "
+        "the winner (strategy auto does this and saves the winner).",
     ),
     budget_minutes: float = typer.Option(
         None, help="strategy auto: minutes for the cross-validated choice; two-stage only if it fits [2]."
@@ -152,27 +157,48 @@ def fit(
     result = api.fit(data, config=config, resume=resume, **{k: v for k, v in options.items() if v is not None})
     if "global_rank" in result.metrics:  # an extra process of a multi-process run: the primary prints
         return
-    out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {result.spec.strategy.name}"))
+    strategy_name = result.metrics.get("strategy", {}).get("chosen") or result.spec.strategy.name
+    out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {strategy_name}"))
     for line in gain_summary(result.metrics):
         out.print(line, markup=False, highlight=False)
     if "selection" in result.metrics:
         choice = result.metrics["selection"]
-        out.print(f"Cross-validated choice: {choice['chosen']} (+{choice['margin']:.3f} over the runner-up)")
+        scores = ", ".join(f"{name} {score['mean']:.3f}" for name, score in choice["scores"].items())
+        saved = "saved as the model" if result.spec.strategy.name == "auto" else "reported only"
+        out.print(
+            f"Cross-validated choice ({choice['folds']} folds; {scores}): {choice['chosen']}, "
+            f"+{choice['margin']:.3f} over {choice.get('runner_up') or 'the runner-up'} ({saved})",
+            markup=False,
+            highlight=False,
+        )
+        for candidate, why in (choice.get("skipped") or {}).items():
+            out.print(f"Not scored: {candidate}: {why}", markup=False, highlight=False)
     out.print(f"Run folder: {result.run_dir}")
 
 
 @app.command(epilog="Example: transferkit predict runs/reviews/model new_reviews.csv --output predictions.csv")
 def predict(
     model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
-    inputs: list[str] = typer.Argument(..., help="Image files or folders; or CSV / JSONL / TXT files of texts."),
+    inputs: list[str] = typer.Argument(..., help="Image or audio files or folders; or CSV / JSONL / TXT files of texts."),
     output: Path = typer.Option(Path("predictions.csv"), help="CSV to write."),
     text_column: str = typer.Option(None, help="Text column of CSV / JSONL inputs [the training one]."),
     batch_size: int = typer.Option(32, help="Batch size."),
-    skip_bad_files: bool = typer.Option(False, "--skip-bad-files", help="Leave out unreadable images."),
+    skip_bad_files: bool = typer.Option(False, "--skip-bad-files", help="Leave out unreadable images or clips."),
+    runtime: str = typer.Option(
+        "torch", help="torch, or onnx: run MODEL/model.onnx (transferkit export) in onnxruntime."
+    ),
+    onnx_path: Path = typer.Option(None, "--onnx", help="runtime onnx: the exported file [MODEL/model.onnx]."),
 ) -> None:
     """Predict labels and per-class probabilities into a CSV."""
     frame = api.predict(
-        model, inputs, output=output, text_column=text_column, batch_size=batch_size, skip_bad_files=skip_bad_files
+        model,
+        inputs,
+        output=output,
+        text_column=text_column,
+        batch_size=batch_size,
+        skip_bad_files=skip_bad_files,
+        runtime=runtime,
+        onnx_path=onnx_path,
     )
     counts = ", ".join(f"{label}: {count}" for label, count in frame["label"].value_counts().items())
     out.print(f"Wrote {len(frame)} predictions to {output} ({counts})")

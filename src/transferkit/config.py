@@ -51,7 +51,9 @@ class StrategyConfig(_Section):
     """What trains: the transfer strategy and the head on top of the backbone."""
 
     name: str = Field(
-        "auto", description="auto: probe, or two-stage when fine-tuning options (unfreeze, lr_decay, l2sp) are given."
+        "auto",
+        description="auto: cross-validated choice among probe, two-stage, classic and concat within run.budget_minutes;"
+        " two-stage when fine-tuning options (unfreeze, lr_decay, l2sp) are given.",
     )
     head: Literal["linear", "mlp"] = "linear"
     hidden_dim: int = Field(256, ge=1)
@@ -75,10 +77,11 @@ class StrategyConfig(_Section):
     @model_validator(mode="before")
     @classmethod
     def _resolve_auto(cls, values: Any) -> Any:
-        """Fine-tuning options without a strategy mean fine-tuning, and two-stage (LP-FT) is its default."""
+        """Fine-tuning options without a strategy mean fine-tuning, and two-stage (LP-FT) is its default;
+        without them, auto stays auto (strategies/auto.py chooses by cross-validation)."""
         if isinstance(values, dict) and values.get("name", "auto") == "auto":
             finetuning = any(values.get(key) not in (None, 0.0, 1.0) for key in ("unfreeze", "l2sp", "lr_decay"))
-            values = {**values, "name": "two-stage" if finetuning or values.get("unfreeze") else "probe"}
+            values = {**values, "name": "two-stage" if finetuning or values.get("unfreeze") else "auto"}
         return values
 
     @field_validator("name")

@@ -24,6 +24,7 @@ from torch import nn
 
 from transferkit.artifacts import load_model
 from transferkit.errors import ArtifactError, ConfigError, require
+from transferkit.feature_model import FeatureModel
 from transferkit.model import TransferModel
 
 ExportFormat = Literal["torchscript", "onnx"]
@@ -34,11 +35,13 @@ SUFFIXES = {"torchscript": ".pt", "onnx": ".onnx"}
 class _Probabilities(nn.Module):
     """Tensors in, class probabilities out: the graph that is exported."""
 
-    def __init__(self, model: TransferModel) -> None:
+    def __init__(self, model: TransferModel | FeatureModel) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.model, FeatureModel):  # backbone tensors (if any), then the classic feature rows
+            return self.model(*tensors).softmax(dim=-1)
         if self.model.backbone.modality == "text":
             batch = {"input_ids": tensors[0], "attention_mask": tensors[1]}
             return self.model(batch).softmax(dim=-1)
@@ -60,7 +63,10 @@ class ExportResult:
         return self.max_abs_diff <= self.tolerance
 
 
-def _tensors(model: TransferModel, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
+def _tensors(model: TransferModel | FeatureModel, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
+    """The exported graph's input tensors for raw `inputs`, and their names."""
+    if isinstance(model, FeatureModel):
+        return model.model_inputs(inputs)
     batch = model.backbone.load_batch(inputs)
     if isinstance(batch, dict):
         return (batch["input_ids"], batch["attention_mask"]), ["input_ids", "attention_mask"]
@@ -77,8 +83,36 @@ def _run_exported(path: Path, format: ExportFormat, tensors: tuple[torch.Tensor,
     return session.run(None, {name: t.numpy() for name, t in zip(names, tensors, strict=True)})[0]
 
 
+def onnx_predict_proba(
+    model: TransferModel | FeatureModel, inputs: list[str], *, path: str | Path, batch_size: int = 32
+) -> np.ndarray:
+    """Probabilities from an exported ONNX file run by onnxruntime; `model` supplies only the preprocessing
+    (tokenizer / image transform / classic features) that turns raw inputs into the graph's tensors.
+
+    Example:
+        >>> onnx_predict_proba(load_model("runs/x/model"), ["Tasty"], path="runs/x/model/model.onnx")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(
+            f"{path} does not exist; export the model first: transferkit export MODEL --format onnx --check INPUTS."
+        )
+    metadata_path = path.with_suffix(".json")
+    if metadata_path.is_file():
+        exported = json.loads(metadata_path.read_text(encoding="utf-8")).get("class_names")
+        if exported != model.class_names:
+            raise ArtifactError(f"{path} was exported from another model (classes {exported}); export this one again.")
+    onnxruntime = require("onnxruntime", extra="export", purpose="predict --runtime onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    chunks = []
+    for start in range(0, len(inputs), batch_size):
+        tensors, names = _tensors(model, inputs[start : start + batch_size])
+        chunks.append(session.run(None, {name: t.numpy() for name, t in zip(names, tensors, strict=True)})[0])
+    return np.concatenate(chunks) if chunks else np.zeros((0, len(model.class_names)), np.float32)
+
+
 def export_model(
-    model: TransferModel | str | Path,
+    model: TransferModel | FeatureModel | str | Path,
     *,
     format: ExportFormat = "torchscript",
     output: str | Path | None = None,
@@ -101,8 +135,9 @@ def export_model(
         raise ConfigError(f"The 'format' option must be one of {', '.join(SUFFIXES)}. Got {format!r}.")
     if not check_inputs:
         raise ConfigError("Export needs real inputs for its parity check; pass image files or texts (--check).")
-    folder = None if isinstance(model, TransferModel) else Path(model)
-    loaded = model if isinstance(model, TransferModel) else load_model(model)
+    in_memory = isinstance(model, TransferModel | FeatureModel)
+    folder = None if in_memory else Path(model)
+    loaded = model if in_memory else load_model(model)
     loaded.eval()
     path = Path(output) if output is not None else (folder or Path(".")) / f"model{SUFFIXES[format]}"
     wrapper = _Probabilities(loaded).eval()
@@ -115,7 +150,9 @@ def export_model(
         traced.save(str(path))
     else:
         require("onnx", extra="export", purpose="ONNX export")
-        dynamic = {name: {0: "batch"} | ({1: "tokens"} if name != "pixels" else {}) for name in names}
+        dynamic = {
+            name: {0: "batch"} | ({1: "tokens"} if name in ("input_ids", "attention_mask") else {}) for name in names
+        }
         torch.onnx.export(
             wrapper,
             tensors,
@@ -129,12 +166,22 @@ def export_model(
     difference = float(np.abs(_run_exported(path, format, tensors, names) - expected).max())
     metadata_path = path.with_suffix(".json")
     backbone = loaded.backbone
+    backbone_record = None
+    if backbone is not None:
+        backbone_record = {
+            "spec": backbone.spec,
+            "modality": backbone.modality,
+            "weights": backbone.weights_cfg.to_dict(),
+        }
     metadata = {
         "format": format,
         "inputs": names,
         "output": "probabilities",
         "class_names": loaded.class_names,
-        "backbone": {"spec": backbone.spec, "modality": backbone.modality, "weights": backbone.weights_cfg.to_dict()},
+        "backbone": backbone_record,
+        # classic / concat models: the feature transform (TF-IDF vocabulary in the model folder's
+        # classic_vocabulary.json, or grey pixels) that makes the "classic_features" input.
+        "classic_features": loaded.classic.config() if isinstance(loaded, FeatureModel) else None,
         "parity": {"max_abs_diff": difference, "tolerance": tolerance, "inputs": len(check_inputs)},
     }
     metadata_path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")

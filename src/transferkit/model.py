@@ -20,6 +20,10 @@ class TransferModel(nn.Module):
         self.head = head
         self.class_names = list(class_names)
 
+    @property
+    def modality(self) -> str:
+        return self.backbone.modality
+
     def forward(self, batch: Batch) -> torch.Tensor:
         return self.head(self.backbone(batch))
 

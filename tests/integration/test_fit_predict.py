@@ -13,7 +13,7 @@ from transferkit.cli import run as cli
 @pytest.fixture(scope="module")
 def image_run(digits_folder, tmp_path_factory):
     output = tmp_path_factory.mktemp("runs")
-    return transferkit.fit(digits_folder, output_dir=str(output), name="digits", seed=1)
+    return transferkit.fit(digits_folder, strategy="probe", output_dir=str(output), name="digits", seed=1)
 
 
 @pytest.mark.slow
@@ -62,6 +62,7 @@ def test_text_fit_with_split_column_and_evaluate(reviews_csv, tmp_path):
         output_dir=str(tmp_path),
         name="reviews",
         max_length=64,
+        strategy="probe",  # strategy auto has its own tests (tests/unit/strategies/test_auto.py)
     )
     assert result.metrics["data"]["splits"]["test"] == {"great": 20, "other": 20}
     assert result.metrics["test"]["balanced_accuracy"] > 0.6  # 51 training reviews, balanced test set

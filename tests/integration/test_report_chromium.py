@@ -21,7 +21,18 @@ needs_chromium = pytest.mark.skipif(
 def reviews_run(reviews_csv, tmp_path_factory):
     output = tmp_path_factory.mktemp("runs")
     columns = ["--text-column", "review", "--label-column", "score", "--split-column", "split", "--max-length", "64"]
-    fit = ["fit", str(reviews_csv), *columns, "--baseline", "classic", "--select", "--output-dir", str(output)]
+    fit = [
+        "fit",
+        str(reviews_csv),
+        *columns,
+        "--baseline",
+        "classic",
+        "--strategy",
+        "probe",
+        "--select",
+        "--output-dir",
+        str(output),
+    ]
     assert cli([*fit, "--name", "reviews"]) == 0
     run_dir = output / "reviews"
     assert "Most confident mistakes" in (run_dir / "report.html").read_text()

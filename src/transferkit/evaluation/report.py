@@ -327,10 +327,18 @@ def _sections(
     if selection:
         header = ["candidate", "CV accuracy (mean)", "std"]
         rows = [[name, score["mean"], score["std"]] for name, score in selection["scores"].items()]
+        saved = (metrics.get("strategy") or {}).get("name") == "auto"
         note = (
             f"{selection['folds']}-fold cross-validation on the training split chose {selection['chosen']}, "
-            f"{selection['margin']:.3f} above the runner-up."
+            f"{selection['margin']:.3f} above {selection.get('runner_up') or 'the runner-up'}"
+            + (
+                " (strategy auto: it is the saved model)."
+                if saved
+                else " (reported only; the model is the named strategy)."
+            )
         )
+        for name, why in (selection.get("skipped") or {}).items():
+            note += f" Not scored: {name}: {why}."
         sections.append(
             (
                 "Model choice",

@@ -8,6 +8,9 @@ stratified folds of the training split and says which one wins and by how much:
 - classic: TF-IDF (text) or pixels (images) + logistic regression (`ClassicBaseline`);
 - concat: the standardised embeddings next to the classic features, + logistic regression.
 
+`--strategy auto` (transferkit.strategies.auto) scores the same folds, adds two-stage fine-tuning when the
+time budget allows, and saves the winner; `--select` with an explicit strategy only reports the choice.
+
 Example:
     >>> choice = choose_by_cv(train, embeddings, seed=0)  # doctest: +SKIP
     >>> choice["chosen"], choice["margin"]  # doctest: +SKIP
@@ -16,16 +19,17 @@ Example:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from transferkit.data.dataset import LabeledData
-from transferkit.evaluation.baselines import ClassicBaseline, _folds, _pixels
+from transferkit.evaluation.baselines import ClassicBaseline, _folds
+from transferkit.feature_model import fit_concat
 
 CANDIDATES = ("probe", "classic", "concat")
 EMBEDDING_C = 0.1
@@ -36,61 +40,77 @@ def _probe_matrix(embeddings: np.ndarray, train: list[int], test: list[int]) -> 
     return scaler.transform(embeddings[train]), scaler.transform(embeddings[test])
 
 
-def _concat_matrix(
-    data: LabeledData, embeddings: np.ndarray, train: list[int], test: list[int]
-) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """[embeddings scaled to unit-norm rows on average, TF-IDF or standardised pixels] for train and test rows."""
-    dense_train, dense_test = _probe_matrix(embeddings, train, test)
-    scale = 1.0 / np.sqrt(embeddings.shape[1])  # embeddings' rows ~ unit norm, like TF-IDF rows
-    if data.modality == "text":
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        classic_train = vectorizer.fit_transform([data.inputs[i] for i in train])
-        classic_test = vectorizer.transform([data.inputs[i] for i in test])
-    else:
-        pixels = _pixels(data.inputs)
-        scaler = StandardScaler().fit(pixels[train])
-        classic_train = sp.csr_matrix(scaler.transform(pixels[train]) / np.sqrt(pixels.shape[1]))
-        classic_test = sp.csr_matrix(scaler.transform(pixels[test]) / np.sqrt(pixels.shape[1]))
-    return (
-        sp.hstack([sp.csr_matrix(dense_train * scale), classic_train]).tocsr(),
-        sp.hstack([sp.csr_matrix(dense_test * scale), classic_test]).tocsr(),
-    )
+Scorer = Callable[[list[int], list[int]], float]
+
+
+def folds_of(data: LabeledData, *, seed: int) -> list[tuple[list[int], list[int]]]:
+    """The stratified (train rows, test rows) folds every candidate is scored on."""
+    labels = np.array(data.labels or [])
+    return [(list(a), list(b)) for a, b in _folds(list(labels), seed).split(np.zeros(len(labels)), labels)]
+
+
+def cheap_scorers(data: LabeledData, embeddings: np.ndarray, *, seed: int) -> dict[str, Scorer]:
+    """Accuracy on a fold for the candidates that train in seconds on cached embeddings: probe, classic, concat."""
+    labels = np.array(data.labels or [])
+
+    def probe(train: list[int], test: list[int]) -> float:
+        x_train, x_test = _probe_matrix(embeddings, train, test)
+        model = LogisticRegression(C=EMBEDDING_C, max_iter=2000).fit(x_train, labels[train])
+        return float((model.predict(x_test) == labels[test]).mean())
+
+    def classic(train: list[int], test: list[int]) -> float:
+        model = ClassicBaseline(modality=data.modality, seed=seed).fit(
+            [data.inputs[i] for i in train], list(labels[train])
+        )
+        proba = model.predict_proba([data.inputs[i] for i in test])
+        return float((np.array(model.classes_)[proba.argmax(1)] == labels[test]).mean())
+
+    def concat(train: list[int], test: list[int]) -> float:
+        train_inputs, test_inputs = [data.inputs[i] for i in train], [data.inputs[i] for i in test]
+        parts, model = fit_concat(train_inputs, embeddings[train], list(labels[train]), modality=data.modality)
+        return float((model.predict(parts.matrix(test_inputs, embeddings[test])) == labels[test]).mean())
+
+    return {"probe": probe, "classic": classic, "concat": concat}
+
+
+def score_candidates(scorers: dict[str, Scorer], folds: list[tuple[list[int], list[int]]]) -> dict[str, dict[str, Any]]:
+    """Mean, std, per-fold accuracy and seconds of each candidate over the same folds."""
+    scores = {}
+    for name, scorer in scorers.items():
+        started = time.perf_counter()
+        values = [scorer(train, test) for train, test in folds]
+        scores[name] = {
+            "mean": float(np.mean(values)),
+            "std": float(np.std(values)),
+            "folds": values,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    return scores
+
+
+def decide(scores: dict[str, dict[str, Any]], *, folds: int, skipped: dict[str, str] | None = None) -> dict[str, Any]:
+    """The winner (ties go to the earlier candidate in `scores`' order) and its margin over the runner-up."""
+    ranked = sorted(scores, key=lambda name: -scores[name]["mean"])  # stable: ties keep the candidate order
+    runner_up = scores[ranked[1]]["mean"] if len(ranked) > 1 else scores[ranked[0]]["mean"]
+    return {
+        "chosen": ranked[0],
+        "runner_up": ranked[1] if len(ranked) > 1 else None,
+        "margin": scores[ranked[0]]["mean"] - runner_up,
+        "folds": folds,
+        "scores": scores,
+        "skipped": dict(skipped or {}),
+    }
 
 
 def choose_by_cv(data: LabeledData, embeddings: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
     """Accuracy of each candidate over stratified folds of `data` (rows aligned with `embeddings`).
 
-    Returns ``{"chosen", "margin" (best minus runner-up mean accuracy), "folds", "scores": {name: {"mean", "std",
-    "folds"}}}``; ties go to the earlier candidate in probe, classic, concat order.
+    Returns ``{"chosen", "runner_up", "margin" (best minus runner-up mean accuracy), "folds", "scores": {name:
+    {"mean", "std", "folds", "seconds"}}, "skipped"}``; ties go to the earlier candidate in probe, classic,
+    concat order. `transferkit.strategies.auto` adds two-stage fine-tuning when the time budget allows.
     """
-    labels = np.array(data.labels or [])
-    folds = _folds(list(labels), seed)
-    scores: dict[str, list[float]] = {name: [] for name in CANDIDATES}
-    for train, test in folds.split(np.zeros(len(labels)), labels):
-        train_rows, test_rows = list(train), list(test)
-        x_train, x_test = _probe_matrix(embeddings, train_rows, test_rows)
-        probe = LogisticRegression(C=EMBEDDING_C, max_iter=2000).fit(x_train, labels[train])
-        scores["probe"].append(float((probe.predict(x_test) == labels[test]).mean()))
-        classic = ClassicBaseline(modality=data.modality, seed=seed).fit(
-            [data.inputs[i] for i in train_rows], list(labels[train])
-        )
-        proba = classic.predict_proba([data.inputs[i] for i in test_rows])
-        predicted = np.array(classic.classes_)[proba.argmax(1)]
-        scores["classic"].append(float((predicted == labels[test]).mean()))
-        c_train, c_test = _concat_matrix(data, embeddings, train_rows, test_rows)
-        concat = LogisticRegression(C=10.0, max_iter=2000).fit(c_train, labels[train])
-        scores["concat"].append(float((concat.predict(c_test) == labels[test]).mean()))
-    means = {name: float(np.mean(values)) for name, values in scores.items()}
-    ranked = sorted(CANDIDATES, key=lambda name: -means[name])  # stable: ties keep the candidate order
-    return {
-        "chosen": ranked[0],
-        "margin": means[ranked[0]] - means[ranked[1]],
-        "folds": folds.get_n_splits(),
-        "scores": {
-            name: {"mean": means[name], "std": float(np.std(values)), "folds": values}
-            for name, values in scores.items()
-        },
-    }
+    folds = folds_of(data, seed=seed)
+    return decide(score_candidates(cheap_scorers(data, embeddings, seed=seed), folds), folds=len(folds))
 
 
 def choose_for_run(*, spec: Any, train: LabeledData) -> dict[str, Any]:

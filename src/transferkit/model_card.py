@@ -1,0 +1,105 @@
+"""The model card written as model/README.md: data, backbone and its weights' licence, metrics, limits, use.
+
+Example:
+    >>> card = model_card(metrics=m, spec=spec, class_names=["great", "other"], modality="text")  # doctest: +SKIP
+    >>> card.splitlines()[0]  # doctest: +SKIP
+    '# Model card: reviews'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transferkit.config import RunSpec
+
+KIND_TEXT = {
+    "probe": "a linear head trained on the frozen backbone's embeddings",
+    "two-stage": "the backbone fine-tuned end to end after a probe trained its head (LP-FT)",
+    "classic": "a classic model (TF-IDF or pixels + logistic regression); the pretrained backbone is not used",
+    "concat": "logistic regression on the frozen backbone's embeddings concatenated with classic features",
+}
+
+
+def _split_line(name: str, entry: dict[str, Any] | None) -> str | None:
+    if not entry:
+        return None
+    interval = entry.get("interval") or {}
+    ci = f" (95% CI {interval['low']:.3f}-{interval['high']:.3f})" if "low" in interval else ""
+    return (
+        f"| {name} | {entry['num_examples']} | {entry['accuracy']:.3f}{ci} | {entry['balanced_accuracy']:.3f} | "
+        f"{entry['macro_f1']:.3f} | {entry['majority_rate']:.3f} |"
+    )
+
+
+def model_card(*, metrics: dict[str, Any], spec: RunSpec, class_names: list[str], modality: str) -> str:
+    """Markdown model card of a fitted run, from its metrics and resolved config."""
+    strategy = metrics.get("strategy") or {}
+    chosen = strategy.get("chosen") or strategy.get("name", spec.strategy.name)
+    backbone = metrics.get("backbone") or {}
+    weights = backbone.get("weights") or {}
+    data = metrics.get("data") or {}
+    counts = data.get("class_counts") or {}
+    lines = [
+        f"# Model card: {spec.run.name}",
+        "",
+        f"A {len(class_names)}-class classifier ({', '.join(class_names)}) trained with transferkit: {chosen}, "
+        f"{KIND_TEXT.get(chosen, 'a transfer strategy')}.",
+        "",
+        "## Intended use",
+        "",
+        f"Classifying {modality} inputs like those of the training data ({spec.data.path}) into these classes. "
+        "It is not meant for other kinds of inputs, other label definitions, or decisions about people "
+        "without human review.",
+        "",
+        "## Training data",
+        "",
+        f"- Source: {spec.data.path} (text column `{spec.data.text_column}`, label column `{spec.data.label_column}`)",
+        f"- Class counts: {', '.join(f'{k}: {v}' for k, v in counts.items()) or 'n/a'}",
+        f"- Splits: {data.get('splits', 'n/a')}",
+        "",
+        "## Backbone",
+        "",
+        f"- Spec: `{backbone.get('spec', spec.backbone.spec)}` ({backbone.get('parameters', 'n/a')} parameters)",
+        f"- Weights: {weights.get('source', 'n/a')}; sha256 `{weights.get('checksum', 'n/a')}`",
+        f"- Licence of the weights: {weights.get('licence') or 'not recorded: check the weights source'}",
+        "",
+        "## Metrics",
+        "",
+        "| split | examples | accuracy | balanced accuracy | macro-F1 | majority rate |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [line for line in (_split_line(s, metrics.get(s)) for s in ("valid", "test")) if line]
+    selection = metrics.get("selection")
+    if selection:
+        lines += [
+            "",
+            f"Cross-validation on the training split chose {selection['chosen']}, {selection['margin']:.3f} accuracy "
+            f"above {selection.get('runner_up') or 'the runner-up'}.",
+        ]
+        lines += [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
+    for name, entry in (metrics.get("baselines") or {}).items():
+        if isinstance(entry, dict):
+            gain = entry["gain"]
+            lines.append(
+                f"- vs {name} baseline ({entry['description']}): gain {gain['gain']:+.3f} "
+                f"[{gain['low']:+.3f}, {gain['high']:+.3f}]{' NEGATIVE TRANSFER' if gain['negative_transfer'] else ''}"
+            )
+    smallest = min(counts.values()) if counts else 0
+    lines += [
+        "",
+        "## Limitations",
+        "",
+        f"- Trained on {sum(counts.values())} labelled examples (smallest class: {smallest}); metrics on small "
+        "test sets are uncertain (see the interval above).",
+        "- Probabilities are those of the model on data like its training data; under a shift of inputs or of "
+        "class proportions they are not calibrated. Check `transferkit evaluate` on your own labelled data.",
+        "- The backbone's pretraining data and its biases carry over to this model.",
+        "",
+        "## How to use",
+        "",
+        "```",
+        "transferkit predict MODEL_DIR inputs.csv --output predictions.csv",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,214 @@
+"""`--strategy auto` (the default): cross-validation on the training split picks the model that is saved.
+
+Candidates, scored on the same stratified folds (`transferkit.evaluation.select`):
+
+- probe, classic (TF-IDF / pixels + logistic regression), concat (embeddings next to the classic features):
+  seconds on the cached embeddings, always scored;
+- two-stage fine-tuning (LP-FT): one fine-tune per fold, so it is scored only when the backbone can be
+  fine-tuned and its estimated cost fits in what is left of ``run.budget_minutes``. The estimate comes
+  from one measured forward + backward pass on a real training batch, times the optimiser steps of the
+  folds and of the final fit. When it does not fit, the selection says so (``skipped``) and why.
+
+The winner is then trained on the whole training split and is the model that is saved. Ties go to the
+earlier candidate in probe, two-stage, classic, concat order.
+
+Example:
+    >>> result = transferkit.fit("reviews.csv", text_column="review", label_column="score")  # doctest: +SKIP
+    >>> result.metrics["selection"]["chosen"]  # doctest: +SKIP
+    'probe'
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from transferkit.backbones.base import Backbone
+from transferkit.config import RunSpec
+from transferkit.data.dataset import LabeledData
+from transferkit.evaluation.baselines import ClassicBaseline
+from transferkit.evaluation.select import cheap_scorers, decide, folds_of, score_candidates
+from transferkit.feature_model import FeatureModel, classic_model, concat_model
+from transferkit.features import extract_features
+from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
+from transferkit.strategies.finetune import FINETUNE_EPOCHS
+
+ORDER = ("probe", "two-stage", "classic", "concat")
+FIT_OVERHEAD_SECONDS = 3.0  # Trainer set-up and the stage-1 probe of one two-stage fit
+MEASURE_ROWS = 8
+EVAL_STEP_FRACTION = 0.35  # a forward pass costs about a third of forward + backward
+# Classic features that save without pickle (TF-IDF vocabulary, pixels); tables' gradient boosting does not.
+CLASSIC_MODALITIES = ("text", "image")
+
+
+def named_spec(spec: RunSpec, name: str) -> RunSpec:
+    """The run's spec with strategy `name` (its other options unchanged)."""
+    values = spec.model_dump()
+    values["strategy"]["name"] = name
+    return RunSpec.from_dict(values, source="strategy auto")
+
+
+def measure_row_seconds(backbone: Backbone, inputs: list[str], *, num_classes: int) -> float:
+    """Seconds per training example of a forward + backward pass of the backbone and a linear head.
+
+    Timed on `MEASURE_ROWS` real inputs after a two-input warm-up pass (the first backward pays one-off
+    set-up costs).
+    """
+    flags = [p.requires_grad for p in backbone.parameters()]
+    for parameter in backbone.parameters():
+        parameter.requires_grad_(True)
+    head = torch.nn.Linear(backbone.num_features, num_classes)
+    backbone.train()
+
+    def step(rows: list[str]) -> float:
+        started = time.perf_counter()
+        logits = head(backbone(backbone.load_batch(rows)))
+        torch.nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long)).backward()
+        backbone.zero_grad(set_to_none=True)
+        return time.perf_counter() - started
+
+    try:
+        step(inputs[:2])
+        rows = inputs[:MEASURE_ROWS]
+        seconds = step(rows) / len(rows)
+    finally:
+        backbone.eval()
+        for parameter, flag in zip(backbone.parameters(), flags, strict=True):
+            parameter.requires_grad_(flag)
+    return seconds
+
+
+def estimate_two_stage_seconds(*, row_seconds: float, fold_sizes: list[int], train_size: int, epochs: int) -> float:
+    """Training passes of every fold's fine-tune and of the final one, the folds' evaluation and set-up costs.
+
+    Example:
+        >>> estimate_two_stage_seconds(row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs=4)
+        25.7
+    """
+    trained_rows = sum(train_size - test for test in fold_sizes) + train_size
+    evaluated_rows = sum(fold_sizes) * EVAL_STEP_FRACTION
+    overhead = FIT_OVERHEAD_SECONDS * (len(fold_sizes) + 1)
+    return round(row_seconds * (trained_rows * epochs + evaluated_rows) + overhead, 3)
+
+
+@register_strategy
+class AutoStrategy(Strategy):
+    """Choose among probe, two-stage, classic and concat by cross-validation within a time budget; train it."""
+
+    name = "auto"
+
+    def _two_stage_scorer(self, backbone: Backbone, data: LabeledData, spec: RunSpec, run_dir: Path):
+        pristine = copy.deepcopy(backbone)  # every fold fine-tunes its own copy of the pretrained weights
+        strategy = get_strategy("two-stage")
+
+        def score(train: list[int], test: list[int]) -> float:
+            with tempfile.TemporaryDirectory(dir=run_dir, prefix=".auto-two-stage-") as work:
+                result = strategy.fit(
+                    backbone=copy.deepcopy(pristine),
+                    train=data.subset(train),
+                    valid=None,
+                    spec=spec,
+                    run_dir=Path(work),
+                )
+                held_out = data.subset(test)
+                proba = strategy.predict_proba(result, held_out, spec)
+            predicted = np.array(result.model.class_names)[proba.argmax(1)]
+            return float((predicted == np.array(held_out.labels)).mean())
+
+        return score
+
+    def select(
+        self, *, backbone: Backbone, train: LabeledData, embeddings: np.ndarray, spec: RunSpec, run_dir: Path
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        budget = spec.run.budget_minutes * 60
+        folds = folds_of(train, seed=spec.run.seed)
+        scorers = cheap_scorers(train, embeddings, seed=spec.run.seed)
+        skipped: dict[str, str] = {}
+        if train.modality not in CLASSIC_MODALITIES:
+            skipped |= {name: f"no classic features for {train.modality} data" for name in ("classic", "concat")}
+            scorers = {"probe": scorers["probe"]}
+        scores = score_candidates(scorers, folds)
+        estimate = None
+        if not backbone.trainable:
+            skipped["two-stage"] = f"{backbone.spec} cannot be fine-tuned (frozen features only)"
+        elif time.perf_counter() - started >= budget:
+            skipped["two-stage"] = (
+                f"the cheap candidates used the whole {spec.run.budget_minutes:g}-minute budget; raise --budget-minutes"
+            )
+        else:
+            ts_spec = named_spec(spec, "two-stage")
+            row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names))
+            estimate = estimate_two_stage_seconds(
+                row_seconds=row,
+                fold_sizes=[len(test) for _, test in folds],
+                train_size=len(train),
+                epochs=ts_spec.optim.epochs or FINETUNE_EPOCHS,
+            )
+            left = budget - (time.perf_counter() - started)
+            if estimate > left:
+                skipped["two-stage"] = (
+                    f"estimated {estimate:.0f} s for {len(folds)} cross-validation fine-tunes and the final one "
+                    f"(measured: {row * 1000:.0f} ms per training example), but {max(left, 0):.0f} s of the "
+                    f"{spec.run.budget_minutes:g}-minute budget were left; raise --budget-minutes to include it"
+                )
+            else:
+                scorer = self._two_stage_scorer(backbone, train, ts_spec, run_dir)
+                scores |= score_candidates({"two-stage": scorer}, folds)
+        ordered = {name: scores[name] for name in ORDER if name in scores}
+        selection = decide(ordered, folds=len(folds), skipped=skipped)
+        selection |= {
+            "budget_seconds": round(budget, 1),
+            "seconds": round(time.perf_counter() - started, 2),
+            "two_stage_estimate_seconds": None if estimate is None else round(estimate, 1),
+        }
+        return selection
+
+    def fit(
+        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+    ) -> StrategyResult:
+        embeddings, _ = extract_features(
+            backbone,
+            train.inputs,
+            cache_dir=spec.backbone.cache_dir,
+            batch_size=spec.backbone.batch_size,
+            description="Embedding training data",
+        )
+        selection = self.select(backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir)
+        chosen = selection["chosen"]
+        class_names = train.class_names
+        if chosen in ("probe", "two-stage"):
+            inner = named_spec(spec, chosen)
+            result = get_strategy(chosen).fit(backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir)
+        elif chosen == "classic":
+            baseline = ClassicBaseline(modality=train.modality, seed=spec.run.seed).fit(train.inputs, train.labels)
+            result = StrategyResult(model=classic_model(baseline, class_names=class_names), backbone_trained=False)
+        else:
+            model = concat_model(backbone, train.inputs, embeddings, train.labels or [], class_names=class_names)
+            result = StrategyResult(model=model, backbone_trained=False)
+        result.details = {"chosen": chosen, "selection": selection, **result.details}
+        return result
+
+    def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:
+        chosen = result.details["chosen"]
+        model = result.model
+        if chosen in ("probe", "two-stage"):
+            return get_strategy(chosen).predict_proba(result, data, spec)
+        embeddings = None
+        if (
+            isinstance(model, FeatureModel) and model.backbone is not None
+        ):  # concat: the frozen backbone's embeddings come from the cache
+            embeddings, _ = extract_features(
+                model.backbone,
+                data.inputs,
+                cache_dir=spec.backbone.cache_dir,
+                batch_size=spec.backbone.batch_size,
+                description="Embedding evaluation data",
+            )
+        return model.predict_proba(data.inputs, batch_size=spec.backbone.batch_size, embeddings=embeddings)

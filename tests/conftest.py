@@ -75,3 +75,46 @@ def cat_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("photos") / "chelsea.png"
     Image.fromarray(chelsea()).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_wav2vec2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    folder = tmp_path_factory.mktemp("tiny-wav2vec2")
+    torch.manual_seed(0)
+    config = Wav2Vec2Config(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16, 16),
+        conv_stride=(5, 4),
+        conv_kernel=(10, 4),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+    )  # the variant whose padding mask is exact
+    Wav2Vec2Model(config).save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(sampling_rate=16000, return_attention_mask=True).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tone_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two classes of synthetic clips (low / high tones) at 8 kHz and 22.05 kHz, so resampling is exercised."""
+    import numpy as np
+    import soundfile
+
+    root = tmp_path_factory.mktemp("tones")
+    rng = np.random.default_rng(0)
+    for label, base in (("low", 200.0), ("high", 1800.0)):
+        (root / label).mkdir()
+        for index in range(8):
+            rate = (8000, 22050)[index % 2]
+            t = np.arange(int(rate * (0.4 + 0.1 * index))) / rate
+            wave = 0.3 * np.sin(2 * np.pi * (base + 20 * index) * t) + 0.01 * rng.standard_normal(len(t))
+            soundfile.write(root / label / f"{index}.{('wav', 'flac')[index % 2]}", wave.astype(np.float32), rate)
+    return root

@@ -260,7 +260,7 @@ def predict(
     modality = model.modality
     if texts is not None:
         if modality != "text":
-            raise ConfigError(f"texts= is for text models; this is a {modality} model: pass files or folders as inputs.")
+            raise ConfigError(f"texts= is for text models; this {modality} model takes files or folders as inputs.")
         items = list(texts)
     elif modality in ("image", "audio"):
         loader = load_image_inputs if modality == "image" else load_audio_inputs

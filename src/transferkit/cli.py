@@ -179,7 +179,7 @@ def fit(
 @app.command(epilog="Example: transferkit predict runs/reviews/model new_reviews.csv --output predictions.csv")
 def predict(
     model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
-    inputs: list[str] = typer.Argument(..., help="Image or audio files or folders; or CSV / JSONL / TXT files of texts."),
+    inputs: list[str] = typer.Argument(..., help="Image / audio files or folders, or CSV / JSONL / TXT of texts."),
     output: Path = typer.Option(Path("predictions.csv"), help="CSV to write."),
     text_column: str = typer.Option(None, help="Text column of CSV / JSONL inputs [the training one]."),
     batch_size: int = typer.Option(32, help="Batch size."),

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 
-from transferkit.errors import DataError, require
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga")
+from transferkit.data.audio import load_clip
 
 
 def read_audio(path: str | Path, *, sampling_rate: int) -> np.ndarray:
     """Decode a clip with libsndfile (soundfile), mix to mono, resample (polyphase, scipy) to `sampling_rate`.
 
+    The decoder is `transferkit.data.audio.load_clip`, shared with the audio folder source.
+
     Example:
         >>> wave = read_audio("clips/yes/001.wav", sampling_rate=16_000)  # doctest: +SKIP
     """
-    soundfile = require("soundfile", extra="audio", purpose="Reading audio clips")
-    from scipy.signal import resample_poly
-
-    try:
-        wave, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, OSError, ValueError) as exc:  # soundfile.LibsndfileError is a RuntimeError
-        raise DataError(f"{path} is not a readable audio clip ({exc}); remove it or pass --skip-bad-files.") from None
-    wave = wave.mean(axis=1)
-    if not len(wave):
-        raise DataError(f"{path} is an empty audio clip; remove it or pass --skip-bad-files.")
-    if rate != sampling_rate:
-        divisor = gcd(int(rate), int(sampling_rate))
-        wave = resample_poly(wave, sampling_rate // divisor, int(rate) // divisor).astype(np.float32)
-    return wave
+    return load_clip(path, sampling_rate)
 
 
 def masked_time_mean(features, lengths):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from transferkit.data.audio import is_audio_folder, load_audio_folder
 from transferkit.data.builtin import BUILTIN_DATASETS, load_builtin
 from transferkit.data.dataset import BadItem, LabeledData, imbalance_ratio
 from transferkit.data.images import load_image_folder
@@ -20,7 +21,7 @@ def load_labeled(
     label_column: str = "label",
     split_column: str | None = None,
 ) -> LabeledData:
-    """Read labelled data from an image folder, a CSV / TSV / JSONL / Parquet file, or ``builtin:NAME``.
+    """Read labelled data from an image or audio folder, a CSV / TSV / JSONL / Parquet file, or ``builtin:NAME``.
 
     Example:
         >>> data = load_labeled("builtin:fine-food")  # doctest: +SKIP
@@ -32,7 +33,7 @@ def load_labeled(
         return load_builtin(text.removeprefix("builtin:"))
     path = Path(path)
     if path.is_dir():
-        return load_image_folder(path)
+        return load_audio_folder(path) if is_audio_folder(path) else load_image_folder(path)
     if path.suffix.lower() in TABLE_SUFFIXES:
         return load_text_table(path, text_column=text_column, label_column=label_column, split_column=split_column)
     if not path.exists():

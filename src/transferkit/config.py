@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from transferkit.errors import ConfigError
 
@@ -149,6 +149,30 @@ class RunConfig(_Section):
     )
 
 
+class AugmentConfig(_Section):
+    """Augmentation of the training split (never validation or test); see transferkit/imbalance/augment.py."""
+
+    policy: Literal["none", "light", "strong"] = Field(
+        "none", description="light / strong: images (torchvision v2), text (EDA strength), audio (gain, noise, shift)."
+    )
+    text: Literal["eda", "eda-nosyn", "contextual", "paraphrase"] = Field(
+        "eda", description="Text method: EDA, EDA without synonyms, masked-LM substitution (mlm), SmolLM2 paraphrase."
+    )
+    synonyms: Literal["embedding", "wordnet"] = Field(
+        "embedding", description="EDA synonyms: bundled MiniLM embedding neighbours, or NLTK WordNet (corpus needed)."
+    )
+    mlm: str | None = Field(None, description="text contextual: hf:PATH to a local *ForMaskedLM model.")
+    below: int | None = Field(None, ge=1, description="Augment only classes with fewer training rows than this.")
+    copies: int = Field(1, ge=1, le=64, description="Augmented views per augmented training row.")
+
+    @field_validator("mlm")
+    @classmethod
+    def _mlm_only_for_contextual(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and info.data.get("text") != "contextual":
+            raise ValueError("is used only with augment.text contextual; add --augment-text contextual or drop --mlm")
+        return value
+
+
 class RunSpec(_Section):
     """A complete, repeatable run: the file a user writes and the one written into the run folder.
 
@@ -163,6 +187,7 @@ class RunSpec(_Section):
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     run: RunConfig = Field(default_factory=RunConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> RunSpec:
@@ -301,6 +326,12 @@ FLAT_OPTIONS = {
     "select": "run.select",
     "logger": "run.logger",
     "budget_minutes": "run.budget_minutes",
+    "augment": "augment.policy",
+    "augment_text": "augment.text",
+    "augment_synonyms": "augment.synonyms",
+    "mlm": "augment.mlm",
+    "augment_below": "augment.below",
+    "augment_copies": "augment.copies",
 }
 
 

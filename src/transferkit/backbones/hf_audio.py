@@ -32,7 +32,10 @@ class AudioEncoderBackbone(Backbone):
         self.num_features = model.config.d_model if self.is_whisper else model.config.hidden_size
 
     def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
-        waves = [read_audio(path, sampling_rate=self.sampling_rate) for path in inputs]
+        return self.batch_from_waves([read_audio(path, sampling_rate=self.sampling_rate) for path in inputs])
+
+    def batch_from_waves(self, waves: list) -> dict[str, torch.Tensor]:
+        """Model inputs from mono float32 waveforms at `sampling_rate` (augmentation works on these)."""
         lengths = torch.tensor([len(wave) for wave in waves])
         if self.is_whisper:  # always 30 s windows, as the encoder was trained
             encoded = self.feature_extractor(waves, sampling_rate=self.sampling_rate, return_tensors="pt")

@@ -26,6 +26,7 @@ class CTranslate2WhisperBackbone(Backbone):
 
     modality = "audio"
     trainable = False
+    sampling_rate = SAMPLING_RATE
 
     def __init__(self, folder: Path, *, spec: str, weights_cfg: WeightsCfg, num_features: int) -> None:
         super().__init__()
@@ -40,10 +41,14 @@ class CTranslate2WhisperBackbone(Backbone):
         self.num_features = num_features
 
     def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
-        mels = np.zeros((len(inputs), self.encoder.n_mels, WINDOW_FRAMES), np.float32)
+        return self.batch_from_waves([read_audio(path, sampling_rate=SAMPLING_RATE) for path in inputs])
+
+    def batch_from_waves(self, waves: list[np.ndarray]) -> dict[str, torch.Tensor]:
+        """Log-mel inputs (30 s windows) from mono float32 waveforms at 16 kHz (augmentation works on these)."""
+        mels = np.zeros((len(waves), self.encoder.n_mels, WINDOW_FRAMES), np.float32)
         lengths = []
-        for row, path in enumerate(inputs):
-            wave = read_audio(path, sampling_rate=SAMPLING_RATE)[: SAMPLING_RATE * 30]
+        for row, wave in enumerate(waves):
+            wave = wave[: SAMPLING_RATE * 30]
             features = self.mel(wave)[:, :WINDOW_FRAMES]
             mels[row, :, : features.shape[1]] = features
             lengths.append(len(wave))

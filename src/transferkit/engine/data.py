@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -64,18 +64,23 @@ def raw_loader(
     shuffle: bool,
     seed: int,
     devices: int = 1,
+    augmented: tuple[Dataset, Callable] | None = None,
 ) -> DataLoader:
     """A loader of backbone batches. `batch_size` is the global batch: each of `devices` processes takes its share.
 
     Under several devices Lightning swaps in a DistributedSampler (seeded, epoch-aware) for `shuffle=True`.
+    `augmented` (from imbalance.augment.training_dataset_and_collate) replaces the dataset and collate with
+    ones that add augmented copies, drawn fresh when each batch is built.
 
     Example:
         >>> targets = torch.tensor([1, 0])
         >>> loader = raw_loader(backbone, ["ok", "bad"], targets, batch_size=2, shuffle=True, seed=0)  # doctest: +SKIP
     """
-    dataset = RawExamples(inputs, targets)
+    dataset: Dataset = RawExamples(inputs, targets)
     per_device = max(1, batch_size // max(1, devices))
-    collate = BackboneCollate(backbone)
+    collate: Callable = BackboneCollate(backbone)
+    if augmented is not None:
+        dataset, collate = augmented
     # Its own generator: creating an iterator must not draw from the global one (dropout's), or resume drifts.
     generator = torch.Generator().manual_seed(seed)
     if shuffle and devices == 1:

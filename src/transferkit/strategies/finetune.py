@@ -25,6 +25,7 @@ from transferkit.engine.data import raw_loader
 from transferkit.errors import ConfigError
 from transferkit.features import extract_features
 from transferkit.heads import ClassifierHead
+from transferkit.imbalance.augment import training_dataset_and_collate
 from transferkit.model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import train_options, trainer_options_for
@@ -152,8 +153,10 @@ class FineTuneStrategy(Strategy):
             train_bn=spec.strategy.train_bn,
         )
         loader_args = {"batch_size": optim.batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
+        train_targets = label_indices(train, class_names)
+        augmented = training_dataset_and_collate(backbone, train.inputs, train_targets, train.labels or [], spec)
         train_loader = raw_loader(
-            backbone, train.inputs, label_indices(train, class_names), shuffle=True, **loader_args
+            backbone, train.inputs, train_targets, shuffle=True, augmented=augmented, **loader_args
         )
         valid_loader = (
             raw_loader(backbone, valid.inputs, label_indices(valid, class_names), shuffle=False, **loader_args)

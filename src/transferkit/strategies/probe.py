@@ -16,6 +16,7 @@ from transferkit.data.dataset import LabeledData
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.features import extract_features
 from transferkit.heads import ClassifierHead
+from transferkit.imbalance.augment import with_augmented_views
 from transferkit.model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import train_options, trainer_options_for
@@ -148,6 +149,19 @@ class ProbeStrategy(Strategy):
         head.standardize.fit(torch.as_tensor(train_features))
         train_targets = label_indices(train, class_names)
         cache_details = {"train": train_stats}
+        # L2 strength is cross-validated on the clean rows: views of one example in two folds would leak.
+        clean_features, clean_targets = train_features, train_targets
+        train_features, train_targets, augmented = with_augmented_views(
+            backbone,
+            inputs=train.inputs,
+            labels=train.labels or [],
+            class_names=class_names,
+            spec=spec,
+            features=train_features,
+            targets=train_targets,
+        )
+        if augmented is not None:
+            cache_details["augmented"] = augmented
         if spec.strategy.probe_solver == "sklearn" and spec.strategy.head == "linear":
             details = sklearn_head(head, train_features, train_targets.numpy(), seed=spec.run.seed)
             return head.eval(), [], details | {"feature_cache": cache_details}
@@ -155,15 +169,15 @@ class ProbeStrategy(Strategy):
         weight_decay = spec.optim.weight_decay
         if weight_decay == "auto":
             if optimizer == "lbfgs" and spec.strategy.head == "linear":
-                standardized = head.standardize(torch.as_tensor(train_features)).numpy()
-                weight_decay = select_weight_decay(standardized, train_targets.numpy(), seed=spec.run.seed)
+                standardized = head.standardize(torch.as_tensor(clean_features)).numpy()
+                weight_decay = select_weight_decay(standardized, clean_targets.numpy(), seed=spec.run.seed)
             else:
                 weight_decay = FIXED_WEIGHT_DECAY
         full_batch = optimizer == "lbfgs"
         train_loader = _loader(
             train_features,
             train_targets,
-            batch_size=len(train) if full_batch else spec.optim.batch_size,
+            batch_size=len(train_features) if full_batch else spec.optim.batch_size,
             shuffle=not full_batch,
             seed=spec.run.seed,
         )

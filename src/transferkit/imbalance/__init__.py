@@ -1,0 +1,1 @@
+"""Class imbalance: class weights, losses, samplers, SMOTE in embedding space, and augmentation (augment*.py)."""

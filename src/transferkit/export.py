@@ -3,7 +3,7 @@
 The exported graph maps model-ready tensors to class probabilities: pixels (N, 3, H, W) for image
 models, ``input_ids`` and ``attention_mask`` for text models. What turns raw inputs into those tensors
 (resize / normalisation, or the tokenizer and its max length) is written beside it as
-``<name>.json`` together with the class names and the backbone's weights record.
+``<name>.<suffix>.json`` (model.onnx.json) together with the class names and the backbone's weights record.
 
 Example:
     >>> result = export_model("runs/demo/model", format="torchscript", check_inputs=["great tea"])  # doctest: +SKIP
@@ -83,6 +83,11 @@ def _run_exported(path: Path, format: ExportFormat, tensors: tuple[torch.Tensor,
     return session.run(None, {name: t.numpy() for name, t in zip(names, tensors, strict=True)})[0]
 
 
+def metadata_path_for(path: Path) -> Path:
+    """model.onnx -> model.onnx.json: beside the export, never the model folder's own model.json."""
+    return path.with_name(path.name + ".json")
+
+
 def onnx_predict_proba(
     model: TransferModel | FeatureModel, inputs: list[str], *, path: str | Path, batch_size: int = 32
 ) -> np.ndarray:
@@ -97,7 +102,7 @@ def onnx_predict_proba(
         raise ArtifactError(
             f"{path} does not exist; export the model first: transferkit export MODEL --format onnx --check INPUTS."
         )
-    metadata_path = path.with_suffix(".json")
+    metadata_path = metadata_path_for(path)
     if metadata_path.is_file():
         exported = json.loads(metadata_path.read_text(encoding="utf-8")).get("class_names")
         if exported != model.class_names:
@@ -164,7 +169,7 @@ def export_model(
             opset_version=17,
         )
     difference = float(np.abs(_run_exported(path, format, tensors, names) - expected).max())
-    metadata_path = path.with_suffix(".json")
+    metadata_path = metadata_path_for(path)
     backbone = loaded.backbone
     backbone_record = None
     if backbone is not None:

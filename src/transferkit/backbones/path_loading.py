@@ -79,7 +79,9 @@ def load_path(*, spec: str, max_length: int = 128, **options: object) -> Backbon
 
     manifest = _transferkit_manifest(folder)
     info = manifest["backbone"]
-    backbone = create_backbone(info["spec"], **info["options"])
+    # A tabular target table may name the source's columns differently: its column map travels on.
+    extra = {"column_map": options["column_map"]} if options.get("column_map") else {}
+    backbone = create_backbone(info["spec"], **(info["options"] | extra))
     if info["trained"]:
         tensors = load_file(str(folder / "weights.safetensors"))
         backbone.load_state_dict(

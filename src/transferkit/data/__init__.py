@@ -10,6 +10,7 @@ from transferkit.data.dataset import BadItem, LabeledData, imbalance_ratio
 from transferkit.data.images import load_image_folder
 from transferkit.data.splits import Splits, split_data, stratified_sample
 from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
+from transferkit.data.tabular import load_tabular_table
 from transferkit.data.validation import DataReport, validate_labeled
 from transferkit.errors import DataError
 
@@ -20,8 +21,13 @@ def load_labeled(
     text_column: str = "text",
     label_column: str = "label",
     split_column: str | None = None,
+    tabular: bool = False,
+    feature_columns: list[str] | None = None,
 ) -> LabeledData:
     """Read labelled data from an image or audio folder, a CSV / TSV / JSONL / Parquet file, or ``builtin:NAME``.
+
+    With `tabular` (or `feature_columns`) a table is read as numeric / categorical feature columns
+    (default: every column but the label and split columns) instead of a text column.
 
     Example:
         >>> data = load_labeled("builtin:fine-food")  # doctest: +SKIP
@@ -34,6 +40,10 @@ def load_labeled(
     path = Path(path)
     if path.is_dir():
         return load_audio_folder(path) if is_audio_folder(path) else load_image_folder(path)
+    if path.suffix.lower() in TABLE_SUFFIXES and (tabular or feature_columns):
+        return load_tabular_table(
+            path, label_column=label_column, feature_columns=feature_columns, split_column=split_column
+        )
     if path.suffix.lower() in TABLE_SUFFIXES:
         return load_text_table(path, text_column=text_column, label_column=label_column, split_column=split_column)
     if not path.exists():

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-Modality = Literal["image", "text"]
+Modality = Literal["image", "text", "audio", "tabular"]
 
 
 @dataclass(frozen=True)

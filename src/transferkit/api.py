@@ -24,12 +24,16 @@ from transferkit.data import LabeledData, Splits, load_labeled, split_data, vali
 from transferkit.data.audio import load_audio_inputs
 from transferkit.data.images import load_image_inputs
 from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
+from transferkit.data.tabular import load_tabular_table
 from transferkit.data.validation import describe_bad_items
 from transferkit.engine.runs import inherited_run_name, open_run_dir, resume_spec
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics, run_baselines, write_run_report
+from transferkit.evaluation.metrics import class_pr_auc
 from transferkit.evaluation.select import choose_for_run
 from transferkit.feature_model import FeatureModel
+from transferkit.imbalance.advice import imbalance_summary
+from transferkit.imbalance.threshold import apply_threshold, check_threshold_option, threshold_record
 from transferkit.model import TransferModel
 from transferkit.model_card import model_card
 from transferkit.runs import default_run_name, run_log, write_atomic, write_json
@@ -67,7 +71,13 @@ def resolve_spec(data: str | Path | None, config: RunSpec | str | Path | None, o
 def _load_split_file(path: str | None, spec: RunSpec, *, classes: list[str], what: str) -> LabeledData | None:
     if path is None:
         return None
-    data = load_labeled(path, text_column=spec.data.text_column, label_column=spec.data.label_column)
+    data = load_labeled(
+        path,
+        text_column=spec.data.text_column,
+        label_column=spec.data.label_column,
+        tabular=is_tabular(spec),
+        feature_columns=spec.data.feature_columns,
+    )
     validate_labeled_extra(data, spec, classes=classes, what=what)
     return data
 
@@ -86,6 +96,13 @@ def validate_labeled_extra(data: LabeledData, spec: RunSpec, *, classes: list[st
         )
 
 
+def is_tabular(spec: RunSpec) -> bool:
+    """A table is read as feature columns when --feature-columns is given or the backbone is a tabular one."""
+    if spec.data.feature_columns:
+        return True
+    return bool(spec.backbone.spec) and backbone_entry(spec.backbone.spec).modality == "tabular"
+
+
 def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
     """Load, validate and split the data a spec names; returns the splits and the data summary."""
     data = load_labeled(
@@ -93,6 +110,8 @@ def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
         text_column=spec.data.text_column,
         label_column=spec.data.label_column,
         split_column=spec.data.split_column,
+        tabular=is_tabular(spec),
+        feature_columns=spec.data.feature_columns,
     )
     report = validate_labeled(data, skip_bad_files=spec.data.skip_bad_files)
     classes = data.class_names
@@ -159,7 +178,15 @@ def fit(
     run_dir = Path(resume) if resume is not None else open_run_dir(spec)
     with run_log(run_dir) as log:
         log.info("data %s: %s", spec.data.path, data_summary)
-        backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length)
+        check_threshold_option(
+            spec.imbalance.threshold, num_classes=len(splits.train.class_names), has_valid=bool(splits.valid)
+        )
+        column_map = {"column_map": spec.backbone.column_map} if spec.backbone.column_map else {}
+        if column_map and modality != "tabular":
+            raise ConfigError("The 'column-map' option renames table columns; it applies to tabular backbones only.")
+        backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length, **column_map)
+        if modality == "tabular":  # scikit-learn preprocessing, fitted on the training rows only
+            backbone.fit_preprocessing(splits.train.inputs)
         strategy = get_strategy(spec.strategy.name)
         result = strategy.fit(backbone=backbone, train=splits.train, valid=splits.valid, spec=spec, run_dir=run_dir)
         if result.details.get("global_rank", 0):  # an extra process of a multi-process run: the primary reports
@@ -169,11 +196,26 @@ def fit(
         fitted = time.perf_counter()
         metrics: dict[str, Any] = {"data": data_summary}
         probas: dict[str, np.ndarray] = {}
-        for split_name, split in (("valid", splits.valid), ("test", splits.test)):
-            if split is not None and len(split):
-                proba = probas[split_name] = strategy.predict_proba(result, split, spec)
-                metrics[split_name] = classification_metrics(split.labels, proba, result.model.class_names)
         class_names = result.model.class_names
+        evaluated = {name: split for name, split in (("valid", splits.valid), ("test", splits.test)) if split}
+        for split_name, split in evaluated.items():
+            probas[split_name] = strategy.predict_proba(result, split, spec)
+        metrics["imbalance"] = imbalance_summary(splits.train.class_counts, spec.imbalance)
+        threshold = None
+        if spec.imbalance.threshold == "auto":  # tuned on validation rows; test rows only measure it
+            threshold = threshold_record(class_names, splits.train.class_counts, splits.valid.labels, probas["valid"])
+            metrics["threshold"] = threshold
+        for split_name, split in evaluated.items():
+            metrics[split_name] = classification_metrics(
+                split.labels, probas[split_name], class_names, threshold=threshold
+            )
+            if len(class_names) == 2:
+                minority = metrics["imbalance"]["minority_class"]
+                metrics[split_name]["minority_pr_auc"] = class_pr_auc(
+                    split.labels, probas[split_name], class_names, minority
+                )
+        if metrics["imbalance"]["suggestion"]:
+            log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
         if spec.run.baseline != "none":
             metrics["baselines"] = run_baselines(
                 choice=spec.run.baseline,
@@ -199,7 +241,13 @@ def fit(
             result.model,
             run_dir / "model",
             backbone_trained=result.backbone_trained,
-            metadata={"text_column": spec.data.text_column, "run": name, "modality": modality},
+            metadata={
+                "text_column": spec.data.text_column,
+                "run": name,
+                "modality": modality,
+                **({"feature_columns": backbone.input_columns} if modality == "tabular" else {}),
+                **({"threshold": threshold} if threshold else {}),
+            },
             card=model_card(metrics=metrics, spec=spec, class_names=class_names, modality=modality),
         )
         write_json(run_dir / "metrics.json", metrics)
@@ -229,6 +277,21 @@ def _text_inputs(paths: list[Path], text_column: str) -> list[str]:
         else:
             raise DataError(f"{path} is not a text input; use .txt (one text per line), .csv, .tsv or .jsonl.")
     return texts
+
+
+def model_columns(model: TransferModel | FeatureModel) -> list[str]:
+    """The table columns a tabular model reads (after its column map)."""
+    return list(model.backbone.input_columns)
+
+
+def _tabular_inputs(paths: list[Path], columns: list[str]) -> list[str]:
+    rows: list[str] = []
+    for path in paths:
+        table = load_tabular_table(path, label_column=None, feature_columns=columns)
+        if table.bad_items:
+            raise DataError(f"Unusable rows in {path}: {describe_bad_items(table.bad_items)}.")
+        rows.extend(table.inputs)
+    return rows
 
 
 def predict(
@@ -269,6 +332,10 @@ def predict(
             raise DataError(
                 f"{len(bad)} unusable input(s): {describe_bad_items(bad)}. Remove them or pass --skip-bad-files."
             )
+    elif modality == "tabular":
+        items = _tabular_inputs(
+            [Path(p) for p in inputs or []], metadata.get("feature_columns") or model_columns(model)
+        )
     else:
         items = _text_inputs([Path(p) for p in inputs or []], text_column or metadata.get("text_column", "text"))
     if not items:
@@ -282,7 +349,9 @@ def predict(
         proba = onnx_predict_proba(model, items, path=path, batch_size=batch_size)
     else:
         proba = model.predict_proba(items, batch_size=batch_size)
-    frame = pd.DataFrame({"input": items, "label": [model.class_names[i] for i in proba.argmax(axis=1)]})
+    # A threshold tuned at fit time (--threshold auto) decides binary labels; else the most probable class.
+    predicted = apply_threshold(proba, model.class_names, metadata.get("threshold"))
+    frame = pd.DataFrame({"input": items, "label": [model.class_names[i] for i in predicted]})
     for position, name in enumerate(model.class_names):
         frame[f"prob_{name}"] = proba[:, position]
     if output is not None:
@@ -305,8 +374,13 @@ def evaluate(
         >>> evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")  # doctest: +SKIP
     """
     model, metadata = _as_model(model)
+    tabular = model.modality == "tabular"
     labeled = load_labeled(
-        data, text_column=text_column or metadata.get("text_column", "text"), label_column=label_column
+        data,
+        text_column=text_column or metadata.get("text_column", "text"),
+        label_column=label_column,
+        tabular=tabular,
+        feature_columns=(metadata.get("feature_columns") or model_columns(model)) if tabular else None,
     )
     if labeled.bad_items:
         raise DataError(f"Unusable items in {labeled.source}: {describe_bad_items(labeled.bad_items)}.")
@@ -321,7 +395,9 @@ def evaluate(
     if labeled.split is not None:  # builtin sets: evaluate on their test rows
         labeled = labeled.subset([i for i, s in enumerate(labeled.split) if s == "test"]) or labeled
     proba = model.predict_proba(labeled.inputs, batch_size=batch_size)
-    metrics = classification_metrics(labeled.labels, np.asarray(proba), model.class_names)
+    metrics = classification_metrics(
+        labeled.labels, np.asarray(proba), model.class_names, threshold=metadata.get("threshold")
+    )
     if output is not None:
         write_json(Path(output), metrics)
     return metrics

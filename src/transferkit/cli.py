@@ -14,8 +14,10 @@ from rich.table import Table
 
 import transferkit
 from transferkit import api
+from transferkit.backbones.tabular import parse_column_map
 from transferkit.errors import ConfigError, TransferKitError
 from transferkit.evaluation import gain_summary
+from transferkit.imbalance.advice import imbalance_lines
 from transferkit.rl.cli import app as rl_app
 
 app = typer.Typer(
@@ -149,16 +151,51 @@ def fit(
     devices: int = typer.Option(None, help="Devices (processes) per node for fine-tuning."),
     num_nodes: int = typer.Option(None, help="Nodes for multi-node runs (torchrun / SLURM)."),
     distributed: str = typer.Option(None, help="Lightning strategy across devices: auto, ddp, ddp_spawn, fsdp."),
+    augment: str = typer.Option(
+        None, help="Augment the training split (never valid / test): none, light or strong; images, text, audio [none]."
+    ),
+    augment_text: str = typer.Option(
+        None, help="Text augmentation: eda, eda-nosyn, contextual (needs --mlm) or paraphrase (SmolLM2, slow) [eda]."
+    ),
+    augment_synonyms: str = typer.Option(
+        None, help="EDA synonyms: embedding (bundled MiniLM neighbours) or wordnet (NLTK corpus) [embedding]."
+    ),
+    mlm: str = typer.Option(None, help="--augment-text contextual: hf:PATH to a local masked-LM (*ForMaskedLM) model."),
+    augment_below: int = typer.Option(None, help="Augment only classes with fewer training examples than N [all]."),
+    augment_copies: int = typer.Option(None, help="Augmented views per augmented training example [1]."),
+    feature_columns: str = typer.Option(
+        None, help="Tabular data: comma-separated feature columns [every column but label / split]."
+    ),
+    column_map: str = typer.Option(
+        None, help="Tabular transfer: PRETRAINED=THIS,... maps the pretrained model's columns onto this table's."
+    ),
+    class_weight: str = typer.Option(
+        None, help="Loss weights per class: none, balanced, effective:BETA (e.g. 0.999) or a JSON map [none]."
+    ),
+    loss: str = typer.Option(None, help="cross-entropy or focal [cross-entropy]."),
+    focal_gamma: float = typer.Option(None, help="Focal loss gamma (--loss focal) [2]."),
+    resample: str = typer.Option(
+        None,
+        help="Training split only: none, oversample, undersample, balanced-batches, or (probe / tabular features) "
+        "smote, adasyn, borderline-smote [none].",
+    ),
+    threshold: str = typer.Option(
+        None, help="argmax, or auto (binary): threshold tuned on validation for balanced accuracy, used by predict."
+    ),
 ) -> None:
     """Train a transfer model and write runs/NAME/ (config.yaml, metrics.json, fit.log, model/)."""
     options = {key: value for key, value in locals().items() if key not in {"data", "config", "resume"}}
     options["weight_decay"] = _weight_decay(weight_decay)
     options["lora_targets"] = lora_targets.split(",") if lora_targets else None
+    options["feature_columns"] = [c.strip() for c in feature_columns.split(",")] if feature_columns else None
+    options["column_map"] = parse_column_map(column_map) or None
     result = api.fit(data, config=config, resume=resume, **{k: v for k, v in options.items() if v is not None})
     if "global_rank" in result.metrics:  # an extra process of a multi-process run: the primary prints
         return
     strategy_name = result.metrics.get("strategy", {}).get("chosen") or result.spec.strategy.name
     out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {strategy_name}"))
+    for line in imbalance_lines(result.metrics):
+        out.print(line, markup=False, highlight=False)
     for line in gain_summary(result.metrics):
         out.print(line, markup=False, highlight=False)
     if "selection" in result.metrics:

@@ -36,6 +36,9 @@ class DataConfig(_Section):
         None, ge=4, description="Use only N labelled rows (stratified) for training + validation; test untouched."
     )
     test_limit: int | None = Field(None, ge=2, description="Evaluate on a stratified sample of N test rows.")
+    feature_columns: list[str] | None = Field(
+        None, description="Tabular data: feature columns (default: every column but the label / split columns)."
+    )
 
 
 class BackboneConfig(_Section):
@@ -45,6 +48,9 @@ class BackboneConfig(_Section):
     batch_size: int = Field(32, ge=1)
     max_length: int = Field(128, ge=8, description="Token limit for text backbones.")
     cache_dir: str | None = Field(None, description="Embedding cache; default ~/.cache/transferkit/features.")
+    column_map: dict[str, str] | None = Field(
+        None, description="Tabular transfer: pretrained column name -> this table's column name."
+    )
 
 
 class StrategyConfig(_Section):
@@ -173,6 +179,31 @@ class AugmentConfig(_Section):
         return value
 
 
+class ImbalanceConfig(_Section):
+    """Class imbalance: loss weighting, focal loss, resampling of the training split, decision threshold."""
+
+    class_weight: str | dict[str, float] = Field(
+        "none", description="none, balanced, effective:BETA (Cui et al. 2019), or a JSON map class -> weight."
+    )
+    loss: Literal["cross-entropy", "focal"] = Field("cross-entropy", description="focal: Lin et al. 2017.")
+    focal_gamma: float = Field(2.0, ge=0.0, description="Focal loss focusing parameter (0 = cross-entropy).")
+    resample: Literal[
+        "none", "oversample", "undersample", "balanced-batches", "smote", "adasyn", "borderline-smote"
+    ] = Field("none", description="Training split only; SMOTE family on cached embeddings / tabular features.")
+    threshold: Literal["argmax", "auto"] = Field(
+        "argmax",
+        description="auto (binary): threshold on the minority probability maximising validation balanced accuracy.",
+    )
+
+    @field_validator("class_weight")
+    @classmethod
+    def _known_weighting(cls, value: str | dict[str, float]) -> str | dict[str, float]:
+        from transferkit.imbalance.weights import parse_class_weight
+
+        parse_class_weight(value)
+        return value
+
+
 class RunSpec(_Section):
     """A complete, repeatable run: the file a user writes and the one written into the run folder.
 
@@ -188,6 +219,7 @@ class RunSpec(_Section):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    imbalance: ImbalanceConfig = Field(default_factory=ImbalanceConfig)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> RunSpec:
@@ -326,6 +358,13 @@ FLAT_OPTIONS = {
     "select": "run.select",
     "logger": "run.logger",
     "budget_minutes": "run.budget_minutes",
+    "feature_columns": "data.feature_columns",
+    "column_map": "backbone.column_map",
+    "class_weight": "imbalance.class_weight",
+    "loss": "imbalance.loss",
+    "focal_gamma": "imbalance.focal_gamma",
+    "resample": "imbalance.resample",
+    "threshold": "imbalance.threshold",
     "augment": "augment.policy",
     "augment_text": "augment.text",
     "augment_synonyms": "augment.synonyms",

@@ -65,12 +65,14 @@ def raw_loader(
     seed: int,
     devices: int = 1,
     augmented: tuple[Dataset, Callable] | None = None,
+    sampler: Sampler[int] | None = None,
 ) -> DataLoader:
     """A loader of backbone batches. `batch_size` is the global batch: each of `devices` processes takes its share.
 
     Under several devices Lightning swaps in a DistributedSampler (seeded, epoch-aware) for `shuffle=True`.
     `augmented` (from imbalance.augment.training_dataset_and_collate) replaces the dataset and collate with
-    ones that add augmented copies, drawn fresh when each batch is built.
+    ones that add augmented copies, drawn fresh when each batch is built. `sampler` (e.g. the balanced-batch
+    sampler of transferkit.imbalance.sampling) replaces the shuffling order on one device.
 
     Example:
         >>> targets = torch.tensor([1, 0])
@@ -83,6 +85,8 @@ def raw_loader(
         dataset, collate = augmented
     # Its own generator: creating an iterator must not draw from the global one (dropout's), or resume drifts.
     generator = torch.Generator().manual_seed(seed)
+    if sampler is not None:
+        return DataLoader(dataset, batch_size=per_device, sampler=sampler, generator=generator, collate_fn=collate)
     if shuffle and devices == 1:
         sampler = EpochShuffleSampler(len(dataset), seed=seed)
         return DataLoader(dataset, batch_size=per_device, sampler=sampler, generator=generator, collate_fn=collate)

@@ -20,6 +20,7 @@ from transferkit.engine.optim import (
     param_groups,
 )
 from transferkit.engine.schedules import build_schedulers
+from transferkit.imbalance.losses import classification_loss
 
 
 @dataclass
@@ -43,6 +44,9 @@ class TrainOptions:
     plateau_patience: int = 2
     monitor: str = "val_loss"
     label_smoothing: float = 0.0
+    loss: str = "cross-entropy"  # or "focal" (transferkit.imbalance.losses)
+    focal_gamma: float = 2.0
+    class_weights: list[float] | None = None  # per class index; None = unweighted
     mixup: float = 0.0
     cutmix: float = 0.0
 
@@ -143,7 +147,15 @@ class ClassifierModule(L.LightningModule):
         if self.mixer is not None and isinstance(inputs, torch.Tensor):
             inputs, targets = self.mixer(inputs, targets)
         logits = self(inputs)
-        loss = F.cross_entropy(logits, targets, label_smoothing=self.options.label_smoothing)
+        options = self.options
+        loss = classification_loss(
+            logits,
+            targets,
+            loss=options.loss,
+            gamma=options.focal_gamma,
+            weight=None if options.class_weights is None else torch.tensor(options.class_weights),
+            label_smoothing=options.label_smoothing,
+        )
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         if self.options.optimizer == "lbfgs":
             loss = loss + l2_penalty(self.groups)

@@ -20,6 +20,7 @@ from sklearn.metrics import (
 )
 
 from transferkit.evaluation.calibration import reliability
+from transferkit.imbalance.threshold import apply_threshold
 
 HEADLINE = "accuracy"
 BOOTSTRAP_SAMPLES = 1000
@@ -57,6 +58,22 @@ def ranking_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float | 
     }
 
 
+def class_pr_auc(labels: list[str], proba: np.ndarray, class_names: list[str], positive: str) -> float | None:
+    """PR-AUC (average precision) of one class against the rest: for binary tasks, the minority class's.
+
+    `pr_auc` above scores the second class of a binary task; with a rare first class that is the easy one.
+
+    Example:
+        >>> proba = np.array([[0.7, 0.3], [0.2, 0.8], [0.4, 0.6]])
+        >>> class_pr_auc(["bad", "good", "good"], proba, ["bad", "good"], "bad")
+        1.0
+    """
+    hits = np.array([label == positive for label in labels])
+    if hits.all() or not hits.any():
+        return None
+    return float(average_precision_score(hits, np.asarray(proba)[:, class_names.index(positive)]))
+
+
 def bootstrap_interval(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -85,11 +102,18 @@ def bootstrap_interval(
 
 
 def classification_metrics(
-    labels: list[str], proba: np.ndarray, class_names: list[str], *, seed: int = 0, bootstrap: bool = True
+    labels: list[str],
+    proba: np.ndarray,
+    class_names: list[str],
+    *,
+    seed: int = 0,
+    bootstrap: bool = True,
+    threshold: dict | None = None,
 ) -> dict:
     """Accuracy (with a bootstrap 95% interval), balanced accuracy, macro / weighted F1, ROC-AUC, PR-AUC,
     log-loss, expected calibration error with reliability bins, per-class precision / recall / F1 / support
-    and the confusion matrix.
+    and the confusion matrix. A binary `threshold` record (transferkit.imbalance.threshold) replaces argmax for
+    the predicted labels; ranking metrics and log-loss use the probabilities either way.
 
     Example:
         >>> m = classification_metrics(["a", "b"], np.array([[0.9, 0.1], [0.2, 0.8]]), ["a", "b"])
@@ -98,7 +122,7 @@ def classification_metrics(
     """
     proba = np.asarray(proba, dtype=np.float64)
     y_true = label_indices(labels, class_names)
-    y_pred = proba.argmax(axis=1)
+    y_pred = apply_threshold(proba, class_names, threshold)
     classes = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
     counts = np.bincount(y_true, minlength=len(class_names))

@@ -26,6 +26,7 @@ from transferkit.errors import ConfigError
 from transferkit.features import extract_features
 from transferkit.heads import ClassifierHead
 from transferkit.imbalance.augment import training_dataset_and_collate
+from transferkit.imbalance.sampling import INDEX_METHODS, BalancedBatchSampler, check_resample, resample_indices
 from transferkit.model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import train_options, trainer_options_for
@@ -46,6 +47,22 @@ class Prepared:
     valid_loader: DataLoader | None
     epochs: int
     details: dict[str, Any]
+
+
+def imbalance_plan(
+    inputs: list[str], targets: torch.Tensor, spec: RunSpec
+) -> tuple[list[str], torch.Tensor, BalancedBatchSampler | None]:
+    """Training rows after random over / undersampling, or a balanced-batch sampler; SMOTE-like methods refuse."""
+    method = spec.imbalance.resample
+    check_resample(method, on_features=False)
+    if method in INDEX_METHODS:
+        picked = resample_indices(targets.numpy(), method, seed=spec.run.seed)
+        return [inputs[i] for i in picked], targets[torch.as_tensor(picked)], None
+    if method == "balanced-batches":
+        if spec.run.devices > 1:
+            raise ConfigError("--resample balanced-batches runs on one device; use oversample with --devices > 1.")
+        return inputs, targets, BalancedBatchSampler(targets, seed=spec.run.seed)
+    return inputs, targets, None
 
 
 def is_bias(name: str, parameter: torch.nn.Parameter) -> bool:
@@ -140,6 +157,7 @@ class FineTuneStrategy(Strategy):
             weight_decay=weight_decay,
             has_valid=has_valid,
             default_lr=self.default_lr,
+            class_counts=train.class_counts,
         )
         backbone_groups = [group for group in groups if group.name != "head"]
         regularizers = [L2SP(backbone_groups, alpha=spec.strategy.l2sp)] if spec.strategy.l2sp else []
@@ -154,9 +172,14 @@ class FineTuneStrategy(Strategy):
         )
         loader_args = {"batch_size": optim.batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
         train_targets = label_indices(train, class_names)
-        augmented = training_dataset_and_collate(backbone, train.inputs, train_targets, train.labels or [], spec)
+        train_inputs, train_targets, sampler = imbalance_plan(train.inputs, train_targets, spec)
+        augmented = training_dataset_and_collate(
+            backbone, train_inputs, train_targets, [class_names[i] for i in train_targets.tolist()], spec
+        )
+        if sampler is not None and augmented is not None:
+            raise ConfigError("--resample balanced-batches and --augment cannot be combined in fine-tuning yet.")
         train_loader = raw_loader(
-            backbone, train.inputs, train_targets, shuffle=True, augmented=augmented, **loader_args
+            backbone, train_inputs, train_targets, shuffle=True, augmented=augmented, sampler=sampler, **loader_args
         )
         valid_loader = (
             raw_loader(backbone, valid.inputs, label_indices(valid, class_names), shuffle=False, **loader_args)
@@ -164,6 +187,12 @@ class FineTuneStrategy(Strategy):
             else None
         )
         details |= {
+            "imbalance": {
+                "resample": spec.imbalance.resample,
+                "class_weights": options.class_weights,
+                "loss": options.loss,
+                "training_rows": len(train_inputs),
+            },
             "optimizer": options.optimizer,
             "lr": options.base_lr,
             "weight_decay": weight_decay,

@@ -5,12 +5,20 @@ from __future__ import annotations
 from transferkit.config import RunSpec
 from transferkit.engine import TrainerOptions, TrainOptions
 from transferkit.errors import ConfigError
+from transferkit.imbalance.weights import class_weights
 
 
 def train_options(
-    spec: RunSpec, *, optimizer: str, weight_decay: float, has_valid: bool, default_lr: float | None = None
+    spec: RunSpec,
+    *,
+    optimizer: str,
+    weight_decay: float,
+    has_valid: bool,
+    default_lr: float | None = None,
+    class_counts: dict[str, int] | None = None,
 ) -> TrainOptions:
-    """TrainOptions from the spec's optim section; `monitor` falls back to train_loss without validation data."""
+    """TrainOptions from the spec's optim and imbalance sections; `monitor` falls back to train_loss without
+    validation data. `class_counts` (the training split's) turn --class-weight into per-class loss weights."""
     optim = spec.optim
     if not has_valid and (optim.early_stopping or optim.schedule == "plateau"):
         raise ConfigError(
@@ -29,9 +37,20 @@ def train_options(
         gamma=optim.gamma,
         monitor=optim.monitor if has_valid else "train_loss",
         label_smoothing=optim.label_smoothing,
+        loss=spec.imbalance.loss,
+        focal_gamma=spec.imbalance.focal_gamma,
+        class_weights=loss_weights(spec, class_counts),
         mixup=optim.mixup,
         cutmix=optim.cutmix,
     )
+
+
+def loss_weights(spec: RunSpec, class_counts: dict[str, int] | None) -> list[float] | None:
+    """Per-class loss weights (class-index order) from --class-weight and the training split's counts."""
+    if class_counts is None or spec.imbalance.class_weight == "none":
+        return None
+    weights = class_weights(class_counts, spec.imbalance.class_weight)
+    return None if weights is None else [float(w) for w in weights]
 
 
 def trainer_options_for(

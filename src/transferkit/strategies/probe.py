@@ -17,9 +17,10 @@ from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, bu
 from transferkit.features import extract_features
 from transferkit.heads import ClassifierHead
 from transferkit.imbalance.augment import with_augmented_views
+from transferkit.imbalance.sampling import BalancedBatchSampler, check_resample, resample_training
 from transferkit.model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
-from transferkit.strategies.options import train_options, trainer_options_for
+from transferkit.strategies.options import loss_weights, train_options, trainer_options_for
 
 
 def label_indices(data: LabeledData, class_names: list[str]) -> torch.Tensor:
@@ -27,9 +28,20 @@ def label_indices(data: LabeledData, class_names: list[str]) -> torch.Tensor:
     return torch.tensor([index[label] for label in data.labels or []], dtype=torch.long)
 
 
-def _loader(features: np.ndarray, targets: torch.Tensor, *, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+def _loader(
+    features: np.ndarray,
+    targets: torch.Tensor,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    balanced: bool = False,
+) -> DataLoader:
     dataset = TensorDataset(torch.as_tensor(features), targets)
     generator = torch.Generator().manual_seed(seed)
+    if balanced:  # --resample balanced-batches: every class equally likely in each draw
+        sampler = BalancedBatchSampler(targets, seed=seed)
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, generator=generator)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
@@ -62,7 +74,14 @@ def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int)
 PROBE_EPOCHS = 20
 
 
-def sklearn_head(head: ClassifierHead, features: np.ndarray, targets: np.ndarray, *, seed: int) -> dict:
+def sklearn_head(
+    head: ClassifierHead,
+    features: np.ndarray,
+    targets: np.ndarray,
+    *,
+    seed: int,
+    class_weight: list[float] | None = None,
+) -> dict:
     """Fit scikit-learn's LogisticRegressionCV on standardised features and copy it into the linear `head`.
 
     A binary model's single score s becomes logits (0, s): the softmax of those is sklearn's probability.
@@ -75,6 +94,7 @@ def sklearn_head(head: ClassifierHead, features: np.ndarray, targets: np.ndarray
         cv=StratifiedKFold(max(2, folds), shuffle=True, random_state=seed),
         scoring="neg_log_loss",
         max_iter=2000,
+        class_weight=None if class_weight is None else dict(enumerate(class_weight)),
     )
     standardized = head.standardize(torch.as_tensor(features)).numpy()
     model.fit(standardized, targets)
@@ -162,9 +182,28 @@ class ProbeStrategy(Strategy):
         )
         if augmented is not None:
             cache_details["augmented"] = augmented
+        # Resampling sees the training rows only (validation and test are embedded separately, untouched).
+        method = spec.imbalance.resample
+        check_resample(method, on_features=True)
+        resampled, resampled_targets = resample_training(
+            train_features, train_targets.numpy(), method, seed=spec.run.seed
+        )
+        train_features, train_targets = resampled, torch.as_tensor(resampled_targets)
+        imbalance_details = {
+            "resample": method,
+            "class_weights": loss_weights(spec, train.class_counts),
+            "loss": spec.imbalance.loss,
+            "training_rows": len(train_targets),
+        }
         if spec.strategy.probe_solver == "sklearn" and spec.strategy.head == "linear":
-            details = sklearn_head(head, train_features, train_targets.numpy(), seed=spec.run.seed)
-            return head.eval(), [], details | {"feature_cache": cache_details}
+            details = sklearn_head(
+                head,
+                train_features,
+                train_targets.numpy(),
+                seed=spec.run.seed,
+                class_weight=imbalance_details["class_weights"],
+            )
+            return head.eval(), [], details | {"feature_cache": cache_details, "imbalance": imbalance_details}
         optimizer = "lbfgs" if spec.optim.optimizer == "auto" else spec.optim.optimizer
         weight_decay = spec.optim.weight_decay
         if weight_decay == "auto":
@@ -180,6 +219,7 @@ class ProbeStrategy(Strategy):
             batch_size=len(train_features) if full_batch else spec.optim.batch_size,
             shuffle=not full_batch,
             seed=spec.run.seed,
+            balanced=method == "balanced-batches",
         )
         valid_loader = None
         if valid is not None and len(valid):
@@ -188,7 +228,11 @@ class ProbeStrategy(Strategy):
                 valid_features, label_indices(valid, class_names), batch_size=4096, shuffle=False, seed=spec.run.seed
             )
         options = train_options(
-            spec, optimizer=optimizer, weight_decay=weight_decay, has_valid=valid_loader is not None
+            spec,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            has_valid=valid_loader is not None,
+            class_counts=train.class_counts,
         )
         module = ClassifierModule(head, groups=[LayerGroup("head", head)], options=options)
         history = HistoryCallback()
@@ -203,7 +247,12 @@ class ProbeStrategy(Strategy):
             run_dir=run_dir, options=trainer_options, callbacks=[history], name="logs" if checkpoint else "logs-stage1"
         )
         fit_with_resume(trainer, module, run_dir=run_dir, train_loader=train_loader, valid_loader=valid_loader)
-        details = {"weight_decay": weight_decay, "optimizer": optimizer, "feature_cache": cache_details}
+        details = {
+            "weight_decay": weight_decay,
+            "optimizer": optimizer,
+            "feature_cache": cache_details,
+            "imbalance": imbalance_details,
+        }
         return head.cpu().eval(), history.epochs, details
 
     def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:

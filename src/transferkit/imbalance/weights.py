@@ -1,0 +1,76 @@
+"""Per-class loss weights: inverse frequency ("balanced"), effective number of samples, or the user's map.
+
+Effective number (Cui et al., CVPR 2019): a class with n examples counts as (1 - beta^n) / (1 - beta)
+distinct ones; weights are proportional to the inverse, so beta -> 0 gives equal weights and beta -> 1
+inverse frequency. Weights are normalised to average 1 over the training examples, so the loss keeps its scale.
+
+Example:
+    >>> class_weights({"bad": 10, "good": 90}, "balanced").round(2).tolist()
+    [5.0, 0.56]
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from transferkit.errors import ConfigError
+
+VALID = "none, balanced, effective:BETA (0 < BETA < 1, e.g. effective:0.999) or a JSON map such as '{\"bad\": 5}'"
+
+
+def parse_class_weight(value: str | dict[str, float]) -> tuple[str, float | dict[str, float] | None]:
+    """("none" | "balanced" | "effective" | "map", parameter); a bad value raises naming --class-weight."""
+    if isinstance(value, dict):
+        mapping = value
+    else:
+        text = value.strip()
+        if text in ("none", "balanced"):
+            return text, None
+        if text.startswith("effective:"):
+            try:
+                beta = float(text.removeprefix("effective:"))
+            except ValueError:
+                beta = -1.0
+            if not 0.0 < beta < 1.0:
+                raise ValueError(f"must be {VALID}; BETA must be a number in (0, 1)")
+            return "effective", beta
+        if not text.startswith("{"):
+            raise ValueError(f"must be {VALID}")
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"must be {VALID}; the JSON map does not parse ({exc.msg})") from None
+    if not isinstance(mapping, dict) or not all(
+        isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in mapping.values()
+    ):
+        raise ValueError(f"must be {VALID}; map each class name to a positive number")
+    return "map", {str(k): float(v) for k, v in mapping.items()}
+
+
+def class_weights(class_counts: dict[str, int], value: str | dict[str, float]) -> np.ndarray | None:
+    """Weights in the order of sorted class names (None for "none"), averaging 1 over the training examples.
+
+    Args:
+        class_counts: Training examples per class (all classes of the model, sorted by name).
+        value: The --class-weight option.
+    """
+    kind, parameter = parse_class_weight(value)
+    if kind == "none":
+        return None
+    names = sorted(class_counts)
+    counts = np.array([class_counts[name] for name in names], dtype=np.float64)
+    if kind == "balanced":
+        weights = counts.sum() / (len(counts) * counts)  # scikit-learn's class_weight="balanced"
+    elif kind == "effective":
+        weights = (1.0 - parameter) / (1.0 - np.power(parameter, counts))
+    else:
+        unknown = sorted(set(parameter) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"The 'class-weight' map names class(es) {', '.join(unknown)} that the training data lacks; "
+                f"classes: {', '.join(names)}."
+            )
+        weights = np.array([parameter.get(name, 1.0) for name in names])
+    return weights * counts.sum() / float((weights * counts).sum())

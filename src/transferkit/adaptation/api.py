@@ -322,6 +322,7 @@ def adapt(
         metrics = _summary(candidates, best, validator, prepared, adapted, started)
         model_dir = _save(adapted, tuned, prepared.classes, run_dir, source_domain, options, candidates[best])
         write_json(run_dir / "metrics.json", metrics)
+        _write_report(run_dir, metrics, backbone=model.spec if model is not None else "numeric columns")
         log.info("chose %s; metrics written to %s", candidates[best]["method"], run_dir / "metrics.json")
     return AdaptResult(
         run_dir=run_dir, model_dir=model_dir, method=candidates[best]["method"], metrics=metrics, candidates=candidates
@@ -383,6 +384,40 @@ def _summary(
         metrics["target"] = chosen["target"]
     metrics["seconds"] = round(time.perf_counter() - started, 2)
     return metrics
+
+
+def _write_report(run_dir: Path, metrics: dict[str, Any], *, backbone: str) -> None:
+    """report.html / report.md like `fit`'s: the chosen method, labelled-target metrics, every candidate."""
+    from transferkit.evaluation.report import write_report
+
+    chosen = metrics["chosen"]
+    shown: dict[str, Any] = {
+        "strategy": {"name": f"adapt: {chosen['method']} (weight {chosen['weight']})"},
+        "backbone": {"spec": backbone},
+        "seconds": {"total": metrics["seconds"]},
+    }
+    if "target" in metrics:  # labelled target rows, never trained on: the honest check of the estimate
+        shown["test"] = metrics["target"]
+    header = ["method", "weight", f"estimated target risk ({chosen['validator']})", "source valid accuracy"]
+    has_target = any("target" in row for row in metrics["candidates"])
+    header += ["target accuracy"] if has_target else []
+    rows = [
+        [row["method"], row["weight"], row["estimated_target_risk"], row["source_valid_accuracy"]]
+        + ([row.get("target")] if has_target else [])
+        for row in metrics["candidates"]
+    ]
+    domain = metrics["domain_accuracy"]
+    shift_rows = [["backbone embeddings", domain["embeddings"]], ["adapted features", domain["adapted_features"]]]
+    write_report(
+        run_dir,
+        metrics=shown,
+        config_yaml=(run_dir / "config.yaml").read_text(encoding="utf-8"),
+        title=f"transferkit adaptation report: {run_dir.name}",
+        extra_sections=[
+            ("Candidates (lowest estimated target risk is saved)", header, rows),
+            ("Domain classifier accuracy (0.5 = domains indistinguishable)", ["features", "accuracy"], shift_rows),
+        ],
+    )
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:

@@ -381,8 +381,12 @@ def write_report(
     examples: list[Example] | None = None,
     modality: str = "text",
     title: str | None = None,
+    extra_sections: list[tuple[str, list[str], list[list[Any]]]] | None = None,
 ) -> tuple[Path, Path]:
     """Write report.html (self-contained) and report.md into `run_dir`; returns their paths.
+
+    `extra_sections` are (title, header, rows) tables that commands other than `fit` add after the
+    standard sections (e.g. `adapt`'s candidate methods).
 
     A learning curve is included when `run_dir` holds curve.json (written by `transferkit curve`). The
     mistakes are kept in mistakes.json, so a later call without `examples` (after `curve`) shows them again.
@@ -396,6 +400,8 @@ def write_report(
     curve = json.loads(curve_file.read_text())["rows"] if curve_file.is_file() else None
     title = title or f"transferkit report: {run_dir.name}"
     sections = _sections(metrics, config_yaml=config_yaml, examples=examples or [], modality=modality, curve=curve)
+    for name, header, rows in extra_sections or []:
+        sections.insert(-1, (name, _table(header, rows), _md_table(header, rows)))  # before the config
     body = "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content, _ in sections)
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

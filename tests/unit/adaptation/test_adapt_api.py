@@ -33,6 +33,9 @@ def test_adapt_writes_a_run_folder_and_a_model_that_predicts_on_the_target(digit
     assert result.method == "coral"  # the lower DEV risk; the target labels agree
     assert metrics["candidates"][1]["target"] > metrics["candidates"][0]["target"]
     assert metrics["domain_accuracy"]["adapted_features"] < metrics["domain_accuracy"]["embeddings"]
+    report = (result.run_dir / "report.md").read_text()
+    assert "adapt: coral" in report and "| source-only |" in report and "| coral |" in report
+    assert "Confusion matrix" in report and (result.run_dir / "report.html").stat().st_size > 1000
     model = load_model(result.model_dir)
     sample = sorted(digits_recipe.target_dir.glob("*/*.png"))[::15][:10]
     # The saved head carries the target's input statistics: it predicts raw target images directly.

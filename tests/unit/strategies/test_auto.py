@@ -138,3 +138,19 @@ def test_classic_and_concat_models_equal_sklearn_and_export_to_onnx_with_parity(
         assert exported.parity_ok
         onnx = onnx_predict_proba(model, held_out[:10], path=exported.path)
         np.testing.assert_allclose(onnx, model.predict_proba(held_out[:10]), atol=1e-4)
+
+
+def test_pixel_classic_model_on_real_digits_saves_loads_and_exports(digits_folder, tmp_path):
+    from transferkit.artifacts import save_model
+
+    paths = sorted(str(p) for p in digits_folder.glob("*/*.png"))
+    labels = [p.split("/")[-2] for p in paths]
+    baseline = ClassicBaseline(modality="image").fit(paths[::2], labels[::2])
+    model = classic_model(baseline, class_names=["digit0", "digit1", "digit7"])
+    np.testing.assert_allclose(model.predict_proba(paths[1::2]), baseline.predict_proba(paths[1::2]), atol=1e-5)
+    loaded = load_model(save_model(model, tmp_path / "model", backbone_trained=False))
+    np.testing.assert_array_equal(loaded.predict_proba(paths[1::2]), model.predict_proba(paths[1::2]))
+    exported = export_model(loaded, format="onnx", output=tmp_path / "model" / "model.onnx", check_inputs=paths[:3])
+    assert exported.parity_ok
+    frame = transferkit.predict(tmp_path / "model", paths[1::2], runtime="onnx")
+    assert (frame["label"] == pd.Series(labels[1::2])).mean() > 0.9

@@ -98,6 +98,9 @@ def extract_features(
         if key not in found:
             first_index.setdefault(key, index)  # duplicates are embedded once
     missing = list(first_index.items())
+    sizes = backbone.input_sizes([inputs[index] for _, index in missing]) if missing else None
+    if sizes is not None:  # longest first, so similar lengths share a batch and dynamic padding wastes little
+        missing = [entry for _, entry in sorted(zip(sizes, missing, strict=True), key=lambda pair: -pair[0])]
     stats.hits = sum(key in found for key in keys)
     stats.misses = len(keys) - stats.hits
     computed: dict[str, np.ndarray] = {}

@@ -91,3 +91,53 @@ def test_audio_and_image_inputs_are_keyed_by_their_bytes_not_their_names(tmp_pat
         assert input_hash(modality, str(first)) == input_hash(modality, str(renamed))
         assert input_hash(modality, str(first)) != input_hash(modality, str(edited))
     assert input_hash("text", "RIFF-one") != input_hash("text", "RIFF-two")
+
+
+class WordCountBackbone(CountingBackbone):
+    """Text stand-in whose batches are recorded: an input's size is its word count."""
+
+    modality = "text"
+
+    def __init__(self):
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def input_sizes(self, inputs):
+        return [len(text.split()) for text in inputs]
+
+    def load_batch(self, inputs):
+        self.batches.append(list(inputs))
+        return torch.tensor([[float(len(text.split()))] for text in inputs])
+
+
+def test_text_is_batched_longest_first_and_returned_in_input_order():
+    texts = ["a", "a b c d", "a b", "a b c d e f", "a b c"]
+    backbone = WordCountBackbone()
+    features, _ = extract_features(backbone, texts, batch_size=2, use_cache=False)
+    assert backbone.batches == [["a b c d e f", "a b c d"], ["a b c", "a b"], ["a"]]
+    assert features[:, 0].tolist() == [1.0, 4.0, 2.0, 6.0, 3.0]
+
+
+def test_sorted_extraction_matches_one_text_at_a_time(minilm):
+    texts = ["Great tea, fast delivery.", "Stale.", "The coffee tasted burnt and the bag arrived torn open."]
+    assert minilm.input_sizes(texts)[1] < minilm.input_sizes(texts)[0] < minilm.input_sizes(texts)[2]
+    batched, _ = extract_features(minilm, texts, batch_size=3, use_cache=False)
+    alone = np.concatenate([extract_features(minilm, [text], use_cache=False)[0] for text in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)  # padding never leaks into an embedding
+
+
+def test_image_batches_are_channels_last_with_unchanged_values(digits_folder):
+    from PIL import Image
+    from torchvision.transforms import v2
+
+    from transferkit.backbones.base import load_image_batch
+
+    transform = v2.Compose([v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True)])
+    paths = sorted(str(p) for p in (digits_folder / "digit7").iterdir())[:3]
+    batch = load_image_batch(paths, transform)
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    expected = []
+    for path in paths:
+        with Image.open(path) as image:
+            expected.append(transform(image.convert("RGB")))
+    assert torch.equal(batch, torch.stack(expected))

@@ -14,6 +14,12 @@ from transferkit.backbones.layers import transformer_layer_groups
 Pooling = Literal["mean", "cls", "last"]
 
 
+def token_counts(tokenizer, texts: list[str], max_length: int) -> list[int]:
+    """Tokens per text after truncation: what each text costs in a dynamically padded batch."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, return_attention_mask=False)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
 class TextEncoderBackbone(Backbone):
     """A transformers encoder + its tokenizer; embeddings are pooled token states."""
 
@@ -34,6 +40,9 @@ class TextEncoderBackbone(Backbone):
             list(inputs), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
         return {key: value for key, value in encoded.items() if key != "token_type_ids" or self._uses_token_types}
+
+    def input_sizes(self, inputs: list[str]) -> list[int]:
+        return token_counts(self.tokenizer, inputs, self.max_length)
 
     @property
     def _uses_token_types(self) -> bool:
@@ -79,6 +88,9 @@ class DecoderBackbone(Backbone):
             list(inputs), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+
+    def input_sizes(self, inputs: list[str]) -> list[int]:
+        return token_counts(self.tokenizer, inputs, self.max_length)
 
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model.base_model(**batch).last_hidden_state

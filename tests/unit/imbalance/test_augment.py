@@ -283,3 +283,34 @@ def test_augmented_views_are_distinct_and_cached_by_policy_view_and_seed(effnet,
     strong = Augmenter(effnet, settings=AugmentSettings(policy="strong"))
     _, stats = extract_augmented_features(strong, inputs[:2], views[:2], seed=0, cache_dir=tmp_path)
     assert stats.misses == 2  # and so does another policy
+
+
+# --- audio through the backbones' own input pipeline ---------------------------------------------------
+def test_audio_augmenter_builds_the_backbones_batch_from_augmented_waves(tiny_wav2vec2_dir, tone_clips):
+    from transferkit.backbones import create_backbone
+
+    backbone = create_backbone(f"hf:{tiny_wav2vec2_dir}")
+    paths = [str(tone_clips / "low" / "0.wav"), str(tone_clips / "high" / "1.flac")]
+    augmenter = Augmenter(backbone, settings=AugmentSettings(policy="strong"))
+    batch = augmenter.batch(paths, seeds=[None, 3])
+    clean = backbone.load_batch(paths)
+    assert batch["input_values"].shape == clean["input_values"].shape
+    assert torch.equal(batch["num_samples"], clean["num_samples"])  # lengths never change
+    assert torch.allclose(batch["input_values"][0], clean["input_values"][0])
+    assert not torch.allclose(batch["input_values"][1], clean["input_values"][1])
+    assert torch.equal(augmenter.batch(paths, seeds=[None, 3])["input_values"], batch["input_values"])
+
+
+def test_strong_audio_policy_masks_whisper_log_mels(tone_clips):
+    from transferkit.backbones import create_backbone
+
+    backbone = create_backbone("bundled:whisper-tiny-en")
+    paths = [str(tone_clips / "low" / "2.wav")]
+    clean = backbone.load_batch(paths)["input_features"][0]
+    masked = Augmenter(backbone, settings=AugmentSettings(policy="strong")).batch(paths, seeds=[5])["input_features"][0]
+    frames = int(backbone.load_batch(paths)["num_samples"][0]) // 160  # the clip; the rest is window padding
+    clip = masked[:, :frames]
+    assert masked.shape == clean.shape and torch.equal(masked[:, frames + 1 :], clean[:, frames + 1 :])
+    constant_bands = (clip == clip[:, :1]).all(dim=1)  # a masked band holds one value over the whole clip
+    constant_frames = (clip == clip[:1, :]).all(dim=0)  # and so does a masked time span over every bin
+    assert 1 <= constant_bands.sum() <= 30 and 1 <= constant_frames.sum() <= 80

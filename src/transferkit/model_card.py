@@ -59,6 +59,11 @@ def model_card(*, metrics: dict[str, Any], spec: RunSpec, class_names: list[str]
         "",
         "## Backbone",
         "",
+        *(
+            ["The saved classic model does not use it; it is the backbone the other candidates were scored with.", ""]
+            if chosen == "classic"
+            else []
+        ),
         f"- Spec: `{backbone.get('spec', spec.backbone.spec)}` ({backbone.get('parameters', 'n/a')} parameters)",
         f"- Weights: {weights.get('source', 'n/a')}; sha256 `{weights.get('checksum', 'n/a')}`",
         f"- Licence of the weights: {weights.get('licence') or 'not recorded: check the weights source'}",
@@ -84,12 +89,13 @@ def model_card(*, metrics: dict[str, Any], spec: RunSpec, class_names: list[str]
                 f"- vs {name} baseline ({entry['description']}): gain {gain['gain']:+.3f} "
                 f"[{gain['low']:+.3f}, {gain['high']:+.3f}]{' NEGATIVE TRANSFER' if gain['negative_transfer'] else ''}"
             )
-    smallest = min(counts.values()) if counts else 0
+    train_counts = (data.get("splits") or {}).get("train") or counts
+    smallest = min(train_counts.values()) if train_counts else 0
     lines += [
         "",
         "## Limitations",
         "",
-        f"- Trained on {sum(counts.values())} labelled examples (smallest class: {smallest}); metrics on small "
+        f"- Trained on {sum(train_counts.values())} labelled examples (smallest class: {smallest}); metrics on small "
         "test sets are uncertain (see the interval above).",
         "- Probabilities are those of the model on data like its training data; under a shift of inputs or of "
         "class proportions they are not calibrated. Check `transferkit evaluate` on your own labelled data.",

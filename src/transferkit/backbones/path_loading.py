@@ -79,6 +79,11 @@ def load_path(*, spec: str, max_length: int = 128, **options: object) -> Backbon
 
     manifest = _transferkit_manifest(folder)
     info = manifest["backbone"]
+    if info is None:  # a classic model chosen by strategy auto: TF-IDF / pixels + logistic regression
+        raise BackboneError(
+            f"path:{folder} is a classic model (no pretrained backbone inside); pass a backbone spec such as "
+            "bundled:minilm, or a model folder trained with --strategy probe or two-stage."
+        )
     # A tabular target table may name the source's columns differently: its column map travels on.
     extra = {"column_map": options["column_map"]} if options.get("column_map") else {}
     backbone = create_backbone(info["spec"], **(info["options"] | extra))

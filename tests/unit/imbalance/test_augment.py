@@ -314,3 +314,24 @@ def test_strong_audio_policy_masks_whisper_log_mels(tone_clips):
     constant_bands = (clip == clip[:, :1]).all(dim=1)  # a masked band holds one value over the whole clip
     constant_frames = (clip == clip[:1, :]).all(dim=0)  # and so does a masked time span over every bin
     assert 1 <= constant_bands.sum() <= 30 and 1 <= constant_frames.sum() <= 80
+
+
+def test_finetune_training_loader_holds_the_augmented_copies_and_validation_stays_clean(minilm, tmp_path):
+    from transferkit.data.dataset import LabeledData
+    from transferkit.strategies.finetune import FineTuneStrategy
+
+    texts = [f"review number {i} about coffee beans" for i in range(10)]
+    train = LabeledData(modality="text", inputs=texts, labels=["great"] * 7 + ["other"] * 3, source="unit")
+    valid = LabeledData(modality="text", inputs=texts[:4], labels=["great", "great", "other", "other"], source="unit")
+    spec = RunSpec.from_dict(
+        {
+            "strategy": {"name": "finetune"},
+            "augment": {"policy": "light", "text": "eda-nosyn", "below": 5, "copies": 2},
+            "backbone": {"cache_dir": str(tmp_path)},
+        }
+    )
+    prepared = FineTuneStrategy().prepare(backbone=minilm, train=train, valid=valid, spec=spec, run_dir=tmp_path)
+    assert len(prepared.train_loader.dataset) == 10 + 3 * 2  # the three "other" rows, two copies each
+    assert isinstance(prepared.train_loader.collate_fn, AugmentingCollate)
+    assert not isinstance(prepared.valid_loader.collate_fn, AugmentingCollate)
+    assert len(prepared.valid_loader.dataset) == 4

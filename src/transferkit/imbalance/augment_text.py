@@ -263,12 +263,17 @@ class ContextualSubstitution:
 
 
 class Paraphraser:
-    """Paraphrases sampled from an instruct causal LM (default: the bundled SmolLM2-135M-Instruct). Heavy:
-    one generation per copy, about a second per short text on 2 CPU cores."""
+    """Paraphrases sampled from an instruct causal LM (default: the bundled SmolLM2-135M-Instruct).
+
+    Heavy: every copy is generated token by token. A model this small sometimes comments on the text
+    instead of rewriting it, or drifts in meaning; a reply far longer or shorter than the text is drawn
+    again (up to `attempts` times) and otherwise the original text is kept. Check a few copies before
+    relying on them.
+    """
 
     PROMPT = "Rewrite this text in other words, keeping its meaning and tone. Reply with the rewrite only.\n\n{text}"
 
-    def __init__(self, spec: str = "bundled:smollm2-135m") -> None:
+    def __init__(self, spec: str = "bundled:smollm2-135m", *, attempts: int = 3) -> None:
         from transferkit.backbones import create_backbone
 
         backbone = create_backbone(spec)
@@ -276,11 +281,9 @@ class Paraphraser:
             raise ConfigError(f"The paraphrase model {spec!r} cannot generate text; use an instruct causal LM.")
         self.model = backbone.model.eval()
         self.tokenizer = backbone.tokenizer
+        self.attempts = attempts
 
-    def __call__(self, text: str, *, seed: int, max_new_tokens: int = 96) -> str:
-        messages = [{"role": "user", "content": self.PROMPT.format(text=text)}]
-        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
-        ids = prompt["input_ids"] if isinstance(prompt, dict) or hasattr(prompt, "keys") else prompt
+    def _generate(self, ids: torch.Tensor, *, seed: int, max_new_tokens: int) -> str:
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             torch.manual_seed(seed)
             output = self.model.generate(
@@ -292,8 +295,19 @@ class Paraphraser:
                 max_new_tokens=max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
-        rewrite = self.tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True).strip()
-        return rewrite or text
+        return self.tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True).strip()
+
+    def __call__(self, text: str, *, seed: int) -> str:
+        messages = [{"role": "user", "content": self.PROMPT.format(text=text)}]
+        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+        ids = prompt["input_ids"] if hasattr(prompt, "keys") else prompt
+        words = len(text.split())
+        budget = 2 * len(self.tokenizer(text)["input_ids"]) + 16  # a rewrite is about as long as the text
+        for attempt in range(self.attempts):
+            rewrite = self._generate(ids, seed=seed + attempt * 7919, max_new_tokens=budget)
+            if rewrite and words / 2 <= len(rewrite.split()) <= 1.5 * words + 4 and rewrite != text:
+                return rewrite
+        return text
 
 
 class TextAugmenter:

@@ -82,7 +82,7 @@ def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, t
 
 
 def test_two_stage_is_scored_when_the_budget_allows(reviews_csv, tmp_path):
-    small = pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(12)
+    small = pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(8)
     path = tmp_path / "small.csv"
     small.to_csv(path, index=False)
     result = transferkit.fit(
@@ -97,7 +97,7 @@ def test_two_stage_is_scored_when_the_budget_allows(reviews_csv, tmp_path):
         test_fraction=0.0,
         text_column="review",
         label_column="score",
-        max_length=32,
+        max_length=24,
     )
     selection = result.metrics["selection"]
     assert list(selection["scores"]) == ["probe", "two-stage", "classic", "concat"]

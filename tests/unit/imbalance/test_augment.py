@@ -250,22 +250,28 @@ def test_bad_augment_options_are_one_line_errors():
         RunSpec.from_dict({"augment": {"copies": 0}})
 
 
-def test_finetune_loader_adds_fresh_seeded_copies(minilm):
+def test_finetune_copies_are_seeded_by_epoch_and_position(minilm):
+    from transferkit.engine.data import EpochShuffleSampler
+
     texts = ["great coffee, would buy again", "stale beans and a torn bag", "fine"]
     targets = torch.tensor([1, 0, 0])
     plan = augmentation_plan(["great", "other", "other"], below=2, copies=2)
     dataset = AugmentedExamples(texts, targets, plan)
-    assert len(dataset) == 5 and [dataset[i][2] for i in range(5)] == [False, False, False, True, True]
+    assert len(dataset) == 5 and [dataset[i][2] for i in range(5)] == [None, None, None, 3, 4]
     collate = AugmentingCollate(Augmenter(minilm, settings=AugmentSettings(policy="strong", text="eda-nosyn")))
+    sampler = EpochShuffleSampler(len(dataset), seed=0)
+    collate.follow_epochs(sampler)
     items = [dataset[i] for i in range(5)]
-    torch.manual_seed(0)
     first, labels = collate(items)
-    torch.manual_seed(0)
-    again, _ = collate(items)
     assert labels.tolist() == [1, 0, 0, 1, 1]
-    assert torch.equal(first["input_ids"], again["input_ids"])
+    assert torch.equal(collate(items)[0]["input_ids"], first["input_ids"])  # same epoch: same views (resume-safe)
     clean = minilm.load_batch(texts)
     assert torch.equal(first["input_ids"][:3, : clean["input_ids"].shape[1]], clean["input_ids"])
+    epochs = set()
+    for epoch in range(4):
+        sampler.set_epoch(epoch)
+        epochs.add(tuple(collate(items)[0]["input_ids"][3].tolist()))
+    assert len(epochs) > 1  # a new epoch draws new views
 
 
 # --- probe: augmented views through the backbone, cached per view --------------------------------------

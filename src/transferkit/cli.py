@@ -202,9 +202,9 @@ def fit(
         choice = result.metrics["selection"]
         scores = ", ".join(f"{name} {score['mean']:.3f}" for name, score in choice["scores"].items())
         saved = "saved as the model" if result.spec.strategy.name == "auto" else "reported only"
+        versus = f"+{choice['margin']:.3f} over {choice['runner_up']}" if choice["runner_up"] else "the only candidate"
         out.print(
-            f"Cross-validated choice ({choice['folds']} folds; {scores}): {choice['chosen']}, "
-            f"+{choice['margin']:.3f} over {choice.get('runner_up') or 'the runner-up'} ({saved})",
+            f"Cross-validated choice ({choice['folds']} folds; {scores}): {choice['chosen']}, {versus} ({saved})",
             markup=False,
             highlight=False,
         )

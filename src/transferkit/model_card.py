@@ -78,8 +78,12 @@ def model_card(*, metrics: dict[str, Any], spec: RunSpec, class_names: list[str]
     if selection:
         lines += [
             "",
-            f"Cross-validation on the training split chose {selection['chosen']}, {selection['margin']:.3f} accuracy "
-            f"above {selection.get('runner_up') or 'the runner-up'}.",
+            f"Cross-validation on the training split chose {selection['chosen']}, "
+            + (
+                f"{selection['margin']:.3f} accuracy above {selection['runner_up']}."
+                if selection.get("runner_up")
+                else "the only candidate scored."
+            ),
         ]
         lines += [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
     for name, entry in (metrics.get("baselines") or {}).items():

@@ -332,7 +332,11 @@ def _sections(
         saved = (metrics.get("strategy") or {}).get("name") == "auto"
         note = (
             f"{selection['folds']}-fold cross-validation on the training split chose {selection['chosen']}, "
-            f"{selection['margin']:.3f} above {selection.get('runner_up') or 'the runner-up'}"
+            + (
+                "the only candidate scored"
+                if "runner_up" in selection and selection["runner_up"] is None
+                else f"{selection['margin']:.3f} above {selection.get('runner_up', 'the runner-up')}"
+            )
             + (
                 " (strategy auto: it is the saved model)."
                 if saved

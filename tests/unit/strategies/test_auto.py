@@ -35,23 +35,27 @@ def cue_csv(tmp_path_factory):
     return path
 
 
-def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_csv, tmp_path):
-    result = transferkit.fit(cue_csv, output_dir=str(tmp_path), name="cue", budget_minutes=0.01, **COLUMNS)
-    selection = result.metrics["selection"]
-    assert result.metrics["strategy"] == {"name": "auto", "chosen": "classic"}
+def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_csv, tmp_path, capsys):
+    columns = ["--text-column", "review", "--label-column", "score", "--max-length", "64"]
+    assert cli(["fit", str(cue_csv), *columns, "--budget-minutes", "0.01", "--output-dir", str(tmp_path)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "classic, +" in printed and "(saved as the model)" in printed and "Not scored: two-stage" in printed
+    run_dir = next(tmp_path.iterdir())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    selection = metrics["selection"]
+    assert metrics["strategy"] == {"name": "auto", "chosen": "classic"}
     assert selection["chosen"] == "classic" and selection["margin"] > 0
     assert selection["scores"]["classic"]["mean"] > selection["scores"]["probe"]["mean"] + 0.1
     assert "two-stage" in selection["skipped"] and "budget" in selection["skipped"]["two-stage"]
-    saved = json.loads((result.run_dir / "metrics.json").read_text())["selection"]
-    assert saved["chosen"] == "classic"
-    assert "chose classic" in (result.run_dir / "report.md").read_text()
-    loaded = load_model(result.model_dir)
+    assert "chose classic" in (run_dir / "report.md").read_text()
+    model_dir = run_dir / "model"
+    loaded = load_model(model_dir)
     assert isinstance(loaded, FeatureModel) and loaded.kind == "classic"
     rows = pd.read_csv(cue_csv)
-    frame = transferkit.predict(result.model_dir, [cue_csv], text_column="review")
+    frame = transferkit.predict(model_dir, [cue_csv], text_column="review")
     assert list(frame.columns) == ["input", "label", "prob_plain", "prob_promo"]
     assert (frame["label"] == rows["score"]).mean() > 0.9
-    card = (result.model_dir / "README.md").read_text()
+    card = (model_dir / "README.md").read_text()
     for section in ("## Intended use", "## Training data", "## Backbone", "Licence of the weights", "## Metrics"):
         assert section in card
     assert "## Limitations" in card and "chose classic" in card

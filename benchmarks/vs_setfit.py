@@ -145,6 +145,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads, the same for every arm")
     parser.add_argument("--skip-two-stage", action="store_true")
     parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. why fewer seeds)")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in the results file, skip them")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import setfit
@@ -175,7 +176,17 @@ def main() -> None:
         "complete": False,
         "results": [],
     }
+    if args.resume and OUT.exists():  # an interrupted run: keep its rows, record each session's load
+        previous = json.loads(OUT.read_text(encoding="utf-8"))
+        payload["results"] = previous["results"]
+        payload["machine"]["loadavg_start"] = previous["machine"]["loadavg_start"]
+        payload["machine"]["earlier_sessions"] = [
+            *previous["machine"].get("earlier_sessions", []),
+            {key: previous["machine"][key] for key in ("loadavg_start", "loadavg_end")},
+        ]
+        payload["note"] = args.note or previous.get("note", "")
     rows: list[dict] = payload["results"]
+    done = {(row["per_class"], row["seed"], row["arm"]) for row in rows}
     with tempfile.TemporaryDirectory() as scratch_root:
         test_cache = str(Path(scratch_root) / "test-cache")
         for seed in args.seeds:  # seeds outermost: an interrupted run still covers every K equally
@@ -183,6 +194,8 @@ def main() -> None:
                 train = sample_per_class(train_pool, per_class=k, seed=seed)
                 arms = ["transferkit_probe", "setfit"] + ([] if args.skip_two_stage else ["transferkit_two_stage"])
                 for arm in arms:
+                    if (k, seed, arm) in done:
+                        continue
                     scratch = Path(tempfile.mkdtemp(dir=scratch_root))
                     common = {"seed": seed, "max_length": args.max_length, "scratch": scratch}
                     if arm == "setfit":
@@ -204,6 +217,8 @@ def main() -> None:
                     payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
                     write(payload)
     payload["complete"] = True
+    payload["summary"] = summarise(rows, args.per_class)
+    payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     write(payload)
     print(json.dumps(payload["summary"], indent=2))
 

@@ -94,7 +94,7 @@ def test_gradual_plans_one_more_group_per_epoch(reviews, tmp_path):
 
 
 def test_strategy_defaults_and_user_errors(reviews, tmp_path):
-    assert RunSpec.from_dict({}).strategy.name == "probe"
+    assert RunSpec.from_dict({}).strategy.name == "auto"  # cross-validated choice (strategies/auto.py)
     assert RunSpec.from_dict({"strategy": {"unfreeze": 2}}).strategy.name == "two-stage"
     assert RunSpec.from_dict({"strategy": {"lr_decay": 0.7}}).strategy.name == "two-stage"
     backbone = create_backbone("bundled:minilm", max_length=32)

@@ -35,9 +35,13 @@ def image_dataloaders(train: LabeledData, valid: LabeledData, *, batch_size: int
 
     items = train.inputs + valid.inputs
     label_of = dict(zip(items, train.labels + valid.labels, strict=True))
+
+    def get_y(path: str) -> str:  # fastai inspects its signature: a bound dict method has none
+        return label_of[path]
+
     block = DataBlock(
         blocks=(ImageBlock, CategoryBlock),
-        get_y=label_of.__getitem__,  # items are the paths themselves, so test_dl takes plain paths
+        get_y=get_y,  # items are the paths themselves, so test_dl takes plain paths
         splitter=IndexSplitter(list(range(len(train), len(items)))),
         item_tfms=Resize(224),
     )

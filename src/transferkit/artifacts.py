@@ -36,7 +36,10 @@ def backbone_options(model: TransferModel | FeatureModel) -> dict[str, Any]:
     if rebuild is not None:
         return rebuild()
     pre = model.backbone.weights_cfg.preprocessing
-    return {"max_length": pre["max_length"]} if "max_length" in pre else {}
+    options: dict[str, Any] = {"max_length": pre["max_length"]} if "max_length" in pre else {}
+    if pre.get("pooling") == "cls":  # the non-default pooling of hf: encoders; mean needs no option
+        options["pooling"] = "cls"
+    return options
 
 
 def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

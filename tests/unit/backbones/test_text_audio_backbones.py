@@ -27,6 +27,19 @@ def test_hf_bert_folder_is_a_text_encoder_with_mean_pooling(tiny_bert_dir):
     assert_groups_cover(groups, list(backbone.parameters()))
 
 
+def test_cls_pooling_is_kept_by_a_saved_model(tiny_bert_dir, tmp_path):
+    from transferkit.artifacts import load_model, save_model
+    from transferkit.heads import ClassifierHead
+    from transferkit.model import TransferModel
+
+    backbone = create_backbone(f"hf:{tiny_bert_dir}", max_length=16, pooling="cls")
+    model = TransferModel(backbone, ClassifierHead(in_features=32, num_classes=2), ["a", "b"]).eval()
+    save_model(model, tmp_path / "model", backbone_trained=False)
+    reloaded = load_model(tmp_path / "model")
+    assert reloaded.backbone.pooling == "cls"
+    np.testing.assert_array_equal(model.predict_proba(["good food"]), reloaded.predict_proba(["good food"]))
+
+
 def test_hf_gpt2_folder_is_a_decoder_with_last_token_pooling(tiny_gpt2_dir):
     backbone = create_backbone(f"path:{tiny_gpt2_dir}", max_length=32)
     assert type(backbone).__name__ == "DecoderBackbone" and backbone.tokenizer.padding_side == "right"

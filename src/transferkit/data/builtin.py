@@ -7,6 +7,8 @@ same image-folder code as user data.
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -45,15 +47,23 @@ def _digits() -> LabeledData:
     from transferkit.data.images import load_image_folder
 
     root = Path(os.environ.get("TRANSFERKIT_CACHE", Path.home() / ".cache" / "transferkit")) / "datasets" / "digits"
-    done = root / ".complete"
-    if not done.exists():
+    if not (root / ".complete").exists():
+        # Written beside the final folder and renamed into place, so a concurrent run never lists a
+        # half-written class folder.
+        staging = root.parent / f".digits-{uuid.uuid4().hex[:8]}"
         digits = load_digits()
         for index, (image, target) in enumerate(zip(digits.images, digits.target, strict=True)):
-            folder = root / str(target)
+            folder = staging / str(target)
             folder.mkdir(parents=True, exist_ok=True)
             pixels = (image * (255.0 / 16.0)).round().astype(np.uint8)
             Image.fromarray(pixels, mode="L").save(folder / f"{index:04d}.png")
-        done.touch()
+        (staging / ".complete").touch()
+        if root.exists() and not (root / ".complete").exists():
+            shutil.rmtree(root, ignore_errors=True)  # left half-written by an older version
+        try:
+            staging.rename(root)
+        except OSError:  # another process finished first: its copy is identical
+            shutil.rmtree(staging, ignore_errors=True)
     data = load_image_folder(root)
     data.source = "builtin:digits"
     return data

@@ -32,8 +32,15 @@ def check_image(path: Path) -> str | None:
 
 
 def list_image_files(folder: Path) -> list[Path]:
-    """All non-hidden files below `folder`, sorted, so results never depend on directory order."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts))
+    """All non-hidden files below `folder`, sorted, so results never depend on directory order.
+
+    Hidden means hidden inside `folder`: a dataset kept under ~/.cache or another dot-folder is still read.
+    """
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def load_image_folder(root: str | Path) -> LabeledData:

@@ -66,3 +66,11 @@ def test_prediction_inputs_expand_folders(tmp_path):
     root = _folder(tmp_path)
     good, bad = load_image_inputs([root / "cat", root / "dog" / "1.png"])
     assert len(good) == 4 and not bad
+
+
+def test_a_dataset_under_a_hidden_folder_is_read_but_hidden_files_inside_it_are_not(tmp_path):
+    root = _folder(tmp_path / ".cache" / "photos")
+    (root / "cat" / ".thumbnail.png").write_bytes((root / "cat" / "0.png").read_bytes())
+    data = load_labeled(root)
+    assert validate_labeled(data, skip_bad_files=False).class_counts == {"cat": 3, "dog": 3}
+    assert load_image_inputs([str(root)]) == (sorted(str(p) for p in root.glob("*/[0-9].png")), [])

@@ -31,6 +31,18 @@ DEVICES = ("cpu", "cuda")
 # (pattern on spec + description, family, trade-off in plain words); the first match wins.
 FAMILIES: list[tuple[str, str, str]] = [
     (
+        r"^tabular:columns",
+        "table columns",
+        "the preprocessed columns themselves (standardised numbers, one-hot categories): nothing pretrained, "
+        "the honest start for a table",
+    ),
+    (
+        r"^tabular:",
+        "tabular MLP",
+        "a small MLP over the columns: transfers only after pretraining on a related source table "
+        "(path:runs/X/model, --column-map for renamed columns)",
+    ),
+    (
         r"gpt|llama|smollm|causal|decoder|mistral|qwen|phi",
         "GPT-style decoder",
         "a causal language model: strongest for generation-heavy tasks; for classification its last-token "
@@ -207,12 +219,14 @@ def recommend(
         measure_device = None
         notes.append("No CUDA device here: latency is not measured; CUDA latency is far lower than CPU latency.")
     entries = [entry for entry in list_backbones() if entry.modality == modality]
-    if modality == "tabular" and not entries:
+    if modality == "tabular":
         notes.append(
-            "Tables have no pretrained backbone here: gradient-boosted trees or a regularised linear "
-            "model on the raw columns are the strong baseline for small tabular data."
+            "Tables rarely have a pretrained backbone: tabular:columns (the preprocessed columns) is the start, "
+            "tabular:mlp transfers only when pretrained on a related source table, and gradient-boosted trees "
+            "(--baseline classic) or a regularised linear model on the raw columns are the strong baseline for "
+            "small tabular data."
         )
-    elif not entries:
+    if not entries:
         notes.append(f"No {modality} backbone is registered yet; `transferkit backbones` lists what exists.")
     rows, excluded = [], []
     with tempfile.TemporaryDirectory() as folder:

@@ -43,6 +43,8 @@ def test_image_shortlist_names_the_mobile_trade_off():
 def test_shortlist_advice_for_other_modalities_and_bad_options():
     tabular = recommend(modality="tabular", n_samples=5000, measure=False)
     assert any("gradient-boosted trees" in note for note in tabular.notes)
+    families = {row.spec: row.family for row in tabular.rows}
+    assert families == {"tabular:columns": "table columns", "tabular:mlp": "tabular MLP"}
     assert "fine-tuning" in tabular.notes[0]
     with pytest.raises(ConfigError, match="modality"):
         recommend(modality="video", n_samples=10)

@@ -129,7 +129,9 @@ def fit(
     lr_decay: float = typer.Option(None, help="Layer-wise lr decay, e.g. 0.7: each group below trains at 0.7x."),
     head_lr_scale: float = typer.Option(None, help="Head lr / base lr [10 for a new head, 1 for two-stage]."),
     l2sp: float = typer.Option(None, help="L2-SP strength: penalty toward the pretrained weights."),
-    train_bn: bool = typer.Option(None, "--train-bn", help="BatchNorm in frozen groups updates its statistics."),
+    train_bn: bool = typer.Option(
+        None, "--train-bn", help="BatchNorm uses batch statistics and updates them [kept pretrained]."
+    ),
     stage1_epochs: int = typer.Option(None, help="two-stage: epochs of the stage-1 probe [20]."),
     lora_rank: int = typer.Option(None, help="LoRA rank [8]."),
     lora_alpha: float = typer.Option(None, help="LoRA alpha [16]."),

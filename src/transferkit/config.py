@@ -73,7 +73,9 @@ class StrategyConfig(_Section):
         None, gt=0.0, description="Head lr / base lr; default 10 for a new head, 1 for two-stage's trained head."
     )
     l2sp: float = Field(0.0, ge=0.0, description="L2-SP: alpha/2 * ||w - w_pretrained||^2 on fine-tuned weights.")
-    train_bn: bool = Field(False, description="BatchNorm layers in frozen groups keep updating their statistics.")
+    train_bn: bool = Field(
+        False, description="BatchNorm layers (all groups) use batch statistics and update their running averages."
+    )
     stage1_epochs: int = Field(20, ge=1, description="two-stage: epochs of the stage-1 probe (L-BFGS on the cache).")
     lora_rank: int = Field(8, ge=1)
     lora_alpha: float = Field(16.0, gt=0.0)

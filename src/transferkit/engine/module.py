@@ -77,8 +77,12 @@ class ClassifierModule(L.LightningModule):
 
     Groups are planned once (see `LayerGroup`): which trains at which epoch is a function of the
     epoch, so resuming from a checkpoint restores the unfreezing state. Groups that do not train in
-    the current epoch run in eval mode (BatchNorm statistics and dropout fixed; with `train_bn` their
-    BatchNorm layers still update statistics), and their gradients are dropped before the step.
+    the current epoch run in eval mode (dropout off), and their gradients are dropped before the step.
+    BatchNorm layers everywhere keep their pretrained statistics (eval mode; trainable groups still learn
+    their scale and shift) unless `train_bn`: with a few small batches, batch statistics and a half-updated
+    running average no longer match what the head learnt on, and few-shot image fine-tuning collapses
+    (measured: 0.14 vs 0.46 on 120 digits). With `train_bn` every BatchNorm layer, frozen groups included,
+    normalises with batch statistics and updates its running average.
 
     Example:
         >>> head = nn.Linear(4, 2)
@@ -126,10 +130,9 @@ class ClassifierModule(L.LightningModule):
                 group.module.train()
             else:
                 group.module.eval()
-                if self.train_bn:
-                    for child in group.module.modules():
-                        if isinstance(child, nn.modules.batchnorm._BatchNorm):
-                            child.train()
+        for child in self.model.modules():
+            if isinstance(child, nn.modules.batchnorm._BatchNorm):
+                child.train(self.train_bn)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         epoch = self.current_epoch

@@ -138,3 +138,17 @@ def test_early_stopping_and_grad_clip_reach_the_trainer(tmp_path):
     module = ClassifierModule(model, groups=[LayerGroup("all", model)], options=TrainOptions(lr=1.0))
     trainer.fit(module, train_dataloaders=_data(), val_dataloaders=_data(16))
     assert trainer.current_epoch < 50
+
+
+def test_batchnorm_keeps_pretrained_statistics_in_trainable_groups_unless_train_bn(tmp_path):
+    for train_bn in (False, True):
+        model = _model()
+        groups = [LayerGroup("body", model[:2]), LayerGroup("head", model[2:])]
+        module = ClassifierModule(model, groups=groups, options=TrainOptions(lr=0.01), train_bn=train_bn)
+        before = {k: v.clone() for k, v in model[1].state_dict().items()}
+        trainer = build_trainer(
+            run_dir=tmp_path / str(train_bn), options=TrainerOptions(max_epochs=1, checkpoint=False)
+        )
+        trainer.fit(module, train_dataloaders=_data())
+        assert not torch.equal(before["weight"], model[1].weight)  # the scale still learns
+        assert torch.equal(before["running_mean"], model[1].running_mean) is not train_bn

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import transferkit
 from transferkit.errors import ArtifactError, require
 from transferkit.rl.config import AlgoConfig, EnvSpec
@@ -29,6 +31,9 @@ sb3 = require("stable_baselines3", extra="rl", purpose="Reinforcement-learning t
 WEIGHTS_FILE = "policy.safetensors"
 INFO_FILE = "policy.json"
 OPTIMIZER_FILE = "optimizer.pt"
+REPLAY_FILE = "replay.npz"
+# The array fields and counters of SB3's ReplayBuffer: enough to continue off-policy training exactly.
+REPLAY_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 FORMAT_VERSION = 1
 
 
@@ -99,10 +104,41 @@ def save_policy(
         if getattr(model, "log_ent_coef", None) is not None:
             states["log_ent_coef"] = model.log_ent_coef.detach().clone()
         torch.save(states, temporary / OPTIMIZER_FILE)
+        _save_replay(model, temporary / REPLAY_FILE)
     if directory.exists():
         shutil.rmtree(directory)
     temporary.rename(directory)
     return directory
+
+
+def _save_replay(model: Any, path: Path) -> None:
+    """The filled part of an off-policy replay buffer (SAC / DQN) as plain arrays, so a resumed run samples
+    the same past. Written with numpy's npz (no pickle); dict observations (MiniGrid) are not kept, and a
+    resume there starts with an empty buffer.
+    """
+    buffer = getattr(model, "replay_buffer", None)
+    if buffer is None or not isinstance(getattr(buffer, "observations", None), np.ndarray):
+        return
+    filled = buffer.buffer_size if buffer.full else buffer.pos
+    arrays = {
+        name: getattr(buffer, name)[:filled] for name in REPLAY_ARRAYS if isinstance(getattr(buffer, name), np.ndarray)
+    }
+    np.savez(path, pos=np.array(buffer.pos), full=np.array(buffer.full), **arrays)
+
+
+def _load_replay(model: Any, path: Path) -> None:
+    buffer = getattr(model, "replay_buffer", None)
+    if buffer is None or not path.is_file() or not isinstance(getattr(buffer, "observations", None), np.ndarray):
+        return
+    with np.load(path, allow_pickle=False) as saved:
+        for name in REPLAY_ARRAYS:
+            if name not in saved.files:
+                continue
+            target, rows = getattr(buffer, name), saved[name]
+            if rows.shape[1:] != target.shape[1:] or len(rows) > len(target):
+                raise ArtifactError(f"{path} holds a replay buffer of another shape; resume with the same options.")
+            target[: len(rows)] = rows
+        buffer.pos, buffer.full = int(saved["pos"]), bool(saved["full"])
 
 
 def resolve_policy_dir(path: str | Path) -> Path:
@@ -165,5 +201,6 @@ def load_policy(
                 model.log_ent_coef.copy_(states.pop("log_ent_coef"))
         for name, opt in _optimizers(model).items():
             opt.load_state_dict(states[name])
+        _load_replay(model, directory / REPLAY_FILE)
     model.num_timesteps = int(info.get("num_timesteps", 0))
     return model, info

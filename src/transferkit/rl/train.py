@@ -239,7 +239,7 @@ def pretrain(
 
     Args:
         config: a PretrainSpec or YAML file; options override it.
-        resume: continue runs/NAME from its last checkpoint (the replay buffer of SAC / DQN is not kept).
+        resume: continue runs/NAME from its last checkpoint (with the SAC / DQN replay buffer).
         **options: env, algo (ppo|sac|dqn), steps, params, randomize, obs_noise, action_delay,
             actuator_strength, max_episode_steps, net_arch, algo_kwargs, eval_every, eval_episodes,
             curriculum (dict with stages, threshold, window), checkpoint_every, name, output_dir, seed, overwrite.

@@ -192,3 +192,25 @@ def test_curriculum_advances_during_pretraining_on_its_threshold(runs_dir):
         curriculum={"stages": stages, "threshold": 1e6, "window": 2},
     )
     assert hard.metrics["curriculum"]["stage"] == 0 and hard.metrics["curriculum"]["history"] == []
+
+
+def test_off_policy_checkpoint_keeps_the_replay_buffer_for_resume(runs_dir):
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from transferkit.rl import EnvSpec, make_env
+
+    kwargs = {"learning_starts": 32, "batch_size": 16, "buffer_size": 1000}
+    options = {"env": "CartPole-v1", "algo": "dqn", "eval_every": 96, "eval_episodes": 1, "checkpoint_every": 96}
+    pretrain(steps=96, name="dqn-replay", output_dir=runs_dir, net_arch=[16], algo_kwargs=kwargs, **options)
+    checkpoint = Path(runs_dir) / "dqn-replay" / "checkpoints" / "latest"
+    saved = np.load(checkpoint / "replay.npz", allow_pickle=False)
+    filled = int(saved["pos"])
+    assert 90 <= filled <= 96 and saved["observations"].shape[0] == filled  # only the filled part is written
+    env = DummyVecEnv([lambda: make_env(EnvSpec(id="CartPole-v1"), seed=0)])
+    model, _ = load_policy(checkpoint, env=env, seed=5, kwargs=kwargs, optimizer=True)
+    assert model.replay_buffer.pos == filled and not model.replay_buffer.full
+    np.testing.assert_array_equal(model.replay_buffer.observations[:filled], saved["observations"])
+    np.testing.assert_array_equal(model.replay_buffer.actions[:filled], saved["actions"])
+    assert model.replay_buffer.observations[:filled].any()
+    resumed = pretrain(steps=192, name="dqn-replay", output_dir=runs_dir, resume=True)
+    assert resumed.metrics["steps"] == 192

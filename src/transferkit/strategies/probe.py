@@ -49,19 +49,40 @@ FIXED_WEIGHT_DECAY = 1e-2
 L2_GRID_C = np.logspace(-3, 1, 9)
 
 
+def row_space_basis(features: np.ndarray) -> np.ndarray | None:
+    """Orthonormal basis (rank x dim) of the rows' span when there are fewer rows than dimensions, else None.
+
+    An L2-regularised linear model's weights lie in the span of its training rows (the gradient of the loss
+    is a combination of them), and projecting onto an orthonormal basis keeps both scores and norms. So
+    fitting on ``features @ basis.T`` (n x rank) is the same problem as on ``features`` (n x dim), exactly,
+    for every subset of the rows: 100 embeddings of 1,280 dims fit ~50x faster.
+    """
+    rows, dims = features.shape
+    if rows >= dims:
+        return None
+    _, singular, vt = np.linalg.svd(features.astype(np.float64), full_matrices=False)
+    rank = int((singular > singular[0] * 1e-10).sum()) if singular.size and singular[0] > 0 else 0
+    return vt[: max(rank, 1)]
+
+
 def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int) -> float:
     """L2 strength for a linear head on standardised features, by stratified k-fold CV (log loss).
 
     scikit-learn's logistic regression minimises 0.5 * ||W||^2 + C * sum(loss); our head minimises
     mean(loss) + 0.5 * wd * ||W||^2, the same objective when wd = 1 / (C * n). For two classes sklearn
     fits one vector w while our head has two rows; the minimum-norm pair (w / 2, -w / 2) has half the
-    squared norm, so the matching strength doubles: wd = 2 / (C * n).
+    squared norm, so the matching strength doubles: wd = 2 / (C * n). The search runs in the rows' span
+    (`row_space_basis`), which gives the same scores far faster when there are fewer rows than dimensions.
     """
     folds = int(min(5, np.bincount(targets).min()))
     if folds < 2:
         return FIXED_WEIGHT_DECAY
+    basis = row_space_basis(features)
+    if basis is not None:
+        features = features @ basis.T
     search = GridSearchCV(
-        LogisticRegression(max_iter=1000),
+        # A tight tolerance is affordable in the rows' span; at sklearn's default the weakest penalties stop early.
+        LogisticRegression(max_iter=2000, tol=1e-6),
         {"C": L2_GRID_C},
         cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
         scoring="neg_log_loss",
@@ -97,8 +118,9 @@ def sklearn_head(
         class_weight=None if class_weight is None else dict(enumerate(class_weight)),
     )
     standardized = head.standardize(torch.as_tensor(features)).numpy()
-    model.fit(standardized, targets)
-    coef = torch.as_tensor(model.coef_, dtype=torch.float32)
+    basis = row_space_basis(standardized)  # same fit, in the rows' span, mapped back below
+    model.fit(standardized if basis is None else standardized @ basis.T, targets)
+    coef = torch.as_tensor(model.coef_ if basis is None else model.coef_ @ basis, dtype=torch.float32)
     intercept = torch.as_tensor(model.intercept_, dtype=torch.float32)
     if coef.shape[0] == 1:
         coef = torch.cat([torch.zeros_like(coef), coef])

@@ -18,7 +18,6 @@ from typing import Any
 import lightning as L
 import numpy as np
 import yaml
-from safetensors.torch import save_file
 from sklearn.model_selection import train_test_split
 
 from transferkit.adaptation.inputs import Domain, batch_norm_layers, embed, embed_with_domain_statistics, load_domain
@@ -29,6 +28,7 @@ from transferkit.adaptation.training import TrainConfig
 from transferkit.artifacts import save_model
 from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
 from transferkit.backbones.base import Backbone
+from transferkit.backbones.tabular import TabularBackbone
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics
 from transferkit.model import TransferModel
@@ -424,6 +424,21 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}
 
 
+def numeric_columns_backbone(columns: list[str], matrix: np.ndarray) -> TabularBackbone:
+    """A ``tabular:columns`` backbone that passes `columns` through unchanged (the adapted head standardises).
+
+    So an adapted table model is an ordinary saved model: `predict` / `evaluate` read a CSV with these
+    columns; a missing value is filled with the source column's median.
+    """
+    medians = np.nanmedian(matrix, axis=0)
+    numeric = {c: {"median": float(m), "mean": 0.0, "scale": 1.0} for c, m in zip(columns, medians, strict=True)}
+    return TabularBackbone(
+        spec="tabular:columns",
+        kind="columns",
+        preprocessor={"columns": list(columns), "numeric": numeric, "categorical": {}},
+    )
+
+
 def _save(
     adapted: AdaptedHead,
     backbone: Backbone | None,
@@ -445,15 +460,12 @@ def _save(
             "target": str(options["target"]),
         },
     }
-    if backbone is None:  # numeric table: the head is the whole model
-        folder = run_dir / "model"
-        folder.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(folder / "head.safetensors"))
-        write_json(
-            folder / "table_model.json",
-            {"class_names": classes, "head": head.config, "numeric_columns": options["numeric_columns"], **metadata},
+    if backbone is None:  # numeric table: the columns themselves are the embedding
+        backbone = numeric_columns_backbone(options["numeric_columns"], source.matrix)
+        metadata.update(modality="tabular", feature_columns=backbone.input_columns)
+        return save_model(
+            TransferModel(backbone, head, classes), run_dir / "model", backbone_trained=False, metadata=metadata
         )
-        return folder
     model = TransferModel(backbone, head, classes)
     trained = chosen["method"] == "adabn" and bool(batch_norm_layers(backbone)) and options["adabn_backbone"]
     return save_model(model, run_dir / "model", backbone_trained=trained, metadata=metadata)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from transferkit import load_model
+from transferkit import evaluate, load_model, predict
 from transferkit.adaptation import adapt, shift
 from transferkit.adaptation.inputs import batch_norm_layers, reestimate_batch_norm
 from transferkit.adaptation.recipes import CREDIT_COLUMNS, credit_tables
@@ -79,9 +79,13 @@ def test_tabular_credit_recipe_shift_and_adapt(tmp_path) -> None:
         output_dir=tmp_path,
         name="credit",
     )
-    assert (result.model_dir / "head.safetensors").is_file()
-    assert json.loads((result.model_dir / "table_model.json").read_text())["numeric_columns"] == CREDIT_COLUMNS
     assert {row["method"] for row in result.metrics["candidates"]} == {"source-only", "adabn"}
+    # The adapted table model is an ordinary saved model: predict and evaluate read the target CSV.
+    frame = predict(result.model_dir, [tmp_path / "lending.csv"])
+    assert len(frame) == 400 and set(frame["label"]) <= {"good", "bad"}
+    chosen = next(row for row in result.metrics["candidates"] if row["method"] == result.method)
+    checked = evaluate(result.model_dir, tmp_path / "lending.csv", label_column="label")
+    assert checked["accuracy"] == pytest.approx(chosen["target"], abs=1e-9)  # same numbers as adapt's own
 
 
 def test_adabn_replaces_batch_norm_statistics_with_the_domains_own(effnet, digits_folder) -> None:

@@ -110,7 +110,10 @@ class OptimConfig(_Section):
         "auto", description="auto: lbfgs for probe, adamw for fine-tuning."
     )
     lr: float | None = Field(
-        None, gt=0, description="Default: 1.0 for lbfgs, 1e-3 for probe heads, 1e-4 for fine-tuning, 1e-3 for lora."
+        None,
+        gt=0,
+        description="Default: 1.0 for lbfgs, 1e-3 for probe heads, 1e-4 for fine-tuning (two-stage on images: 1e-5),"
+        " 1e-3 for lora.",
     )
     weight_decay: float | Literal["auto"] = Field(
         "auto", description="L2 strength; auto = chosen by cross-validation for the L-BFGS linear probe, else 0.01."

@@ -177,8 +177,13 @@ class ProbeStrategy(Strategy):
         spec: RunSpec,
         run_dir: Path,
         checkpoint: bool,
+        uniform_scale: bool = False,
     ) -> tuple[ClassifierHead, list[dict[str, float]], dict]:
-        """Train a head on the cached embeddings; returns it (on the CPU, eval mode), its history and details."""
+        """Train a head on the cached embeddings; returns it (on the CPU, eval mode), its history and details.
+
+        `uniform_scale` divides every dimension by one common scale instead of its own standard deviation,
+        for a head the backbone will fine-tune under (see `TwoStageStrategy`).
+        """
         class_names = train.class_names
         train_features, train_stats = self._features(backbone, train, spec, "training data")
         head = ClassifierHead(
@@ -189,6 +194,8 @@ class ProbeStrategy(Strategy):
             dropout=spec.strategy.dropout,
         )
         head.standardize.fit(torch.as_tensor(train_features))
+        if uniform_scale:
+            head.standardize.scale.fill_(float(head.standardize.scale.mean()))
         train_targets = label_indices(train, class_names)
         cache_details = {"train": train_stats}
         # L2 strength is cross-validated on the clean rows: views of one example in two folds would leak.

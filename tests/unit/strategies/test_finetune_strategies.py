@@ -106,3 +106,39 @@ def test_strategy_defaults_and_user_errors(reviews, tmp_path):
         get_strategy("finetune").prepare(
             backbone=backbone, train=reviews, valid=None, spec=_spec("finetune", mixup=0.2), run_dir=tmp_path
         )
+
+
+def test_two_stage_starts_from_a_probe_with_one_common_scale_and_a_gentler_image_rate(reviews, digits_folder, tmp_path):
+    """Stage 1's head divides by one scale (per-dimension scales of few rows blow up once the backbone moves),
+    and image backbones default to lr 1e-5 while text keeps 1e-4."""
+    from transferkit.data import load_labeled
+
+    strategy = get_strategy("two-stage")
+    text = strategy.prepare(
+        backbone=create_backbone("bundled:minilm", max_length=32),
+        train=reviews,
+        valid=None,
+        spec=_spec("two-stage"),
+        run_dir=tmp_path / "text",
+    )
+    scale = text.model.head.standardize.scale
+    assert torch.all(scale == scale[0]) and scale[0] > 0
+    assert text.details["lr"] == pytest.approx(1e-4)
+    digits = load_labeled(digits_folder)
+    image = strategy.prepare(
+        backbone=create_backbone("bundled:efficientnet_lite0"),
+        train=digits,
+        valid=None,
+        spec=RunSpec.from_dict({"strategy": {"name": "two-stage"}}),
+        run_dir=tmp_path / "image",
+    )
+    assert image.details["lr"] == pytest.approx(1e-5)
+    explicit = RunSpec.from_dict({"strategy": {"name": "two-stage"}, "optim": {"lr": 3e-4}})
+    again = strategy.prepare(
+        backbone=create_backbone("bundled:efficientnet_lite0"),
+        train=digits,
+        valid=None,
+        spec=explicit,
+        run_dir=tmp_path,
+    )
+    assert again.details["lr"] == pytest.approx(3e-4)  # --lr always wins

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold
 from torch.utils.data import DataLoader, TensorDataset
 
 from transferkit.backbones.base import Backbone
@@ -80,16 +81,19 @@ def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int)
     basis = row_space_basis(features)
     if basis is not None:
         features = features @ basis.T
-    search = GridSearchCV(
-        # A tight tolerance is affordable in the rows' span; at sklearn's default the weakest penalties stop early.
-        LogisticRegression(max_iter=2000, tol=1e-6),
-        {"C": L2_GRID_C},
-        cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
-        scoring="neg_log_loss",
-    )
-    search.fit(features, targets)
+    # Per fold, the grid is walked from the strongest penalty up, each fit warm-started from the last: the
+    # same convex problems as a grid search, in a fraction of the solver iterations.
+    losses = np.zeros(len(L2_GRID_C))
+    for train_rows, valid_rows in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, targets):
+        model = LogisticRegression(max_iter=2000, tol=1e-6, warm_start=True)
+        for position, c in enumerate(L2_GRID_C):
+            model.set_params(C=c).fit(features[train_rows], targets[train_rows])
+            losses[position] += log_loss(
+                targets[valid_rows], model.predict_proba(features[valid_rows]), labels=model.classes_
+            )
+    best_c = L2_GRID_C[int(np.argmin(losses))]
     rows_per_vector = 2.0 if len(np.unique(targets)) == 2 else 1.0
-    return float(rows_per_vector / (search.best_params_["C"] * len(targets)))
+    return float(rows_per_vector / (best_c * len(targets)))
 
 
 PROBE_EPOCHS = 20

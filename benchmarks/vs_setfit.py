@@ -8,6 +8,8 @@ the 1,000 held-out test reviews. Arms, interleaved per (seed, K) so machine nois
   (L2 chosen by cross-validation) trains on them;
 - transferkit ``two-stage`` (LP-FT): that probe, then 4 epochs of full fine-tuning (AdamW, lr 1e-4,
   batch 16, cosine with half an epoch of warmup: the recipe of benchmarks/two_stage_vs_probe.py);
+- transferkit ``contrastive``: SetFit's pair objective on every in-batch pair (one encode per review instead
+  of two per pair), then the probe head on the tuned body; the strategy's defaults;
 - SetFit 1.2 defaults (contrastive fine-tuning of the body on oversampled pairs, batch 16, 1 epoch,
   then scikit-learn logistic regression), with max_length 128 like transferkit.
 
@@ -44,6 +46,12 @@ from transferkit.data.dataset import LabeledData
 from transferkit.strategies import get_strategy
 
 OUT = Path(__file__).parent / "results" / "vs_setfit.json"
+ARMS = ("transferkit_probe", "transferkit_two_stage", "transferkit_contrastive", "setfit")  # SetFit last
+STRATEGIES = {
+    "transferkit_probe": "probe",
+    "transferkit_two_stage": "two-stage",
+    "transferkit_contrastive": "contrastive",
+}
 TWO_STAGE = {"epochs": 4, "lr": 1e-4, "batch_size": 16, "schedule": "cosine", "warmup_epochs": 0.5}
 
 
@@ -107,7 +115,7 @@ def summarise(rows: list[dict], per_class: list[int]) -> dict:
     summary: dict = {}
     for k in per_class:
         arms: dict = {}
-        for arm in ("transferkit_probe", "transferkit_two_stage", "setfit"):
+        for arm in ARMS:
             picked = [row for row in rows if row["per_class"] == k and row["arm"] == arm]
             if not picked:
                 continue
@@ -121,7 +129,7 @@ def summarise(rows: list[dict], per_class: list[int]) -> dict:
                 "seconds_std": round(float(seconds.std(ddof=1)), 1) if len(picked) > 1 else None,
             }
         setfit = arms.get("setfit")
-        for arm in ("transferkit_probe", "transferkit_two_stage"):
+        for arm in ARMS[:-1]:
             if setfit and arm in arms:
                 ours = arms[arm]
                 ours["target_accuracy_at_least_setfit"] = ours["accuracy_mean"] >= setfit["accuracy_mean"]
@@ -160,6 +168,8 @@ def main() -> None:
         "arms": {
             "transferkit_probe": "strategy probe (L-BFGS logistic regression, cross-validated L2, cached embeddings)",
             "transferkit_two_stage": f"strategy two-stage, {TWO_STAGE}",
+            "transferkit_contrastive": "strategy contrastive with its defaults (pairwise cosine loss on every in-batch "
+            "pair, then the probe head on the tuned body)",
             "setfit": f"setfit {setfit.__version__} defaults (batch 16, 1 epoch, oversampled pairs, logistic head), "
             f"max_length {args.max_length}",
         },
@@ -192,7 +202,7 @@ def main() -> None:
         for seed in args.seeds:  # seeds outermost: an interrupted run still covers every K equally
             for k in args.per_class:
                 train = sample_per_class(train_pool, per_class=k, seed=seed)
-                arms = ["transferkit_probe", "setfit"] + ([] if args.skip_two_stage else ["transferkit_two_stage"])
+                arms = [arm for arm in ARMS if not (args.skip_two_stage and arm == "transferkit_two_stage")]
                 for arm in arms:
                     if (k, seed, arm) in done:
                         continue
@@ -201,8 +211,7 @@ def main() -> None:
                     if arm == "setfit":
                         outcome = setfit_arm(train, test, **common)
                     else:
-                        strategy = "probe" if arm == "transferkit_probe" else "two-stage"
-                        outcome = transferkit_arm(strategy, train, test, test_cache=test_cache, **common)
+                        outcome = transferkit_arm(STRATEGIES[arm], train, test, test_cache=test_cache, **common)
                     row = {
                         "per_class": k,
                         "seed": seed,

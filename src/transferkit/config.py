@@ -118,7 +118,9 @@ class OptimConfig(_Section):
     weight_decay: float | Literal["auto"] = Field(
         "auto", description="L2 strength; auto = chosen by cross-validation for the L-BFGS linear probe, else 0.01."
     )
-    epochs: int | None = Field(None, ge=1, description="Default: 20 for probe, 4 for fine-tuning strategies.")
+    epochs: int | None = Field(
+        None, ge=1, description="Default: 20 for probe, 4 for fine-tuning strategies, 8 for contrastive."
+    )
     batch_size: int = Field(64, ge=1, description="Global training batch (split across devices).")
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd / rmsprop momentum.")
     nesterov: bool = True

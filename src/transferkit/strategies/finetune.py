@@ -65,6 +65,30 @@ def imbalance_plan(
     return inputs, targets, None
 
 
+def raw_loaders(
+    backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec
+) -> tuple[DataLoader, DataLoader | None, int]:
+    """Loaders of raw backbone batches for fine-tuning: the training rows after resampling and augmentation,
+    the validation rows as they are (None without them), and how many training rows there are."""
+    class_names = train.class_names
+    loader_args = {"batch_size": spec.optim.batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
+    train_inputs, train_targets, sampler = imbalance_plan(train.inputs, label_indices(train, class_names), spec)
+    augmented = training_dataset_and_collate(
+        backbone, train_inputs, train_targets, [class_names[i] for i in train_targets.tolist()], spec
+    )
+    if sampler is not None and augmented is not None:
+        raise ConfigError("--resample balanced-batches and --augment cannot be combined in fine-tuning yet.")
+    train_loader = raw_loader(
+        backbone, train_inputs, train_targets, shuffle=True, augmented=augmented, sampler=sampler, **loader_args
+    )
+    valid_loader = None
+    if valid is not None and len(valid):
+        valid_loader = raw_loader(
+            backbone, valid.inputs, label_indices(valid, class_names), shuffle=False, **loader_args
+        )
+    return train_loader, valid_loader, len(train_inputs)
+
+
 def is_bias(name: str, parameter: torch.nn.Parameter) -> bool:
     return name.endswith("bias")
 
@@ -113,6 +137,10 @@ class FineTuneStrategy(Strategy):
 
     def plan(self, *, backbone: Backbone, head: ClassifierHead, spec: RunSpec) -> list[LayerGroup]:
         """Layer groups from input to output: the top `unfreeze` train, group k below the head at lr x decay^k."""
+        return [*self.backbone_plan(backbone, spec), LayerGroup("head", head, lr_scale=self.head_lr_scale(spec))]
+
+    def backbone_plan(self, backbone: Backbone, spec: RunSpec) -> list[LayerGroup]:
+        """The backbone's part of `plan`: its layer groups with their lr scales and unfreezing epochs."""
         modules = backbone.layer_groups()
         count = len(modules)
         unfreeze = min(spec.strategy.unfreeze or count, count)
@@ -131,8 +159,18 @@ class FineTuneStrategy(Strategy):
                     weight_decay=backbone_decay,
                 )
             )
-        groups.append(LayerGroup("head", head, lr_scale=self.head_lr_scale(spec)))
         return groups
+
+    def check_options(self, backbone: Backbone, spec: RunSpec) -> None:
+        """Refuse options this strategy cannot honour, naming the option and the fix."""
+        optim = spec.optim
+        if optim.optimizer == "lbfgs":
+            raise ConfigError(
+                f"The 'optimizer' option lbfgs is for the probe (full-batch on cached features); the {self.name} "
+                "strategy trains on minibatches: use adamw, adam, sgd or rmsprop."
+            )
+        if (optim.mixup or optim.cutmix) and backbone.modality != "image":
+            raise ConfigError("The 'mixup' and 'cutmix' options mix images; set them to 0 for text data.")
 
     def finalize(self, model: TransferModel) -> TransferModel:
         """Hook for strategies that change the backbone's structure for training (LoRA merges here)."""
@@ -142,13 +180,7 @@ class FineTuneStrategy(Strategy):
         self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
     ) -> Prepared:
         optim = spec.optim
-        if optim.optimizer == "lbfgs":
-            raise ConfigError(
-                f"The 'optimizer' option lbfgs is for the probe (full-batch on cached features); the {self.name} "
-                "strategy trains on minibatches: use adamw, adam, sgd or rmsprop."
-            )
-        if (optim.mixup or optim.cutmix) and backbone.modality != "image":
-            raise ConfigError("The 'mixup' and 'cutmix' options mix images; set them to 0 for text data.")
+        self.check_options(backbone, spec)
         class_names = train.class_names
         head, details = self.initial_head(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
         model = TransferModel(backbone, head, class_names)
@@ -174,28 +206,13 @@ class FineTuneStrategy(Strategy):
             frozen_root=backbone,
             train_bn=spec.strategy.train_bn,
         )
-        loader_args = {"batch_size": optim.batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
-        train_targets = label_indices(train, class_names)
-        train_inputs, train_targets, sampler = imbalance_plan(train.inputs, train_targets, spec)
-        augmented = training_dataset_and_collate(
-            backbone, train_inputs, train_targets, [class_names[i] for i in train_targets.tolist()], spec
-        )
-        if sampler is not None and augmented is not None:
-            raise ConfigError("--resample balanced-batches and --augment cannot be combined in fine-tuning yet.")
-        train_loader = raw_loader(
-            backbone, train_inputs, train_targets, shuffle=True, augmented=augmented, sampler=sampler, **loader_args
-        )
-        valid_loader = (
-            raw_loader(backbone, valid.inputs, label_indices(valid, class_names), shuffle=False, **loader_args)
-            if has_valid
-            else None
-        )
+        train_loader, valid_loader, training_rows = raw_loaders(backbone, train, valid, spec)
         details |= {
             "imbalance": {
                 "resample": spec.imbalance.resample,
                 "class_weights": options.class_weights,
                 "loss": options.loss,
-                "training_rows": len(train_inputs),
+                "training_rows": training_rows,
             },
             "optimizer": options.optimizer,
             "lr": options.base_lr,

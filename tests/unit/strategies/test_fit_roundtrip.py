@@ -1,4 +1,4 @@
-"""Fine-tuned models (two-stage, LoRA merged) save and load bit-exactly; the probe's sklearn solver agrees."""
+"""Fine-tuned models (two-stage, LoRA merged, contrastive) save and load bit-exactly; sklearn probe agrees."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _fit(reviews_csv, tmp_path, name: str, **options):
 
 @pytest.mark.parametrize(
     ("strategy", "options"),
-    [("two-stage", {"unfreeze": 1}), ("lora", {"lora_rank": 4})],
+    [("two-stage", {"unfreeze": 1}), ("lora", {"lora_rank": 4}), ("contrastive", {"unfreeze": 1})],
 )
 def test_fine_tuned_model_round_trip_is_bit_exact(reviews_csv, tmp_path, strategy, options):
     result = _fit(reviews_csv, tmp_path, strategy, strategy=strategy, epochs=1, train_batch_size=16, **options)

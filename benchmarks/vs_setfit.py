@@ -222,11 +222,11 @@ def main() -> None:
                     }
                     rows.append(row)
                     print(json.dumps(row), flush=True)
-                    payload["summary"] = summarise(rows, args.per_class)
+                    payload["summary"] = summarise(rows, sorted({row["per_class"] for row in rows}))
                     payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
                     write(payload)
     payload["complete"] = True
-    payload["summary"] = summarise(rows, args.per_class)
+    payload["summary"] = summarise(rows, sorted({row["per_class"] for row in rows}))  # earlier runs' sizes too
     payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     write(payload)
     print(json.dumps(payload["summary"], indent=2))

@@ -84,7 +84,7 @@ def fit(
     strategy: str = typer.Option(
         None,
         help="auto (cross-validated choice of probe, two-stage, classic, concat), probe, finetune, two-stage, "
-        "gradual, bitfit or lora [auto; two-stage with --unfreeze].",
+        "gradual, bitfit, lora or contrastive [auto; two-stage with --unfreeze].",
     ),
     baseline: str = typer.Option(
         None, help="Also train baselines and report the transfer gain: none, scratch, classic or both [none]."
@@ -123,7 +123,9 @@ def fit(
     output_dir: str = typer.Option(None, help="Where run folders go [runs]."),
     seed: int = typer.Option(None, help="Random seed."),
     overwrite: bool = typer.Option(None, "--overwrite", help="Replace an existing run folder of the same name."),
-    train_batch_size: int = typer.Option(None, help="Training batch size (global, split across devices) [64]."),
+    train_batch_size: int = typer.Option(
+        None, help="Training batch size (global, split across devices) [64; 16 for contrastive]."
+    ),
     probe_solver: str = typer.Option(None, help="probe: lightning (L-BFGS) or sklearn (LogisticRegressionCV)."),
     unfreeze: int = typer.Option(None, help="Fine-tune only the last N layer groups of the backbone."),
     lr_decay: float = typer.Option(None, help="Layer-wise lr decay, e.g. 0.7: each group below trains at 0.7x."),
@@ -362,7 +364,7 @@ def demo(
 def lr_find(
     data: str = typer.Argument(None, help="Labelled data, as for fit."),
     config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
-    strategy: str = typer.Option("two-stage", help="finetune, two-stage, gradual, bitfit or lora."),
+    strategy: str = typer.Option("two-stage", help="finetune, two-stage, gradual, bitfit, lora or contrastive."),
     backbone: str = typer.Option(None, help="Backbone spec."),
     text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
     label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),

@@ -121,7 +121,9 @@ class OptimConfig(_Section):
     epochs: int | None = Field(
         None, ge=1, description="Default: 20 for probe, 4 for fine-tuning strategies, 8 for contrastive."
     )
-    batch_size: int = Field(64, ge=1, description="Global training batch (split across devices).")
+    batch_size: int | None = Field(
+        None, ge=1, description="Global training batch (split across devices); default 64, 16 for contrastive."
+    )
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd / rmsprop momentum.")
     nesterov: bool = True
     schedule: Literal["constant", "step", "exponential", "cosine", "one-cycle", "plateau"] = "constant"

@@ -66,7 +66,7 @@ def lr_find(
     if not isinstance(strategy, FineTuneStrategy):
         raise ConfigError(
             f"lr-find sweeps minibatch training; the '{spec.strategy.name}' strategy fits its head by L-BFGS, which "
-            "needs no learning rate. Pass --strategy finetune, two-stage, gradual, bitfit or lora."
+            "needs no learning rate. Pass --strategy finetune, two-stage, gradual, bitfit, lora or contrastive."
         )
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     splits, _ = prepare_splits(spec)

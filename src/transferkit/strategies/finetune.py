@@ -41,7 +41,7 @@ FINETUNE_WEIGHT_DECAY = 0.01
 class Prepared:
     """Everything a fine-tuning run needs before `trainer.fit` (also used by lr-find)."""
 
-    model: TransferModel
+    model: torch.nn.Module  # what trains: backbone + head, or the backbone alone (contrastive's stage 1)
     module: ClassifierModule
     train_loader: DataLoader
     valid_loader: DataLoader | None
@@ -66,12 +66,12 @@ def imbalance_plan(
 
 
 def raw_loaders(
-    backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec
+    backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, *, batch_size: int
 ) -> tuple[DataLoader, DataLoader | None, int]:
     """Loaders of raw backbone batches for fine-tuning: the training rows after resampling and augmentation,
     the validation rows as they are (None without them), and how many training rows there are."""
     class_names = train.class_names
-    loader_args = {"batch_size": spec.optim.batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
+    loader_args = {"batch_size": batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
     train_inputs, train_targets, sampler = imbalance_plan(train.inputs, label_indices(train, class_names), spec)
     augmented = training_dataset_and_collate(
         backbone, train_inputs, train_targets, [class_names[i] for i in train_targets.tolist()], spec
@@ -99,6 +99,7 @@ class FineTuneStrategy(Strategy):
 
     name = "finetune"
     default_lr: ClassVar[float] = 1e-4
+    default_batch_size: ClassVar[int] = 64
     new_head_lr_scale: ClassVar[float] = 10.0
     gradual: ClassVar[bool] = False
     param_filter: ClassVar[Any] = None
@@ -206,7 +207,9 @@ class FineTuneStrategy(Strategy):
             frozen_root=backbone,
             train_bn=spec.strategy.train_bn,
         )
-        train_loader, valid_loader, training_rows = raw_loaders(backbone, train, valid, spec)
+        train_loader, valid_loader, training_rows = raw_loaders(
+            backbone, train, valid, spec, batch_size=spec.optim.batch_size or self.default_batch_size
+        )
         details |= {
             "imbalance": {
                 "resample": spec.imbalance.resample,

@@ -97,6 +97,7 @@ def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int)
 
 
 PROBE_EPOCHS = 20
+DEFAULT_HEAD_BATCH_SIZE = 64  # minibatch optimisers only; L-BFGS takes every row at once
 
 
 def sklearn_head(
@@ -249,7 +250,7 @@ class ProbeStrategy(Strategy):
         train_loader = _loader(
             train_features,
             train_targets,
-            batch_size=len(train_features) if full_batch else spec.optim.batch_size,
+            batch_size=len(train_features) if full_batch else spec.optim.batch_size or DEFAULT_HEAD_BATCH_SIZE,
             shuffle=not full_batch,
             seed=spec.run.seed,
             balanced=method == "balanced-batches",

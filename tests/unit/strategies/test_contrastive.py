@@ -93,9 +93,17 @@ def test_contrastive_pulls_classes_apart_trains_only_unfrozen_groups_and_fits_th
     assert not list((tmp_path / "run").glob(".tuned-features-*"))  # the temporary cache is gone
 
 
-def test_contrastive_refuses_options_for_classifier_losses(reviews, tmp_path):
+def test_contrastive_refuses_options_for_classifier_losses_and_prepares_its_pair_stage(reviews, tmp_path):
+    from transferkit.engine.contrastive import ContrastiveModule
+
     strategy = get_strategy("contrastive")
     backbone = create_backbone("bundled:minilm", max_length=32)
+    prepared = strategy.prepare(  # what lr-find sweeps: the pair loss on the backbone alone
+        backbone=backbone, train=reviews, valid=None, spec=RunSpec.from_dict({}), run_dir=tmp_path
+    )
+    assert isinstance(prepared.module, ContrastiveModule) and prepared.model is backbone
+    assert prepared.epochs == 8 and prepared.details["lr"] == pytest.approx(1e-4)
+    assert prepared.train_loader.batch_size == 16  # SetFit's batch: more updates per epoch than 64
     for options, message in (
         ({"optim": {"label_smoothing": 0.1}}, "label_smoothing"),
         ({"imbalance": {"loss": "focal"}}, "loss"),

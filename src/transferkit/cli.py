@@ -127,7 +127,10 @@ def fit(
         None, help="Training batch size (global, split across devices) [64; 16 for contrastive]."
     ),
     probe_solver: str = typer.Option(None, help="probe: lightning (L-BFGS) or sklearn (LogisticRegressionCV)."),
-    unfreeze: int = typer.Option(None, help="Fine-tune only the last N layer groups of the backbone."),
+    unfreeze: int = typer.Option(
+        None,
+        help="Fine-tune only the last N layer groups of the backbone [all; two-stage on images: all but the lowest 3].",
+    ),
     lr_decay: float = typer.Option(None, help="Layer-wise lr decay, e.g. 0.7: each group below trains at 0.7x."),
     head_lr_scale: float = typer.Option(None, help="Head lr / base lr [10 for a new head, 1 for two-stage]."),
     l2sp: float = typer.Option(None, help="L2-SP strength: penalty toward the pretrained weights."),

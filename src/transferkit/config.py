@@ -67,7 +67,9 @@ class StrategyConfig(_Section):
     probe_solver: Literal["lightning", "sklearn"] = Field(
         "lightning", description="probe: L-BFGS head trained through Lightning, or scikit-learn LogisticRegressionCV."
     )
-    unfreeze: int | None = Field(None, ge=1, description="Fine-tune only the last N layer groups (default: all).")
+    unfreeze: int | None = Field(
+        None, ge=1, description="Fine-tune only the last N layer groups (default: all; two-stage on images: all but 3)."
+    )
     lr_decay: float = Field(1.0, gt=0.0, le=1.0, description="Layer-wise lr decay: each group below trains at x this.")
     head_lr_scale: float | None = Field(
         None, gt=0.0, description="Head lr / base lr; default 10 for a new head, 1 for two-stage's trained head."

@@ -110,7 +110,7 @@ def test_strategy_defaults_and_user_errors(reviews, tmp_path):
 
 def test_two_stage_starts_from_a_probe_with_one_common_scale_and_a_gentler_image_rate(reviews, digits_folder, tmp_path):
     """Stage 1's head divides by one scale (per-dimension scales of few rows blow up once the backbone moves),
-    and image backbones default to lr 1e-5 while text keeps 1e-4."""
+    and image backbones default to lr 1e-5 with their lowest groups frozen, while text keeps 1e-4, all groups."""
     from transferkit.data import load_labeled
 
     strategy = get_strategy("two-stage")
@@ -142,3 +142,26 @@ def test_two_stage_starts_from_a_probe_with_one_common_scale_and_a_gentler_image
         run_dir=tmp_path,
     )
     assert again.details["lr"] == pytest.approx(3e-4)  # --lr always wins
+
+    # Which groups train: every text group; on images all but the lowest three (stem, first stages), unless
+    # --unfreeze says otherwise.
+    def trainable(prepared) -> list[bool]:
+        return [g["unfreeze_epoch"] is not None for g in prepared.details["groups"] if g["name"] != "head"]
+
+    assert all(trainable(text))
+    assert trainable(image) == [False, False, False] + [True] * (len(trainable(image)) - 3)
+    # (the ImageNet classifier belongs to no group and never trains)
+    frozen = {n for n, p in image.model.backbone.named_parameters() if not p.requires_grad and "classifier" not in n}
+    assert frozen == {
+        n
+        for n, _ in image.model.backbone.named_parameters()
+        if n.startswith(("model.conv_stem", "model.bn1", "model.blocks.0.", "model.blocks.1."))
+    }
+    everything = strategy.prepare(
+        backbone=create_backbone("bundled:efficientnet_lite0"),
+        train=digits,
+        valid=None,
+        spec=RunSpec.from_dict({"strategy": {"name": "two-stage", "unfreeze": 8}}),
+        run_dir=tmp_path / "all",
+    )
+    assert all(trainable(everything))

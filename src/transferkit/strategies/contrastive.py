@@ -14,7 +14,6 @@ from pathlib import Path
 from transferkit.backbones.base import Backbone
 from transferkit.config import OptimConfig, RunSpec
 from transferkit.data.dataset import LabeledData
-from transferkit.engine import HistoryCallback, build_trainer, fit_with_resume
 from transferkit.engine.contrastive import ContrastiveModule
 from transferkit.errors import ConfigError
 from transferkit.model import TransferModel
@@ -26,7 +25,7 @@ from transferkit.strategies.finetune import (
     TwoStageStrategy,
     raw_loaders,
 )
-from transferkit.strategies.options import train_options, trainer_options_for
+from transferkit.strategies.options import train_options
 from transferkit.strategies.probe import ProbeStrategy
 from transferkit.strategies.regularizers import L2SP
 
@@ -69,19 +68,7 @@ class ContrastiveStrategy(FineTuneStrategy):
         self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
     ) -> StrategyResult:
         prepared = self.prepare(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
-        history = HistoryCallback()
-        options = trainer_options_for(
-            spec, epochs=prepared.epochs, has_valid=prepared.valid_loader is not None, checkpoint=True
-        )
-        trainer = build_trainer(run_dir=run_dir, options=options, callbacks=[history])
-        fit_with_resume(
-            trainer,
-            prepared.module,
-            run_dir=run_dir,
-            train_loader=prepared.train_loader,
-            valid_loader=prepared.valid_loader,
-        )
-        details = prepared.details | {"global_rank": trainer.global_rank, "epochs_run": trainer.current_epoch}
+        history, details = self.train_prepared(prepared, spec=spec, run_dir=run_dir)
         for parameter in backbone.parameters():
             parameter.requires_grad_(False)
         # The feature cache holds the pretrained backbone's embeddings: the tuned one embeds afresh.
@@ -101,7 +88,7 @@ class ContrastiveStrategy(FineTuneStrategy):
         return StrategyResult(
             model=model,
             backbone_trained=True,
-            history=history.epochs,
+            history=history,
             details=details | {"head": {**head_details, "epochs": len(head_history)}},
         )
 

@@ -101,6 +101,7 @@ class FineTuneStrategy(Strategy):
     name = "finetune"
     default_lr: ClassVar[float] = 1e-4
     default_batch_size: ClassVar[int] = 64
+    default_epochs: ClassVar[int] = FINETUNE_EPOCHS
     new_head_lr_scale: ClassVar[float] = 10.0
     gradual: ClassVar[bool] = False
     param_filter: ClassVar[Any] = None
@@ -230,7 +231,7 @@ class FineTuneStrategy(Strategy):
             ],
             "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         }
-        epochs = optim.epochs or FINETUNE_EPOCHS
+        epochs = optim.epochs or self.default_epochs
         return Prepared(model, module, train_loader, valid_loader, epochs, details)
 
     # --- training -----------------------------------------------------------------------------------
@@ -238,6 +239,15 @@ class FineTuneStrategy(Strategy):
         self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
     ) -> StrategyResult:
         prepared = self.prepare(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
+        history, details = self.train_prepared(prepared, spec=spec, run_dir=run_dir)
+        model = self.finalize(prepared.model.cpu()).eval()
+        return StrategyResult(model=model, backbone_trained=True, history=history, details=details)
+
+    def train_prepared(
+        self, prepared: Prepared, *, spec: RunSpec, run_dir: Path
+    ) -> tuple[list[dict[str, float]], dict[str, Any]]:
+        """Run the prepared module on Lightning (a checkpoint every epoch, resumed from the last one if any);
+        returns the per-epoch history and the prepared details with the rank and epochs run."""
         history = HistoryCallback()
         options = trainer_options_for(
             spec, epochs=prepared.epochs, has_valid=prepared.valid_loader is not None, checkpoint=True
@@ -250,9 +260,8 @@ class FineTuneStrategy(Strategy):
             train_loader=prepared.train_loader,
             valid_loader=prepared.valid_loader,
         )
-        model = self.finalize(prepared.model.cpu()).eval()
         details = prepared.details | {"global_rank": trainer.global_rank, "epochs_run": trainer.current_epoch}
-        return StrategyResult(model=model, backbone_trained=True, history=history.epochs, details=details)
+        return history.epochs, details
 
 
 @register_strategy

@@ -2,6 +2,8 @@
 
 Each head standardises its input with statistics of the training embeddings (stored as buffers,
 so they are saved with the weights): a linear model on standardised features trains far better.
+A head with `normalize=True` first scales each embedding to unit length, for backbones trained on
+cosine similarity (the `contrastive` strategy), whose embeddings carry their meaning in direction only.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 HeadKind = Literal["linear", "mlp"]
@@ -31,7 +34,7 @@ class Standardize(nn.Module):
 
 
 class ClassifierHead(nn.Module):
-    """Standardise -> dropout -> linear, or -> hidden layer with GELU -> linear for `kind="mlp"`."""
+    """[Unit length ->] standardise -> dropout -> linear, or -> hidden layer with GELU -> linear for `kind="mlp"`."""
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class ClassifierHead(nn.Module):
         kind: HeadKind = "linear",
         hidden_dim: int = 256,
         dropout: float = 0.0,
+        normalize: bool = False,
     ) -> None:
         super().__init__()
         self.config = {
@@ -49,7 +53,9 @@ class ClassifierHead(nn.Module):
             "kind": kind,
             "hidden_dim": hidden_dim,
             "dropout": dropout,
+            "normalize": normalize,
         }
+        self.normalize = normalize
         self.standardize = Standardize(in_features)
         if kind == "linear":
             self.layers = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, num_classes))
@@ -62,5 +68,22 @@ class ClassifierHead(nn.Module):
                 nn.Linear(hidden_dim, num_classes),
             )
 
+    def scaled(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """The embeddings as the layers see them: unit length if `normalize`, then standardised."""
+        if self.normalize:
+            embeddings = F.normalize(embeddings, dim=-1)
+        return self.standardize(embeddings)
+
+    @torch.no_grad()
+    def fit_scaling(self, features: torch.Tensor, *, uniform: bool = False) -> ClassifierHead:
+        """Standardisation statistics from the training embeddings; `uniform` keeps one scale for every
+        dimension (the embedding's geometry), instead of each dimension's own standard deviation."""
+        if self.normalize:
+            features = F.normalize(features, dim=-1)
+        self.standardize.fit(features)
+        if uniform:
+            self.standardize.scale.fill_(float(self.standardize.scale.mean()))
+        return self
+
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.layers(self.standardize(embeddings))
+        return self.layers(self.scaled(embeddings))

@@ -13,9 +13,10 @@ from transferkit.heads import ClassifierHead
 from transferkit.model import TransferModel
 
 
-def _model(backbone, classes):
+def _model(backbone, classes, *, normalize: bool = False):
     torch.manual_seed(0)
-    return TransferModel(backbone, ClassifierHead(in_features=backbone.num_features, num_classes=len(classes)), classes)
+    head = ClassifierHead(in_features=backbone.num_features, num_classes=len(classes), normalize=normalize)
+    return TransferModel(backbone, head, classes)
 
 
 def _check_other_batch(result, model, inputs, fmt):
@@ -35,7 +36,7 @@ def test_text_model_export_parity_on_real_reviews(minilm, reviews_csv, tmp_path,
     if fmt == "onnx":
         pytest.importorskip("onnxruntime", reason="the export extra (onnx, onnxruntime) is not installed")
     reviews = pd.read_csv(reviews_csv).review.tolist()
-    model = _model(minilm, ["great", "other"])
+    model = _model(minilm, ["great", "other"], normalize=True)  # a contrastive model's head: unit length first
     result = export_model(model, format=fmt, output=tmp_path / f"m.{fmt}", check_inputs=reviews[:4])
     assert result.parity_ok and result.max_abs_diff <= 1e-4 and result.checked_inputs == 4
     metadata = json.loads(result.metadata_path.read_text())

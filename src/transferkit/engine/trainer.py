@@ -7,6 +7,7 @@ import os
 import random
 import uuid
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning_utilities.core.apply_func import apply_to_collection
 
 from transferkit.engine.runs import RUN_NAME_ENV
 from transferkit.errors import ConfigError, require
@@ -71,14 +73,30 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes a checkpoint under a temporary name and renames it into place: a kill -9 during the write
     leaves the previous checkpoint intact instead of a truncated file.
 
-    torch.save writes straight into that file: Lightning's default serialises the whole checkpoint into
-    memory first and then copies it out (MiniLM with its AdamW state: 1.2 s vs 0.25-0.8 s, every epoch).
+    The write runs in a background thread on a copy of the tensors, so the next epoch trains meanwhile
+    (MiniLM with its AdamW state: 270 MB, 0.3 s per epoch on the critical path before, 0.03 s to copy).
+    One write at a time, in order; the next save, a load and the end of training wait for it, and a
+    failed write raises there. torch.save writes straight into the file: Lightning's default serialises
+    the whole checkpoint into memory first and then copies it out.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError("transferkit's checkpoints are local files; storage_options is not supported.")
-        path = Path(path)
+        self.wait()
+        # A snapshot: training goes on updating the live parameters and optimiser state in place.
+        snapshot = apply_to_collection(checkpoint, torch.Tensor, lambda tensor: tensor.detach().clone())
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transferkit-checkpoint")
+        self._pending = self._writer.submit(self._write, snapshot, Path(path))
+
+    @staticmethod
+    def _write(checkpoint: dict[str, Any], path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
@@ -88,6 +106,28 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         except BaseException:
             temporary.unlink(missing_ok=True)  # nothing half-written stays behind
             raise
+
+    def wait(self) -> None:
+        """Block until the checkpoint being written is on disk; re-raise its error if the write failed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def load_checkpoint(self, path: Any, *args: Any, **kwargs: Any) -> Any:
+        self.wait()
+        return super().load_checkpoint(path, *args, **kwargs)
+
+    def remove_checkpoint(self, path: Any) -> None:
+        self.wait()
+        super().remove_checkpoint(path)
+
+    def teardown(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
 
 
 def quiet_lightning() -> None:

@@ -125,10 +125,9 @@ class FineTuneStrategy(Strategy):
             hidden_dim=spec.strategy.hidden_dim,
             dropout=spec.strategy.dropout,
         )
-        head.standardize.fit(torch.as_tensor(features))
         # One scale for every dimension: per-dimension scales estimated from few examples blow up the
         # shifts of low-variance dimensions once the backbone starts moving.
-        head.standardize.scale.fill_(float(head.standardize.scale.mean()))
+        head.fit_scaling(torch.as_tensor(features), uniform=True)
         return head, {}
 
     def learning_rate_for(self, backbone: Backbone) -> float:

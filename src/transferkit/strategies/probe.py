@@ -122,7 +122,7 @@ def sklearn_head(
         max_iter=2000,
         class_weight=None if class_weight is None else dict(enumerate(class_weight)),
     )
-    standardized = head.standardize(torch.as_tensor(features)).numpy()
+    standardized = head.scaled(torch.as_tensor(features)).numpy()
     basis = row_space_basis(standardized)  # same fit, in the rows' span, mapped back below
     model.fit(standardized if basis is None else standardized @ basis.T, targets)
     coef = torch.as_tensor(model.coef_ if basis is None else model.coef_ @ basis, dtype=torch.float32)
@@ -183,11 +183,13 @@ class ProbeStrategy(Strategy):
         run_dir: Path,
         checkpoint: bool,
         uniform_scale: bool = False,
+        normalize: bool = False,
     ) -> tuple[ClassifierHead, list[dict[str, float]], dict]:
         """Train a head on the cached embeddings; returns it (on the CPU, eval mode), its history and details.
 
         `uniform_scale` divides every dimension by one common scale instead of its own standard deviation,
-        for a head the backbone will fine-tune under (see `TwoStageStrategy`).
+        for a head the backbone will fine-tune under (see `TwoStageStrategy`); `normalize` makes each
+        embedding unit length first (a body tuned on cosine similarity, see `ContrastiveStrategy`).
         """
         class_names = train.class_names
         train_features, train_stats = self._features(backbone, train, spec, "training data")
@@ -197,10 +199,9 @@ class ProbeStrategy(Strategy):
             kind=spec.strategy.head,
             hidden_dim=spec.strategy.hidden_dim,
             dropout=spec.strategy.dropout,
+            normalize=normalize,
         )
-        head.standardize.fit(torch.as_tensor(train_features))
-        if uniform_scale:
-            head.standardize.scale.fill_(float(head.standardize.scale.mean()))
+        head.fit_scaling(torch.as_tensor(train_features), uniform=uniform_scale)
         train_targets = label_indices(train, class_names)
         cache_details = {"train": train_stats}
         # L2 strength is cross-validated on the clean rows: views of one example in two folds would leak.
@@ -242,7 +243,7 @@ class ProbeStrategy(Strategy):
         weight_decay = spec.optim.weight_decay
         if weight_decay == "auto":
             if optimizer == "lbfgs" and spec.strategy.head == "linear":
-                standardized = head.standardize(torch.as_tensor(clean_features)).numpy()
+                standardized = head.scaled(torch.as_tensor(clean_features)).numpy()
                 weight_decay = select_weight_decay(standardized, clean_targets.numpy(), seed=spec.run.seed)
             else:
                 weight_decay = FIXED_WEIGHT_DECAY

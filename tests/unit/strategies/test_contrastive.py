@@ -17,6 +17,7 @@ from transferkit.engine.contrastive import pairwise_cosine_loss
 from transferkit.errors import ConfigError
 from transferkit.features import extract_features
 from transferkit.strategies import get_strategy
+from transferkit.strategies.contrastive import MAX_DEFAULT_STEPS, PAIR_MEETINGS, ContrastiveStrategy
 
 
 def test_pairwise_loss_is_setfits_cosine_loss_averaged_over_every_pair():
@@ -90,6 +91,8 @@ def test_contrastive_pulls_classes_apart_trains_only_unfrozen_groups_and_fits_th
     tuned, _ = extract_features(result.model.backbone, reviews.inputs, use_cache=False)
     predicted = np.array(result.model.class_names)[result.model.predict_proba_features(tuned).argmax(1)]
     assert np.mean(predicted == np.array(reviews.labels)) >= 0.9
+    head = result.model.head  # the pair loss shaped directions: the head reads unit-length embeddings
+    assert head.normalize and torch.all(head.standardize.scale == head.standardize.scale[0])
     assert not list((tmp_path / "run").glob(".tuned-features-*"))  # the temporary cache is gone
 
 
@@ -113,3 +116,18 @@ def test_contrastive_refuses_options_for_classifier_losses_and_prepares_its_pair
         spec = RunSpec.from_dict({"strategy": {"name": "contrastive"}, **options})
         with pytest.raises(ConfigError, match=message):
             strategy.fit(backbone=backbone, train=reviews, valid=None, spec=spec, run_dir=tmp_path)
+
+
+def test_default_epochs_let_every_pair_share_a_batch_about_four_times_within_a_step_budget():
+    strategy = ContrastiveStrategy()
+    # 16 rows in one batch of 16: every pair meets every epoch, so the floor of 8 epochs decides.
+    assert strategy.epochs_for(16, 16) == 8
+    assert [strategy.epochs_for(rows, 16) for rows in (32, 64)] == [9, 17]  # 496 / 2,016 pairs, 240 / 480 per epoch
+    assert strategy.epochs_for(1000, 16) == 8  # the step budget would allow 4 epochs: the floor wins
+    for rows in range(17, 400, 7):
+        epochs = strategy.epochs_for(rows, 16)
+        full, rest = divmod(rows, 16)
+        meetings = epochs * (full * 120 + rest * (rest - 1) / 2) / (rows * (rows - 1) / 2)
+        steps = epochs * (full + (rest > 0))
+        assert meetings >= PAIR_MEETINGS or steps > MAX_DEFAULT_STEPS - (full + 1), rows
+        assert epochs == 8 or steps <= MAX_DEFAULT_STEPS, rows

@@ -128,8 +128,12 @@ class OptimConfig(_Section):
     )
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd / rmsprop momentum.")
     nesterov: bool = True
-    schedule: Literal["constant", "step", "exponential", "cosine", "one-cycle", "plateau"] = "constant"
-    warmup_epochs: float = Field(0.0, ge=0.0, description="Linear warmup (in epochs, fractions allowed).")
+    schedule: Literal["constant", "step", "exponential", "cosine", "one-cycle", "plateau"] | None = Field(
+        None, description="Learning-rate schedule; default constant, cosine for contrastive."
+    )
+    warmup_epochs: float | None = Field(
+        None, ge=0.0, description="Linear warmup in epochs (fractions allowed); default 0, a tenth for contrastive."
+    )
     step_size: int = Field(1, ge=1, description="step schedule: epochs between decays.")
     gamma: float = Field(0.5, gt=0.0, le=1.0, description="step / exponential / plateau decay factor.")
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)

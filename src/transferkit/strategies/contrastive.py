@@ -31,10 +31,13 @@ from transferkit.strategies.options import train_options
 from transferkit.strategies.probe import ProbeStrategy
 from transferkit.strategies.regularizers import L2SP
 
-# Default training length (`ContrastiveStrategy.epochs_for`). Fine-food reviews, 32 per class, 5 draws:
-# 8 epochs (each pair met ~2 times) 0.755 test accuracy vs SetFit's 0.770; 16 epochs (~4 times) 0.769.
+# Default training length (`ContrastiveStrategy.epochs_for`). Fine-food reviews, 32 per class, 5 draws,
+# constant lr: 8 epochs (each pair met ~2 times) 0.755 test accuracy vs SetFit's 0.770; 16 epochs (~4 times) 0.769.
 PAIR_MEETINGS = 4
 MAX_DEFAULT_STEPS = 256  # about SetFit's own update count at 32 examples per class
+# SetFit's recipe: warm up over the first tenth of training, then decay (cosine here). 32 per class, 5 draws,
+# unit-length head: 0.774 test accuracy vs 0.769 at a constant lr (SetFit: 0.770).
+WARMUP_FRACTION = 0.1
 
 
 @register_strategy
@@ -132,12 +135,15 @@ class ContrastiveStrategy(FineTuneStrategy):
         weight_decay = FINETUNE_WEIGHT_DECAY if optim.weight_decay == "auto" else float(optim.weight_decay)
         batch_size = optim.batch_size or self.default_batch_size
         train_loader, valid_loader, training_rows = raw_loaders(backbone, train, valid, spec, batch_size=batch_size)
+        epochs = optim.epochs or self.epochs_for(training_rows, batch_size)
         options = train_options(
             spec,
             optimizer="adamw" if optim.optimizer == "auto" else optim.optimizer,
             weight_decay=weight_decay,
             has_valid=valid_loader is not None,
             default_lr=self.learning_rate_for(backbone),
+            default_schedule="cosine",
+            default_warmup_epochs=WARMUP_FRACTION * epochs,
         )
         module = ContrastiveModule(
             backbone,
@@ -158,6 +164,5 @@ class ContrastiveStrategy(FineTuneStrategy):
                 {"name": g.name, "lr_scale": round(g.lr_scale, 6), "unfreeze_epoch": g.unfreeze_epoch} for g in groups
             ],
         }
-        epochs = optim.epochs or self.epochs_for(training_rows, batch_size)
-        details["epochs"] = epochs
+        details |= {"epochs": epochs, "schedule": options.schedule, "warmup_epochs": options.warmup_epochs}
         return Prepared(backbone, module, train_loader, valid_loader, epochs, details)

@@ -16,9 +16,12 @@ def train_options(
     has_valid: bool,
     default_lr: float | None = None,
     class_counts: dict[str, int] | None = None,
+    default_schedule: str = "constant",
+    default_warmup_epochs: float = 0.0,
 ) -> TrainOptions:
     """TrainOptions from the spec's optim and imbalance sections; `monitor` falls back to train_loss without
-    validation data. `class_counts` (the training split's) turn --class-weight into per-class loss weights."""
+    validation data. `class_counts` (the training split's) turn --class-weight into per-class loss weights.
+    The strategy's defaults fill in the lr, schedule and warmup the spec leaves unset."""
     optim = spec.optim
     if not has_valid and (optim.early_stopping or optim.schedule == "plateau"):
         raise ConfigError(
@@ -31,8 +34,8 @@ def train_options(
         weight_decay=weight_decay,
         momentum=optim.momentum,
         nesterov=optim.nesterov,
-        schedule=optim.schedule,
-        warmup_epochs=optim.warmup_epochs,
+        schedule=optim.schedule or default_schedule,
+        warmup_epochs=default_warmup_epochs if optim.warmup_epochs is None else optim.warmup_epochs,
         step_size=optim.step_size,
         gamma=optim.gamma,
         monitor=optim.monitor if has_valid else "train_loss",

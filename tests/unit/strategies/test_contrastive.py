@@ -106,6 +106,16 @@ def test_contrastive_refuses_options_for_classifier_losses_and_prepares_its_pair
     )
     assert isinstance(prepared.module, ContrastiveModule) and prepared.model is backbone
     assert prepared.epochs == 8 and prepared.details["lr"] == pytest.approx(1e-4)
+    # SetFit's recipe unless the spec says otherwise: warm up over a tenth of training, then decay.
+    assert prepared.module.options.schedule == "cosine" and prepared.module.options.warmup_epochs == pytest.approx(0.8)
+    constant = strategy.prepare(
+        backbone=backbone,
+        train=reviews,
+        valid=None,
+        spec=RunSpec.from_dict({"optim": {"schedule": "constant", "warmup_epochs": 0}}),
+        run_dir=tmp_path,
+    )
+    assert constant.module.options.schedule == "constant" and constant.module.options.warmup_epochs == 0
     assert prepared.train_loader.batch_size == 16  # SetFit's batch: more updates per epoch than 64
     for options, message in (
         ({"optim": {"label_smoothing": 0.1}}, "label_smoothing"),

@@ -115,7 +115,7 @@ def fit(
     optimizer: str = typer.Option(None, help="auto, lbfgs, adamw, adam, sgd or rmsprop [auto]."),
     lr: float = typer.Option(None, help="Learning rate."),
     weight_decay: str = typer.Option(None, help="L2 strength, or auto."),
-    epochs: int = typer.Option(None, help="Training epochs."),
+    epochs: int = typer.Option(None, help="Training epochs [probe 20, fine-tuning 4, contrastive by pair coverage]."),
     batch_size: int = typer.Option(None, help="Backbone batch size for embedding."),
     max_length: int = typer.Option(None, help="Token limit for text backbones."),
     cache_dir: str = typer.Option(None, help="Embedding cache folder."),
@@ -143,8 +143,10 @@ def fit(
     lora_dropout: float = typer.Option(None, help="LoRA dropout [0]."),
     lora_targets: str = typer.Option(None, help="Comma-separated module names for LoRA [per backbone family]."),
     momentum: float = typer.Option(None, help="sgd / rmsprop momentum [0.9]."),
-    schedule: str = typer.Option(None, help="constant, step, exponential, cosine, one-cycle or plateau."),
-    warmup_epochs: float = typer.Option(None, help="Linear warmup length in epochs."),
+    schedule: str = typer.Option(
+        None, help="constant, step, exponential, cosine, one-cycle or plateau [constant; contrastive cosine]."
+    ),
+    warmup_epochs: float = typer.Option(None, help="Linear warmup length in epochs [0; contrastive a tenth]."),
     step_size: int = typer.Option(None, help="step schedule: epochs between decays."),
     gamma: float = typer.Option(None, help="step / exponential / plateau decay factor."),
     label_smoothing: float = typer.Option(None, help="Label smoothing, e.g. 0.1."),

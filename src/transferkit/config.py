@@ -121,7 +121,7 @@ class OptimConfig(_Section):
         "auto", description="L2 strength; auto = chosen by cross-validation for the L-BFGS linear probe, else 0.01."
     )
     epochs: int | None = Field(
-        None, ge=1, description="Default: 20 for probe, 4 for fine-tuning strategies, 8 for contrastive."
+        None, ge=1, description="Default: 20 for probe, 4 for fine-tuning, contrastive by pair coverage (8 at 16 rows)."
     )
     batch_size: int | None = Field(
         None, ge=1, description="Global training batch (split across devices); default 64, 16 for contrastive."

@@ -6,8 +6,9 @@ Candidates, scored on the same stratified folds (`transferkit.evaluation.select`
   seconds on the cached embeddings, always scored;
 - two-stage fine-tuning (LP-FT): one fine-tune per fold, so it is scored only when the backbone can be
   fine-tuned and its estimated cost fits in what is left of ``run.budget_minutes``. The estimate comes
-  from one measured forward + backward pass on a real training batch, times the optimiser steps of the
-  folds and of the final fit. When it does not fit, the selection says so (``skipped``) and why.
+  from one measured forward + backward pass on a real training batch (gradients only where two-stage
+  trains), times the optimiser steps of the folds and of the final fit. When it does not fit, the
+  selection says so (``skipped``) and why.
 
 The winner is then trained on the whole training split and is the model that is saved. Ties go to the
 earlier candidate in probe, two-stage, classic, concat order.
@@ -37,7 +38,7 @@ from transferkit.evaluation.select import cheap_scorers, decide, folds_of, score
 from transferkit.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.features import extract_features
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
-from transferkit.strategies.finetune import FINETUNE_EPOCHS
+from transferkit.strategies.finetune import FINETUNE_EPOCHS, TwoStageStrategy
 
 ORDER = ("probe", "two-stage", "classic", "concat")
 FIT_OVERHEAD_SECONDS = 3.0  # Trainer set-up and the stage-1 probe of one two-stage fit
@@ -54,15 +55,21 @@ def named_spec(spec: RunSpec, name: str) -> RunSpec:
     return RunSpec.from_dict(values, source="strategy auto")
 
 
-def measure_row_seconds(backbone: Backbone, inputs: list[str], *, num_classes: int) -> float:
+def measure_row_seconds(
+    backbone: Backbone, inputs: list[str], *, num_classes: int, trained: list[torch.nn.Module] | None = None
+) -> float:
     """Seconds per training example of a forward + backward pass of the backbone and a linear head.
 
-    Timed on `MEASURE_ROWS` real inputs after a two-input warm-up pass (the first backward pays one-off
-    set-up costs).
+    Only the `trained` modules (default: the whole backbone) get gradients, as in the fine-tune being
+    estimated: the backward pass stops below them. Timed on `MEASURE_ROWS` real inputs after a two-input
+    warm-up pass (the first backward pays one-off set-up costs).
     """
     flags = [p.requires_grad for p in backbone.parameters()]
     for parameter in backbone.parameters():
-        parameter.requires_grad_(True)
+        parameter.requires_grad_(trained is None)
+    for module in trained or []:
+        for parameter in module.parameters():
+            parameter.requires_grad_(True)
     head = torch.nn.Linear(backbone.num_features, num_classes)
     backbone.train()
 
@@ -146,7 +153,10 @@ class AutoStrategy(Strategy):
             )
         else:
             ts_spec = named_spec(spec, "two-stage")
-            row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names))
+            # Time the groups two-stage will train (on images it keeps the lowest ones frozen by default).
+            plan = TwoStageStrategy().backbone_plan(backbone, ts_spec)
+            trained = [group.module for group in plan if group.unfreeze_epoch is not None]
+            row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names), trained=trained)
             estimate = estimate_two_stage_seconds(
                 row_seconds=row,
                 fold_sizes=[len(test) for _, test in folds],

@@ -17,7 +17,7 @@ from transferkit.evaluation import ClassicBaseline
 from transferkit.export import export_model, onnx_predict_proba
 from transferkit.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.features import extract_features
-from transferkit.strategies.auto import estimate_two_stage_seconds
+from transferkit.strategies.auto import estimate_two_stage_seconds, measure_row_seconds
 
 pytestmark = pytest.mark.slow
 COLUMNS = {"text_column": "review", "label_column": "score", "max_length": 64}
@@ -113,6 +113,25 @@ def test_two_stage_estimate_counts_every_fold_and_the_final_fit():
     one = estimate_two_stage_seconds(row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs=1)
     four = estimate_two_stage_seconds(row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs=4)
     assert four - one == pytest.approx(0.1 * 40 * 3)  # (10 + 10 + 20) rows trained per epoch
+
+
+def test_cost_measurement_times_only_the_groups_two_stage_trains_on_images(effnet, digits_folder):
+    """Two-stage keeps Lite0's lowest groups frozen: the backward pass stops above them, so the estimate drops."""
+    from transferkit.config import RunSpec
+    from transferkit.strategies.finetune import TwoStageStrategy
+
+    images = sorted(str(path) for path in digits_folder.rglob("*.png"))[:10]
+    plan = TwoStageStrategy().backbone_plan(effnet, RunSpec.from_dict({"strategy": {"name": "two-stage"}}))
+    trained = [group.module for group in plan if group.unfreeze_epoch is not None]
+    assert 0 < len(trained) < len(plan)
+    flags = [p.requires_grad for p in effnet.parameters()]
+    every, planned = [], []
+    for _ in range(5):  # interleaved, median of five: the machine is shared
+        every.append(measure_row_seconds(effnet, images, num_classes=3))
+        planned.append(measure_row_seconds(effnet, images, num_classes=3, trained=trained))
+    # Measured about 0.64x (the stem and first stages run at the highest resolutions).
+    assert np.median(planned) < 0.85 * np.median(every)
+    assert [p.requires_grad for p in effnet.parameters()] == flags  # the backbone is left as it was
 
 
 @pytest.fixture(scope="module")

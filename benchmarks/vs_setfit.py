@@ -70,10 +70,20 @@ def sample_per_class(data: LabeledData, *, per_class: int, seed: int) -> Labeled
 
 
 def transferkit_arm(
-    strategy: str, train: LabeledData, test: LabeledData, *, seed: int, max_length: int, scratch: Path, test_cache: str
+    strategy: str,
+    train: LabeledData,
+    test: LabeledData,
+    *,
+    seed: int,
+    max_length: int,
+    scratch: Path,
+    test_cache: str,
+    contrastive_optim: dict | None = None,
 ) -> dict:
     backbone = create_backbone("bundled:minilm", max_length=max_length)  # fresh weights: two-stage trains in place
     options = {"optim": TWO_STAGE, "strategy": {"name": strategy}} if strategy == "two-stage" else {}
+    if strategy == "contrastive" and contrastive_optim:  # an ablation: e.g. {"epochs": 8, "schedule": "constant"}
+        options = {"optim": contrastive_optim}
     spec = RunSpec.from_dict(
         {
             **options,
@@ -140,9 +150,9 @@ def summarise(rows: list[dict], per_class: list[int]) -> dict:
     return summary
 
 
-def write(payload: dict) -> None:
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+def write(payload: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -154,6 +164,14 @@ def main() -> None:
     parser.add_argument("--skip-two-stage", action="store_true")
     parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. why fewer seeds)")
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the results file, skip them")
+    parser.add_argument(
+        "--contrastive-optim",
+        type=json.loads,
+        default=None,
+        help='JSON optim options for the contrastive arm instead of its defaults (ablations), e.g. \'{"epochs": 8, '
+        '"schedule": "constant", "warmup_epochs": 0}\'; pair it with --out',
+    )
+    parser.add_argument("--out", type=Path, default=OUT, help=f"results file [{OUT}]")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import setfit
@@ -168,13 +186,14 @@ def main() -> None:
         "arms": {
             "transferkit_probe": "strategy probe (L-BFGS logistic regression, cross-validated L2, cached embeddings)",
             "transferkit_two_stage": f"strategy two-stage, {TWO_STAGE}",
-            "transferkit_contrastive": "strategy contrastive with its defaults (pairwise cosine loss on every in-batch "
-            "pair, then the probe head on the tuned body)",
+            "transferkit_contrastive": "strategy contrastive with "
+            + (f"optim {args.contrastive_optim}" if args.contrastive_optim else "its defaults")
+            + " (pairwise cosine loss on every in-batch pair, then the probe head on the tuned body)",
             "setfit": f"setfit {setfit.__version__} defaults (batch 16, 1 epoch, oversampled pairs, logistic head), "
             f"max_length {args.max_length}",
         },
         "timing": "seconds from raw texts to a trained model; model loading and test scoring not timed",
-        "args": vars(args),
+        "args": {**vars(args), "out": str(args.out)},
         "note": args.note,
         "machine": {
             "platform": platform.platform(),
@@ -186,8 +205,9 @@ def main() -> None:
         "complete": False,
         "results": [],
     }
-    if args.resume and OUT.exists():  # an interrupted run: keep its rows, record each session's load
-        previous = json.loads(OUT.read_text(encoding="utf-8"))
+    out = args.out
+    if args.resume and out.exists():  # an interrupted run: keep its rows, record each session's load
+        previous = json.loads(out.read_text(encoding="utf-8"))
         payload["results"] = previous["results"]
         payload["machine"]["loadavg_start"] = previous["machine"]["loadavg_start"]
         payload["machine"]["earlier_sessions"] = [
@@ -211,7 +231,14 @@ def main() -> None:
                     if arm == "setfit":
                         outcome = setfit_arm(train, test, **common)
                     else:
-                        outcome = transferkit_arm(STRATEGIES[arm], train, test, test_cache=test_cache, **common)
+                        outcome = transferkit_arm(
+                            STRATEGIES[arm],
+                            train,
+                            test,
+                            test_cache=test_cache,
+                            contrastive_optim=args.contrastive_optim,
+                            **common,
+                        )
                     row = {
                         "per_class": k,
                         "seed": seed,
@@ -224,11 +251,11 @@ def main() -> None:
                     print(json.dumps(row), flush=True)
                     payload["summary"] = summarise(rows, sorted({row["per_class"] for row in rows}))
                     payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-                    write(payload)
+                    write(payload, out)
     payload["complete"] = True
     payload["summary"] = summarise(rows, sorted({row["per_class"] for row in rows}))  # earlier runs' sizes too
     payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    write(payload)
+    write(payload, out)
     print(json.dumps(payload["summary"], indent=2))
 
 

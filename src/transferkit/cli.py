@@ -459,6 +459,8 @@ def rank(
         out.print(f"Recommended: {ranking.recommended} (best {by} within the budget).")
     else:
         out.print("No candidate is within the budget; loosen --budget.")
+    for caveat in ranking.caveats:
+        out.print(f"Note: {caveat}")
 
 
 @app.command(epilog="Example: transferkit recommend --modality text --n-samples 500 --device cpu")

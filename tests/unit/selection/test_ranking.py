@@ -10,7 +10,8 @@ from torch import nn
 
 from transferkit.backbones.base import Backbone, WeightsCfg
 from transferkit.errors import ConfigError
-from transferkit.selection import Budget, rank
+from transferkit.selection import Budget, CandidateScore, rank
+from transferkit.selection.ranking import size_caveats
 
 REVIEWS = {"text_column": "review", "label_column": "score", "split_column": "split", "max_length": 64}
 
@@ -106,3 +107,17 @@ def test_image_ranking_has_source_scores_and_matches_the_python_table(digits_fol
     frame = ranking.to_frame()
     assert frame.loc[0, "leep"] == row.scores["leep"]
     assert ranking.to_dict()["rows"][0]["scores"] == row.scores
+    # --json and the DataFrame carry the memory the table prints: never below the weights, even when the RSS rise is
+    assert frame.loc[0, "memory_mb"] == row.memory_mb >= row.weights_mb
+
+
+def test_a_much_larger_usable_candidate_than_the_pick_is_called_out():
+    pick = CandidateScore(spec="small", params_m=13.7, scores={"logme": -0.6})
+    similar = CandidateScore(spec="similar", params_m=22.6, scores={"logme": -0.7})
+    large = CandidateScore(spec="large", params_m=134.5, scores={"logme": -0.66})
+    (caveat,) = size_caveats([pick, similar, large], "small")
+    assert "large has 10x the parameters of small" in caveat and "fine-tune" in caveat
+    assert size_caveats([pick, similar], "small") == []  # under 3x: the frozen-feature order is the advice
+    large.over_budget = ["params 134.5M > 50M"]
+    assert size_caveats([pick, similar, large], "small") == []  # a candidate the budget rules out is no alternative
+    assert size_caveats([pick, large], None) == []

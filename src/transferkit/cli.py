@@ -19,6 +19,7 @@ from transferkit.errors import ConfigError, TransferKitError
 from transferkit.evaluation import gain_summary
 from transferkit.imbalance.advice import imbalance_lines
 from transferkit.rl.cli import app as rl_app
+from transferkit.terminal import stdout_console
 
 app = typer.Typer(
     name="transferkit",
@@ -28,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console()
+out = stdout_console()
 err = Console(stderr=True)
 app.add_typer(rl_app, name="rl")  # `transferkit rl pretrain|transfer`; gymnasium / SB3 load only when they run
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from transferkit.adaptation import api
 from transferkit.errors import ConfigError
+from transferkit.terminal import stdout_console
 
-out = Console()
+out = stdout_console()
 
 SHIFT_EXAMPLE = "Example: transferkit shift data/fonts data/mnist --backbone bundled:efficientnet_lite0"
 ADAPT_EXAMPLE = "Example: transferkit adapt --source data/fonts --target data/mnist --method coral,dann,adabn"

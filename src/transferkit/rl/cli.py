@@ -11,10 +11,10 @@ from typing import Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
 from transferkit.errors import ConfigError
+from transferkit.terminal import stdout_console
 
 app = typer.Typer(
     name="rl",
@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-out = Console()
+out = stdout_console()
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:

@@ -195,16 +195,15 @@ class Ranking:
 SIZE_RATIO_CAVEAT = 3.0
 
 
-def size_caveats(rows: list[CandidateScore], recommended: str | None) -> list[str]:
+def size_caveats(rows: list[CandidateScore], pick: CandidateScore | None) -> list[str]:
     """A warning when a usable candidate is much larger than the pick: the scores judge frozen features, and
     fine-tuning can give a larger model's extra layers more to adapt than the features show."""
-    pick = next((row for row in rows if row.spec == recommended), None)
-    if pick is None or not pick.params_m:
+    sized = [row for row in rows if row.usable and row.params_m]
+    if pick is None or not pick.params_m or not sized:
         return []
-    larger = [row for row in rows if row.usable and row.params_m and row.params_m >= SIZE_RATIO_CAVEAT * pick.params_m]
-    if not larger:
+    biggest = max(sized, key=lambda row: row.params_m or 0.0)
+    if biggest.params_m < SIZE_RATIO_CAVEAT * pick.params_m:
         return []
-    biggest = max(larger, key=lambda row: row.params_m or 0.0)
     return [
         f"The scores judge frozen features. {biggest.spec} has {biggest.params_m / pick.params_m:.0f}x the parameters "
         f"of {pick.spec}: if you will fine-tune rather than train a probe, it may overtake the pick; "
@@ -377,7 +376,6 @@ def rank(
         rows.append(row)
     rows = sort_rows(rows, by)
     best = next((row for row in rows if row.usable and row.scores.get(by) is not None), None)
-    recommended = best.spec if best else None
     data_info = {
         "source": str(spec.data.path),
         "modality": modality,
@@ -388,9 +386,9 @@ def rank(
     return Ranking(
         rows=rows,
         by=by,
-        recommended=recommended,
+        recommended=best.spec if best else None,
         budget=budget,
         data=data_info,
         seconds=time.perf_counter() - started,
-        caveats=size_caveats(rows, recommended),
+        caveats=size_caveats(rows, best),
     )

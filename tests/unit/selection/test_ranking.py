@@ -115,9 +115,9 @@ def test_a_much_larger_usable_candidate_than_the_pick_is_called_out():
     pick = CandidateScore(spec="small", params_m=13.7, scores={"logme": -0.6})
     similar = CandidateScore(spec="similar", params_m=22.6, scores={"logme": -0.7})
     large = CandidateScore(spec="large", params_m=134.5, scores={"logme": -0.66})
-    (caveat,) = size_caveats([pick, similar, large], "small")
+    (caveat,) = size_caveats([pick, similar, large], pick)
     assert "large has 10x the parameters of small" in caveat and "fine-tune" in caveat
-    assert size_caveats([pick, similar], "small") == []  # under 3x: the frozen-feature order is the advice
+    assert size_caveats([pick, similar], pick) == []  # under 3x: the frozen-feature order is the advice
     large.over_budget = ["params 134.5M > 50M"]
-    assert size_caveats([pick, similar, large], "small") == []  # a candidate the budget rules out is no alternative
+    assert size_caveats([pick, similar, large], pick) == []  # a candidate the budget rules out is no alternative
     assert size_caveats([pick, large], None) == []

@@ -97,16 +97,17 @@ def state_checksum(module: nn.Module) -> str:
 def load_image_batch(paths: list[str], transform) -> torch.Tensor:
     """Open each image as RGB, apply the weights' evaluation transform, stack into one channels-last batch.
 
+    Transparent pixels are laid over white (`open_rgb`), so cut-out PNGs do not bring their hidden paint along.
+
     Channels-last (NHWC in memory) lets oneDNN's CPU convolutions run in their native layout rather
     than converting at each layer (measured: benchmarks/embed_throughput.py). The layout is only the
     memory order; shapes, values and the model's weights are unchanged.
     """
-    from PIL import Image
+    from transferkit.data.images import open_rgb
 
     batch = None
     for row, path in enumerate(paths):
-        with Image.open(path) as image:
-            tensor = transform(image.convert("RGB"))
+        tensor = transform(open_rgb(path))
         if batch is None:  # written in place: one copy per image, none for the batch
             batch = torch.empty((len(paths), *tensor.shape), dtype=tensor.dtype, memory_format=torch.channels_last)
         batch[row] = tensor

@@ -12,6 +12,25 @@ from transferkit.errors import DataError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
 
+# White, like the page a cut-out photo, logo or stamp is shown on.
+TRANSPARENT_BACKGROUND = (255, 255, 255)
+
+
+def open_rgb(path: str | Path) -> Image.Image:
+    """Open an image as RGB, with any transparent pixels laid over white.
+
+    `convert("RGB")` alone drops the alpha channel and keeps whatever colour the transparent pixels
+    happen to hold (black in most files, leftover paint in some), so cut-out PNGs would reach the model
+    on an arbitrary background that differs from file to file.
+    """
+    with Image.open(path) as image:
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (*TRANSPARENT_BACKGROUND, 255))
+            return Image.alpha_composite(background, rgba).convert("RGB")
+        return image.convert("RGB")
+
+
 def check_image(path: Path) -> str | None:
     """Return why `path` is not a usable image, or None when it decodes fully."""
     try:

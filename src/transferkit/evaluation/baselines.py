@@ -44,12 +44,12 @@ CLASSIC_DESCRIPTIONS = {
 
 def _pixels(paths: list[str], size: int = PIXEL_SIZE) -> np.ndarray:
     """Grey-scale pixels of each image, resized to size x size, scaled to [0, 1], one row per image."""
-    from PIL import Image
+    from transferkit.data.images import open_rgb
 
     rows = []
     for path in paths:
-        with Image.open(path) as image:
-            rows.append(np.asarray(image.convert("L").resize((size, size)), dtype=np.float32).ravel() / 255.0)
+        grey = open_rgb(path).convert("L").resize((size, size))
+        rows.append(np.asarray(grey, dtype=np.float32).ravel() / 255.0)
     return np.stack(rows)
 
 

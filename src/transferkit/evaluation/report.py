@@ -105,14 +105,13 @@ def _img(png: bytes | None, alt: str) -> str:
 
 
 def _thumbnail(path: str) -> str:
-    from PIL import Image
+    from transferkit.data.images import open_rgb
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
+        image = open_rgb(path)
+        image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
     except OSError:
         return html.escape(path)
     return (

@@ -106,7 +106,8 @@ class Augmenter:
             ]
             return self.backbone.load_batch(texts)
         if self.modality == "image":
-            from transferkit.imbalance.augment_image import augment_image, image_batch, open_rgb
+            from transferkit.data.images import open_rgb
+            from transferkit.imbalance.augment_image import augment_image, image_batch
 
             images = [open_rgb(path) for path in inputs]
             policy = self.settings.policy

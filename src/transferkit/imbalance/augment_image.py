@@ -64,11 +64,6 @@ def augment_image(image: Image.Image, *, policy: str, seed: int) -> Image.Image:
         return transform(image)
 
 
-def open_rgb(path: str) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")
-
-
 def image_batch(backbone, images: list[Image.Image]) -> torch.Tensor:
     """The backbone's own evaluation transform (resize, crop, normalise) on already-opened images."""
     return torch.stack([backbone.transform(image) for image in images])

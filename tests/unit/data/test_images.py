@@ -74,3 +74,47 @@ def test_a_dataset_under_a_hidden_folder_is_read_but_hidden_files_inside_it_are_
     data = load_labeled(root)
     assert validate_labeled(data, skip_bad_files=False).class_counts == {"cat": 3, "dog": 3}
     assert load_image_inputs([str(root)]) == (sorted(str(p) for p in root.glob("*/[0-9].png")), [])
+
+
+def _cut_out(path, mode):
+    """A 4x2 cut-out: opaque red, fully transparent over hidden green paint, and half-transparent blue."""
+    image = Image.new("RGBA", (4, 2), (0, 255, 0, 0))  # the hidden colour convert("RGB") alone would show
+    image.putpixel((0, 0), (255, 0, 0, 255))
+    image.putpixel((1, 0), (0, 0, 255, 128))
+    if mode == "P":  # palette with one transparent index
+        image = Image.new("P", (4, 2), 1)
+        image.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+        image.putpixel((0, 0), 0)
+        image.info["transparency"] = 1
+    elif mode == "LA":
+        image = image.convert("LA")
+    image.save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_open_rgb_lays_transparent_pixels_over_white(tmp_path, mode):
+    from transferkit.data.images import open_rgb
+
+    path = _cut_out(tmp_path / f"cut-{mode}.png", mode)
+    with Image.open(path) as raw:
+        hidden = raw.convert("RGB").getpixel((3, 1))
+    rgb = open_rgb(path)
+    assert rgb.mode == "RGB"
+    assert rgb.getpixel((3, 1)) == (255, 255, 255)
+    assert hidden != (255, 255, 255)  # what the old convert("RGB") fed the model
+    if mode == "RGBA":
+        assert rgb.getpixel((0, 0)) == (255, 0, 0)  # opaque pixels keep their colour
+        assert rgb.getpixel((1, 0)) == (127, 127, 255)  # half-transparent blue blends with white
+
+
+def test_backbone_batches_see_cut_outs_on_white(tmp_path):
+    from torchvision.transforms.functional import pil_to_tensor
+
+    from transferkit.backbones.base import load_image_batch
+
+    path = _cut_out(tmp_path / "cut.png", "RGBA")
+    batch = load_image_batch([str(path)], pil_to_tensor)
+    assert batch.shape == (1, 3, 2, 4)
+    assert batch[0, :, 1, 3].tolist() == [255, 255, 255]
+    assert batch[0, :, 0, 0].tolist() == [255, 0, 0]

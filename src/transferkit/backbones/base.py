@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 Batch = torch.Tensor | dict[str, torch.Tensor]
+IMAGE_DECODING = "rgb, transparency over white"  # see transferkit.data.images.open_rgb
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class Backbone(nn.Module, ABC):
     def cache_key(self) -> str:
         """Identity of the embeddings this backbone produces: spec, weights and preprocessing."""
         identity = {"spec": self.spec, "checksum": self.weights_cfg.checksum, "pre": self.weights_cfg.preprocessing}
+        if self.modality == "image":  # how files become pixels; embeddings cached before transparency was laid over
+            identity["decode"] = IMAGE_DECODING  # white were computed from different pixels
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 

@@ -1,26 +1,28 @@
 """Does the transferability ranking agree with fine-tuning? Kendall's tau per score, and the time saved.
 
-For two real datasets (Amazon fine-food reviews, text; scikit-learn handwritten digits, images) every
-candidate backbone is (1) scored by `transferkit.selection.rank` on the training rows, and (2) fine-tuned
-with `transferkit.fit` (two-stage when that strategy exists, else probe) and evaluated on held-out test
-rows. For each score, Kendall's tau between the score and the fine-tuned test accuracy; and the time of
-ranking all candidates vs fine-tuning all of them. Each step uses its own cold embedding cache.
+For three real datasets (Amazon fine-food reviews, text; scikit-learn handwritten digits, images; cut-out
+photos of mammals, birds, fruit, vegetables and flowers from Debian's tuxpaint-stamps-default, images) every
+candidate backbone is (1) scored by `transferkit.selection.rank` on the training rows, and (2) fine-tuned with
+`transferkit.fit` (two-stage when that strategy exists, else probe) and evaluated on held-out test rows. For
+each score, Kendall's tau between the score and the fine-tuned test accuracy; and the time of ranking all
+candidates vs fine-tuning all of them. Each step uses its own cold embedding cache.
 
-Only two pretrained backbones ship offline (EfficientNet-Lite0, MiniLM), so the candidates are built
-from what really exists: the pretrained model, the same weights cut at earlier depths or pooled
-differently, and a randomly initialised copy (a control), plus every other offline backbone of the
-modality the registry lists when the script runs.
+Few pretrained backbones ship offline (EfficientNet-Lite0/1/2, MobileNetV2, MiniLM, SmolLM2), so the
+candidates are built from what really exists: the pretrained models, the same weights cut at earlier depths or
+pooled differently, and a randomly initialised copy (a control).
 
-Ranking runs twice: on a stratified sample of the training rows (100 of 500 digits, 500 of 1,000 reviews, or
-RANKING_SAMPLE for both; `rank(..., limit=N)`, the CLI's `--limit`; what the time target is judged on) and on
-every training row, so the file shows what the sample costs in tau. Fine-tuning always sees every training row,
-and its time is training alone (scoring the test rows and saving the model are left out).
+Ranking runs twice: on a stratified sample of the training rows (100 of 500 digits, 500 of 1,000 reviews,
+every one of the ~85 photos, or RANKING_SAMPLE for all; `rank(..., limit=N)`, the CLI's `--limit`; what the
+time target is judged on) and on every training row, so the file shows what the sample costs in tau.
+Fine-tuning always sees every training row, and its time is training alone (scoring the test rows and saving
+the model are left out).
 
 Run: OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/ranking.py   (writes benchmarks/results/ranking.json)
 SmolLM2 joins the text candidates only when its package is installed (pyproject's comment says how).
 Sizes: RANKING_TEXT_TRAIN, RANKING_IMAGE_TRAIN, RANKING_TEST, RANKING_SAMPLE, RANKING_EPOCHS (default: the
-strategy's own) environment variables; RANKING_DATASETS=digits reruns one dataset and keeps the other's
-entry in the results file.
+strategy's own) environment variables; RANKING_DATASETS=digits reruns one dataset and keeps the others'
+entries in the results file. The photos need `apt-get install tuxpaint-stamps-default` (RANKING_PHOTOS: another
+copy of its stamps folder).
 """
 
 from __future__ import annotations
@@ -58,13 +60,23 @@ IMAGE_TRAIN = int(os.environ.get("RANKING_IMAGE_TRAIN", "500"))
 TESTS = {"digits": 300, "fine-food": 600}
 if os.environ.get("RANKING_TEST"):
     TESTS = dict.fromkeys(TESTS, int(os.environ["RANKING_TEST"]))
+# The photos are few (168), so half of each class is held out: ~84 test photos, 9-32 training photos per class.
+PHOTO_TEST_FRACTION = 0.5
+PHOTO_ROOT = Path(os.environ.get("RANKING_PHOTOS", "/usr/share/tuxpaint/stamps"))
+PHOTO_CLASSES = {
+    "mammals": "animals/mammals",
+    "birds": "animals/birds",
+    "fruit": "food/fruit",
+    "vegetables": "food/vegetables",
+    "flowers": "plants/flowers",
+}
 # Training rows the sampled ranking scores (stratified). Reviews take 500 of 1,000: on 200 of 300 the MiniLM
 # variants scored too close together (best tau 0.41 against two-stage accuracy, 2026-11-29).
-SAMPLES = {"digits": 100, "fine-food": 500}
+SAMPLES: dict[str, int | None] = {"digits": 100, "fine-food": 500, "photos": None}  # None: every training row
 if os.environ.get("RANKING_SAMPLE"):
     SAMPLES = dict.fromkeys(SAMPLES, int(os.environ["RANKING_SAMPLE"]))
 EPOCHS = int(os.environ["RANKING_EPOCHS"]) if os.environ.get("RANKING_EPOCHS") else None
-DATASETS = os.environ.get("RANKING_DATASETS", "fine-food,digits").split(",")
+DATASETS = os.environ.get("RANKING_DATASETS", "fine-food,digits,photos").split(",")
 SEED = 0
 RESULTS = Path(os.environ.get("RANKING_RESULTS", Path(__file__).parent / "results" / "ranking.json"))
 
@@ -200,6 +212,30 @@ def image_data(folder: Path) -> tuple[Path, Path]:
     return roots
 
 
+def photo_data(folder: Path) -> tuple[Path, Path]:
+    """Real photos cut out of their background (transparent PNGs), five classes; cartoons and toys left out."""
+    if not PHOTO_ROOT.is_dir():
+        raise SystemExit(
+            f"The photos dataset reads {PHOTO_ROOT}, which does not exist: run `apt-get install "
+            "tuxpaint-stamps-default`, set RANKING_PHOTOS to a copy of its stamps folder, or leave photos out "
+            "of RANKING_DATASETS."
+        )
+    rng = np.random.default_rng(SEED)
+    roots = folder / "photos_train", folder / "photos_test"
+    for label, sub in PHOTO_CLASSES.items():
+        files = sorted(p for p in (PHOTO_ROOT / sub).rglob("*.png") if not {"cartoon", "toys"} & set(p.parts))
+        held_out = round(len(files) * PHOTO_TEST_FRACTION)
+        for count, index in enumerate(rng.permutation(len(files))):
+            root = roots[1] if count < held_out else roots[0]
+            (root / label).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(files[index], root / label / f"{index:03d}-{files[index].name}")
+    return roots
+
+
+def count_files(folder: Path) -> int:
+    return sum(1 for path in folder.rglob("*") if path.is_file())
+
+
 # ---- the comparison ----
 
 
@@ -248,6 +284,9 @@ def rank_both_ways(name: str, candidates: list[str], train: Path, work: Path, op
     """The ranking on a stratified sample of the training rows and on all of them, each with a cold cache."""
     rankings = {}
     for label, limit in (("sample", SAMPLES[name]), ("all_rows", None)):
+        if label == "all_rows" and limit == SAMPLES[name]:  # the sample already was every row
+            rankings[label] = rankings["sample"]
+            continue
         print(f"[{name}] ranking {len(candidates)} candidates on {label}", flush=True)
         extra = {"limit": limit} if limit else {}
         cache = str(work / f"rank-cache-{label}")
@@ -269,7 +308,7 @@ def taus_for(ranking, candidates: list[str], trained: dict[str, dict[str, dict]]
 
 
 def run_dataset(
-    name: str, candidates: list[str], train: Path, test: Path, *, strategies: list[str], work: Path
+    name: str, candidates: list[str], train: Path, test: Path, *, strategies: list[str], work: Path, n_test: int
 ) -> dict:
     text = name == "fine-food"
     options = {"text_column": "review", "label_column": "score", "max_length": 64} if text else {}
@@ -286,15 +325,15 @@ def run_dataset(
     rows = {label: {row.spec: row for row in ranking.rows} for label, ranking in rankings.items()}
     return {
         "inputs": {
-            "train": TEXT_TRAIN if text else IMAGE_TRAIN,
-            "rank_sample": SAMPLES[name],
-            "test": TESTS[name],
+            "train": rankings["all_rows"].data["examples"],
+            "rank_sample": SAMPLES[name] or "every training row",
+            "test": n_test,
             "epochs": EPOCHS or "strategy default",
             "seed": SEED,
         },
         "train_examples": rankings["all_rows"].data["examples"],
         "rank_examples": {label: ranking.data["examples"] for label, ranking in rankings.items()},
-        "test_examples": TESTS[name],
+        "test_examples": n_test,
         "candidates": [
             {
                 "spec": spec,
@@ -365,16 +404,16 @@ def main() -> None:
     strategies = ["probe", "two-stage"] if "two-stage" in available_strategies() else ["probe"]
     work = Path(tempfile.mkdtemp(prefix="transferkit-ranking-"))
     results = {}
+    builders = {"fine-food": ("text", text_data), "digits": ("image", image_data), "photos": ("image", photo_data)}
     try:
-        text_train, text_test = text_data(work)
-        image_train, image_test = image_data(work)
-        for name, modality, train, test in (
-            ("fine-food", "text", text_train, text_test),
-            ("digits", "image", image_train, image_test),
-        ):
+        for name, (modality, build) in builders.items():
             if name not in DATASETS:
                 continue
-            results[name] = run_dataset(name, candidates[modality], train, test, strategies=strategies, work=work)
+            train, test = build(work)
+            n_test = TESTS[name] if name in TESTS else count_files(test)
+            results[name] = run_dataset(
+                name, candidates[modality], train, test, strategies=strategies, work=work, n_test=n_test
+            )
             write_report(results, strategies, started)  # partial results survive an interrupted later dataset
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -19,7 +19,7 @@ the model are left out).
 
 Run: OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/ranking.py   (writes benchmarks/results/ranking.json)
 SmolLM2 joins the text candidates only when its package is installed (pyproject's comment says how).
-Sizes: RANKING_TEXT_TRAIN, RANKING_IMAGE_TRAIN, RANKING_TEST, RANKING_SAMPLE, RANKING_EPOCHS (default: the
+Sizes: RANKING_TEXT_TRAIN, RANKING_IMAGE_TRAIN, RANKING_TEST, RANKING_SAMPLE, RANKING_SEED, RANKING_EPOCHS (default: the
 strategy's own) environment variables; RANKING_DATASETS=digits reruns one dataset and keeps the others'
 entries in the results file. The photos need `apt-get install tuxpaint-stamps-default` (RANKING_PHOTOS: another
 copy of its stamps folder).
@@ -77,7 +77,7 @@ if os.environ.get("RANKING_SAMPLE"):
     SAMPLES = dict.fromkeys(SAMPLES, int(os.environ["RANKING_SAMPLE"]))
 EPOCHS = int(os.environ["RANKING_EPOCHS"]) if os.environ.get("RANKING_EPOCHS") else None
 DATASETS = os.environ.get("RANKING_DATASETS", "fine-food,digits,photos").split(",")
-SEED = 0
+SEED = int(os.environ.get("RANKING_SEED", "0"))  # splits, samples, training; 0 is the recorded run
 RESULTS = Path(os.environ.get("RANKING_RESULTS", Path(__file__).parent / "results" / "ranking.json"))
 
 

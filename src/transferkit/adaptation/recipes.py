@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +29,21 @@ FONT_ROOTS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.hom
 DIGIT_SIZE = 28
 
 
+# A font is used only if at least this many of its ten digits look most like the same digit in Pillow's
+# built-in font (chance: 1). Dingbats draws 0-9 as pencils and ticks (1 match); CJK fallback fonts without
+# digit glyphs draw ten identical empty boxes (1 match); the boldest italic serifs still reach 4.
+DIGITS_RECOGNISED = 4
+
+
 def system_fonts() -> list[Path]:
-    """TrueType / OpenType font files installed on this machine (sorted, for reproducible draws)."""
+    """TrueType / OpenType font files on this machine that draw digits as digits (sorted, for reproducible draws)."""
     found: list[Path] = []
     for root in FONT_ROOTS:
         if root.is_dir():
             found.extend(p for p in root.rglob("*") if p.suffix.lower() in {".ttf", ".otf"})
-    # Symbol and maths fonts draw digits oddly or not at all.
-    return sorted(p for p in found if not any(word in p.name.lower() for word in ("math", "symbol", "emoji")))
+    # Maths and emoji fonts are skipped unopened; every other font is checked by drawing its digits.
+    named = sorted(p for p in found if not any(word in p.name.lower() for word in ("math", "symbol", "emoji")))
+    return [path for path in named if draws_digits(path)]
 
 
 def _load_font(path: Path | None, size: int):
@@ -44,6 +52,39 @@ def _load_font(path: Path | None, size: int):
     if path is None:
         return ImageFont.load_default(size=size)  # Pillow's embedded scalable font: works with no system fonts
     return ImageFont.truetype(str(path), size=size)
+
+
+def digit_shapes(path: Path | None) -> np.ndarray:
+    """The digits 0-9 drawn upright in a font, cropped to their ink, 16x16, blurred, centred, unit length."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    font = _load_font(path, 40)
+    rows = []
+    for digit in range(10):
+        canvas = Image.new("L", (64, 64), 0)
+        ImageDraw.Draw(canvas).text((32, 32), str(digit), fill=255, font=font, anchor="mm")
+        box = canvas.getbbox()
+        shape = canvas if box is None else canvas.crop(box)
+        pixels = np.asarray(shape.resize((16, 16)).filter(ImageFilter.GaussianBlur(1)), dtype=np.float64).ravel()
+        pixels -= pixels.mean()
+        norm = np.linalg.norm(pixels)
+        rows.append(pixels / norm if norm else pixels)
+    return np.stack(rows)
+
+
+def draws_digits(path: Path) -> bool:
+    """Whether a font file draws 0-9 as digits (see DIGITS_RECOGNISED); fonts that fail to open do not."""
+    try:
+        shapes = digit_shapes(path)
+    except OSError:  # a bitmap-only or damaged font file
+        return False
+    nearest = (shapes @ _reference_digits().T).argmax(axis=1)
+    return int((nearest == np.arange(10)).sum()) >= DIGITS_RECOGNISED
+
+
+@lru_cache(maxsize=1)
+def _reference_digits() -> np.ndarray:
+    return digit_shapes(None)
 
 
 def _render_digit(digit: int, font, rng: np.random.Generator) -> np.ndarray:

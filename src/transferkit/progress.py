@@ -16,11 +16,16 @@ def progress_enabled() -> bool:
 
 @contextmanager
 def progress_bar(description: str, *, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield an `advance(n)` function; rich draws the bar on stderr (stdout stays clean for results)."""
-    if not progress_enabled() or total == 0:
+    """Yield an `advance(n)` function; rich draws the bar on stderr (stdout stays clean for results).
+
+    Only on a terminal: into a file, pipe or CI log a transient bar leaves nothing but one empty line per bar.
+    `TTY_COMPATIBLE=1` (rich's switch) draws it anyway; `TRANSFERKIT_PROGRESS=0` turns it off everywhere.
+    """
+    console = Console(stderr=True)
+    if not progress_enabled() or total == 0 or not console.is_terminal:
         yield lambda _n: None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
+    with Progress(*columns, transient=True, console=console) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)

@@ -7,11 +7,14 @@ Two real-data tasks with bundled MiniLM:
   random, half of them): a surface cue that TF-IDF sees and a sentence encoder barely does.
 
 For each, `fit --strategy auto` (default budget) runs, then every cheap candidate (probe, classic,
-concat) is trained on the same training split and scored on the same test split, so the table shows
-the regret of the choice: best candidate's test accuracy minus the chosen one's. Writes
-benchmarks/results/auto_select.json.
+concat) and every fine-tuned candidate auto scored (two-stage, contrastive) is trained on the same
+training split and scored on the same test split, so the table shows the regret of the choice: best
+candidate's test accuracy minus the chosen one's. Writes benchmarks/results/auto_select.json.
 
     .venv/bin/python benchmarks/auto_select.py [--limit 400] [--budget-minutes 2]
+    # few labels, where contrastive is in reach of the default budget (results/auto_select_fewshot.json):
+    .venv/bin/python benchmarks/auto_select.py --tasks fine-food --limit 16,32,64 --seeds 0,1,2 \
+        --out benchmarks/results/auto_select_fewshot.json
 """
 
 from __future__ import annotations
@@ -59,15 +62,21 @@ def accuracy(proba: np.ndarray, labels: list[str], class_names: list[str]) -> fl
 
 def run_task(name: str, folder: Path, *, limit: int, budget: float, seed: int) -> dict:
     path = task_csv(name, folder, limit=limit, seed=seed)
+    run = f"{name}-{limit}-{seed}"  # run folder names, unique across limits and seeds
     common = {"text_column": "review", "label_column": "score", "split_column": "split", "seed": seed}
     started = time.perf_counter()
-    auto = transferkit.fit(path, output_dir=str(folder), name=f"{name}-auto", budget_minutes=budget, **common)
+    auto = transferkit.fit(path, output_dir=str(folder), name=f"{run}-auto", budget_minutes=budget, **common)
     auto_seconds = time.perf_counter() - started
     selection = auto.metrics["selection"]
     splits, _ = prepare_splits(auto.spec)
     train, test = splits.train, splits.test
     names = train.class_names
-    probe = transferkit.fit(path, output_dir=str(folder), name=f"{name}-probe", strategy="probe", **common)
+    probe = transferkit.fit(path, output_dir=str(folder), name=f"{run}-probe", strategy="probe", **common)
+    fine_tuned = {  # the fine-tuned candidates auto scored, trained the same way on the whole training split
+        strategy: transferkit.fit(path, output_dir=str(folder), name=f"{run}-{strategy}", strategy=strategy, **common)
+        for strategy in ("two-stage", "contrastive")
+        if strategy in selection["scores"]
+    }
     classic = ClassicBaseline(modality="text", seed=seed).fit(train.inputs, train.labels)
     backbone = create_backbone(auto.spec.backbone.spec, max_length=auto.spec.backbone.max_length)
     train_embeddings, _ = extract_features(backbone, train.inputs)
@@ -77,18 +86,22 @@ def run_task(name: str, folder: Path, *, limit: int, budget: float, seed: int) -
         "probe": probe.metrics["test"]["accuracy"],
         "classic": accuracy(classic.predict_proba(test.inputs, class_names=names), test.labels, names),
         "concat": accuracy(concat.predict_proba(test.inputs, embeddings=test_embeddings), test.labels, names),
+        **{strategy: result.metrics["test"]["accuracy"] for strategy, result in fine_tuned.items()},
     }
     chosen_accuracy = auto.metrics["test"]["accuracy"]
     best = max(candidates, key=candidates.get)
     return {
         "task": name,
+        "limit": limit,
+        "seed": seed,
         "train_examples": len(train),
         "test_examples": len(test),
         "chosen": selection["chosen"],
         "cv_margin": round(selection["margin"], 4),
         "cv_scores": {k: round(v["mean"], 4) for k, v in selection["scores"].items()},
         "skipped": selection["skipped"],
-        "two_stage_estimate_seconds": selection["two_stage_estimate_seconds"],
+        "estimate_seconds": selection["estimate_seconds"],
+        "cv_seconds": {k: v["seconds"] for k, v in selection["scores"].items()},
         "selection_seconds": selection["seconds"],
         "auto_fit_seconds": round(auto_seconds, 1),
         "test_accuracy_chosen": round(chosen_accuracy, 4),
@@ -101,25 +114,32 @@ def run_task(name: str, folder: Path, *, limit: int, budget: float, seed: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--limit", type=int, default=400)
+    parser.add_argument("--tasks", default="fine-food,cue", help="comma-separated: fine-food, cue")
+    parser.add_argument("--limit", default="400", help="labelled training reviews; comma-separated for several")
     parser.add_argument("--budget-minutes", type=float, default=2.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", "--seed", default="0", help="comma-separated seeds (sample, split, training)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     load_at_start = os.getloadavg()  # a shared machine: the load says how far the times can be trusted
+    limits = [int(value) for value in args.limit.split(",")]
+    seeds = [int(value) for value in args.seeds.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        for name in ("fine-food", "cue"):
-            rows.append(run_task(name, Path(scratch), limit=args.limit, budget=args.budget_minutes, seed=args.seed))
-            print(json.dumps(rows[-1]), flush=True)
+        for limit in limits:
+            for seed in seeds:
+                for name in args.tasks.split(","):
+                    rows.append(run_task(name, Path(scratch), limit=limit, budget=args.budget_minutes, seed=seed))
+                    print(json.dumps(rows[-1]), flush=True)
     result = {
         "script": "benchmarks/auto_select.py",
-        "inputs": {"limit": args.limit, "budget_minutes": args.budget_minutes, "seed": args.seed},
+        "inputs": {"tasks": args.tasks, "limit": limits, "budget_minutes": args.budget_minutes, "seeds": seeds},
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_at_start": load_at_start},
+        "load_at_end": os.getloadavg(),
         "rows": rows,
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,17 @@ Candidates, scored on the same stratified folds (`transferkit.evaluation.select`
 
 - probe, classic (TF-IDF / pixels + logistic regression), concat (embeddings next to the classic features):
   seconds on the cached embeddings, always scored;
-- two-stage fine-tuning (LP-FT): one fine-tune per fold, so it is scored only when the backbone can be
-  fine-tuned and its estimated cost fits in what is left of ``run.budget_minutes``. The estimate comes
-  from one measured forward + backward pass on a real training batch (gradients only where two-stage
-  trains), times the optimiser steps of the folds and of the final fit. When it does not fit, the
-  selection says so (``skipped``) and why.
+- two-stage fine-tuning (LP-FT) and, on text, contrastive body tuning (SetFit's objective, the few-shot
+  text candidate): one fine-tune per fold, so each is scored only when the backbone can be fine-tuned, the
+  run's options suit the strategy, and its estimated cost fits in what is left of ``run.budget_minutes``
+  (two-stage claims the budget first). The estimate comes from one measured forward + backward pass on a
+  real training batch (gradients only where the strategy trains), times the rows each fold's fit and the
+  final fit train on over their epochs, plus the forward passes that score the folds (and, for contrastive,
+  re-embed the training rows with the tuned body). When it does not fit, the selection says so
+  (``skipped``) and why.
 
 The winner is then trained on the whole training split and is the model that is saved. Ties go to the
-earlier candidate in probe, two-stage, classic, concat order.
+earlier candidate in probe, two-stage, contrastive, classic, concat order.
 
 Example:
     >>> result = transferkit.fit("reviews.csv", text_column="review", label_column="score")  # doctest: +SKIP
@@ -24,6 +27,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +37,20 @@ import torch
 from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
+from transferkit.errors import ConfigError
 from transferkit.evaluation.baselines import ClassicBaseline
 from transferkit.evaluation.select import cheap_scorers, decide, folds_of, score_candidates
 from transferkit.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.features import extract_features
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
-from transferkit.strategies.finetune import FINETUNE_EPOCHS, TwoStageStrategy
+from transferkit.strategies.contrastive import ContrastiveStrategy
+from transferkit.strategies.finetune import FINETUNE_EPOCHS
 
-ORDER = ("probe", "two-stage", "classic", "concat")
+ORDER = ("probe", "two-stage", "contrastive", "classic", "concat")
+# Candidates that fine-tune the backbone once per fold, in the order they claim the budget, with the
+# modalities they are scored on (None: all). Contrastive is text-only: its evidence is few-shot reviews,
+# where it beat the probe by 0.11-0.15 accuracy at 8-32 per class (benchmarks/results/vs_setfit.json).
+FINE_TUNED: dict[str, tuple[str, ...] | None] = {"two-stage": None, "contrastive": ("text",)}
 FIT_OVERHEAD_SECONDS = 3.0  # Trainer set-up and the stage-1 probe of one two-stage fit
 MEASURE_ROWS = 8
 EVAL_STEP_FRACTION = 0.35  # a forward pass costs about a third of forward + backward
@@ -96,31 +106,54 @@ def measure_row_seconds(
     return seconds
 
 
-def estimate_two_stage_seconds(*, row_seconds: float, fold_sizes: list[int], train_size: int, epochs: int) -> float:
+def estimate_fine_tune_seconds(
+    *,
+    row_seconds: float,
+    fold_sizes: list[int],
+    train_size: int,
+    epochs_for: Callable[[int], int],
+    reembed: bool = False,
+) -> float:
     """Training passes of every fold's fine-tune and of the final one, the folds' evaluation and set-up costs.
+
+    `epochs_for(rows)` is the strategy's epoch count for a fit on that many rows; `reembed` adds a forward
+    pass over each fit's training rows (contrastive embeds them again with the tuned body for its head).
+
+    Example:
+        >>> estimate_fine_tune_seconds(row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs_for=lambda n: 4)
+        25.7
+    """
+    fit_sizes = [train_size - test for test in fold_sizes] + [train_size]
+    trained_rows = sum(rows * epochs_for(rows) for rows in fit_sizes)
+    forward_rows = sum(fold_sizes) + (sum(fit_sizes) if reembed else 0)
+    overhead = FIT_OVERHEAD_SECONDS * len(fit_sizes)
+    return round(row_seconds * (trained_rows + forward_rows * EVAL_STEP_FRACTION) + overhead, 3)
+
+
+def estimate_two_stage_seconds(*, row_seconds: float, fold_sizes: list[int], train_size: int, epochs: int) -> float:
+    """`estimate_fine_tune_seconds` at a fixed epoch count (two-stage's stage 1 reuses cached embeddings).
 
     Example:
         >>> estimate_two_stage_seconds(row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs=4)
         25.7
     """
-    trained_rows = sum(train_size - test for test in fold_sizes) + train_size
-    evaluated_rows = sum(fold_sizes) * EVAL_STEP_FRACTION
-    overhead = FIT_OVERHEAD_SECONDS * (len(fold_sizes) + 1)
-    return round(row_seconds * (trained_rows * epochs + evaluated_rows) + overhead, 3)
+    return estimate_fine_tune_seconds(
+        row_seconds=row_seconds, fold_sizes=fold_sizes, train_size=train_size, epochs_for=lambda _rows: epochs
+    )
 
 
 @register_strategy
 class AutoStrategy(Strategy):
-    """Choose among probe, two-stage, classic and concat by cross-validation within a time budget; train it."""
+    """Choose among probe, two-stage, contrastive, classic and concat by cross-validation within a time budget."""
 
     name = "auto"
 
-    def _two_stage_scorer(self, backbone: Backbone, data: LabeledData, spec: RunSpec, run_dir: Path):
+    def _fine_tune_scorer(self, name: str, backbone: Backbone, data: LabeledData, spec: RunSpec, run_dir: Path):
         pristine = copy.deepcopy(backbone)  # every fold fine-tunes its own copy of the pretrained weights
-        strategy = get_strategy("two-stage")
+        strategy = get_strategy(name)
 
         def score(train: list[int], test: list[int]) -> float:
-            with tempfile.TemporaryDirectory(dir=run_dir, prefix=".auto-two-stage-") as work:
+            with tempfile.TemporaryDirectory(dir=run_dir, prefix=f".auto-{name}-") as work:
                 result = strategy.fit(
                     backbone=copy.deepcopy(pristine),
                     train=data.subset(train),
@@ -147,45 +180,77 @@ class AutoStrategy(Strategy):
             skipped |= {name: f"no classic features for {train.modality} data" for name in ("classic", "concat")}
             scorers = {"probe": scorers["probe"]}
         scores = score_candidates(scorers, folds)
-        estimate = None
-        if not backbone.trainable:
-            skipped["two-stage"] = f"{backbone.spec} cannot be fine-tuned (frozen features only)"
-        elif spec.run.devices > 1 or spec.run.num_nodes > 1:  # one fine-tune per fold across processes: no
-            skipped["two-stage"] = "not cross-validated on multi-device runs; pass --strategy two-stage to fine-tune"
-        elif time.perf_counter() - started >= budget:
-            skipped["two-stage"] = (
-                f"the cheap candidates used the whole {spec.run.budget_minutes:g}-minute budget; raise --budget-minutes"
-            )
-        else:
-            ts_spec = named_spec(spec, "two-stage")
-            # Time the groups two-stage will train (on images it keeps the lowest ones frozen by default).
-            plan = TwoStageStrategy().backbone_plan(backbone, ts_spec)
-            trained = [group.module for group in plan if group.unfreeze_epoch is not None]
-            row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names), trained=trained)
-            estimate = estimate_two_stage_seconds(
-                row_seconds=row,
-                fold_sizes=[len(test) for _, test in folds],
-                train_size=len(train),
-                epochs=ts_spec.optim.epochs or FINETUNE_EPOCHS,
-            )
-            left = budget - (time.perf_counter() - started)
-            if estimate > left:
-                skipped["two-stage"] = (
-                    f"estimated {estimate:.0f} s for {len(folds)} cross-validation fine-tunes and the final one "
-                    f"(measured: {row * 1000:.0f} ms per training example), but {max(left, 0):.0f} s of the "
-                    f"{spec.run.budget_minutes:g}-minute budget were left; raise --budget-minutes to include it"
-                )
-            else:
-                scorer = self._two_stage_scorer(backbone, train, ts_spec, run_dir)
-                scores |= score_candidates({"two-stage": scorer}, folds)
+        estimates: dict[str, float] = {}
+        for name, modalities in FINE_TUNED.items():
+            if modalities is not None and train.modality not in modalities:
+                continue  # not a candidate for this kind of data
+            reason = self._not_scored_because(name, backbone, spec, spent=time.perf_counter() - started)
+            if reason is None:
+                estimate, row = self._estimate_seconds(name, backbone, train, spec, folds)
+                estimates[name] = round(estimate, 1)
+                left = budget - (time.perf_counter() - started)
+                if estimate > left:
+                    reason = (
+                        f"estimated {estimate:.0f} s for {len(folds)} cross-validation fine-tunes and the final one "
+                        f"(measured: {row * 1000:.0f} ms per training example), but {max(left, 0):.0f} s of the "
+                        f"{spec.run.budget_minutes:g}-minute budget were left; raise --budget-minutes to include it"
+                    )
+            if reason is not None:
+                skipped[name] = reason
+                continue
+            scorer = self._fine_tune_scorer(name, backbone, train, named_spec(spec, name), run_dir)
+            scores |= score_candidates({name: scorer}, folds)
         ordered = {name: scores[name] for name in ORDER if name in scores}
         selection = decide(ordered, folds=len(folds), skipped=skipped)
         selection |= {
             "budget_seconds": round(budget, 1),
             "seconds": round(time.perf_counter() - started, 2),
-            "two_stage_estimate_seconds": None if estimate is None else round(estimate, 1),
+            "two_stage_estimate_seconds": estimates.get("two-stage"),
+            "estimate_seconds": estimates,
         }
         return selection
+
+    def _not_scored_because(self, name: str, backbone: Backbone, spec: RunSpec, *, spent: float) -> str | None:
+        """Why fine-tuned candidate `name` cannot be cross-validated in this run, or None when it can."""
+        if not backbone.trainable:
+            return f"{backbone.spec} cannot be fine-tuned (frozen features only)"
+        if spec.run.devices > 1 or spec.run.num_nodes > 1:  # one fine-tune per fold across processes: no
+            return f"not cross-validated on multi-device runs; pass --strategy {name} to fine-tune"
+        if spent >= spec.run.budget_minutes * 60:
+            return (
+                f"the earlier candidates used the whole {spec.run.budget_minutes:g}-minute budget; "
+                "raise --budget-minutes"
+            )
+        try:
+            get_strategy(name).check_options(backbone, named_spec(spec, name))
+        except ConfigError as exc:
+            return f"the run's options do not suit it: {exc}"
+        return None
+
+    def _estimate_seconds(
+        self, name: str, backbone: Backbone, train: LabeledData, spec: RunSpec, folds: list[tuple[list[int], list[int]]]
+    ) -> tuple[float, float]:
+        """Estimated seconds of `name`'s fold and final fits, and the measured seconds per training row."""
+        inner = named_spec(spec, name)
+        strategy = get_strategy(name)
+        # Time only the groups the strategy trains (on images two-stage keeps the lowest ones frozen).
+        plan = strategy.backbone_plan(backbone, inner)
+        trained = [group.module for group in plan if group.unfreeze_epoch is not None]
+        row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names), trained=trained)
+        fixed = inner.optim.epochs
+        if isinstance(strategy, ContrastiveStrategy):
+            batch = inner.optim.batch_size or strategy.default_batch_size
+            epochs_for = (lambda _rows: fixed) if fixed else (lambda rows: strategy.epochs_for(rows, batch))
+        else:
+            epochs_for = lambda _rows: fixed or FINETUNE_EPOCHS  # noqa: E731
+        estimate = estimate_fine_tune_seconds(
+            row_seconds=row,
+            fold_sizes=[len(test) for _, test in folds],
+            train_size=len(train),
+            epochs_for=epochs_for,
+            reembed=isinstance(strategy, ContrastiveStrategy),
+        )
+        return estimate, row
 
     def fit(
         self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
@@ -200,7 +265,7 @@ class AutoStrategy(Strategy):
         selection = self.select(backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir)
         chosen = selection["chosen"]
         class_names = train.class_names
-        if chosen in ("probe", "two-stage"):
+        if chosen in ("probe", *FINE_TUNED):
             inner = named_spec(spec, chosen)
             result = get_strategy(chosen).fit(backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir)
         elif chosen == "classic":
@@ -215,7 +280,7 @@ class AutoStrategy(Strategy):
     def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:
         chosen = result.details["chosen"]
         model = result.model
-        if chosen in ("probe", "two-stage"):
+        if chosen in ("probe", *FINE_TUNED):
             return get_strategy(chosen).predict_proba(result, data, spec)
         embeddings = None
         if (

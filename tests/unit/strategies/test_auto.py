@@ -1,5 +1,6 @@
 """strategy auto: cross-validation picks the saved model (classic on a surface-cue task, transfer on real
-reviews), two-stage joins only within the time budget, and every choice saves, predicts and exports."""
+reviews), two-stage and (on text) contrastive join only within the time budget, and every choice saves,
+predicts and exports."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from transferkit.evaluation import ClassicBaseline
 from transferkit.export import export_model, onnx_predict_proba
 from transferkit.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.features import extract_features
-from transferkit.strategies.auto import estimate_two_stage_seconds, measure_row_seconds
+from transferkit.strategies.auto import (
+    ORDER,
+    AutoStrategy,
+    estimate_fine_tune_seconds,
+    estimate_two_stage_seconds,
+    measure_row_seconds,
+)
 
 pytestmark = pytest.mark.slow
 COLUMNS = {"text_column": "review", "label_column": "score", "max_length": 64}
@@ -47,7 +54,8 @@ def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_
     assert metrics["strategy"] == {"name": "auto", "chosen": "classic"}
     assert selection["chosen"] == "classic" and selection["margin"] > 0
     assert selection["scores"]["classic"]["mean"] > selection["scores"]["probe"]["mean"] + 0.1
-    assert "two-stage" in selection["skipped"] and "budget" in selection["skipped"]["two-stage"]
+    for fine_tuned in ("two-stage", "contrastive"):
+        assert "budget" in selection["skipped"][fine_tuned]
     assert "chose classic" in (run_dir / "report.md").read_text()
     model_dir = run_dir / "model"
     loaded = load_model(model_dir)
@@ -86,7 +94,7 @@ def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, t
     )
 
 
-def test_two_stage_is_scored_when_the_budget_allows(reviews_csv, tmp_path):
+def test_fine_tuned_candidates_are_scored_when_the_budget_allows(reviews_csv, tmp_path):
     small = pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(8)
     path = tmp_path / "small.csv"
     small.to_csv(path, index=False)
@@ -105,9 +113,75 @@ def test_two_stage_is_scored_when_the_budget_allows(reviews_csv, tmp_path):
         max_length=24,
     )
     selection = result.metrics["selection"]
-    assert list(selection["scores"]) == ["probe", "two-stage", "classic", "concat"]
-    assert len(selection["scores"]["two-stage"]["folds"]) == selection["folds"] and not selection["skipped"]
-    assert selection["two_stage_estimate_seconds"] > 0
+    assert list(selection["scores"]) == list(ORDER) == ["probe", "two-stage", "contrastive", "classic", "concat"]
+    assert not selection["skipped"]
+    for fine_tuned in ("two-stage", "contrastive"):
+        assert len(selection["scores"][fine_tuned]["folds"]) == selection["folds"]
+        assert selection["estimate_seconds"][fine_tuned] > 0
+    assert selection["two_stage_estimate_seconds"] == selection["estimate_seconds"]["two-stage"]
+
+
+def test_auto_trains_saves_and_predicts_a_contrastive_choice(reviews_csv, minilm, tmp_path, monkeypatch):
+    """When cross-validation picks contrastive, the saved model is the contrastively tuned body + probe head."""
+    small = pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(8)
+    path = tmp_path / "small.csv"
+    small.to_csv(path, index=False)
+    picked = {"chosen": "contrastive", "runner_up": "probe", "margin": 0.1, "folds": 2, "scores": {}, "skipped": {}}
+    monkeypatch.setattr(AutoStrategy, "select", lambda self, **_: dict(picked))
+    result = transferkit.fit(
+        path,
+        output_dir=str(tmp_path),
+        name="contrastive",
+        epochs=1,
+        valid_fraction=0.0,
+        test_fraction=0.0,
+        text_column="review",
+        label_column="score",
+        max_length=24,
+    )
+    assert result.metrics["strategy"]["chosen"] == "contrastive"
+    assert result.metrics["strategy"]["stage1"].startswith("contrastive")
+    tuned = dict(result.model.backbone.named_parameters())  # the body moved away from the pretrained weights
+    assert any(not torch.equal(tuned[name], weight) for name, weight in minilm.named_parameters())
+    texts = ["Stale and overpriced, never again.", "Delicious, my kids love it!"]
+    np.testing.assert_allclose(load_model(result.model_dir).predict_proba(texts), result.model.predict_proba(texts))
+
+
+def test_contrastive_is_a_text_candidate_and_is_skipped_when_the_options_do_not_suit_it(minilm, effnet):
+    from transferkit.config import RunSpec
+
+    smoothed = RunSpec.from_dict({"optim": {"label_smoothing": 0.1}})
+    why = AutoStrategy()._not_scored_because("contrastive", minilm, smoothed, spent=0.0)
+    assert why is not None and "label_smoothing" in why
+    assert AutoStrategy()._not_scored_because("two-stage", minilm, smoothed, spent=0.0) is None
+    plain = RunSpec.from_dict({})
+    assert AutoStrategy()._not_scored_because("contrastive", minilm, plain, spent=0.0) is None
+    assert "budget" in AutoStrategy()._not_scored_because("contrastive", minilm, plain, spent=1e9)
+
+
+def test_images_are_offered_two_stage_but_not_contrastive(effnet, digits_folder, tmp_path):
+    from transferkit.config import RunSpec
+    from transferkit.data import load_labeled
+
+    data = load_labeled(digits_folder)
+    embeddings, _ = extract_features(effnet, data.inputs)
+    spec = RunSpec.from_dict({"run": {"budget_minutes": 0.001}})
+    selection = AutoStrategy().select(backbone=effnet, train=data, embeddings=embeddings, spec=spec, run_dir=tmp_path)
+    assert "budget" in selection["skipped"]["two-stage"]
+    assert "contrastive" not in selection["skipped"] and "contrastive" not in selection["scores"]
+
+
+def test_fine_tune_estimate_follows_the_epochs_of_each_fit_and_the_re_embedding():
+    # Contrastive's epochs depend on the rows a fit trains on: 10 rows -> 8 epochs, 20 rows -> 12 here.
+    epochs = {10: 8, 20: 12}
+    base = estimate_fine_tune_seconds(
+        row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs_for=epochs.__getitem__, reembed=False
+    )
+    assert base == pytest.approx(0.1 * (10 * 8 + 10 * 8 + 20 * 12 + 20 * 0.35) + 3 * 3.0)
+    reembedded = estimate_fine_tune_seconds(
+        row_seconds=0.1, fold_sizes=[10, 10], train_size=20, epochs_for=epochs.__getitem__, reembed=True
+    )
+    assert reembedded - base == pytest.approx(0.1 * 0.35 * 40)  # every fit's training rows embedded once more
 
 
 def test_two_stage_estimate_counts_every_fold_and_the_final_fit():

@@ -18,11 +18,12 @@ def progress_enabled() -> bool:
 def progress_bar(description: str, *, total: int) -> Iterator[Callable[[int], None]]:
     """Yield an `advance(n)` function; rich draws the bar on stderr (stdout stays clean for results).
 
-    Only on a terminal: into a file, pipe or CI log a transient bar leaves nothing but one empty line per bar.
+    Only on a terminal or in a notebook: into a file, pipe or CI log a transient bar leaves nothing but one empty
+    line per bar.
     `TTY_COMPATIBLE=1` (rich's switch) draws it anyway; `TRANSFERKIT_PROGRESS=0` turns it off everywhere.
     """
     console = Console(stderr=True)
-    if not progress_enabled() or total == 0 or not console.is_terminal:
+    if not progress_enabled() or total == 0 or not (console.is_terminal or console.is_jupyter):
         yield lambda _n: None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

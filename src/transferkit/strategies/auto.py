@@ -237,18 +237,21 @@ class AutoStrategy(Strategy):
         plan = strategy.backbone_plan(backbone, inner)
         trained = [group.module for group in plan if group.unfreeze_epoch is not None]
         row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names), trained=trained)
-        fixed = inner.optim.epochs
-        if isinstance(strategy, ContrastiveStrategy):
-            batch = inner.optim.batch_size or strategy.default_batch_size
-            epochs_for = (lambda _rows: fixed) if fixed else (lambda rows: strategy.epochs_for(rows, batch))
-        else:
-            epochs_for = lambda _rows: fixed or FINETUNE_EPOCHS  # noqa: E731
+        contrastive = isinstance(strategy, ContrastiveStrategy)
+
+        def epochs_for(rows: int) -> int:  # contrastive's default grows with the rows (every pair must meet)
+            if inner.optim.epochs:
+                return inner.optim.epochs
+            if contrastive:
+                return strategy.epochs_for(rows, inner.optim.batch_size or strategy.default_batch_size)
+            return FINETUNE_EPOCHS
+
         estimate = estimate_fine_tune_seconds(
             row_seconds=row,
             fold_sizes=[len(test) for _, test in folds],
             train_size=len(train),
             epochs_for=epochs_for,
-            reembed=isinstance(strategy, ContrastiveStrategy),
+            reembed=contrastive,
         )
         return estimate, row
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from transferkit.data.dataset import BadItem, LabeledData
@@ -14,21 +15,35 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 # White, like the page a cut-out photo, logo or stamp is shown on.
 TRANSPARENT_BACKGROUND = (255, 255, 255)
+# 16-bit, 32-bit integer and float greyscale (X-rays, microscopy, depth maps): more than 8 bits per pixel.
+HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
 def open_rgb(path: str | Path) -> Image.Image:
-    """Open an image as RGB, with any transparent pixels laid over white.
+    """Open an image as 8-bit RGB, with transparency laid over white and deep greyscale stretched to 0-255.
 
     `convert("RGB")` alone drops the alpha channel and keeps whatever colour the transparent pixels
     happen to hold (black in most files, leftover paint in some), so cut-out PNGs would reach the model
-    on an arbitrary background that differs from file to file.
+    on an arbitrary background that differs from file to file. It also clips 16-bit and float pixels at
+    255, which turns a 16-bit X-ray almost entirely white; those are rescaled from each image's own
+    minimum and maximum instead (as MONAI's ScaleIntensity does), since their bit depth varies (12 of 16 bits
+    is common).
     """
     with Image.open(path) as image:
+        if image.mode in HIGH_DEPTH_MODES:
+            return _stretched_to_8_bits(image).convert("RGB")
         if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
             rgba = image.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (*TRANSPARENT_BACKGROUND, 255))
             return Image.alpha_composite(background, rgba).convert("RGB")
         return image.convert("RGB")
+
+
+def _stretched_to_8_bits(image: Image.Image) -> Image.Image:
+    pixels = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(pixels.min()), float(pixels.max())
+    scaled = (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
+    return Image.fromarray(np.round(scaled).astype(np.uint8), mode="L")
 
 
 def check_image(path: Path) -> str | None:

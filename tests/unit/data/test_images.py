@@ -118,3 +118,28 @@ def test_backbone_batches_see_cut_outs_on_white(tmp_path):
     assert batch.shape == (1, 3, 2, 4)
     assert batch[0, :, 1, 3].tolist() == [255, 255, 255]
     assert batch[0, :, 0, 0].tolist() == [255, 0, 0]
+
+
+def test_open_rgb_stretches_16_bit_and_float_greyscale_instead_of_clipping(tmp_path):
+    import numpy as np
+
+    from transferkit.data.images import open_rgb
+
+    ramp = np.linspace(0, 4095, 64 * 64).reshape(64, 64).astype(np.uint16)  # 12 bits used of 16, as in X-rays
+    Image.fromarray(ramp).save(tmp_path / "xray.png")
+    with Image.open(tmp_path / "xray.png") as raw:
+        assert raw.mode == "I;16"
+        clipped = np.asarray(raw.convert("RGB"))[..., 0]
+    assert (clipped == 255).mean() > 0.9  # what convert("RGB") alone made of it
+    pixels = np.asarray(open_rgb(tmp_path / "xray.png"))
+    assert pixels.shape == (64, 64, 3) and (pixels[..., 0] == pixels[..., 2]).all()
+    assert pixels.min() == 0 and pixels.max() == 255
+    assert (np.diff(pixels[..., 0].ravel().astype(int)) >= 0).all()  # the ramp keeps its order
+    np.testing.assert_allclose(pixels[..., 0].astype(float), ramp / 4095 * 255, atol=0.5)
+
+    depth = np.linspace(-1.0, 3.0, 16 * 16, dtype=np.float32).reshape(16, 16)
+    Image.fromarray(depth).save(tmp_path / "depth.tiff")
+    assert np.asarray(open_rgb(tmp_path / "depth.tiff"))[..., 1].tolist()[0][0] == 0
+    flat = np.full((8, 8), 1234, dtype=np.uint16)
+    Image.fromarray(flat).save(tmp_path / "flat.png")
+    assert np.asarray(open_rgb(tmp_path / "flat.png")).max() == 0  # no range to stretch: black, not noise

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 Batch = torch.Tensor | dict[str, torch.Tensor]
-IMAGE_DECODING = "rgb, transparency over white, deep greyscale stretched"  # data.images.open_rgb
+IMAGE_DECODING = "exif upright, rgb, transparency over white, deep greyscale stretched"  # data.images.open_rgb
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from transferkit.data.dataset import BadItem, LabeledData
 from transferkit.errors import DataError
@@ -20,7 +20,7 @@ HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
 def open_rgb(path: str | Path) -> Image.Image:
-    """Open an image as 8-bit RGB, with transparency laid over white and deep greyscale stretched to 0-255.
+    """Open an image as 8-bit RGB, upright, with transparency over white and deep greyscale stretched to 0-255.
 
     `convert("RGB")` alone drops the alpha channel and keeps whatever colour the transparent pixels
     happen to hold (black in most files, leftover paint in some), so cut-out PNGs would reach the model
@@ -29,7 +29,9 @@ def open_rgb(path: str | Path) -> Image.Image:
     minimum and maximum instead (as MONAI's ScaleIntensity does), since their bit depth varies (12 of 16 bits
     is common).
     """
-    with Image.open(path) as image:
+    with Image.open(path) as opened:
+        # Phone cameras store photos unrotated plus an EXIF orientation tag; apply it, as viewers do.
+        image = ImageOps.exif_transpose(opened)
         if image.mode in HIGH_DEPTH_MODES:
             return _stretched_to_8_bits(image).convert("RGB")
         if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:

@@ -143,3 +143,17 @@ def test_open_rgb_stretches_16_bit_and_float_greyscale_instead_of_clipping(tmp_p
     flat = np.full((8, 8), 1234, dtype=np.uint16)
     Image.fromarray(flat).save(tmp_path / "flat.png")
     assert np.asarray(open_rgb(tmp_path / "flat.png")).max() == 0  # no range to stretch: black, not noise
+
+
+def test_open_rgb_turns_photos_upright_by_their_exif_orientation(tmp_path):
+    from transferkit.data.images import open_rgb
+
+    stored = Image.new("RGB", (40, 20), (0, 0, 255))
+    stored.paste((255, 0, 0), (0, 0, 20, 20))  # left half red as stored on disk
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    stored.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    upright = open_rgb(tmp_path / "phone.jpg")
+    assert upright.size == (20, 40)
+    red, _, blue = upright.getpixel((10, 5))  # the stored left half is now on top
+    assert red > 200 and blue < 60

@@ -1,4 +1,4 @@
-"""Progress display for long work (extraction, prediction), quiet when output is not a terminal."""
+"""Progress display for long work (extraction, prediction, training), on terminals and in notebooks only."""
 
 from __future__ import annotations
 
@@ -11,22 +11,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 def progress_enabled() -> bool:
-    return os.environ.get("TRANSFERKIT_PROGRESS", "1") != "0"
+    """Whether to draw progress: on a terminal or in a notebook, unless TRANSFERKIT_PROGRESS=0.
+
+    Into a file, pipe or CI log a live bar leaves only noise: rich's transient bars one empty line each,
+    Lightning's the last frame of every epoch. `TTY_COMPATIBLE=1` (rich's switch) draws them anyway.
+    """
+    if os.environ.get("TRANSFERKIT_PROGRESS", "1") == "0":
+        return False
+    console = Console(stderr=True)
+    return console.is_terminal or console.is_jupyter
 
 
 @contextmanager
 def progress_bar(description: str, *, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield an `advance(n)` function; rich draws the bar on stderr (stdout stays clean for results).
-
-    Only on a terminal or in a notebook: into a file, pipe or CI log a transient bar leaves nothing but one empty
-    line per bar.
-    `TTY_COMPATIBLE=1` (rich's switch) draws it anyway; `TRANSFERKIT_PROGRESS=0` turns it off everywhere.
-    """
-    console = Console(stderr=True)
-    if not progress_enabled() or total == 0 or not (console.is_terminal or console.is_jupyter):
+    """Yield an `advance(n)` function; rich draws the bar on stderr (stdout stays clean for results)."""
+    if total == 0 or not progress_enabled():
         yield lambda _n: None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True, console=console) as progress:
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)

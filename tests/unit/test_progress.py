@@ -27,3 +27,14 @@ def test_a_forced_terminal_draws_the_bar_unless_progress_is_off(capsys, monkeypa
     _run_bar()
     drawn = capsys.readouterr().err
     assert ("Embedding" in drawn) == (setting == "1")
+
+
+def test_training_progress_follows_the_same_rule(monkeypatch) -> None:
+    from transferkit.progress import progress_enabled
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TRANSFERKIT_PROGRESS", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    assert not progress_enabled()  # pytest captures stderr: not a terminal, so Lightning's bar stays off too
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    assert progress_enabled()

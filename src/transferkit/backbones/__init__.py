@@ -103,7 +103,7 @@ _BUNDLED = [
         load_whisper_tiny_en,
         "audio",
         "Whisper tiny.en encoder (CTranslate2): frozen features only",
-        "~8M (encoder)",
+        "8M",  # the encoder's share of tiny.en's 39M, as for hf:openai/whisper-tiny.en
         "audio, 16 kHz, up to 30 s",
     ),
 ]

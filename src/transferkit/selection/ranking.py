@@ -267,6 +267,14 @@ def score_embeddings(
     return results
 
 
+def listed_params_m(spec: str) -> float | None:
+    """The registry's parameter count (millions), for backbones whose weights live outside torch (CTranslate2)."""
+    try:
+        return parse_params(backbone_entry(spec).parameters)
+    except BackboneError:
+        return None
+
+
 def _evaluate_candidate(
     candidate: str | Backbone, inputs: list[str], labels: list[str], spec: RunSpec, *, folds: int, names: list[str]
 ) -> CandidateScore:
@@ -298,7 +306,7 @@ def _evaluate_candidate(
         if has_source_classifier(backbone) and any(SCORES[n].needs == "source" for n in names):
             source_proba = _softmax(source_logits(backbone, inputs, features, spec).astype(np.float64))
     row.peak_memory_mb = memory.peak_mb
-    row.params_m = backbone.num_parameters / 1e6
+    row.params_m = backbone.num_parameters / 1e6 or listed_params_m(name)
     row.weights_mb = weights_mb(backbone)
     row.num_features = int(features.shape[1])
     started = time.perf_counter()

@@ -40,6 +40,16 @@ def test_image_shortlist_names_the_mobile_trade_off():
     assert any("fine-tuning" in note for note in shortlist.notes)
 
 
+def test_audio_shortlist_describes_speech_encoders_and_measures_the_bundled_one():
+    shortlist = recommend(modality="audio", n_samples=100)
+    rows = {row.spec: row for row in shortlist.rows}
+    whisper = rows["bundled:whisper-tiny-en"]
+    assert whisper.family == "Whisper speech encoder" and "30-second window" in whisper.why
+    assert whisper.params_m == 8.0 and whisper.latency_ms > 0  # measured on a one-second clip here
+    assert rows["hf:facebook/wav2vec2-base"].family == "self-supervised speech encoder"
+    assert not any("BERT" in row.family or "MiniLM" in row.why for row in shortlist.rows)
+
+
 def test_shortlist_advice_for_other_modalities_and_bad_options():
     tabular = recommend(modality="tabular", n_samples=5000, measure=False)
     assert any("gradient-boosted trees" in note for note in tabular.notes)

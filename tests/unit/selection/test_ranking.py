@@ -121,3 +121,9 @@ def test_a_much_larger_usable_candidate_than_the_pick_is_called_out():
     large.over_budget = ["params 134.5M > 50M"]
     assert size_caveats([pick, similar, large], pick) == []  # a candidate the budget rules out is no alternative
     assert size_caveats([pick, large], None) == []
+
+
+def test_a_backbone_without_torch_weights_reports_its_listed_size(tone_clips):
+    """Whisper in CTranslate2 holds no torch parameters: the table shows the registry's count, not 0.0M."""
+    ranking = rank(str(tone_clips), candidates=["bundled:whisper-tiny-en"], scores=["logme"])
+    assert ranking.rows[0].error is None and ranking.rows[0].params_m == 8.0

@@ -46,8 +46,9 @@ FAMILIES: list[tuple[str, str, str]] = [
     (
         r"whisper",
         "Whisper speech encoder",
-        "trained to transcribe 680,000 hours of weakly labelled speech, so robust to noise and accents; every "
-        "clip costs a full 30-second window, which makes short clips slow per second of audio",
+        "trained to transcribe 680,000 hours of weakly labelled speech (the .en models its English part), so "
+        "robust to noise and accents; every clip costs a full 30-second window, which makes short clips slow "
+        "per second of audio",
     ),
     (
         r"wav2vec|hubert|wavlm",

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.data.dataset import BadItem, LabeledData
-from transferkit.data.images import list_image_files
+from transferkit.data.folders import list_files, load_class_folders, load_file_inputs
 from transferkit.errors import DataError, require
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga")
@@ -71,7 +71,7 @@ def check_clip(path: Path) -> str | None:
 
 def is_audio_folder(root: Path) -> bool:
     """True when most files under `root` have audio extensions (a folder of clips rather than images)."""
-    suffixes = [path.suffix.lower() for path in list_image_files(root)]
+    suffixes = [path.suffix.lower() for path in list_files(root)]
     audio = sum(suffix in AUDIO_SUFFIXES for suffix in suffixes)
     return audio > 0 and audio * 2 >= len(suffixes)
 
@@ -84,45 +84,9 @@ def load_audio_folder(root: str | Path) -> LabeledData:
         >>> data.class_counts
         {'no': 30, 'yes': 32}
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"Audio folder {root} does not exist; pass a folder with one sub-folder per class.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not class_dirs:
-        raise DataError(f"Audio folder {root} has no class sub-folders; arrange clips as {root}/<class name>/<clip>.")
-    inputs: list[str] = []
-    labels: list[str] = []
-    bad: list[BadItem] = []
-    for class_dir in class_dirs:
-        files = list_image_files(class_dir)
-        if not files:
-            raise DataError(f"Class folder {class_dir} is empty; add clips to it or remove the folder.")
-        for path in files:
-            reason = check_clip(path)
-            if reason:
-                bad.append(BadItem(str(path), reason))
-            else:
-                inputs.append(str(path))
-                labels.append(class_dir.name)
-    return LabeledData(modality="audio", inputs=inputs, labels=labels, source=str(root), bad_items=bad)
+    return load_class_folders(root, modality="audio", check=check_clip, items="clips", layout="<clip>")
 
 
 def load_audio_inputs(paths: list[str | Path]) -> tuple[list[str], list[BadItem]]:
     """Expand files and folders (recursively) into checked clip paths, for prediction."""
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(list_image_files(path))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise DataError(f"Input {path} does not exist; pass audio clips (WAV / FLAC / OGG) or folders of them.")
-    good, bad = [], []
-    for path in files:
-        reason = check_clip(path)
-        if reason:
-            bad.append(BadItem(str(path), reason))
-        else:
-            good.append(str(path))
-    return good, bad
+    return load_file_inputs(paths, check=check_clip, expected="audio clips (WAV / FLAC / OGG) or folders of them")

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from transferkit.data.dataset import BadItem, LabeledData
-from transferkit.errors import DataError
+from transferkit.data.folders import load_class_folders, load_file_inputs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
@@ -67,18 +67,6 @@ def check_image(path: Path) -> str | None:
     return None
 
 
-def list_image_files(folder: Path) -> list[Path]:
-    """All non-hidden files below `folder`, sorted, so results never depend on directory order.
-
-    Hidden means hidden inside `folder`: a dataset kept under ~/.cache or another dot-folder is still read.
-    """
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-
-
 def load_image_folder(root: str | Path) -> LabeledData:
     """Read `root/<class>/<image>` into LabeledData; unreadable files go to `bad_items`.
 
@@ -87,47 +75,9 @@ def load_image_folder(root: str | Path) -> LabeledData:
         >>> data.class_counts
         {'cat': 40, 'dog': 38}
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"Image folder {root} does not exist; pass a folder with one sub-folder per class.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not class_dirs:
-        raise DataError(
-            f"Image folder {root} has no class sub-folders; arrange images as {root}/<class name>/<image file>."
-        )
-    inputs: list[str] = []
-    labels: list[str] = []
-    bad: list[BadItem] = []
-    for class_dir in class_dirs:
-        files = list_image_files(class_dir)
-        if not files:
-            raise DataError(f"Class folder {class_dir} is empty; add images to it or remove the folder.")
-        for path in files:
-            reason = check_image(path)
-            if reason:
-                bad.append(BadItem(str(path), reason))
-            else:
-                inputs.append(str(path))
-                labels.append(class_dir.name)
-    return LabeledData(modality="image", inputs=inputs, labels=labels, source=str(root), bad_items=bad)
+    return load_class_folders(root, modality="image", check=check_image, items="images", layout="<image file>")
 
 
 def load_image_inputs(paths: list[str | Path]) -> tuple[list[str], list[BadItem]]:
     """Expand files and folders (recursively) into checked image paths, for prediction."""
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(list_image_files(path))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise DataError(f"Input {path} does not exist; pass image files or folders.")
-    good, bad = [], []
-    for path in files:
-        reason = check_image(path)
-        if reason:
-            bad.append(BadItem(str(path), reason))
-        else:
-            good.append(str(path))
-    return good, bad
+    return load_file_inputs(paths, check=check_image, expected="image files or folders")

@@ -1,0 +1,78 @@
+"""Folders of files, one sub-folder per class: the layout image and audio data share.
+
+The reader for each kind of file (`check` returns why a file is unusable, or None) is all that differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from transferkit.data.dataset import BadItem, LabeledData
+from transferkit.errors import DataError
+
+Check = Callable[[Path], "str | None"]
+
+
+def list_files(folder: Path) -> list[Path]:
+    """All non-hidden files below `folder`, sorted, so results never depend on directory order.
+
+    Hidden means hidden inside `folder`: a dataset kept under ~/.cache or another dot-folder is still read.
+    """
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def load_class_folders(root: str | Path, *, modality: str, check: Check, items: str, layout: str) -> LabeledData:
+    """Read `root/<class>/<file>` into LabeledData; files `check` rejects go to `bad_items` with the reason.
+
+    `items` names the files in errors ("images", "clips"); `layout` is the file part of the expected layout.
+    """
+    root = Path(root)
+    kind = modality.capitalize()
+    if not root.is_dir():
+        raise DataError(f"{kind} folder {root} does not exist; pass a folder with one sub-folder per class.")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DataError(
+            f"{kind} folder {root} has no class sub-folders; arrange {items} as {root}/<class name>/{layout}."
+        )
+    inputs: list[str] = []
+    labels: list[str] = []
+    bad: list[BadItem] = []
+    for class_dir in class_dirs:
+        files = list_files(class_dir)
+        if not files:
+            raise DataError(f"Class folder {class_dir} is empty; add {items} to it or remove the folder.")
+        for path in files:
+            reason = check(path)
+            if reason:
+                bad.append(BadItem(str(path), reason))
+            else:
+                inputs.append(str(path))
+                labels.append(class_dir.name)
+    return LabeledData(modality=modality, inputs=inputs, labels=labels, source=str(root), bad_items=bad)
+
+
+def load_file_inputs(paths: list[str | Path], *, check: Check, expected: str) -> tuple[list[str], list[BadItem]]:
+    """Expand files and folders (recursively) into checked paths, for prediction; `expected` says what to pass."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(list_files(path))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DataError(f"Input {path} does not exist; pass {expected}.")
+    good, bad = [], []
+    for path in files:
+        reason = check(path)
+        if reason:
+            bad.append(BadItem(str(path), reason))
+        else:
+            good.append(str(path))
+    return good, bad

@@ -47,13 +47,10 @@ def load_class_folders(root: str | Path, *, modality: str, check: Check, items: 
         files = list_files(class_dir)
         if not files:
             raise DataError(f"Class folder {class_dir} is empty; add {items} to it or remove the folder.")
-        for path in files:
-            reason = check(path)
-            if reason:
-                bad.append(BadItem(str(path), reason))
-            else:
-                inputs.append(str(path))
-                labels.append(class_dir.name)
+        good, rejected = checked(files, check)
+        inputs += good
+        labels += [class_dir.name] * len(good)
+        bad += rejected
     return LabeledData(modality=modality, inputs=inputs, labels=labels, source=str(root), bad_items=bad)
 
 
@@ -68,7 +65,13 @@ def load_file_inputs(paths: list[str | Path], *, check: Check, expected: str) ->
             files.append(path)
         else:
             raise DataError(f"Input {path} does not exist; pass {expected}.")
-    good, bad = [], []
+    return checked(files, check)
+
+
+def checked(files: list[Path], check: Check) -> tuple[list[str], list[BadItem]]:
+    """The usable files (as strings) and the rejected ones with `check`'s reason, each in the given order."""
+    good: list[str] = []
+    bad: list[BadItem] = []
     for path in files:
         reason = check(path)
         if reason:

@@ -74,8 +74,8 @@ class Backbone(nn.Module, ABC):
     def cache_key(self) -> str:
         """Identity of the embeddings this backbone produces: spec, weights and preprocessing."""
         identity = {"spec": self.spec, "checksum": self.weights_cfg.checksum, "pre": self.weights_cfg.preprocessing}
-        if self.modality == "image":  # how files become pixels; embeddings cached before transparency was laid over
-            identity["decode"] = IMAGE_DECODING  # white were computed from different pixels
+        if self.modality == "image":  # how files become pixels: a change in decoding is a change in embeddings
+            identity["decode"] = IMAGE_DECODING
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -100,7 +100,7 @@ def state_checksum(module: nn.Module) -> str:
 def load_image_batch(paths: list[str], transform) -> torch.Tensor:
     """Open each image as RGB, apply the weights' evaluation transform, stack into one channels-last batch.
 
-    Transparent pixels are laid over white (`open_rgb`), so cut-out PNGs do not bring their hidden paint along.
+    Files are decoded by `open_rgb`: upright by EXIF, transparency over white, deep greyscale stretched to 8 bits.
 
     Channels-last (NHWC in memory) lets oneDNN's CPU convolutions run in their native layout rather
     than converting at each layer (measured: benchmarks/embed_throughput.py). The layout is only the

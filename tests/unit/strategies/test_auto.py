@@ -94,12 +94,17 @@ def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, t
     )
 
 
-def test_fine_tuned_candidates_are_scored_when_the_budget_allows(reviews_csv, tmp_path):
-    small = pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(8)
+@pytest.fixture
+def small_reviews_csv(reviews_csv, tmp_path):
+    """8 real training reviews per class, no split column: a few-shot task."""
     path = tmp_path / "small.csv"
-    small.to_csv(path, index=False)
+    pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(8).to_csv(path, index=False)
+    return path
+
+
+def test_fine_tuned_candidates_are_scored_when_the_budget_allows(small_reviews_csv, tmp_path):
     result = transferkit.fit(
-        path,
+        small_reviews_csv,
         output_dir=str(tmp_path),
         name="small",
         budget_minutes=30,
@@ -121,15 +126,12 @@ def test_fine_tuned_candidates_are_scored_when_the_budget_allows(reviews_csv, tm
     assert selection["two_stage_estimate_seconds"] == selection["estimate_seconds"]["two-stage"]
 
 
-def test_auto_trains_saves_and_predicts_a_contrastive_choice(reviews_csv, minilm, tmp_path, monkeypatch):
+def test_auto_trains_saves_and_predicts_a_contrastive_choice(small_reviews_csv, minilm, tmp_path, monkeypatch):
     """When cross-validation picks contrastive, the saved model is the contrastively tuned body + probe head."""
-    small = pd.read_csv(reviews_csv).query("split == 'train'").groupby("score").head(8)
-    path = tmp_path / "small.csv"
-    small.to_csv(path, index=False)
     picked = {"chosen": "contrastive", "runner_up": "probe", "margin": 0.1, "folds": 2, "scores": {}, "skipped": {}}
     monkeypatch.setattr(AutoStrategy, "select", lambda self, **_: dict(picked))
     result = transferkit.fit(
-        path,
+        small_reviews_csv,
         output_dir=str(tmp_path),
         name="contrastive",
         epochs=1,

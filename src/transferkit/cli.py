@@ -418,6 +418,12 @@ def rank(
     max_length: int = typer.Option(None, help="Token limit for text backbones."),
     cache_dir: str = typer.Option(None, help="Embedding cache folder."),
     seed: int = typer.Option(None, help="Random seed (sampling and cross-validation folds)."),
+    confirm: int = typer.Option(
+        0, help="Fine-tune the best N candidates on the same rows and pick by validation accuracy [0: scores only]."
+    ),
+    confirm_strategy: str = typer.Option("two-stage", help="Strategy that fine-tunes the --confirm candidates."),
+    confirm_valid_fraction: float = typer.Option(0.2, help="Share of the labelled rows held out by --confirm."),
+    output_dir: str = typer.Option(None, help="Where --confirm writes its run folders (trained models) [runs]."),
     json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
     """Score candidate backbones on your labelled data (LogME, LEEP, NCE, H-score, k-NN, linear probe) and pick one."""
@@ -432,6 +438,7 @@ def rank(
         "max_length": max_length,
         "cache_dir": cache_dir,
         "seed": seed,
+        "output_dir": output_dir,
     }
     specs = [item.strip() for item in candidates.split(",") if item.strip()] if candidates is not None else None
     ranking = run_rank(
@@ -439,6 +446,9 @@ def rank(
         candidates=specs,
         budget=budget,
         by=by,
+        confirm=confirm,
+        confirm_strategy=confirm_strategy,
+        confirm_valid_fraction=confirm_valid_fraction,
         **{key: value for key, value in options.items() if value is not None},
     )
     if json_output:
@@ -446,17 +456,34 @@ def rank(
         return
     table = Table(title=f"{ranking.data['examples']} examples of {data}, ranked by {by}")
     score_names = list(ranking.rows[0].scores) if ranking.rows and ranking.rows[0].scores else []
-    for column in ("spec", *score_names, "params", "embed s", "latency ms", "peak MB", "note"):
+    confirmed = {item.spec: item for item in ranking.confirmed}
+    tuned = ("valid acc.", "fine-tune s") if confirmed else ()
+    for column in ("spec", *score_names, *tuned, "params", "embed s", "latency ms", "peak MB", "note"):
         table.add_column(column, justify="left" if column in {"spec", "note"} else "right")
     for row in ranking.rows:
+        check = confirmed.get(row.spec)
         note = row.error or "; ".join(row.over_budget) or ("recommended" if row.spec == ranking.recommended else "")
         scores = [_fmt(row.scores.get(name)) for name in score_names]
+        measured = (_fmt(check.valid_accuracy), _fmt(check.seconds, 1)) if check else ("",) * len(tuned)
         params = "n/a" if row.params_m is None else f"{row.params_m:.1f}M"
         table.add_row(
-            row.spec, *scores, params, _fmt(row.embed_seconds, 1), _fmt(row.latency_ms, 0), _fmt(row.memory_mb, 0), note
+            row.spec,
+            *scores,
+            *measured,
+            params,
+            _fmt(row.embed_seconds, 1),
+            _fmt(row.latency_ms, 0),
+            _fmt(row.memory_mb, 0),
+            note,
         )
     out.print(table)
-    if ranking.recommended:
+    pick = confirmed.get(ranking.recommended or "")
+    if pick is not None:
+        out.print(
+            f"Recommended: {ranking.recommended} (best {ranking.picked_by} of the top {len(confirmed)} by {by}; "
+            f"its trained model: {pick.run_dir}/model)."
+        )
+    elif ranking.recommended:
         out.print(f"Recommended: {ranking.recommended} (best {by} within the budget).")
     else:
         out.print("No candidate is within the budget; loosen --budget.")

@@ -2,6 +2,7 @@
 
 from transferkit.selection.advisor import Recommendation, Shortlist, recommend
 from transferkit.selection.budget import Budget
+from transferkit.selection.confirm import Confirmation
 from transferkit.selection.ranking import CandidateScore, Ranking, rank, score_embeddings
 from transferkit.selection.scores import SCORES, h_score, knn_accuracy, leep, linear_probe_accuracy, logme, nce
 
@@ -9,6 +10,7 @@ __all__ = [
     "SCORES",
     "Budget",
     "CandidateScore",
+    "Confirmation",
     "Ranking",
     "Recommendation",
     "Shortlist",

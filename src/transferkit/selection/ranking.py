@@ -32,6 +32,15 @@ from transferkit.config import RunSpec
 from transferkit.errors import BackboneError, ConfigError, MissingDependencyError
 from transferkit.features import extract_features
 from transferkit.selection.budget import Budget
+from transferkit.selection.confirm import (
+    DEFAULT_CONFIRM_STRATEGY,
+    DEFAULT_CONFIRM_VALID_FRACTION,
+    Confirmation,
+    best_confirmed,
+    check_confirm_options,
+    confirm_candidates,
+    confirm_caveats,
+)
 from transferkit.selection.measure import PeakMemory, measure_latency, parse_params, weights_mb
 from transferkit.selection.scores import SCORES
 
@@ -157,7 +166,11 @@ class CandidateScore:
 
 @dataclass
 class Ranking:
-    """The ranking table: `rows` best first by `by` (usable rows first), and the recommended pick."""
+    """The ranking table: `rows` best first by `by` (usable rows first), and the recommended pick.
+
+    With `confirm`, `confirmed` holds the top candidates fine-tuned on the same rows; the pick is then the best
+    validation accuracy among them (`picked_by` says which), and `score_pick` keeps the scores' own choice.
+    """
 
     rows: list[CandidateScore]
     by: str
@@ -166,16 +179,22 @@ class Ranking:
     data: dict[str, Any]
     seconds: float
     caveats: list[str] = field(default_factory=list)
+    confirmed: list[Confirmation] = field(default_factory=list)
+    score_pick: str | None = None
+    picked_by: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "by": self.by,
             "recommended": self.recommended,
+            "picked_by": self.picked_by or self.by,
+            "score_pick": self.score_pick,
             "caveats": self.caveats,
             "budget": self.budget.to_dict(),
             "data": self.data,
             "seconds": round(self.seconds, 3),
             "rows": [row.to_dict() for row in self.rows],
+            "confirmed": [item.to_dict() for item in self.confirmed],
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -326,6 +345,9 @@ def rank(
     by: str = "logme",
     scores: Sequence[str] | None = None,
     folds: int = 5,
+    confirm: int = 0,
+    confirm_strategy: str = DEFAULT_CONFIRM_STRATEGY,
+    confirm_valid_fraction: float = DEFAULT_CONFIRM_VALID_FRACTION,
     config: RunSpec | str | Path | None = None,
     **options: Any,
 ) -> Ranking:
@@ -342,6 +364,9 @@ def rank(
         by: The score that orders the table and makes the pick (one of `SCORES`).
         scores: Which scores to compute (default all; `by` is always included).
         folds: Folds of the cross-validated k-NN and linear-probe accuracies.
+        confirm: Fine-tune the best N usable candidates (by `by`) with `confirm_strategy` on the same labelled
+            rows, holding out `confirm_valid_fraction` of them, and pick the best validation accuracy. Each
+            leaves a run folder (under the `output_dir` option) with its trained model. 0 (default): scores only.
         config: A RunSpec or YAML file for the data options.
         **options: Flat data options as for `fit`: text_column, label_column, limit, batch_size,
             max_length, cache_dir, seed, ...
@@ -360,6 +385,7 @@ def rank(
     unknown = [name for name in names if name not in SCORES]
     if unknown:
         raise ConfigError(f"Unknown score(s) {', '.join(unknown)}; choose from {', '.join(SCORES)}.")
+    check_confirm_options(confirm, confirm_strategy, confirm_valid_fraction)
     budget = budget if isinstance(budget, Budget) else Budget.parse(budget)
     started = time.perf_counter()
     spec = resolve_spec(data, config, {"valid_fraction": 0.0, "test_fraction": 0.0, **options})
@@ -392,12 +418,40 @@ def rank(
         "classes": dict(sorted(Counter(labels).items())),
         "validation": summary,
     }
-    return Ranking(
+    ranking = Ranking(
         rows=rows,
         by=by,
         recommended=best.spec if best else None,
         budget=budget,
         data=data_info,
-        seconds=time.perf_counter() - started,
+        seconds=0.0,
         caveats=size_caveats(rows, best),
+        score_pick=best.spec if best else None,
+        picked_by=by,
     )
+    if confirm:
+        _confirm_top(
+            ranking,
+            confirm,
+            data,
+            config=config,
+            options=options,
+            strategy=confirm_strategy,
+            valid_fraction=confirm_valid_fraction,
+        )
+    ranking.seconds = time.perf_counter() - started
+    return ranking
+
+
+def _confirm_top(ranking: Ranking, count: int, data, *, config, options, strategy: str, valid_fraction: float) -> None:
+    """Fine-tune the `count` best usable candidates and let validation accuracy make the pick."""
+    top = [row.spec for row in ranking.rows if row.usable and row.scores.get(ranking.by) is not None][:count]
+    ranking.confirmed = confirm_candidates(
+        top, data, config=config, options=options, strategy=strategy, valid_fraction=valid_fraction
+    )
+    pick = best_confirmed(ranking.confirmed)
+    if pick is not None:
+        ranking.recommended = pick.spec
+        ranking.picked_by = f"validation accuracy after {strategy} fine-tuning"
+        ranking.caveats = []  # measured fine-tuning settles what the size note warned of
+    ranking.caveats += confirm_caveats(ranking.confirmed, pick, ranking.score_pick)

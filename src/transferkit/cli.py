@@ -419,7 +419,9 @@ def rank(
     cache_dir: str = typer.Option(None, help="Embedding cache folder."),
     seed: int = typer.Option(None, help="Random seed (sampling and cross-validation folds)."),
     confirm: int = typer.Option(
-        0, help="Fine-tune the best N candidates on the same rows and pick by validation accuracy [0: scores only]."
+        0,
+        help="Fine-tune the best N candidates on every labelled row (not the --limit sample) and pick by validation "
+        "accuracy [0: scores only].",
     ),
     confirm_strategy: str = typer.Option("two-stage", help="Strategy that fine-tunes the --confirm candidates."),
     confirm_valid_fraction: float = typer.Option(0.2, help="Share of the labelled rows held out by --confirm."),

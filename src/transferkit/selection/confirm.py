@@ -21,6 +21,7 @@ from transferkit.errors import BackboneError, ConfigError, TransferKitError
 
 DEFAULT_CONFIRM_STRATEGY = "two-stage"
 DEFAULT_CONFIRM_VALID_FRACTION = 0.2
+CHANCE_Z = 1.96  # a difference within 1.96 standard errors is one chance alone produces 1 time in 20 or more
 
 
 @dataclass
@@ -37,10 +38,16 @@ class Confirmation:
 
     @property
     def standard_error(self) -> float | None:
-        """Binomial standard error of the validation accuracy: how far chance alone moves it on this many rows."""
+        """Standard error of the validation accuracy: how far chance alone moves it on this many rows.
+
+        Agresti-Caffo's adjustment (one more right and one more wrong answer, Agresti & Caffo 2000) keeps it above
+        0 at an accuracy of 1.0, where the plain binomial error would claim certainty from 17 rows.
+        """
         if self.valid_accuracy is None or not self.valid_examples:
             return None
-        return math.sqrt(self.valid_accuracy * (1 - self.valid_accuracy) / self.valid_examples)
+        rows = self.valid_examples + 2
+        adjusted = (self.valid_accuracy * self.valid_examples + 1) / rows
+        return math.sqrt(adjusted * (1 - adjusted) / rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "standard_error": self.standard_error}
@@ -73,13 +80,16 @@ def confirm_candidates(
 ) -> list[Confirmation]:
     """`fit` each spec with `strategy` on the same split of the labelled rows; a failure is kept, not raised.
 
-    Every candidate gets the same seed, hence the same training and validation rows. A test split the data
-    defines is passed through untouched; only validation accuracy is read.
+    Every candidate gets the same seed, hence the same training and validation rows: all the labelled rows, even
+    when the scores read a `limit` sample. A test split the data defines is passed through untouched; only
+    validation accuracy is read.
     """
     from transferkit.api import fit
     from transferkit.backbones import backbone_entry
 
-    fit_options = {**options, "strategy": strategy, "valid_fraction": valid_fraction, "test_fraction": 0.0}
+    # Every labelled row, not the scores' `limit` sample: a confirmation is a real training run whose model is kept.
+    fit_options = {key: value for key, value in options.items() if key != "limit"}
+    fit_options |= {"strategy": strategy, "valid_fraction": valid_fraction, "test_fraction": 0.0}
     confirmations = []
     for spec in specs:
         confirmation = Confirmation(spec=spec, strategy=strategy)
@@ -122,7 +132,9 @@ def confirm_caveats(confirmations: list[Confirmation], pick: Confirmation | None
     if pick is None or not measured:
         return caveats
     runner_up = measured[0]
-    spread = math.hypot(pick.standard_error or 0.0, runner_up.standard_error or 0.0)
+    # 95% half-width of the difference, as if the two had separate validation rows: they share them, so a paired
+    # test would be tighter, but fit keeps no per-row answers; this errs towards "within chance".
+    spread = CHANCE_Z * math.hypot(pick.standard_error or 0.0, runner_up.standard_error or 0.0)
     if pick.valid_accuracy - runner_up.valid_accuracy <= spread:
         caveats.append(
             f"{pick.spec} ({pick.valid_accuracy:.3f}) and {runner_up.spec} ({runner_up.valid_accuracy:.3f}) are within "

@@ -215,10 +215,13 @@ class Ranking:
 SIZE_RATIO_CAVEAT = 3.0
 
 
-def size_caveats(rows: list[CandidateScore], pick: CandidateScore | None) -> list[str]:
+def size_caveats(
+    rows: list[CandidateScore], pick: CandidateScore | None, fine_tuned: set[str] = frozenset()
+) -> list[str]:
     """A warning when a usable candidate is much larger than the pick: the scores judge frozen features, and
-    fine-tuning can give a larger model's extra layers more to adapt than the features show."""
-    sized = [row for row in rows if row.usable and row.params_m]
+    fine-tuning can give a larger model's extra layers more to adapt than the features show. Candidates in
+    `fine_tuned` (confirmed by `--confirm`) were measured after fine-tuning, so they need no warning."""
+    sized = [row for row in rows if row.usable and row.params_m and row.spec not in fine_tuned]
     if pick is None or not pick.params_m or not sized:
         return []
     biggest = max(sized, key=lambda row: row.params_m or 0.0)
@@ -365,7 +368,8 @@ def rank(
         scores: Which scores to compute (default all; `by` is always included).
         folds: Folds of the cross-validated k-NN and linear-probe accuracies.
         confirm: Fine-tune the best N usable candidates (by `by`) with `confirm_strategy` on the same labelled
-            rows, holding out `confirm_valid_fraction` of them, and pick the best validation accuracy. Each
+            rows (all of them, not the `limit` sample), holding out `confirm_valid_fraction` of them, and pick
+            the best validation accuracy. Each
             leaves a run folder (under the `output_dir` option) with its trained model. 0 (default): scores only.
         config: A RunSpec or YAML file for the data options.
         **options: Flat data options as for `fit`: text_column, label_column, limit, batch_size,
@@ -453,5 +457,7 @@ def _confirm_top(ranking: Ranking, count: int, data, *, config, options, strateg
     if pick is not None:
         ranking.recommended = pick.spec
         ranking.picked_by = f"validation accuracy after {strategy} fine-tuning"
-        ranking.caveats = []  # measured fine-tuning settles what the size note warned of
+        measured = {item.spec for item in ranking.confirmed if item.valid_accuracy is not None}
+        pick_row = next(row for row in ranking.rows if row.spec == pick.spec)
+        ranking.caveats = size_caveats(ranking.rows, pick_row, measured)  # only candidates left unconfirmed
     ranking.caveats += confirm_caveats(ranking.confirmed, pick, ranking.score_pick)

@@ -57,8 +57,10 @@ def test_confirm_fine_tunes_the_top_candidates_on_one_split_and_picks_by_validat
         confirm_strategy="probe",
         confirm_valid_fraction=0.3,
         output_dir=str(tmp_path / "runs"),
+        limit=100,  # the scores read a sample; the confirmations train on every labelled row
         **REVIEWS,
     )
+    assert ranking.data["examples"] == 100
     assert [item.spec for item in ranking.confirmed] == [row.spec for row in ranking.rows]  # in score order
     minilm, noise = (
         next(item for item in ranking.confirmed if item.spec == spec) for spec in ("bundled:minilm", noise_spec)
@@ -93,7 +95,10 @@ def test_the_pick_follows_validation_accuracy_even_against_the_scores(reviews_cs
 def test_confirm_caveats_name_a_pick_within_chance_and_failures():
     close = [Confirmation("a", "probe", 0.80, 50), Confirmation("b", "probe", 0.76, 50)]
     (caveat,) = confirm_caveats(close, best_confirmed(close), "a")
-    assert "within chance" in caveat and "+-0.083" in caveat  # hypot of the two binomial standard errors
+    assert "within chance" in caveat and "+-0.162" in caveat  # 1.96 x hypot of the two adjusted standard errors
+    perfect = [Confirmation("a", "probe", 1.0, 17), Confirmation("b", "probe", 0.882, 17)]
+    assert perfect[0].standard_error > 0.05  # 17 of 17 right is no certainty
+    assert "within chance" in confirm_caveats(perfect, best_confirmed(perfect), "b")[0]
     far = [Confirmation("a", "probe", 0.60, 1000), Confirmation("b", "probe", 0.90, 1000)]
     (caveat,) = confirm_caveats(far, best_confirmed(far), "a")
     assert caveat == "Fine-tuning overturned the scores: b beat their pick, a."

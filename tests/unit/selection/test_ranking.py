@@ -118,6 +118,7 @@ def test_a_much_larger_usable_candidate_than_the_pick_is_called_out():
     (caveat,) = size_caveats([pick, similar, large], pick)
     assert "large has 10x the parameters of small" in caveat and "fine-tune" in caveat
     assert size_caveats([pick, similar], pick) == []  # under 3x: the frozen-feature order is the advice
+    assert size_caveats([pick, similar, large], pick, {"large"}) == []  # fine-tuned by --confirm: measured
     large.over_budget = ["params 134.5M > 50M"]
     assert size_caveats([pick, similar, large], pick) == []  # a candidate the budget rules out is no alternative
     assert size_caveats([pick, large], None) == []

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -129,21 +130,23 @@ def _write_folder(root: Path, images: list[np.ndarray], labels: list[int], prefi
     return root
 
 
-def render_font_digits(folder: str | Path, *, per_class: int = 100, seed: int = 0) -> Path:
+def render_font_digits(
+    folder: str | Path, *, per_class: int = 100, seed: int = 0, fonts: Sequence[Path] | None = None
+) -> Path:
     """Write `per_class` font-rendered digits 0-9 per class into `folder/<digit>/` (the simulated source).
 
-    Fonts are the machine's TrueType / OpenType files; with none installed, Pillow's built-in font
+    Fonts are `fonts`, or else the machine's TrueType / OpenType files; with none, Pillow's built-in font
     is used (fewer styles, so a larger shift). A folder already complete is reused.
     """
     root = Path(folder)
     if (root / ".complete").exists():
         return root
     rng = np.random.default_rng(seed)
-    fonts: list[Path | None] = list(system_fonts()) or [None]
+    chosen: list[Path | None] = list(system_fonts() if fonts is None else fonts) or [None]
     images, labels = [], []
     for digit in range(10):
         for _ in range(per_class):
-            font = _load_font(fonts[int(rng.integers(len(fonts)))], size=int(rng.integers(36, 48)))
+            font = _load_font(chosen[int(rng.integers(len(chosen)))], size=int(rng.integers(36, 48)))
             images.append(_render_digit(digit, font, rng))
             labels.append(digit)
     return _write_folder(root, images, labels, "font")

@@ -6,8 +6,8 @@ by LogME on that file's sampled ranking are fine-tuned with two-stage by
 `transferkit.selection.confirm.confirm_candidates`: what `rank --confirm 2` runs, on every training row, 20% of
 them held out for validation. The pick is the best validation accuracy. It is judged on the file's two-stage
 test accuracies of every candidate (fine-tuned on all training rows, held-out test rows): regret = the best
-candidate's test accuracy - the pick's. Also recorded: LogME's own pick, and the best of the two confirmed (what
-a confirmation could at most recover).
+candidate's test accuracy - the pick's. Also recorded: the regret of every score's own pick (score_regrets),
+and of the better of the two confirmed (what a confirmation could at most recover).
 
 Costs: the confirmations' training time, against the file's time to fine-tune every candidate. That total was
 measured by the earlier run, so the ratio mixes two runs; `same_candidates_seconds` gives the earlier run's time
@@ -93,6 +93,8 @@ def confirm_draw(name: str, entry: dict, work: Path) -> dict:
     )
     seconds = time.perf_counter() - started
     pick = best_confirmed(confirmed)
+    for item in confirmed:  # the run folders lie in a temporary folder that is removed: keep the run names
+        item.run_dir = item.run_dir and Path(item.run_dir).name
     best = max(accuracy.values())
     fine_tune_all = entry["train_seconds"]["two-stage"]
     return {
@@ -102,7 +104,6 @@ def confirm_draw(name: str, entry: dict, work: Path) -> dict:
         "best_test_accuracy": best,
         "best_candidate": max(accuracy, key=lambda spec: accuracy[spec]),
         "logme_pick": top[0],
-        "logme_regret": round(best - accuracy[top[0]], 4),
         "score_regrets": score_regrets(entry),
         "caveats": confirm_caveats(confirmed, pick, top[0]),  # what `rank --confirm` would print under the table
         "confirm_pick": pick.spec if pick else None,

@@ -81,8 +81,8 @@ def confirm_candidates(
     """`fit` each spec with `strategy` on the same split of the labelled rows; a failure is kept, not raised.
 
     Every candidate gets the same seed, hence the same training and validation rows: all the labelled rows, even
-    when the scores read a `limit` sample. A test split the data defines is passed through untouched; only
-    validation accuracy is read.
+    when the scores read a `limit` sample. A test split the data defines takes no part in training or the pick
+    (fit still reports it in each run's metrics); only validation accuracy is read.
     """
     from transferkit.api import fit
     from transferkit.backbones import backbone_entry

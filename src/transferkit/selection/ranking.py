@@ -369,8 +369,8 @@ def rank(
         folds: Folds of the cross-validated k-NN and linear-probe accuracies.
         confirm: Fine-tune the best N usable candidates (by `by`) with `confirm_strategy` on the same labelled
             rows (all of them, not the `limit` sample), holding out `confirm_valid_fraction` of them, and pick
-            the best validation accuracy. Each
-            leaves a run folder (under the `output_dir` option) with its trained model. 0 (default): scores only.
+            the best validation accuracy. Each leaves a run folder (under the `output_dir` option) with its
+            trained model. 0 (default): scores only.
         config: A RunSpec or YAML file for the data options.
         **options: Flat data options as for `fit`: text_column, label_column, limit, batch_size,
             max_length, cache_dir, seed, ...

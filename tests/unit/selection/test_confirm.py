@@ -111,7 +111,7 @@ def test_confirm_caveats_name_a_pick_within_chance_and_failures():
     assert best_confirmed(tied).spec == "a"  # a tie goes to the score's order
 
 
-def test_a_candidate_object_without_a_registered_spec_is_reported_not_fatal(reviews_csv, minilm):
+def test_a_candidate_object_without_a_registered_spec_is_reported_not_fatal(reviews_csv):
     from transferkit.selection.confirm import confirm_candidates
 
     (item,) = confirm_candidates(

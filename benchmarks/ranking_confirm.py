@@ -27,6 +27,7 @@ import platform
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -117,30 +118,35 @@ def confirm_draw(name: str, entry: dict, work: Path) -> dict:
     }
 
 
-def main() -> None:
-    bench.register_variants()
-    draws: dict[str, list[dict]] = json.loads(OUT.read_text())["draws"] if OUT.exists() else {}
+def recorded_draws() -> Iterator[tuple[str, str, dict]]:
+    """(results file, dataset, entry) for every recorded draw of the RANKING_DATASETS (as for ranking.py)."""
     for file_name in FILES:
         entries = json.loads((RESULTS_DIR / file_name).read_text())["datasets"]
         for name, entry in entries.items():
-            if name not in bench.DATASETS:  # RANKING_DATASETS, as for ranking.py
-                continue
-            work = Path(tempfile.mkdtemp(prefix="transferkit-confirm-"))
-            try:
-                print(f"[{file_name}] {name}", flush=True)
-                result = {"file": file_name, **confirm_draw(name, entry, work)}
-                kept = [draw for draw in draws.get(name, []) if draw["file"] != file_name]  # a rerun replaces
-                draws[name] = sorted([*kept, result], key=lambda draw: draw["seed"])
-                print(json.dumps(result, indent=1), flush=True)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-            report = {
-                "script": "benchmarks/ranking_confirm.py",
-                "confirm": COUNT,
-                "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__},
-                "draws": draws,
-            }
-            OUT.write_text(json.dumps(report, indent=2) + "\n")  # partial results survive an interruption
+            if name in bench.DATASETS:
+                yield file_name, name, entry
+
+
+def main() -> None:
+    bench.register_variants()
+    draws: dict[str, list[dict]] = json.loads(OUT.read_text())["draws"] if OUT.exists() else {}
+    for file_name, name, entry in recorded_draws():
+        work = Path(tempfile.mkdtemp(prefix="transferkit-confirm-"))
+        try:
+            print(f"[{file_name}] {name}", flush=True)
+            result = {"file": file_name, **confirm_draw(name, entry, work)}
+            kept = [draw for draw in draws.get(name, []) if draw["file"] != file_name]  # a rerun replaces
+            draws[name] = sorted([*kept, result], key=lambda draw: draw["seed"])
+            print(json.dumps(result, indent=1), flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        report = {
+            "script": "benchmarks/ranking_confirm.py",
+            "confirm": COUNT,
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__},
+            "draws": draws,
+        }
+        OUT.write_text(json.dumps(report, indent=2) + "\n")  # partial results survive an interruption
 
 
 if __name__ == "__main__":

@@ -409,7 +409,9 @@ def rank(
     data: str = typer.Argument(..., help="Labelled data: image folder, CSV / JSONL file, or builtin:NAME."),
     candidates: str = typer.Option(None, help="Comma-separated backbone specs [every offline one of the modality]."),
     budget: str = typer.Option(None, help="Limits, e.g. latency=50ms,memory=1GB,params=25M."),
-    by: str = typer.Option("logme", help="Score that orders the table: logme, leep, nce, h_score, knn, linear."),
+    by: str = typer.Option(
+        "logme", help="Score that orders the table: logme, leep, nce, h_score, gbc, nleep, knn, linear."
+    ),
     text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
     label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
     split_column: str = typer.Option(None, help="Column with train / valid / test per row (test rows are not used)."),

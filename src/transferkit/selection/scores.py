@@ -20,14 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.covariance import ledoit_wolf_shrinkage
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from transferkit.errors import DataError
+from transferkit.errors import ConfigError, DataError
 
 # Small dense problems: on a shared 2-core machine multi-threaded BLAS made LogME 16x and the linear
 # probe 9x slower than one thread (1,797 x 764 features: 17.5 s vs 1.1 s), so scores run on one thread.
@@ -299,6 +301,108 @@ def h_score(
     return float(score)
 
 
+def _pca(features: np.ndarray, components: int | float, seed: int) -> np.ndarray:
+    """PCA projection with scikit-learn; an int above the rank is capped at the rank."""
+    if isinstance(components, int):
+        components = min(components, *features.shape)
+    return PCA(n_components=components, svd_solver="full", random_state=seed).fit_transform(features)
+
+
+@single_threaded
+def gbc(features: np.ndarray, labels: np.ndarray | list, *, components: int = 64, gaussian: str = "spherical") -> float:
+    """GBC: minus the summed Bhattacharyya coefficients between every pair of class-conditional Gaussians.
+
+    Pandy, Agostinelli, Uijlings, Ferrari and Mensink, "Transferability Estimation using Bhattacharyya
+    Class Separability", CVPR 2022. The features are reduced by PCA (the authors use 64 dimensions),
+    each class is modelled as a Gaussian with a spherical (the authors' default) or diagonal
+    covariance, and GBC = -sum_{c != k} exp(-D_B(c, k)) with the Bhattacharyya distance
+    D_B = 1/8 (mu_c - mu_k)^T S^-1 (mu_c - mu_k) + 1/2 log(det S / sqrt(det S_c det S_k)), S the mean
+    of the two covariances. 0 means every pair of classes is fully separated; it is invariant to
+    rescaling the features.
+
+    Args:
+        features: (n, d) embeddings.
+        labels: n labels.
+        components: PCA dimensions kept (capped at min(n, d)).
+        gaussian: "spherical" or "diagonal" class covariances.
+
+    Returns:
+        GBC (<= 0; higher is better).
+
+    Example:
+        >>> f = np.array([[0.0, 0.0], [0.1, 0.2], [5.0, 5.0], [5.2, 4.9]])
+        >>> gbc(f, [0, 0, 1, 1]) > -0.01
+        True
+    """
+    if gaussian not in ("spherical", "diagonal"):
+        raise ConfigError(f"GBC's gaussian option must be 'spherical' or 'diagonal'; got {gaussian!r}.")
+    codes = encode_labels(labels)
+    f = _pca(_check_rows(features, codes, "Features"), components, seed=0)
+    classes = range(codes.max() + 1)
+    means = np.stack([f[codes == c].mean(axis=0) for c in classes])
+    variances = np.stack([f[codes == c].var(axis=0) for c in classes])
+    # The published floor for constant features, made relative so that rescaling cannot change the score.
+    variances = np.maximum(variances, 1e-4 * max(float(f.var(axis=0).mean()), 1e-300))
+    if gaussian == "spherical":
+        variances = np.repeat(variances.mean(axis=1, keepdims=True), f.shape[1], axis=1)
+    average = (variances[:, None, :] + variances[None, :, :]) / 2  # (C, C, d): S for every pair
+    mahalanobis = (((means[:, None, :] - means[None, :, :]) ** 2) / average).sum(axis=2)
+    log_variances = np.log(variances).sum(axis=1)
+    log_ratio = np.log(average).sum(axis=2) - (log_variances[:, None] + log_variances[None, :]) / 2
+    coefficients = np.exp(-(mahalanobis / 8 + log_ratio / 2))
+    np.fill_diagonal(coefficients, 0.0)
+    return float(-coefficients.sum())
+
+
+@single_threaded
+def nleep(
+    features: np.ndarray,
+    labels: np.ndarray | list,
+    *,
+    components_per_class: int = 5,
+    variance: float = 0.8,
+    seed: int = 0,
+) -> float:
+    """N-LEEP: LEEP with a Gaussian mixture fitted on the features in place of a source classifier.
+
+    Li, Jia, Hou, Wang, Ouyang, Gan, Xie and Zhang, "Ranking Neural Checkpoints", CVPR 2021. The
+    features are reduced by PCA to the components that explain `variance` of their variance (0.8 in
+    the paper), a Gaussian mixture with `components_per_class` x C components (5 C in the paper;
+    full covariances, scikit-learn's default) is fitted to them, and its posterior over components
+    takes the place of the source classifier's probabilities in LEEP. Unlike LEEP it needs no source
+    head, so it scores any backbone, text encoders included.
+
+    Args:
+        features: (n, d) embeddings.
+        labels: n labels.
+        components_per_class: Mixture components per target class (capped so each has at least two rows).
+        variance: Share of the variance the PCA keeps.
+        seed: Seed of the mixture's initialisation.
+
+    Returns:
+        N-LEEP (<= 0; higher is better).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat([0, 1], 30)
+        >>> nleep(rng.normal(size=(60, 3)) + 4 * y[:, None], y) > nleep(rng.normal(size=(60, 3)), y)
+        True
+    """
+    if not 0.0 < variance < 1.0:
+        raise ConfigError(
+            f"N-LEEP's variance option must be between 0 and 1 (the share the PCA keeps); got {variance}."
+        )
+    codes = encode_labels(labels)
+    f = _check_rows(features, codes, "Features")
+    reduced = _pca(f, variance, seed) if f.std(axis=0).max() > 0 else f[:, :1]
+    # The mixture's covariance floor (reg_covar) is absolute: bring the features to unit spread so that it is
+    # the same small fraction of the variance for every backbone, and the score invariant to rescaling.
+    reduced = reduced / max(float(reduced.std()), 1e-300)
+    count = max(2, min(components_per_class * (codes.max() + 1), len(f) // 2))
+    mixture = GaussianMixture(n_components=count, random_state=seed).fit(reduced)
+    return leep(mixture.predict_proba(reduced), codes)
+
+
 def _folds(codes: np.ndarray, requested: int) -> int:
     folds = int(min(requested, np.bincount(codes).min()))
     if folds < 2:
@@ -369,6 +473,8 @@ SCORES: dict[str, ScoreInfo] = {
     "h_score": ScoreInfo(
         "h_score", "features", h_score, "regularised, debiased H-score (Bao et al. 2019; Ibrahim et al. 2022)"
     ),
+    "gbc": ScoreInfo("gbc", "features", gbc, "Gaussian Bhattacharyya class separability (Pandy et al. 2022)"),
+    "nleep": ScoreInfo("nleep", "features", nleep, "LEEP over a Gaussian mixture of the features (Li et al. 2021)"),
     "knn": ScoreInfo("knn", "features", knn_accuracy, "5-NN cosine cross-validated accuracy"),
     "linear": ScoreInfo("linear", "features", linear_probe_accuracy, "logistic-regression cross-validated accuracy"),
 }

@@ -6,10 +6,23 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from transferkit.errors import DataError
-from transferkit.selection.scores import h_score, knn_accuracy, leep, linear_probe_accuracy, logme, logme_fit, nce
+from transferkit.errors import ConfigError, DataError
+from transferkit.selection.scores import (
+    gbc,
+    h_score,
+    knn_accuracy,
+    leep,
+    linear_probe_accuracy,
+    logme,
+    logme_fit,
+    nce,
+    nleep,
+)
 
-FEATURE_SCORES = [logme, h_score, knn_accuracy, linear_probe_accuracy]
+FEATURE_SCORES = [logme, h_score, gbc, knn_accuracy, linear_probe_accuracy]
+# N-LEEP reads the features' cluster structure: on digits the clusters are the classes, but MiniLM's clusters of
+# reviews follow topic (dog food, coffee), not sentiment, so on the 100-review fixture it is at chance level.
+CLUSTER_SCORES = [*FEATURE_SCORES, nleep]
 
 
 def random_like(features: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -25,7 +38,7 @@ def test_minilm_review_features_beat_random_features(score, review_embeddings):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("score", FEATURE_SCORES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("score", CLUSTER_SCORES, ids=lambda f: f.__name__)
 def test_efficientnet_digit_features_beat_random_features(score, digit_embeddings):
     features, _, labels = digit_embeddings
     assert score(features, labels) > score(random_like(features), labels)
@@ -40,9 +53,10 @@ def test_imagenet_predictions_beat_shuffled_predictions(score, digit_embeddings)
 
 
 @pytest.mark.parametrize("scale", [1e-3, 0.5, 40.0, 1e3])
-def test_logme_is_invariant_to_rescaling_features(review_embeddings, scale):
+@pytest.mark.parametrize("score", [logme, gbc, nleep], ids=lambda f: f.__name__)
+def test_score_is_invariant_to_rescaling_features(review_embeddings, score, scale):
     features, labels = review_embeddings
-    assert logme(features * scale, labels) == pytest.approx(logme(features, labels), abs=1e-4)
+    assert score(features * scale, labels) == pytest.approx(score(features, labels), abs=1e-4)
 
 
 def _gaussian_evidence(features: np.ndarray, target: np.ndarray, alpha: float, beta: float) -> float:
@@ -83,6 +97,31 @@ def test_nce_is_minus_the_conditional_entropy():
     assert nce(hard, ["a", "a", "b", "b"]) == 0.0
 
 
+def test_gbc_matches_the_bhattacharyya_coefficients_of_two_gaussians():
+    """Two classes in 2-D with diagonal covariances; PCA is a rotation, which leaves D_B unchanged for diagonal
+    covariances only when they are spherical, so the check uses spherical classes in both modes."""
+    rng = np.random.default_rng(0)
+    first = rng.normal(size=(400, 2))
+    second = rng.normal(size=(400, 2)) * 2.0 + [3.0, 1.0]
+    features, labels = np.vstack([first, second]), np.repeat([0, 1], 400)
+    mu1, mu2 = first.mean(axis=0), second.mean(axis=0)
+    v1, v2 = first.var(axis=0).mean(), second.var(axis=0).mean()  # spherical: one variance per class
+    average = (v1 + v2) / 2
+    distance = ((mu1 - mu2) ** 2).sum() / average / 8 + 0.5 * 2 * (np.log(average) - (np.log(v1) + np.log(v2)) / 2)
+    assert gbc(features, labels) == pytest.approx(-2 * np.exp(-distance), rel=1e-6)  # both ordered pairs
+    assert gbc(features, labels, gaussian="diagonal") < 0
+
+
+def test_nleep_is_near_zero_when_the_mixture_finds_the_classes_and_low_when_not():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 40)
+    centres = np.array([[0.0, 0.0, 0.0], [20.0, 0.0, 0.0], [0.0, 20.0, 0.0]])
+    clustered = rng.normal(size=(120, 3)) + centres[labels]
+    assert nleep(clustered, labels) > -0.05
+    assert nleep(clustered, rng.permutation(labels)) < -0.8  # clusters unrelated to the labels (chance: ln 1/3)
+    assert nleep(clustered, labels) == nleep(clustered, labels)  # seeded mixture: deterministic
+
+
 def test_h_score_is_invariant_to_invertible_linear_maps(review_embeddings):
     features, labels = review_embeddings
     small = features[:, :20]  # fewer dimensions than examples, so the covariance is invertible
@@ -108,5 +147,9 @@ def test_scores_reject_unusable_inputs():
         h_score(np.ones((3, 2)), ["a", "b"])
     with pytest.raises(DataError, match="softmax"):
         leep(np.array([[2.0, 1.0], [0.0, 3.0]]), ["a", "b"])
+    with pytest.raises(ConfigError, match="gaussian option"):
+        gbc(np.random.rand(6, 3), [0, 0, 0, 1, 1, 1], gaussian="full")
+    with pytest.raises(ConfigError, match="variance option"):
+        nleep(np.random.rand(6, 3), [0, 0, 0, 1, 1, 1], variance=80)
     with pytest.raises(DataError, match="2 examples of every class"):
         knn_accuracy(np.random.rand(5, 3), ["a", "a", "a", "a", "b"])

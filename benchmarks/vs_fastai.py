@@ -37,6 +37,7 @@ import torch
 from PIL import Image
 
 from fastai_peer import check_weights, image_dataloaders, predict_labels, timm_weights_file, vision_learner
+from peer_summary import summarise_against_peer
 from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
@@ -98,32 +99,9 @@ def fastai_arm(train: LabeledData, valid: LabeledData, test: LabeledData, *, epo
 
 
 def summarise(rows: list[dict], per_class: list[int]) -> dict:
-    summary: dict = {}
-    for k in per_class:
-        arms: dict = {}
-        for arm in ARMS:
-            picked = [row for row in rows if row["per_class"] == k and row["arm"] == arm]
-            if not picked:
-                continue
-            accuracy = np.array([row["accuracy"] for row in picked])
-            seconds = np.array([row["seconds"] for row in picked])
-            arms[arm] = {
-                "seeds": len(picked),
-                "accuracy_mean": round(float(accuracy.mean()), 4),
-                "accuracy_std": round(float(accuracy.std(ddof=1)), 4) if len(picked) > 1 else None,
-                "seconds_mean": round(float(seconds.mean()), 1),
-                "seconds_std": round(float(seconds.std(ddof=1)), 1) if len(picked) > 1 else None,
-            }
-        fastai = arms.get("fastai_fine_tune")
-        for arm in ("transferkit_probe", "transferkit_two_stage"):
-            if fastai and arm in arms:
-                ours = arms[arm]
-                ours["target_accuracy_at_least_fastai"] = ours["accuracy_mean"] >= fastai["accuracy_mean"]
-                ours["time_ratio_vs_fastai"] = round(ours["seconds_mean"] / fastai["seconds_mean"], 3)
-                ours["target_time_at_most_half"] = ours["seconds_mean"] * 2 <= fastai["seconds_mean"]
-                ours["target_met"] = ours["target_accuracy_at_least_fastai"] and ours["target_time_at_most_half"]
-        summary[str(k)] = arms
-    return summary
+    return summarise_against_peer(
+        rows, per_class, ARMS, peer="fastai_fine_tune", name="fastai", time_factor=2, time_label="half"
+    )
 
 
 def write(payload: dict) -> None:

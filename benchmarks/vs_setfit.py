@@ -38,6 +38,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 import torch
 
+from peer_summary import summarise_against_peer
 from transferkit.backbones import create_backbone
 from transferkit.backbones.bundled import minilm_dir
 from transferkit.config import RunSpec
@@ -122,32 +123,9 @@ def setfit_arm(train: LabeledData, test: LabeledData, *, seed: int, max_length: 
 
 
 def summarise(rows: list[dict], per_class: list[int]) -> dict:
-    summary: dict = {}
-    for k in per_class:
-        arms: dict = {}
-        for arm in ARMS:
-            picked = [row for row in rows if row["per_class"] == k and row["arm"] == arm]
-            if not picked:
-                continue
-            accuracy = np.array([row["accuracy"] for row in picked])
-            seconds = np.array([row["seconds"] for row in picked])
-            arms[arm] = {
-                "seeds": len(picked),
-                "accuracy_mean": round(float(accuracy.mean()), 4),
-                "accuracy_std": round(float(accuracy.std(ddof=1)), 4) if len(picked) > 1 else None,
-                "seconds_mean": round(float(seconds.mean()), 1),
-                "seconds_std": round(float(seconds.std(ddof=1)), 1) if len(picked) > 1 else None,
-            }
-        setfit = arms.get("setfit")
-        for arm in ARMS[:-1]:
-            if setfit and arm in arms:
-                ours = arms[arm]
-                ours["target_accuracy_at_least_setfit"] = ours["accuracy_mean"] >= setfit["accuracy_mean"]
-                ours["time_ratio_vs_setfit"] = round(ours["seconds_mean"] / setfit["seconds_mean"], 3)
-                ours["target_time_at_most_a_third"] = ours["seconds_mean"] * 3 <= setfit["seconds_mean"]
-                ours["target_met"] = ours["target_accuracy_at_least_setfit"] and ours["target_time_at_most_a_third"]
-        summary[str(k)] = arms
-    return summary
+    return summarise_against_peer(
+        rows, per_class, ARMS, peer="setfit", name="setfit", time_factor=3, time_label="a_third"
+    )
 
 
 def write(payload: dict, out: Path) -> None:

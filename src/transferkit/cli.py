@@ -430,7 +430,8 @@ def rank(
     output_dir: str = typer.Option(None, help="Where --confirm writes its run folders (trained models) [runs]."),
     json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
-    """Score candidate backbones on your labelled data (LogME, LEEP, NCE, H-score, k-NN, linear probe) and pick one."""
+    """Score candidate backbones on your labelled data (LogME, LEEP, NCE, H-score, GBC, N-LEEP, k-NN, linear CV)
+    and pick one."""
     from transferkit.selection import rank as run_rank
 
     options = {

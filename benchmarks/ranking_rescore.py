@@ -83,21 +83,19 @@ def summarise(draws: list[dict]) -> dict:
     summary = {}
     for score in SCORES:
         taus = [d["kendall_tau"]["two-stage"]["all"][score] for d in draws]
-        taus = [t for t in taus if t is not None]
-        regrets = [d["regret"][score] for d in draws if d["regret"].get(score) is not None]
         summary[score] = {
-            "draws": len(taus),
-            "mean_tau_two_stage": round(float(np.mean(taus)), 3) if taus else None,
-            "draws_at_tau_target": sum(t >= TAU_TARGET for t in taus),
-            "mean_tau_probe": _mean([d["kendall_tau"]["probe"]["all"][score] for d in draws]),
-            "mean_regret": round(float(np.mean(regrets)), 4) if regrets else None,
+            "draws": sum(t is not None for t in taus),
+            "mean_tau_two_stage": _mean(taus, 3),
+            "draws_at_tau_target": sum(t is not None and t >= TAU_TARGET for t in taus),
+            "mean_tau_probe": _mean([d["kendall_tau"]["probe"]["all"][score] for d in draws], 3),
+            "mean_regret": _mean([d["regret"].get(score) for d in draws], 4),
         }
     return summary
 
 
-def _mean(values: list[float | None]) -> float | None:
+def _mean(values: list[float | None], digits: int) -> float | None:
     present = [v for v in values if v is not None]
-    return round(float(np.mean(present)), 3) if present else None
+    return round(float(np.mean(present)), digits) if present else None
 
 
 def main() -> None:

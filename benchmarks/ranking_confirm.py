@@ -51,7 +51,7 @@ FILES = os.environ.get(
     "ranking-digits-seed2.json,ranking-photos-seed1.json,ranking-photos-seed2.json",
 ).split(",")
 OUT = RESULTS_DIR / "ranking_confirm.json"
-BUILDERS = {"fine-food": bench.text_data, "digits": bench.image_data, "photos": bench.photo_data}
+BUILDERS = {name: build for name, (_, build) in bench.BUILDERS.items()}
 
 
 def score_regrets(entry: dict) -> dict[str, float | None]:

@@ -27,18 +27,15 @@ from pathlib import Path
 
 os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
 
-import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
 
+from probe_scoring import probe_test_metrics, summarise
 from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.data.splits import stratified_split
 from transferkit.data.tabular import load_tabular_table
-from transferkit.features import extract_features
-from transferkit.strategies.probe import ProbeStrategy
 
 METHODS = {
     "none": {},
@@ -88,32 +85,8 @@ def score(
         }
     )
     started = time.perf_counter()
-    head, _, details = ProbeStrategy().train_head(
-        backbone=backbone, train=train, valid=None, spec=spec, run_dir=run_dir, checkpoint=False
-    )
-    features, _ = extract_features(backbone, test.inputs)
-    with torch.no_grad():
-        predicted = head(torch.as_tensor(features)).argmax(-1).numpy()
-    names = train.class_names
-    truth = np.array([names.index(label) for label in test.labels])
-    return {
-        "balanced_accuracy": float(balanced_accuracy_score(truth, predicted)),
-        "minority_recall": float(recall_score(truth, predicted, labels=[names.index(minority)], average="macro")),
-        "macro_f1": float(f1_score(truth, predicted, average="macro")),
-        "weight_decay": float(details["weight_decay"]),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-
-
-def summarise(runs: list[dict]) -> dict:
-    keys = ("balanced_accuracy", "minority_recall", "macro_f1")
-    return {
-        key: {
-            "mean": round(float(np.mean([r[key] for r in runs])), 4),
-            "std": round(float(np.std([r[key] for r in runs])), 4),
-        }
-        for key in keys
-    }
+    metrics, _ = probe_test_metrics(backbone, train, test, minority, spec=spec, run_dir=run_dir)
+    return {**metrics, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def markdown_table(path: str) -> str:

@@ -48,7 +48,8 @@ COUNT = int(os.environ.get("RANKING_CONFIRM", "2"))
 FILES = os.environ.get(
     "RANKING_CONFIRM_FILES",
     "ranking.json,ranking-reviews-seed1.json,ranking-reviews-seed2.json,ranking-digits-seed1.json,"
-    "ranking-digits-seed2.json,ranking-photos-seed1.json,ranking-photos-seed2.json",
+    "ranking-digits-seed2.json,ranking-photos-seed1.json,ranking-photos-seed2.json,ranking-mnist-seed1.json,"
+    "ranking-mnist-seed2.json",
 ).split(",")
 OUT = RESULTS_DIR / "ranking_confirm.json"
 BUILDERS = {name: build for name, (_, build) in bench.BUILDERS.items()}

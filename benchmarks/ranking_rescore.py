@@ -1,6 +1,6 @@
-"""Every score, the newer ones included, against the nine recorded draws' fine-tuned accuracies.
+"""Every score, the newer ones included, against the recorded draws' fine-tuned accuracies.
 
-`benchmarks/ranking.py` fine-tuned every candidate on nine draws (three per dataset; seed 0 in ranking.json,
+`benchmarks/ranking.py` fine-tuned every candidate on three draws per dataset (seed 0 in ranking.json,
 other seeds in ranking-<dataset>-seed<N>.json). Fine-tuned accuracy does not depend on any score, so a score
 added later (GBC, N-LEEP) can be judged on the same draws without fine-tuning again: this script rebuilds each
 draw's training rows, ranks the recorded candidates on the recorded sample with every score in
@@ -12,7 +12,7 @@ draw, the sample and the embeddings are the same only if they match.
 
 Run: OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/ranking_rescore.py (about 5 minutes; writes
 benchmarks/results/ranking_rescore.json). RANKING_CONFIRM_FILES and RANKING_DATASETS pick the draws, as for
-ranking_confirm.py.
+ranking_confirm.py; draws not rescored keep their entries.
 """
 
 from __future__ import annotations

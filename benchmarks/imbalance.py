@@ -34,8 +34,8 @@ from probe_scoring import probe_test_metrics, summarise
 from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
+from transferkit.data.feature_tables import load_tabular_table
 from transferkit.data.splits import stratified_split
-from transferkit.data.tabular import load_tabular_table
 
 METHODS = {
     "none": {},

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
 
-from transferkit.features import extract_features
+from transferkit.embedding_cache import extract_features
 from transferkit.strategies.probe import ProbeStrategy
 
 METRICS = ("balanced_accuracy", "minority_recall", "macro_f1")

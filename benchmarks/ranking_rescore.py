@@ -4,7 +4,7 @@
 other seeds in ranking-<dataset>-seed<N>.json). Fine-tuned accuracy does not depend on any score, so a score
 added later (GBC, N-LEEP) can be judged on the same draws without fine-tuning again: this script rebuilds each
 draw's training rows, ranks the recorded candidates on the recorded sample with every score in
-`transferkit.selection.scores.SCORES`, and computes, per score, Kendall's tau against the recorded probe and
+`transferkit.ranking.scores.SCORES`, and computes, per score, Kendall's tau against the recorded probe and
 two-stage test accuracies and the regret of its pick (the best candidate's two-stage accuracy minus the pick's).
 
 The scores recorded by the original run are recomputed too and compared (`recorded_scores_reproduced`): the
@@ -34,7 +34,7 @@ import torch
 import ranking as bench  # benchmarks/ranking.py: the same data draws and candidate variants
 from ranking_confirm import BUILDERS, RESULTS_DIR, recorded_draws, score_regrets
 from transferkit import rank
-from transferkit.selection.scores import SCORES
+from transferkit.ranking.scores import SCORES
 
 OUT = RESULTS_DIR / "ranking_rescore.json"
 TAU_TARGET = 0.6

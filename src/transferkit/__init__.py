@@ -24,6 +24,7 @@ from transferkit.api import FitResult, demo, evaluate, fit, predict
 from transferkit.artifacts import load_model, save_model
 from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone
 from transferkit.config import RunSpec
+from transferkit.embedding_cache import extract_features
 from transferkit.errors import (
     ArtifactError,
     BackboneError,
@@ -33,9 +34,8 @@ from transferkit.errors import (
     NotFittedError,
     TransferKitError,
 )
-from transferkit.features import extract_features
-from transferkit.model import TransferModel
-from transferkit.selection import Budget, Ranking, Shortlist, rank, recommend
+from transferkit.models.transfer_model import TransferModel
+from transferkit.ranking import Budget, Ranking, Shortlist, rank, recommend
 from transferkit.strategies import Strategy, register_strategy
 
 __all__ = [

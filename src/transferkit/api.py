@@ -22,22 +22,23 @@ from transferkit.backbones import DEFAULT_BACKBONES, backbone_entry, create_back
 from transferkit.config import RunSpec, flat_to_dotted
 from transferkit.data import LabeledData, Splits, load_labeled, split_data, validate_labeled
 from transferkit.data.audio import load_audio_inputs
+from transferkit.data.feature_tables import load_tabular_table
 from transferkit.data.images import load_image_inputs
-from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
-from transferkit.data.tabular import load_tabular_table
+from transferkit.data.text_tables import TABLE_SUFFIXES, load_text_table
 from transferkit.data.validation import describe_bad_items
-from transferkit.engine.runs import inherited_run_name, open_run_dir, resume_spec
 from transferkit.errors import ConfigError, DataError
-from transferkit.evaluation import classification_metrics, run_baselines, write_run_report
+from transferkit.evaluation import classification_metrics, write_run_report
 from transferkit.evaluation.metrics import class_pr_auc
-from transferkit.evaluation.select import choose_for_run
-from transferkit.feature_model import FeatureModel
 from transferkit.imbalance.advice import imbalance_summary
 from transferkit.imbalance.threshold import apply_threshold, check_threshold_option, threshold_record
-from transferkit.model import TransferModel
 from transferkit.model_card import model_card
-from transferkit.runs import default_run_name, run_log, write_atomic, write_json
+from transferkit.models.feature_model import FeatureModel
+from transferkit.models.transfer_model import TransferModel
+from transferkit.run_folder import default_run_name, inherited_run_name, run_log, write_atomic, write_json
 from transferkit.strategies import get_strategy
+from transferkit.strategies.choice import choose_for_run
+from transferkit.workflows.baselines import run_baselines
+from transferkit.workflows.run_setup import open_run_dir, resume_spec
 
 
 @dataclass

@@ -18,14 +18,12 @@ from safetensors.torch import load_file, save_file
 
 from transferkit.backbones import create_backbone
 from transferkit.backbones.base import sha256_file
+from transferkit.backbones.model_folder import FORMAT_VERSION, MANIFEST, WEIGHTS, read_manifest
 from transferkit.errors import ArtifactError
-from transferkit.feature_model import ClassicFeatures, FeatureModel
-from transferkit.heads import ClassifierHead
-from transferkit.model import TransferModel
+from transferkit.models.feature_model import ClassicFeatures, FeatureModel
+from transferkit.models.heads import ClassifierHead
+from transferkit.models.transfer_model import TransferModel
 
-FORMAT_VERSION = 1
-MANIFEST = "model.json"
-WEIGHTS = "weights.safetensors"
 VOCABULARY = "classic_vocabulary.json"
 CARD = "README.md"
 
@@ -152,27 +150,6 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(staging, folder)
-
-
-def read_manifest(folder: str | Path) -> dict[str, Any]:
-    folder = Path(folder)
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise ArtifactError(f"{folder} is not a transferkit model folder (no {MANIFEST}); pass runs/NAME/model.")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path} is corrupt ({exc.msg}); retrain or restore the model folder.") from None
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(
-            f"{path} has format version {manifest.get('format_version')}; this transferkit reads "
-            f"{FORMAT_VERSION}. Upgrade transferkit or retrain."
-        )
-    for name, checksum in manifest["files"].items():
-        file = folder / name
-        if not file.is_file() or sha256_file(file) != checksum:
-            raise ArtifactError(f"{file} is missing or does not match its checksum; the model folder is incomplete.")
-    return manifest
 
 
 def load_model(folder: str | Path) -> TransferModel | FeatureModel:

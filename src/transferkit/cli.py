@@ -387,7 +387,7 @@ def lr_find(
     """Plot training loss against learning rate and suggest a learning rate."""
     sweep = {"data", "config", "min_lr", "max_lr", "steps", "output", "sweep"}
     options = {key: value for key, value in locals().items() if key not in sweep and value is not None}
-    from transferkit.lr_find import lr_find as run_lr_find
+    from transferkit.workflows.lr_find import lr_find as run_lr_find
 
     result = run_lr_find(data, config=config, output=output, min_lr=min_lr, max_lr=max_lr, steps=steps, **options)
     plot = f" and {result.plot_path}" if result.plot_path else ""
@@ -432,7 +432,7 @@ def rank(
 ) -> None:
     """Score candidate backbones on your labelled data (LogME, LEEP, NCE, H-score, GBC, N-LEEP, k-NN, linear CV)
     and pick one."""
-    from transferkit.selection import rank as run_rank
+    from transferkit.ranking import rank as run_rank
 
     options = {
         "text_column": text_column,
@@ -506,7 +506,7 @@ def recommend(
     json_output: bool = typer.Option(False, "--json", help="Print the shortlist as JSON."),
 ) -> None:
     """A shortlist of backbones for a task, from their metadata and their measured speed on this machine."""
-    from transferkit.selection import recommend as run_recommend
+    from transferkit.ranking import recommend as run_recommend
 
     shortlist = run_recommend(modality=modality, n_samples=n_samples, device=device, budget=budget, measure=measure)
     if json_output:
@@ -554,7 +554,7 @@ def curve(
     seed: int = typer.Option(None, help="Random seed."),
 ) -> None:
     """Accuracy vs labelled examples per class, for transfer (probe) and the classic baseline."""
-    from transferkit.evaluation.curve import learning_curve, parse_shots
+    from transferkit.workflows.curve import learning_curve, parse_shots
 
     skip = {"data", "shots", "repeats", "output_dir", "baseline", "learning_curve", "parse_shots", "skip"}
     options = {key: value for key, value in locals().items() if key not in skip and value is not None}

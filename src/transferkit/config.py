@@ -171,7 +171,7 @@ class RunConfig(_Section):
 
 
 class AugmentConfig(_Section):
-    """Augmentation of the training split (never validation or test); see transferkit/imbalance/augment.py."""
+    """Augmentation of the training split (never validation or test); see transferkit/augmentation/pipeline.py."""
 
     policy: Literal["none", "light", "strong"] = Field(
         "none", description="light / strong: images (torchvision v2), text (EDA strength), audio (gain, noise, shift)."

@@ -24,8 +24,8 @@ from torch import nn
 
 from transferkit.artifacts import load_model
 from transferkit.errors import ArtifactError, ConfigError, require
-from transferkit.feature_model import FeatureModel
-from transferkit.model import TransferModel
+from transferkit.models.feature_model import FeatureModel
+from transferkit.models.transfer_model import TransferModel
 
 ExportFormat = Literal["torchscript", "onnx"]
 PARITY_TOLERANCE = 1e-4

@@ -7,8 +7,8 @@ import pytest
 
 import transferkit
 from transferkit.api import prepare_splits
+from transferkit.augmentation.pipeline import Augmenter
 from transferkit.cli import run as cli
-from transferkit.imbalance.augment import Augmenter
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from transferkit.adaptation.recipes import credit_tables
 from transferkit.backbones.tabular import TabularPreprocessor
 from transferkit.cli import run as cli
-from transferkit.data.tabular import load_tabular_table, rows_frame
+from transferkit.data.feature_tables import load_tabular_table, rows_frame
 
 pytestmark = pytest.mark.slow
 

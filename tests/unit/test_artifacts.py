@@ -6,8 +6,8 @@ import torch
 
 from transferkit.artifacts import load_model, save_model
 from transferkit.errors import ArtifactError
-from transferkit.heads import ClassifierHead
-from transferkit.model import TransferModel
+from transferkit.models.heads import ClassifierHead
+from transferkit.models.transfer_model import TransferModel
 
 
 @pytest.fixture()

@@ -9,8 +9,8 @@ import torch
 
 from transferkit.errors import ConfigError
 from transferkit.export import _tensors, export_model
-from transferkit.heads import ClassifierHead
-from transferkit.model import TransferModel
+from transferkit.models.heads import ClassifierHead
+from transferkit.models.transfer_model import TransferModel
 
 
 def _model(backbone, classes, *, normalize: bool = False):

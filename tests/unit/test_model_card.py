@@ -6,9 +6,9 @@ import numpy as np
 
 from transferkit.artifacts import load_model, save_model
 from transferkit.config import RunSpec
-from transferkit.evaluation import ClassicBaseline
-from transferkit.feature_model import classic_model
 from transferkit.model_card import model_card
+from transferkit.models.classic import ClassicBaseline
+from transferkit.models.feature_model import classic_model
 
 METRICS = {
     "data": {"class_counts": {"great": 40, "other": 20}, "splits": {"train": {"great": 28, "other": 14}}},

@@ -19,8 +19,8 @@ from transferkit.adaptation.methods import (
     get_method,
     register_method,
 )
-from transferkit.adaptation.selection import dev_risk, importance_weights, iwv_risk, unsupervised_risk
 from transferkit.adaptation.shift import ShiftReport, measure_shift
+from transferkit.adaptation.unsupervised_validation import dev_risk, importance_weights, iwv_risk, unsupervised_risk
 
 __all__ = [
     "AdaptResult",

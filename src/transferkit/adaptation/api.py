@@ -22,17 +22,17 @@ from sklearn.model_selection import train_test_split
 
 from transferkit.adaptation.inputs import Domain, batch_norm_layers, embed, embed_with_domain_statistics, load_domain
 from transferkit.adaptation.methods import AdaptationProblem, AdaptedHead, available_methods, get_method
-from transferkit.adaptation.selection import VALIDATORS, unsupervised_risk
 from transferkit.adaptation.shift import ShiftReport, domain_classifier_accuracy, measure_shift, project
 from transferkit.adaptation.training import TrainConfig
+from transferkit.adaptation.unsupervised_validation import VALIDATORS, unsupervised_risk
 from transferkit.artifacts import save_model
 from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
 from transferkit.backbones.base import Backbone
 from transferkit.backbones.tabular import TabularBackbone
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics
-from transferkit.model import TransferModel
-from transferkit.runs import create_run_dir, run_log, write_atomic, write_json
+from transferkit.models.transfer_model import TransferModel
+from transferkit.run_folder import create_run_dir, run_log, write_atomic, write_json
 
 
 def _subsample(domain: Domain, limit: int | None, seed: int) -> Domain:

@@ -24,10 +24,10 @@ from torch import nn
 from transferkit.backbones.base import Backbone
 from transferkit.data import load_labeled
 from transferkit.data.images import load_image_inputs
-from transferkit.data.tables import load_text_table, read_table
+from transferkit.data.text_tables import load_text_table, read_table
 from transferkit.data.validation import describe_bad_items
+from transferkit.embedding_cache import default_cache_dir, extract_features, input_hash
 from transferkit.errors import DataError
-from transferkit.features import default_cache_dir, extract_features, input_hash
 
 
 @dataclass

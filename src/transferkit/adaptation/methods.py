@@ -23,7 +23,7 @@ import torch
 
 from transferkit.adaptation.training import TrainConfig, hidden_features, new_head, predict_head, train_head
 from transferkit.errors import ConfigError, DataError
-from transferkit.heads import ClassifierHead, Standardize
+from transferkit.models.heads import ClassifierHead, Standardize
 
 
 @dataclass

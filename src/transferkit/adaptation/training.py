@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from transferkit.adaptation.losses import GradientReversal, coral_loss, multi_kernel_mmd
 from transferkit.engine import HistoryCallback
-from transferkit.heads import ClassifierHead
+from transferkit.models.heads import ClassifierHead
 from transferkit.progress import progress_enabled
 
 ALIGNMENTS = ("none", "dann", "coral", "mmd")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from transferkit.backbones.base import Backbone
 from transferkit.backbones.hf_hub import build_hf, hf_modality
+from transferkit.backbones.model_folder import read_manifest
 from transferkit.backbones.specs import parse_spec
 from transferkit.backbones.timm_hub import load_timm_folder
 from transferkit.errors import BackboneError
@@ -40,8 +41,6 @@ def folder_kind(folder: Path) -> str:
 
 
 def _transferkit_manifest(folder: Path) -> dict:
-    from transferkit.artifacts import read_manifest
-
     return read_manifest(folder)
 
 

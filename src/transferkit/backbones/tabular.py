@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from transferkit.backbones.base import Backbone, WeightsCfg, state_checksum
-from transferkit.data.tabular import rows_frame
+from transferkit.data.feature_tables import rows_frame
 from transferkit.errors import ConfigError, DataError
 
 MLP_HIDDEN = 64

@@ -7,10 +7,10 @@ from pathlib import Path
 from transferkit.data.audio import is_audio_folder, load_audio_folder
 from transferkit.data.builtin import BUILTIN_DATASETS, load_builtin
 from transferkit.data.dataset import BadItem, LabeledData, imbalance_ratio
+from transferkit.data.feature_tables import load_tabular_table
 from transferkit.data.images import load_image_folder
 from transferkit.data.splits import Splits, split_data, stratified_sample
-from transferkit.data.tables import TABLE_SUFFIXES, load_text_table
-from transferkit.data.tabular import load_tabular_table
+from transferkit.data.text_tables import TABLE_SUFFIXES, load_text_table
 from transferkit.data.validation import DataReport, validate_labeled
 from transferkit.errors import DataError
 

@@ -70,7 +70,7 @@ def raw_loader(
     """A loader of backbone batches. `batch_size` is the global batch: each of `devices` processes takes its share.
 
     Under several devices Lightning swaps in a DistributedSampler (seeded, epoch-aware) for `shuffle=True`.
-    `augmented` (from imbalance.augment.training_dataset_and_collate) replaces the dataset and collate with
+    `augmented` (from augmentation.pipeline.training_dataset_and_collate) replaces the dataset and collate with
     ones that add augmented copies, drawn fresh when each batch is built. `sampler` (e.g. the balanced-batch
     sampler of transferkit.imbalance.sampling) replaces the shuffling order on one device.
 

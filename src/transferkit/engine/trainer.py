@@ -20,9 +20,9 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning_utilities.core.apply_func import apply_to_collection
 
-from transferkit.engine.runs import RUN_NAME_ENV
 from transferkit.errors import ConfigError, require
 from transferkit.progress import progress_enabled
+from transferkit.run_folder import RUN_NAME_ENV
 
 LAST_CHECKPOINT = "last.ckpt"
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "64-true")
@@ -265,7 +265,7 @@ def fit_with_resume(
 ) -> None:
     """`trainer.fit`, continuing from run_dir/checkpoints/last.ckpt when a previous attempt left one.
 
-    A fresh run starts in an empty run folder (see transferkit.runs.create_run_dir), so a checkpoint
+    A fresh run starts in an empty run folder (see transferkit.run_folder.create_run_dir), so a checkpoint
     there always belongs to this run. It is loaded with ``weights_only=True``: tensors and plain
     containers only, nothing is unpickled.
     """

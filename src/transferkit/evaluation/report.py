@@ -26,7 +26,7 @@ from transferkit.data.dataset import LabeledData
 from transferkit.data.splits import Splits
 from transferkit.evaluation import figures
 from transferkit.evaluation.metrics import label_indices
-from transferkit.runs import write_atomic
+from transferkit.run_folder import write_atomic
 
 WORST_EXAMPLES = 8
 SNIPPET_CHARS = 240

@@ -24,7 +24,7 @@ import transferkit
 from transferkit.errors import ArtifactError, require
 from transferkit.rl.config import AlgoConfig, EnvSpec
 from transferkit.rl.spaces import check_spaces, describe_space
-from transferkit.runs import write_json
+from transferkit.run_folder import write_json
 
 sb3 = require("stable_baselines3", extra="rl", purpose="Reinforcement-learning transfer")
 

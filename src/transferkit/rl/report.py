@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from transferkit.runs import write_atomic
+from transferkit.run_folder import write_atomic
 
 ARM_COLOURS = {"source": "#7f7f7f", "transfer": "#1f77b4", "scratch": "#d62728"}
 METRIC_ROWS = ("jumpstart", "asymptotic", "transfer_ratio", "area_ratio", "area_difference", "time_to_threshold_ratio")

@@ -33,7 +33,7 @@ from transferkit.rl.policy import INFO_FILE, build_model, load_policy, read_poli
 from transferkit.rl.report import write_report
 from transferkit.rl.spaces import check_spaces
 from transferkit.rl.strategies import get_rl_strategy
-from transferkit.runs import create_run_dir, run_log, write_atomic, write_json
+from transferkit.run_folder import create_run_dir, run_log, write_atomic, write_json
 
 require("stable_baselines3", extra="rl", purpose="Reinforcement-learning transfer")
 from stable_baselines3.common.callbacks import CallbackList  # noqa: E402

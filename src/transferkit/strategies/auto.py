@@ -1,6 +1,6 @@
 """`--strategy auto` (the default): cross-validation on the training split picks the model that is saved.
 
-Candidates, scored on the same stratified folds (`transferkit.evaluation.select`):
+Candidates, scored on the same stratified folds (`transferkit.strategies.choice`):
 
 - probe, classic (TF-IDF / pixels + logistic regression), concat (embeddings next to the classic features):
   seconds on the cached embeddings, always scored;
@@ -37,12 +37,12 @@ import torch
 from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
+from transferkit.embedding_cache import extract_features
 from transferkit.errors import ConfigError
-from transferkit.evaluation.baselines import ClassicBaseline
-from transferkit.evaluation.select import cheap_scorers, decide, folds_of, score_candidates
-from transferkit.feature_model import FeatureModel, classic_model, concat_model
-from transferkit.features import extract_features
+from transferkit.models.classic import ClassicBaseline
+from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
+from transferkit.strategies.choice import cheap_scorers, decide, folds_of, score_candidates
 from transferkit.strategies.contrastive import ContrastiveStrategy
 from transferkit.strategies.finetune import FINETUNE_EPOCHS
 

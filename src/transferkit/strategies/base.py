@@ -13,7 +13,7 @@ from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.errors import ConfigError
-from transferkit.model import TransferModel
+from transferkit.models.transfer_model import TransferModel
 
 
 @dataclass

@@ -18,7 +18,7 @@ from transferkit.config import OptimConfig, RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.engine.contrastive import ContrastiveModule
 from transferkit.errors import ConfigError
-from transferkit.model import TransferModel
+from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import StrategyResult, register_strategy
 from transferkit.strategies.finetune import (
     FINETUNE_WEIGHT_DECAY,

@@ -17,17 +17,17 @@ from typing import Any, ClassVar
 import torch
 from torch.utils.data import DataLoader
 
+from transferkit.augmentation.pipeline import training_dataset_and_collate
 from transferkit.backbones.base import Backbone
 from transferkit.config import OptimConfig, RunSpec
 from transferkit.data.dataset import LabeledData
+from transferkit.embedding_cache import extract_features
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.engine.data import raw_loader
 from transferkit.errors import ConfigError
-from transferkit.features import extract_features
-from transferkit.heads import ClassifierHead
-from transferkit.imbalance.augment import training_dataset_and_collate
 from transferkit.imbalance.sampling import INDEX_METHODS, BalancedBatchSampler, check_resample, resample_indices
-from transferkit.model import TransferModel
+from transferkit.models.heads import ClassifierHead
+from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import train_options, trainer_options_for
 from transferkit.strategies.probe import ProbeStrategy, label_indices

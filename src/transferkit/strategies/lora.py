@@ -14,8 +14,8 @@ from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.engine import LayerGroup
 from transferkit.errors import ConfigError, require
-from transferkit.heads import ClassifierHead
-from transferkit.model import TransferModel
+from transferkit.models.heads import ClassifierHead
+from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import register_strategy
 from transferkit.strategies.finetune import FineTuneStrategy
 

@@ -11,15 +11,15 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 from torch.utils.data import DataLoader, TensorDataset
 
+from transferkit.augmentation.pipeline import with_augmented_views
 from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
+from transferkit.embedding_cache import extract_features
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
-from transferkit.features import extract_features
-from transferkit.heads import ClassifierHead
-from transferkit.imbalance.augment import with_augmented_views
 from transferkit.imbalance.sampling import BalancedBatchSampler, check_resample, resample_training
-from transferkit.model import TransferModel
+from transferkit.models.heads import ClassifierHead
+from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import loss_weights, train_options, trainer_options_for
 

@@ -21,7 +21,7 @@ def whisper_ct2():
 
 @pytest.mark.slow
 def test_whisper_ct2_embeddings_group_clips_by_sound(whisper_ct2, tone_clips):
-    from transferkit.features import extract_features
+    from transferkit.embedding_cache import extract_features
 
     # Each 30 s window costs ~1-3 s on 2 cores, so four clips: two low tones, two high tones.
     paths = [

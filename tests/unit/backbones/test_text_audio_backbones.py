@@ -29,8 +29,8 @@ def test_hf_bert_folder_is_a_text_encoder_with_mean_pooling(tiny_bert_dir):
 
 def test_cls_pooling_is_kept_by_a_saved_model(tiny_bert_dir, tmp_path):
     from transferkit.artifacts import load_model, save_model
-    from transferkit.heads import ClassifierHead
-    from transferkit.model import TransferModel
+    from transferkit.models.heads import ClassifierHead
+    from transferkit.models.transfer_model import TransferModel
 
     backbone = create_backbone(f"hf:{tiny_bert_dir}", max_length=16, pooling="cls")
     model = TransferModel(backbone, ClassifierHead(in_features=32, num_classes=2), ["a", "b"]).eval()
@@ -85,7 +85,7 @@ def test_unreadable_audio_clip_is_reported(tiny_wav2vec2_dir, tmp_path):
 def test_hf_audio_probe_end_to_end_separates_tones(tiny_wav2vec2_dir, tone_clips):
     from sklearn.linear_model import LogisticRegression
 
-    from transferkit.features import extract_features
+    from transferkit.embedding_cache import extract_features
 
     backbone = create_backbone(f"hf:{tiny_wav2vec2_dir}")
     paths = sorted(str(p) for p in tone_clips.rglob("*.*"))

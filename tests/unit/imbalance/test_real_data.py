@@ -16,9 +16,9 @@ import transferkit.strategies.probe as probe_module
 from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
+from transferkit.data.feature_tables import load_tabular_table
 from transferkit.data.splits import stratified_split
-from transferkit.data.tabular import load_tabular_table
-from transferkit.features import extract_features
+from transferkit.embedding_cache import extract_features
 from transferkit.strategies.probe import ProbeStrategy
 
 pytestmark = pytest.mark.slow

@@ -15,10 +15,10 @@ import torch
 import transferkit
 from transferkit.artifacts import load_model
 from transferkit.cli import run as cli
-from transferkit.evaluation import ClassicBaseline
+from transferkit.embedding_cache import extract_features
 from transferkit.export import export_model, onnx_predict_proba
-from transferkit.feature_model import FeatureModel, classic_model, concat_model
-from transferkit.features import extract_features
+from transferkit.models.classic import ClassicBaseline
+from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.strategies.auto import (
     ORDER,
     AutoStrategy,
@@ -230,7 +230,7 @@ def test_classic_and_concat_models_equal_sklearn_and_export_to_onnx_with_parity(
 
     embeddings, _ = extract_features(minilm, texts)
     concat = concat_model(minilm, texts, embeddings, labels, class_names=names)
-    from transferkit.feature_model import fit_concat
+    from transferkit.models.feature_model import fit_concat
 
     parts, regression = fit_concat(texts, embeddings, labels, modality="text")
     test_embeddings, _ = extract_features(minilm, held_out)

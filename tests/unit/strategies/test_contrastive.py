@@ -13,9 +13,9 @@ from torch.nn import functional as F
 from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
+from transferkit.embedding_cache import extract_features
 from transferkit.engine.contrastive import pairwise_cosine_loss
 from transferkit.errors import ConfigError
-from transferkit.features import extract_features
 from transferkit.strategies import get_strategy
 from transferkit.strategies.contrastive import MAX_DEFAULT_STEPS, PAIR_MEETINGS, ContrastiveStrategy
 

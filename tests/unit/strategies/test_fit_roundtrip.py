@@ -42,7 +42,7 @@ def test_sklearn_probe_solver_matches_sklearn_and_the_lightning_lbfgs_head(tmp_p
     from torch.utils.data import DataLoader, TensorDataset
 
     from transferkit.engine import ClassifierModule, LayerGroup, TrainerOptions, TrainOptions, build_trainer
-    from transferkit.heads import ClassifierHead
+    from transferkit.models.heads import ClassifierHead
     from transferkit.strategies.probe import sklearn_head
 
     x, y = load_breast_cancer(return_X_y=True)

@@ -1,0 +1,285 @@
+"""Models on classic features, as torch modules that save without pickle and export like a TransferModel.
+
+`--strategy auto` may choose one of two models that are not a backbone + head:
+
+- classic: TF-IDF (texts) or grey pixels (images) + logistic regression (the classic baseline);
+- concat: pretrained embeddings next to those classic features + logistic regression.
+
+Both are fitted with scikit-learn and then copied into a `FeatureModel`: an optional frozen backbone, the
+standardisation of each part (buffers) and one linear layer, so they predict with the same interface as a
+TransferModel (`class_names`, `predict_proba`), save as safetensors + JSON (the TF-IDF vocabulary and idf are
+data, not a pickled object) and export to ONNX / TorchScript: the graph takes the backbone's tensors and the
+classic feature rows ("classic_features"); `ClassicFeatures` turns raw inputs into those rows.
+
+Example:
+    >>> baseline = ClassicBaseline(modality="text").fit(texts, labels)  # doctest: +SKIP
+    >>> model = classic_model(baseline, class_names=["great", "other"])  # doctest: +SKIP
+    >>> model.predict_proba(["Stale and overpriced."])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from transferkit.backbones.base import Backbone
+from transferkit.models.classic import PIXEL_SIZE, ClassicBaseline, pixel_features
+from transferkit.models.heads import Standardize
+from transferkit.progress import progress_bar
+
+TFIDF_OPTIONS: dict[str, Any] = {"ngram_range": (1, 2), "sublinear_tf": True}
+CONCAT_C = 10.0
+CLASSIC_INPUT = "classic_features"
+
+
+class ClassicFeatures:
+    """Raw inputs -> classic feature rows: TF-IDF (word 1-2 grams) for texts, grey pixels for images.
+
+    Example:
+        >>> features = ClassicFeatures.fit(["good tea", "bad tea"], modality="text")
+        >>> features.transform(["good"]).shape == (1, features.size)
+        True
+    """
+
+    def __init__(self, *, modality: str, terms: list[str] | None = None, idf: np.ndarray | None = None) -> None:
+        self.modality = modality
+        self.terms = terms
+        self.idf = idf
+        self._vectorizer: TfidfVectorizer | None = None
+
+    @classmethod
+    def fit(cls, inputs: list[str], *, modality: str) -> ClassicFeatures:
+        if modality != "text":
+            return cls(modality=modality)
+        return cls.from_vectorizer(TfidfVectorizer(**TFIDF_OPTIONS).fit(inputs))
+
+    @classmethod
+    def from_vectorizer(cls, vectorizer: TfidfVectorizer) -> ClassicFeatures:
+        features = cls(modality="text", terms=vectorizer.get_feature_names_out().tolist(), idf=vectorizer.idf_)
+        features._vectorizer = vectorizer
+        return features
+
+    @property
+    def size(self) -> int:
+        return len(self.terms or []) if self.modality == "text" else PIXEL_SIZE * PIXEL_SIZE
+
+    def vectorizer(self) -> TfidfVectorizer:
+        if self._vectorizer is None:  # rebuilt from the stored vocabulary and idf (sklearn's documented setters)
+            vocabulary = {term: index for index, term in enumerate(self.terms or [])}
+            self._vectorizer = TfidfVectorizer(**TFIDF_OPTIONS, vocabulary=vocabulary)
+            self._vectorizer.idf_ = np.asarray(self.idf, dtype=np.float64)
+        return self._vectorizer
+
+    def transform_sparse(self, inputs: list[str]) -> sp.csr_matrix | np.ndarray:
+        """TF-IDF rows (sparse) for texts, pixel rows in [0, 1] (dense) for images."""
+        if self.modality == "text":
+            return self.vectorizer().transform(inputs)
+        return pixel_features(inputs)
+
+    def transform(self, inputs: list[str]) -> np.ndarray:
+        rows = self.transform_sparse(inputs)
+        return np.asarray(rows.toarray() if sp.issparse(rows) else rows, dtype=np.float32)
+
+    def config(self) -> dict[str, Any]:
+        """What rebuilds this transform (with `tensors()`): JSON-safe."""
+        if self.modality == "text":
+            return {"modality": "text", "kind": "tfidf", "options": {"ngram_range": [1, 2], "sublinear_tf": True}}
+        return {"modality": self.modality, "kind": "pixels", "size": PIXEL_SIZE, "grey": True}
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {"idf": torch.as_tensor(np.asarray(self.idf, dtype=np.float64))} if self.modality == "text" else {}
+
+    @classmethod
+    def from_saved(cls, config: dict[str, Any], terms: list[str] | None, tensors: dict[str, torch.Tensor]):
+        if config["kind"] == "tfidf":
+            return cls(modality="text", terms=terms, idf=tensors["idf"].numpy())
+        return cls(modality=config["modality"])
+
+
+def _linear(model: LogisticRegression, in_features: int) -> nn.Linear:
+    """sklearn's logistic regression as a linear layer over classes; a binary score s becomes logits (0, s)."""
+    coef = np.asarray(model.coef_, dtype=np.float32)
+    intercept = np.asarray(model.intercept_, dtype=np.float32)
+    if coef.shape[0] == 1:
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    linear = nn.Linear(in_features, coef.shape[0])
+    with torch.no_grad():
+        linear.weight.copy_(torch.as_tensor(coef))
+        linear.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+    return linear
+
+
+class FeatureModel(nn.Module):
+    """[standardised embeddings x factor, standardised classic features x factor] -> linear -> class logits."""
+
+    def __init__(
+        self,
+        *,
+        class_names: list[str],
+        modality: str,
+        classic: ClassicFeatures,
+        num_embedding_features: int = 0,
+        backbone: Backbone | None = None,
+        num_classes: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.class_names = list(class_names)
+        self.modality = modality
+        self.kind = "concat" if backbone is not None else "classic"
+        self.backbone = backbone
+        self.classic = classic
+        size = num_embedding_features + classic.size
+        self.embedding_scale = Standardize(max(num_embedding_features, 1))
+        self.classic_scale = Standardize(classic.size)
+        self.register_buffer("factors", torch.ones(2))  # embedding part, classic part
+        self.linear = nn.Linear(size, num_classes or len(class_names))
+
+    def logits(self, embeddings: torch.Tensor | None, classic: torch.Tensor) -> torch.Tensor:
+        parts = [] if embeddings is None else [self.embedding_scale(embeddings) * self.factors[0]]
+        parts.append(self.classic_scale(classic) * self.factors[1])
+        return self.linear(torch.cat(parts, dim=1))
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        """Logits from model-ready tensors: (input_ids, attention_mask | pixels)?, classic feature rows."""
+        embeddings = None
+        if self.backbone is not None:
+            batch: Any = tensors[0] if len(tensors) == 2 else {"input_ids": tensors[0], "attention_mask": tensors[1]}
+            embeddings = self.backbone(batch)
+        return self.logits(embeddings, tensors[-1])
+
+    def model_inputs(self, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
+        """The tensors `forward` takes for raw `inputs`, and their names in an exported graph."""
+        tensors: list[torch.Tensor] = []
+        names: list[str] = []
+        if self.backbone is not None:
+            batch = self.backbone.load_batch(inputs)
+            if isinstance(batch, dict):
+                tensors += [batch["input_ids"], batch["attention_mask"]]
+                names += ["input_ids", "attention_mask"]
+            else:
+                tensors.append(batch)
+                names.append("pixels")
+        tensors.append(torch.as_tensor(self.classic.transform(inputs)))
+        names.append(CLASSIC_INPUT)
+        return tuple(tensors), names
+
+    @torch.inference_mode()
+    def predict_proba(
+        self, inputs: list[str], *, batch_size: int = 32, embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Probabilities for raw inputs; `embeddings` (the backbone's, cached) skip the backbone."""
+        self.eval()
+        chunks = []
+        with progress_bar("Predicting", total=len(inputs)) as advance:
+            for start in range(0, len(inputs), batch_size):
+                items = inputs[start : start + batch_size]
+                classic = torch.as_tensor(self.classic.transform(items))
+                if self.backbone is None:
+                    logits = self.logits(None, classic)
+                elif embeddings is not None:
+                    part = torch.as_tensor(embeddings[start : start + batch_size], dtype=torch.float32)
+                    logits = self.logits(part, classic)
+                else:
+                    logits = self(*self.model_inputs(items)[0])
+                chunks.append(logits.softmax(dim=-1).numpy())
+                advance(len(items))
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
+
+
+def classic_model(baseline: ClassicBaseline, *, class_names: list[str]) -> FeatureModel:
+    """A fitted ClassicBaseline (text or image) as a FeatureModel with the same probabilities.
+
+    Example:
+        >>> baseline = ClassicBaseline(modality="text").fit(["good", "bad", "fine", "awful"], ["+", "-", "+", "-"])
+        >>> classic_model(baseline, class_names=["+", "-"]).class_names
+        ['+', '-']
+    """
+    transform, search = baseline.pipeline_.steps[0][1], baseline.pipeline_.steps[-1][1]
+    regression = search.best_estimator_
+    if baseline.modality == "text":
+        features = ClassicFeatures.from_vectorizer(transform)
+    else:
+        features = ClassicFeatures(modality=baseline.modality)
+    model = FeatureModel(class_names=list(regression.classes_), modality=baseline.modality, classic=features)
+    model.linear = _linear(regression, features.size)
+    if baseline.modality != "text":
+        with torch.no_grad():
+            model.classic_scale.mean.copy_(torch.as_tensor(transform.mean_, dtype=torch.float32))
+            model.classic_scale.scale.copy_(torch.as_tensor(transform.scale_, dtype=torch.float32))
+    return _reorder(model, class_names)
+
+
+def _reorder(model: FeatureModel, class_names: list[str]) -> FeatureModel:
+    """Put the output rows in `class_names` order (sklearn's classes_ are sorted; so are ours, but be exact)."""
+    order = [model.class_names.index(name) for name in class_names]
+    with torch.no_grad():
+        model.linear.weight.copy_(model.linear.weight[order].clone())
+        model.linear.bias.copy_(model.linear.bias[order].clone())
+    model.class_names = list(class_names)
+    return model.eval()
+
+
+class ConcatParts:
+    """The fitted transforms of the concatenated features: embedding scaler, classic features (and pixel scaler).
+
+    Embedding rows are standardised and divided by sqrt(dim) so they weigh about as much as a unit-norm
+    TF-IDF row; pixels are standardised and divided by sqrt(pixels) for the same reason.
+    """
+
+    def __init__(self, inputs: list[str], embeddings: np.ndarray, *, modality: str) -> None:
+        self.embedding_scaler = StandardScaler().fit(embeddings)
+        self.embedding_factor = 1.0 / np.sqrt(embeddings.shape[1])
+        self.classic = ClassicFeatures.fit(inputs, modality=modality)
+        self.pixel_scaler = None
+        if modality != "text":
+            pixels = self.classic.transform_sparse(inputs)
+            self.pixel_scaler = StandardScaler().fit(pixels)
+        self.classic_factor = 1.0 if modality == "text" else 1.0 / np.sqrt(self.classic.size)
+
+    def matrix(self, inputs: list[str], embeddings: np.ndarray) -> sp.csr_matrix:
+        dense = self.embedding_scaler.transform(embeddings) * self.embedding_factor
+        classic = self.classic.transform_sparse(inputs)
+        if self.pixel_scaler is not None:
+            classic = sp.csr_matrix(self.pixel_scaler.transform(classic) * self.classic_factor)
+        return sp.hstack([sp.csr_matrix(dense), classic]).tocsr()
+
+
+def fit_concat(
+    inputs: list[str], embeddings: np.ndarray, labels: list[str], *, modality: str
+) -> tuple[ConcatParts, LogisticRegression]:
+    """Fit the concatenated-features model (weak L2: C = 10) on aligned inputs, embeddings and labels."""
+    parts = ConcatParts(inputs, embeddings, modality=modality)
+    regression = LogisticRegression(C=CONCAT_C, max_iter=2000).fit(parts.matrix(inputs, embeddings), labels)
+    return parts, regression
+
+
+def concat_model(
+    backbone: Backbone, inputs: list[str], embeddings: np.ndarray, labels: list[str], *, class_names: list[str]
+) -> FeatureModel:
+    """Fit the concatenated-features model on the backbone's (cached) embeddings and wrap it with the backbone."""
+    parts, regression = fit_concat(inputs, embeddings, labels, modality=backbone.modality)
+    model = FeatureModel(
+        class_names=list(regression.classes_),
+        modality=backbone.modality,
+        classic=parts.classic,
+        num_embedding_features=embeddings.shape[1],
+        backbone=backbone,
+    )
+    model.linear = _linear(regression, embeddings.shape[1] + parts.classic.size)
+    with torch.no_grad():
+        model.embedding_scale.mean.copy_(torch.as_tensor(parts.embedding_scaler.mean_, dtype=torch.float32))
+        model.embedding_scale.scale.copy_(torch.as_tensor(parts.embedding_scaler.scale_, dtype=torch.float32))
+        if parts.pixel_scaler is not None:
+            model.classic_scale.mean.copy_(torch.as_tensor(parts.pixel_scaler.mean_, dtype=torch.float32))
+            model.classic_scale.scale.copy_(torch.as_tensor(parts.pixel_scaler.scale_, dtype=torch.float32))
+        model.factors.copy_(torch.tensor([parts.embedding_factor, parts.classic_factor], dtype=torch.float32))
+    for parameter in backbone.parameters():
+        parameter.requires_grad_(False)
+    return _reorder(model, class_names)

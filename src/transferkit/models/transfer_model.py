@@ -1,0 +1,46 @@
+"""A trained transfer model: pretrained backbone + classification head + the class names."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from transferkit.backbones.base import Backbone, Batch
+from transferkit.models.heads import ClassifierHead
+from transferkit.progress import progress_bar
+
+
+class TransferModel(nn.Module):
+    """Maps raw inputs (image paths or texts) to class probabilities."""
+
+    def __init__(self, backbone: Backbone, head: ClassifierHead, class_names: list[str]) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.class_names = list(class_names)
+
+    @property
+    def modality(self) -> str:
+        return self.backbone.modality
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.head(self.backbone(batch))
+
+    @torch.inference_mode()
+    def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities from precomputed backbone embeddings."""
+        self.eval()
+        return self.head(torch.as_tensor(features, dtype=torch.float32)).softmax(dim=-1).numpy()
+
+    @torch.inference_mode()
+    def predict_proba(self, inputs: list[str], *, batch_size: int = 32) -> np.ndarray:
+        """Probabilities for raw inputs, shape (len(inputs), num_classes), with a progress bar."""
+        self.eval()
+        chunks = []
+        with progress_bar("Predicting", total=len(inputs)) as advance:
+            for start in range(0, len(inputs), batch_size):
+                items = inputs[start : start + batch_size]
+                chunks.append(self(self.backbone.load_batch(items)).softmax(dim=-1).numpy())
+                advance(len(items))
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)

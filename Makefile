@@ -24,6 +24,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports  # the layers contract in .importlinter (imports inside functions count too)
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples

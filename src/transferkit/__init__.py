@@ -12,13 +12,6 @@ import os
 # ~45 s. Passive waiting must be chosen before torch loads, so it is set here (users can override it).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("transferkit")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
-
 from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift
 from transferkit.api import FitResult, demo, evaluate, fit, predict
 from transferkit.artifacts import load_model, save_model
@@ -37,6 +30,7 @@ from transferkit.errors import (
 from transferkit.models.transfer_model import TransferModel
 from transferkit.ranking import Budget, Ranking, Shortlist, rank, recommend
 from transferkit.strategies import Strategy, register_strategy
+from transferkit.version import __version__
 
 __all__ = [
     "AdaptResult",

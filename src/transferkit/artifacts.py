@@ -103,7 +103,7 @@ def save_model(
     Example:
         >>> save_model(result.model, "runs/demo/model", backbone_trained=False)  # doctest: +SKIP
     """
-    from transferkit import __version__
+    from transferkit.version import __version__
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from transferkit.evaluation import gain_summary
 from transferkit.imbalance.advice import imbalance_lines
 from transferkit.rl.cli import app as rl_app
 from transferkit.terminal import stdout_console
+from transferkit.version import __version__
 
 app = typer.Typer(
     name="transferkit",
@@ -36,7 +37,7 @@ app.add_typer(rl_app, name="rl")  # `transferkit rl pretrain|transfer`; gymnasiu
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"transferkit {transferkit.__version__}")
+        out.print(f"transferkit {__version__}")
         raise typer.Exit()
 
 

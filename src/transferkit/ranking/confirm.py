@@ -84,8 +84,8 @@ def confirm_candidates(
     when the scores read a `limit` sample. A test split the data defines takes no part in training or the pick
     (fit still reports it in each run's metrics); only validation accuracy is read.
     """
-    from transferkit.api import fit
     from transferkit.backbones import backbone_entry
+    from transferkit.workflows.fit import fit
 
     # Every labelled row, not the scores' `limit` sample: a confirmation is a real training run whose model is kept.
     fit_options = {key: value for key, value in options.items() if key != "limit"}

@@ -25,7 +25,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from transferkit.api import prepare_splits, resolve_spec
 from transferkit.backbones import backbone_entry, create_backbone, list_backbones
 from transferkit.backbones.base import Backbone, Batch
 from transferkit.config import RunSpec
@@ -43,6 +42,7 @@ from transferkit.ranking.confirm import (
 )
 from transferkit.ranking.measure import PeakMemory, measure_latency, parse_params, weights_mb
 from transferkit.ranking.scores import SCORES
+from transferkit.workflows.fit import prepare_splits, resolve_spec
 
 
 class SourceLogitsView(Backbone):

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-import transferkit
 from transferkit.errors import ArtifactError, require
 from transferkit.rl.config import AlgoConfig, EnvSpec
 from transferkit.rl.spaces import check_spaces, describe_space
 from transferkit.run_folder import write_json
+from transferkit.version import __version__
 
 sb3 = require("stable_baselines3", extra="rl", purpose="Reinforcement-learning transfer")
 
@@ -86,7 +86,7 @@ def save_policy(
     save_model(model.policy, str(temporary / WEIGHTS_FILE))
     info = {
         "format_version": FORMAT_VERSION,
-        "transferkit_version": transferkit.__version__,
+        "transferkit_version": __version__,
         "algo": algo.model_dump(mode="json"),
         "env": env.model_dump(mode="json"),
         "spaces": {

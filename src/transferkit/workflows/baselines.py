@@ -49,7 +49,7 @@ def random_backbone(spec: RunSpec, *, seed: int):
 
 def scratch_spec(spec: RunSpec, *, cache_dir: str) -> RunSpec:
     """The run's spec turned into end-to-end training from random initialisation with the same epochs."""
-    values = spec.model_dump()
+    values = spec.with_strategy("finetune", source="scratch baseline").model_dump()  # drops LoRA's options etc.
     values["strategy"] |= {"name": "finetune", "unfreeze": None, "l2sp": 0.0, "lr_decay": 1.0, "head_lr_scale": 1.0}
     optim = values["optim"]
     if optim["optimizer"] == "lbfgs":

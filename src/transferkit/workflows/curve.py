@@ -108,10 +108,10 @@ def learning_curve(
     `options` are `fit`'s flat options (backbone, text_column, label_column, limit, test_limit, seed, ...);
     the data is split as `fit` splits it, and the curve is scored on the test split.
     """
-    from transferkit.api import prepare_splits, resolve_spec
     from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
     from transferkit.embedding_cache import extract_features
     from transferkit.evaluation import figures
+    from transferkit.workflows.fit import prepare_splits, resolve_spec
 
     spec = resolve_spec(data, None, options)
     splits, _ = prepare_splits(spec)

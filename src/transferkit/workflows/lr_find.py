@@ -14,7 +14,6 @@ from typing import Any
 
 import lightning as L
 
-from transferkit.api import _check_backbone_modality, prepare_splits, resolve_spec
 from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
 from transferkit.config import RunSpec
 from transferkit.engine import TrainerOptions, build_trainer
@@ -22,6 +21,7 @@ from transferkit.errors import ConfigError
 from transferkit.run_folder import write_atomic
 from transferkit.strategies import get_strategy
 from transferkit.strategies.finetune import FineTuneStrategy
+from transferkit.workflows.fit import check_backbone_modality, prepare_splits, resolve_spec
 
 
 @dataclass
@@ -71,7 +71,7 @@ def lr_find(
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     splits, _ = prepare_splits(spec)
     backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[splits.train.modality]
-    _check_backbone_modality(backbone_spec, splits.train.modality)
+    check_backbone_modality(backbone_spec, splits.train.modality)
     spec = spec.with_overrides({"backbone.spec": backbone_spec, "run.devices": 1})
     backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length)
     from lightning.pytorch.tuner import Tuner

@@ -1,0 +1,245 @@
+"""The fit workflow: resolve the options, load and split the data, train, evaluate, save the run folder."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+
+from transferkit.artifacts import save_model
+from transferkit.backbones import DEFAULT_BACKBONES, backbone_entry, create_backbone
+from transferkit.config import RunSpec, flat_to_dotted
+from transferkit.data import LabeledData, Splits, load_labeled, split_data, validate_labeled
+from transferkit.data.validation import describe_bad_items
+from transferkit.errors import ConfigError, DataError
+from transferkit.evaluation import classification_metrics, write_run_report
+from transferkit.evaluation.metrics import class_pr_auc
+from transferkit.imbalance.advice import imbalance_summary
+from transferkit.imbalance.threshold import check_threshold_option, threshold_record
+from transferkit.model_card import model_card
+from transferkit.models.transfer_model import TransferModel
+from transferkit.run_folder import default_run_name, inherited_run_name, run_log, write_json
+from transferkit.strategies import get_strategy
+from transferkit.strategies.choice import choose_for_run
+from transferkit.workflows.baselines import run_baselines
+from transferkit.workflows.run_setup import open_run_dir, resume_spec
+
+
+@dataclass
+class FitResult:
+    """What `fit` produced: the run folder, the saved model folder, the metrics and the model itself."""
+
+    run_dir: Path
+    model_dir: Path
+    metrics: dict[str, Any]
+    spec: RunSpec
+    model: TransferModel
+
+
+def resolve_spec(data: str | Path | None, config: RunSpec | str | Path | None, options: dict[str, Any]) -> RunSpec:
+    """Config file (or object), then flat options / dotted keys, then the DATA argument, in that order."""
+    if isinstance(config, RunSpec):
+        spec = config
+    elif config is not None:
+        spec = RunSpec.from_yaml(config)
+    else:
+        spec = RunSpec()
+    overrides = flat_to_dotted(options)
+    if data is not None:
+        overrides["data.path"] = str(data)
+    spec = spec.with_overrides(overrides)
+    if spec.data.path is None:
+        raise ConfigError("No data given; pass DATA (an image folder, a CSV / JSONL file or builtin:NAME).")
+    return spec
+
+
+def _load_split_file(path: str | None, spec: RunSpec, *, classes: list[str], what: str) -> LabeledData | None:
+    if path is None:
+        return None
+    data = load_labeled(
+        path,
+        text_column=spec.data.text_column,
+        label_column=spec.data.label_column,
+        tabular=is_tabular(spec),
+        feature_columns=spec.data.feature_columns,
+    )
+    validate_labeled_extra(data, spec, classes=classes, what=what)
+    return data
+
+
+def validate_labeled_extra(data: LabeledData, spec: RunSpec, *, classes: list[str], what: str) -> None:
+    if data.bad_items and not spec.data.skip_bad_files:
+        raise DataError(
+            f"{len(data.bad_items)} unusable item(s) in {data.source}: {describe_bad_items(data.bad_items)}. "
+            "Fix or remove them, or pass --skip-bad-files."
+        )
+    unknown = sorted(set(data.labels or []) - set(classes))
+    if unknown:
+        raise DataError(
+            f"The {what} data {data.source} has label(s) {', '.join(unknown)} that the training data "
+            f"lacks; the model can only predict {', '.join(classes)}."
+        )
+
+
+def is_tabular(spec: RunSpec) -> bool:
+    """A table is read as feature columns when --feature-columns is given or the backbone is a tabular one."""
+    if spec.data.feature_columns:
+        return True
+    return bool(spec.backbone.spec) and backbone_entry(spec.backbone.spec).modality == "tabular"
+
+
+def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
+    """Load, validate and split the data a spec names; returns the splits and the data summary."""
+    data = load_labeled(
+        spec.data.path,
+        text_column=spec.data.text_column,
+        label_column=spec.data.label_column,
+        split_column=spec.data.split_column,
+        tabular=is_tabular(spec),
+        feature_columns=spec.data.feature_columns,
+    )
+    report = validate_labeled(data, skip_bad_files=spec.data.skip_bad_files)
+    classes = data.class_names
+    splits = split_data(
+        data,
+        valid_fraction=spec.data.valid_fraction,
+        test_fraction=spec.data.test_fraction,
+        seed=spec.run.seed,
+        limit=spec.data.limit,
+        test_limit=spec.data.test_limit,
+        valid_data=_load_split_file(spec.data.valid_path, spec, classes=classes, what="validation"),
+        test_data=_load_split_file(spec.data.test_path, spec, classes=classes, what="test"),
+    )
+    if len(splits.train.class_names) < 2:
+        raise DataError(f"The training split of {data.source} has a single class; add examples of other classes.")
+    summary = report.to_dict() | {"splits": splits.summary()}
+    return splits, summary
+
+
+def check_backbone_modality(backbone_spec: str, modality: str) -> None:
+    entry = backbone_entry(backbone_spec)
+    if entry.modality != modality:
+        raise ConfigError(
+            f"The 'backbone' option '{backbone_spec}' is a {entry.modality} model but the data is {modality}; "
+            f"pick a {modality} backbone such as '{DEFAULT_BACKBONES[modality]}'."
+        )
+
+
+def fit(
+    data: str | Path | None = None,
+    *,
+    config: RunSpec | str | Path | None = None,
+    resume: str | Path | None = None,
+    **options: Any,
+) -> FitResult:
+    """Train a transfer model on labelled data and write a run folder.
+
+    Args:
+        data: An image folder (one sub-folder per class), a CSV / JSONL / Parquet file, or ``builtin:NAME``.
+        config: A RunSpec or a YAML file; `options` override it.
+        resume: A run folder to continue from its last checkpoint (after a crash), with its own config.
+        **options: Flat options (``backbone="bundled:minilm"``, ``epochs=20``, ``text_column="review"``)
+            or dotted config keys (``**{"optim.lr": 0.5}``).
+
+    Returns:
+        FitResult with run_dir (config.yaml, metrics.json, fit.log, model/), the metrics and the model.
+
+    Example:
+        >>> result = fit("builtin:fine-food", limit=300)  # doctest: +SKIP
+        >>> result.metrics["test"]["accuracy"]  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    if resume is not None:
+        spec = resume_spec(resume, other_options=bool(data or config or options))
+    else:
+        spec = resolve_spec(data, config, options)
+    L.seed_everything(spec.run.seed, workers=True, verbose=False)
+    splits, data_summary = prepare_splits(spec)
+    modality = splits.train.modality
+    backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[modality]
+    check_backbone_modality(backbone_spec, modality)
+    name = spec.run.name or inherited_run_name() or default_run_name(spec.data.path, backbone_spec, spec.strategy.name)
+    spec = spec.with_overrides({"backbone.spec": backbone_spec, "run.name": name})
+    run_dir = Path(resume) if resume is not None else open_run_dir(spec)
+    with run_log(run_dir) as log:
+        log.info("data %s: %s", spec.data.path, data_summary)
+        check_threshold_option(
+            spec.imbalance.threshold, num_classes=len(splits.train.class_names), has_valid=bool(splits.valid)
+        )
+        column_map = {"column_map": spec.backbone.column_map} if spec.backbone.column_map else {}
+        if column_map and modality != "tabular":
+            raise ConfigError("The 'column-map' option renames table columns; it applies to tabular backbones only.")
+        backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length, **column_map)
+        if modality == "tabular":  # scikit-learn preprocessing, fitted on the training rows only
+            backbone.fit_preprocessing(splits.train.inputs)
+        strategy = get_strategy(spec.strategy.name)
+        result = strategy.fit(backbone=backbone, train=splits.train, valid=splits.valid, spec=spec, run_dir=run_dir)
+        if result.details.get("global_rank", 0):  # an extra process of a multi-process run: the primary reports
+            return FitResult(
+                run_dir=run_dir, model_dir=run_dir / "model", metrics={"global_rank": 1}, spec=spec, model=result.model
+            )
+        fitted = time.perf_counter()
+        metrics: dict[str, Any] = {"data": data_summary}
+        probas: dict[str, np.ndarray] = {}
+        class_names = result.model.class_names
+        evaluated = {name: split for name, split in (("valid", splits.valid), ("test", splits.test)) if split}
+        for split_name, split in evaluated.items():
+            probas[split_name] = strategy.predict_proba(result, split, spec)
+        metrics["imbalance"] = imbalance_summary(splits.train.class_counts, spec.imbalance)
+        threshold = None
+        if spec.imbalance.threshold == "auto":  # tuned on validation rows; test rows only measure it
+            threshold = threshold_record(class_names, splits.train.class_counts, splits.valid.labels, probas["valid"])
+            metrics["threshold"] = threshold
+        for split_name, split in evaluated.items():
+            metrics[split_name] = classification_metrics(
+                split.labels, probas[split_name], class_names, threshold=threshold
+            )
+            if len(class_names) == 2:
+                minority = metrics["imbalance"]["minority_class"]
+                metrics[split_name]["minority_pr_auc"] = class_pr_auc(
+                    split.labels, probas[split_name], class_names, minority
+                )
+        if metrics["imbalance"]["suggestion"]:
+            log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
+        if spec.run.baseline != "none":
+            metrics["baselines"] = run_baselines(
+                choice=spec.run.baseline,
+                spec=spec,
+                splits=splits,
+                probas=probas,
+                class_names=class_names,
+                run_dir=run_dir,
+            )
+        if "selection" in result.details:  # strategy auto: the choice that made the model
+            metrics["selection"] = result.details.pop("selection")
+        elif spec.run.select:  # an explicit strategy with --select: the same choice, reported only
+            metrics["selection"] = choose_for_run(spec=spec, train=splits.train)
+        metrics["backbone"] = {
+            "spec": backbone_spec,
+            "parameters": backbone.num_parameters,
+            "weights": backbone.weights_cfg.to_dict(),
+        }
+        metrics["strategy"] = {"name": spec.strategy.name, **result.details}
+        metrics["history"] = result.history
+        metrics["seconds"] = {"fit": round(fitted - started, 2), "total": round(time.perf_counter() - started, 2)}
+        model_dir = save_model(
+            result.model,
+            run_dir / "model",
+            backbone_trained=result.backbone_trained,
+            metadata={
+                "text_column": spec.data.text_column,
+                "run": name,
+                "modality": modality,
+                **({"feature_columns": backbone.input_columns} if modality == "tabular" else {}),
+                **({"threshold": threshold} if threshold else {}),
+            },
+            card=model_card(metrics=metrics, spec=spec, class_names=class_names, modality=modality),
+        )
+        write_json(run_dir / "metrics.json", metrics)
+        write_run_report(run_dir, metrics=metrics, spec=spec, splits=splits, probas=probas, class_names=class_names)
+        log.info("metrics written to %s", run_dir / "metrics.json")
+    return FitResult(run_dir=run_dir, model_dir=model_dir, metrics=metrics, spec=spec, model=result.model)

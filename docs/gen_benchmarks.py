@@ -1,0 +1,640 @@
+"""Benchmark tables for the docs, rendered from benchmarks/results/*.json so that no number is typed by hand.
+
+A docs page asks for a table with a marker line ``<!-- bench: NAME -->`` (see docs/hooks.py); NAME is a key of
+TABLES. ``python docs/gen_benchmarks.py`` prints every table, ``python docs/gen_benchmarks.py NAME`` one.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if cell is None else str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def f3(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def f2(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def pm(stats: dict[str, float], digits: int = 3) -> str:
+    return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
+
+
+def code(text: str) -> str:
+    return f"`{text}`"
+
+
+# -- machine and provenance ------------------------------------------------------------------------------------
+
+
+def machine(name: str) -> str:
+    """One line: where the numbers in NAME.json were measured (platform, cores, load, library versions)."""
+    data = load(name)
+    box = data.get("machine", {})
+    parts = []
+    cpus = box.get("cpus", box.get("cpu_count"))
+    if cpus:
+        parts.append(f"{cpus} CPU cores, no GPU")
+    for key in ("torch", "torch_threads", "threads", "omp_wait_policy", "python"):
+        if key in box:
+            parts.append(f"{key.replace('_', ' ')} {box[key]}")
+    for key in ("load_average_at_start", "loadavg_start", "load_at_start", "load_average"):
+        if key in box:
+            parts.append(f"load average at start {_load(box[key])}")
+            break
+    for key in ("load_average_at_end", "loadavg_end"):
+        if key in box:
+            parts.append(f"at end {_load(box[key])}")
+            break
+    if "note" in box:
+        parts.append(box["note"])
+    versions = data.get("versions", {})
+    if versions:
+        parts.append(", ".join(f"{lib} {version}" for lib, version in versions.items()))
+    return f"Measured on: {'; '.join(parts)}. Results file: `benchmarks/results/{name}.json`."
+
+
+def _load(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(f"{v:.2f}" for v in value) + "]"
+    return f"{value:.2f}"
+
+
+# -- one function per table ------------------------------------------------------------------------------------
+
+
+def demo() -> str:
+    rows = load("demo")["rows"]
+    out = [
+        [
+            row["seed"],
+            f3(row["accuracy"]),
+            f3(row["balanced_accuracy"]),
+            f3(row["macro_f1"]),
+            f"{row['wall_seconds_process']:.0f} s",
+            f"{row['peak_rss_mib']:,.0f} MiB",
+        ]
+        for row in rows
+    ]
+
+    def mean_sd(key: str) -> str:
+        values = [row[key] for row in rows]
+        return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+    out.append(["mean ± sd", mean_sd("accuracy"), mean_sd("balanced_accuracy"), mean_sd("macro_f1"), "", ""])
+    header = ["seed", "test accuracy", "balanced accuracy", "macro-F1", "wall time (fresh process, empty cache)"]
+    return table([*header, "peak RSS"], out)
+
+
+def backbone_speed() -> str:
+    rows = [
+        [code(r["spec"]), f2(r["embeddings_per_s"]), f"{r['load_seconds']:.1f}"]
+        for r in load("backbone_speed")["results"]
+    ]
+    return table(["backbone", "embeddings/s", "load s"], rows)
+
+
+def embed_throughput() -> str:
+    data = load("embed_throughput")["results"]
+    rows = []
+    for modality, result in data.items():
+        rates = result["inputs_per_s_median"]
+        rows.append(
+            [
+                modality,
+                result["inputs"],
+                result["reference"],
+                f"{rates['transferkit']:.1f}",
+                f"{rates['reference']:.1f}",
+                f"**{result['ratio']:.2f}x**",
+                f"{result['min_cosine_to_reference']:.3f}",
+            ]
+        )
+    header = ["modality", "inputs", "reference", "transferkit /s", "reference /s", "ratio", "min. cosine"]
+    return table(header, rows)
+
+
+def two_stage_vs_probe() -> str:
+    rows = []
+    for r in load("two_stage_vs_probe")["results"]:
+        options = ", ".join(f"{k} {v}" for k, v in r.get("options", {}).items())
+        label = r["strategy"] + (f" ({options})" if options else "")
+        rows.append([label, f3(r["test_accuracy"]), f3(r["test_macro_f1"]), f"{r['seconds']:.0f}"])
+    return table(["strategy", "test accuracy", "macro-F1", "seconds"], rows)
+
+
+def finetune_memory() -> str:
+    data = load("finetune_memory")
+    rows = [
+        [r["strategy"], f"{r['peak_rss_mib']:.0f} MiB", "yes" if r["under_target"] else "no", f"{r['seconds']:.1f}"]
+        for r in data["rows"]
+    ]
+    return table(["strategy", "peak RSS", f"under {data['target_peak_rss_mib']} MiB", "seconds"], rows)
+
+
+PEER_LABELS = {
+    "transferkit_probe": "transferkit probe",
+    "transferkit_two_stage": "transferkit two-stage",
+    "transferkit_contrastive": "transferkit contrastive",
+    "setfit": "SetFit",
+    "fastai_fine_tune": "fastai fine_tune",
+}
+
+
+def _peer_table(name: str, peer: str) -> str:
+    summary = load(name)["summary"]
+    rows = []
+    for per_class, arms in summary.items():
+        for arm, s in sorted(arms.items(), key=lambda item: item[0] == peer):
+            ratio = s.get(f"time_ratio_vs_{peer.split('_')[0]}")
+            met = s.get("target_met")
+            rows.append(
+                [
+                    per_class,
+                    PEER_LABELS.get(arm, arm),
+                    s["seeds"],
+                    f"{s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f}",
+                    f"{s['seconds_mean']:.1f} ± {s['seconds_std']:.1f}",
+                    "" if ratio is None else f"{ratio:.2f}x",
+                    "" if met is None else ("yes" if met else "no"),
+                ]
+            )
+    header = ["per class", "method", "seeds", "test accuracy (mean ± std)", "train seconds", "time vs peer"]
+    return table([*header, "target met"], rows)
+
+
+def vs_setfit() -> str:
+    return _peer_table("vs_setfit", "setfit")
+
+
+def vs_fastai() -> str:
+    return _peer_table("vs_fastai", "fastai_fine_tune")
+
+
+def _per_seed(name: str, arms: list[str]) -> str:
+    results = load(name)["results"]
+    rows = []
+    for per_class in sorted({r["per_class"] for r in results}):
+        cells = []
+        for arm in arms:
+            values = [r["accuracy"] for r in results if r["per_class"] == per_class and r["arm"] == arm]
+            cells.append(", ".join(f"{v:.3f}" for v in values))
+        rows.append([per_class, *cells])
+    return table(["per class", *[f"{PEER_LABELS.get(a, a)}, per seed" for a in arms]], rows)
+
+
+def vs_setfit_per_seed() -> str:
+    return _per_seed("vs_setfit", ["transferkit_contrastive", "setfit"])
+
+
+def vs_fastai_per_seed() -> str:
+    return _per_seed("vs_fastai", ["transferkit_two_stage", "fastai_fine_tune"])
+
+
+FROZEN_LABELS = {
+    "transferkit_probe": "transferkit probe (cached)",
+    "timm_textbook_loop": "timm frozen loop, timm's DataLoader (NCHW)",
+    "timm_frozen_loop": "timm frozen loop on transferkit's channels-last batches",
+    "fastai_frozen_vision_learner": "fastai frozen vision_learner",
+}
+
+
+def probe_vs_frozen_loop() -> str:
+    summary = load("probe_vs_frozen_loop")["summary"]
+    rows = []
+    for arm, label in FROZEN_LABELS.items():
+        s = summary[arm]
+        speedup = summary.get(f"speedup_vs_{arm}")
+        met = summary.get(f"target_met_vs_{arm}")
+        rows.append(
+            [
+                label,
+                f3(s["test_accuracy_mean"]),
+                f"{s['train_seconds_mean']:.1f}",
+                "" if speedup is None else f"{speedup:.1f}x",
+                "" if met is None else ("yes" if met else "no"),
+            ]
+        )
+    header = ["method", "test accuracy (mean of seeds)", "train seconds", "probe speed-up", "target met"]
+    return table(header, rows)
+
+
+def imbalance() -> str:
+    summary = load("imbalance")["summary"]
+    datasets = list(summary)
+    methods = list(summary[datasets[0]])
+    rows = []
+    for method in methods:
+        cells = [
+            " / ".join(
+                f"{summary[d][method][k]['mean']:.3f}" for k in ("balanced_accuracy", "minority_recall", "macro_f1")
+            )
+            for d in datasets
+        ]
+        rows.append([method, *cells])
+    return table(["method", *[f"{d}: bal. acc. / minority recall / macro-F1" for d in datasets]], rows)
+
+
+def augment() -> str:
+    summary = load("augment")["summary"]
+    rows = [
+        [method, pm(s["balanced_accuracy"]), pm(s["minority_recall"]), pm(s["macro_f1"])]
+        for method, s in summary.items()
+    ]
+    return table(["method", "balanced accuracy", "recall of 'other'", "macro-F1"], rows)
+
+
+def auto_select() -> str:
+    rows = []
+    for r in load("auto_select")["rows"]:
+        cv = r["cv_scores"]
+        test = r["test_accuracy_candidates"]
+        two_stage = r["skipped"].get("two-stage")
+        two_stage = f"skipped: estimated {r['two_stage_estimate_seconds']:,.0f} s" if two_stage else ""
+        rows.append(
+            [
+                r["task"],
+                r["chosen"],
+                " / ".join(f"{cv[k]:.3f}" for k in ("probe", "classic", "concat")),
+                f3(r["test_accuracy_chosen"]),
+                *(f3(test[k]) for k in ("probe", "classic", "concat")),
+                two_stage,
+                f3(r["regret"]),
+                f"{r['selection_seconds']:.0f}",
+            ]
+        )
+    header = ["task", "chosen", "CV accuracy (probe / classic / concat)", "test acc.: chosen", "probe", "classic"]
+    return table([*header, "concat", "two-stage", "regret", "selection s"], rows)
+
+
+def auto_select_fewshot() -> str:
+    rows = []
+    for r in load("auto_select_fewshot")["rows"]:
+        test = r["test_accuracy_candidates"]
+
+        def cell(name: str, test=test, r=r) -> str:
+            if name in test:
+                return f3(test[name])
+            return "over budget" if name in r.get("skipped", {}) else "n/a"
+
+        rows.append(
+            [
+                f"{r['limit']} ({r['train_examples']})",
+                r["seed"],
+                r["chosen"],
+                f3(r["test_accuracy_chosen"]),
+                *(cell(k) for k in ("probe", "classic", "concat", "two-stage", "contrastive")),
+                f3(r["regret"]),
+                f"{r['auto_fit_seconds']:.0f}",
+            ]
+        )
+    header = ["labelled (train)", "seed", "chosen", "test acc.", "probe", "classic", "concat", "two-stage"]
+    return table([*header, "contrastive", "regret", "fit s"], rows)
+
+
+def domain_adaptation() -> str:
+    data = load("domain_adaptation")
+    pairs = {"digits_fonts_to_mnist": "digits: fonts -> MNIST", "credit_to_lending": "credit -> lending"}
+    methods = list(data["digits_fonts_to_mnist"]["methods"])
+    rows = [[code(m), *(pm(data[p]["methods"][m]) for p in pairs)] for m in methods]
+    table_text = table(["method", *pairs.values()], rows)
+    picks = []
+    for pair, label in pairs.items():
+        chosen = ", ".join(f"{s['dev_choice']} ({s['score']:.3f})" for s in data[pair]["dev_selection"])
+        picks.append(f"- DEV's pick per seed, {label}: {chosen}")
+    return table_text + "\n\n" + "\n".join(picks)
+
+
+RL_LABELS = {
+    "cartpole": "CartPole pole 0.5 -> 1.0 m",
+    "halfcheetah": "HalfCheetah torso mass x1.5 (250-step episodes)",
+    "minigrid": "MiniGrid DoorKey 5x5 -> 8x8",
+    "highway": "highway-fast -> merge",
+}
+
+
+def _interval(stats: dict[str, Any], digits: int = 1) -> str:
+    if stats["mean"] is None:
+        return "n/a"
+    if stats["low"] is None:
+        return f"{stats['mean']:.{digits}f}"
+    return f"{stats['mean']:.{digits}f} [{stats['low']:.{digits}f}, {stats['high']:.{digits}f}]"
+
+
+def _threshold_time(stats: dict[str, Any], seeds: int) -> str:
+    if stats["mean"] is None:
+        return "never"
+    return f"{stats['mean']:.0f} ({stats['n']}/{seeds})"
+
+
+def rl_transfer() -> str:
+    tasks = load("rl_transfer")["tasks"]
+    rows = []
+    for key, label in RL_LABELS.items():
+        t = tasks[key]
+        fig = t["figures"]
+        seeds = len(t["seeds"])
+        rows.append(
+            [
+                label,
+                f"{t['pretrain_steps']:,} / {t['transfer_steps']:,}",
+                f"{t['source_final_return']:.1f}",
+                _interval(fig["jumpstart"]),
+                f"{fig['asymptotic_transfer']['mean']:.1f} / {fig['asymptotic_scratch']['mean']:.1f}",
+                f"{_threshold_time(fig['time_to_threshold_transfer'], seeds)} / "
+                f"{_threshold_time(fig['time_to_threshold_scratch'], seeds)} (threshold {t['threshold']:g})",
+                _interval(fig["area_ratio"], 2),
+                "**yes**" if t["negative_transfer"] else "no",
+                f"{t['seconds']['total']:.0f}",
+            ]
+        )
+    header = ["pair", "PPO steps: source / target", "source return", "jumpstart", "final return: transfer / scratch"]
+    header += ["time to threshold (steps): transfer / scratch", "area ratio", "negative transfer (file)", "seconds"]
+    return table(header, rows)
+
+
+# -- ranking --------------------------------------------------------------------------------------------------
+
+SCORES = ["logme", "leep", "nce", "h_score", "knn", "linear"]
+SCORE_LABELS = {
+    "logme": "LogME",
+    "leep": "LEEP",
+    "nce": "NCE",
+    "h_score": "H-score",
+    "gbc": "GBC",
+    "nleep": "N-LEEP",
+    "knn": "5-NN CV",
+    "linear": "linear CV",
+}
+RANKING_FILES = {
+    "digits": ["ranking", "ranking-digits-seed1", "ranking-digits-seed2"],
+    "mnist": ["ranking", "ranking-mnist-seed1", "ranking-mnist-seed2"],
+    "fine-food": ["ranking", "ranking-reviews-seed1", "ranking-reviews-seed2"],
+    "photos": ["ranking", "ranking-photos-seed1", "ranking-photos-seed2"],
+}
+
+
+def _used_scores(dataset: dict[str, Any]) -> list[str]:
+    seen = set()
+    for c in dataset["candidates"]:
+        seen |= {k for k, v in c["sample_ranking"]["scores"].items() if v is not None}
+    return [s for s in SCORES if s in seen]
+
+
+def ranking_candidates(name: str) -> str:
+    dataset = load("ranking")["datasets"][name]
+    scores = _used_scores(dataset)
+    rows = []
+    ordered = sorted(dataset["candidates"], key=lambda c: -(c["sample_ranking"]["scores"].get("logme") or -1e9))
+    for c in ordered:
+        values = c["sample_ranking"]["scores"]
+        cells = [
+            "" if values.get(s) is None else (f3(values[s]) if s in ("logme", "knn", "linear") else f2(values[s]))
+            for s in scores
+        ]
+        trained = c["trained"]
+        rows.append(
+            [
+                code(c["spec"]),
+                *cells,
+                f3(trained["probe"]["accuracy"]),
+                f3(trained["two-stage"]["accuracy"]),
+                f"{trained['two-stage']['seconds']:.0f}",
+            ]
+        )
+    header = ["candidate", *(SCORE_LABELS[s] for s in scores)]
+    return table([*header, "probe test acc.", "two-stage test acc.", "two-stage s"], rows)
+
+
+def ranking_tau(name: str) -> str:
+    dataset = load("ranking")["datasets"][name]
+    scores = _used_scores(dataset)
+    taus = dataset["kendall_tau"]
+    rows = []
+    for strategy in ("probe", "two-stage"):
+        for where in ("sample", "all_rows"):
+            for pool, label in (("all", "every candidate"), ("without_random_controls", "without the random control")):
+                values = taus[where][strategy][pool]
+                best = max(v for s, v in values.items() if s in scores and v is not None)
+                cells = [
+                    ""
+                    if values.get(s) is None
+                    else (f"**{values[s]:.2f}**" if values[s] == best else f"{values[s]:.2f}")
+                    for s in scores
+                ]
+                rows.append([f"{strategy}, {label}", f"{dataset['rank_examples'][where]} rows", *cells])
+    return table(["Kendall's tau with test accuracy", "ranking on", *(SCORE_LABELS[s] for s in scores)], rows)
+
+
+def ranking_time(name: str) -> str:
+    rows = []
+    for file in RANKING_FILES[name]:
+        data = load(file)
+        if name not in data["datasets"]:
+            continue
+        d = data["datasets"][name]
+        fraction = d["rank_time_fraction"]
+        rows.append(
+            [
+                d["inputs"]["seed"],
+                f"{d['rank_seconds']['sample']:.1f} s ({d['rank_examples']['sample']} rows)",
+                f"{d['rank_seconds']['all_rows']:.1f} s ({d['rank_examples']['all_rows']} rows)",
+                f"{d['train_seconds']['two-stage']:,.0f} s",
+                f"{fraction['sample']['two-stage']:.1%}",
+                f"{fraction['all_rows']['two-stage']:.1%}",
+                code(d["recommended_by_logme"]["sample"]),
+                code(d["best_by_strategy"]["two-stage"]),
+            ]
+        )
+    header = ["seed", "ranking: sample", "ranking: all rows", "two-stage, every candidate", "share: sample"]
+    return table([*header, "share: all rows", "LogME's pick (sample)", "best after two-stage"], rows)
+
+
+def ranking_draws(name: str) -> str:
+    """Two-stage test accuracy of each candidate on each draw, and the taus of three scores per draw."""
+    draws = [load(f)["datasets"][name] for f in RANKING_FILES[name] if name in load(f)["datasets"]]
+    specs = [c["spec"] for c in draws[0]["candidates"]]
+    accuracy = {
+        (i, c["spec"]): c["trained"]["two-stage"]["accuracy"] for i, d in enumerate(draws) for c in d["candidates"]
+    }
+    probe = {(i, c["spec"]): c["trained"]["probe"]["accuracy"] for i, d in enumerate(draws) for c in d["candidates"]}
+    rows = []
+    means = {}
+    for spec in specs:
+        values = [accuracy.get((i, spec)) for i in range(len(draws))]
+        present = [v for v in values if v is not None]
+        probes = [probe[(i, spec)] for i in range(len(draws)) if (i, spec) in probe]
+        means[spec] = statistics.mean(present)
+        rows.append([code(spec), *(f3(v) for v in values), f3(means[spec]), f3(statistics.mean(probes))])
+    rows.sort(key=lambda row: -float(row[-2]))
+    taus = []
+    for d in draws:
+        t = d["kendall_tau"]["sample"]["two-stage"]["all"]
+        taus.append(f"{t['logme']:.2f} ({t['knn']:.2f}, {t['linear']:.2f})")
+    rows.append(["tau, LogME (5-NN CV, linear CV)", *taus, "", ""])
+    seeds = [f"seed {d['inputs']['seed']}" for d in draws]
+    return table(["two-stage test accuracy", *seeds, "mean", "probe, mean"], rows)
+
+
+def ranking_targets() -> str:
+    """Per dataset: ranking's share of fine-tuning time and the best tau against two-stage, on every draw."""
+    names = {"digits": "digits", "mnist": "MNIST", "fine-food": "fine-food reviews", "photos": "photos"}
+    time_row, tau_row, probe_row = ["ranking (sample) in at most 5% of two-stage's time"], [], []
+    tau_row = ["Kendall's tau >= 0.6 between the best score and two-stage accuracy (sample)"]
+    probe_row = ["(for reference) the best tau against probe accuracy (sample)"]
+    for name in names:
+        draws = [load(f)["datasets"][name] for f in RANKING_FILES[name] if name in load(f)["datasets"]]
+        shares = [d["rank_time_fraction"]["sample"]["two-stage"] for d in draws]
+        met = sum(share <= 0.05 for share in shares)
+        time_row.append(
+            f"{'**met**' if met == len(shares) else f'met on {met} of {len(shares)}'}: "
+            + ", ".join(f"{share:.1%}" for share in shares)
+        )
+        bests, probes = [], []
+        for d in draws:
+            two = {k: v for k, v in d["kendall_tau"]["sample"]["two-stage"]["all"].items() if v is not None}
+            probe = {k: v for k, v in d["kendall_tau"]["sample"]["probe"]["all"].items() if v is not None}
+            best = max(two, key=two.get)
+            bests.append((two[best], best))
+            best_probe = max(probe, key=probe.get)
+            probes.append(f"{probe[best_probe]:.2f} ({SCORE_LABELS[best_probe]})")
+        met = sum(value >= 0.6 for value, _ in bests)
+        tau_row.append(
+            f"{'**met**' if met == len(bests) else f'met on {met} of {len(bests)}'}: "
+            + ", ".join(f"{value:.2f} ({SCORE_LABELS[score]})" for value, score in bests)
+        )
+        probe_row.append(", ".join(probes))
+    header = ["target (issue 6), per draw: seed 0, 1, 2", *names.values()]
+    return table(header, [time_row, tau_row, probe_row])
+
+
+def ranking_confirm() -> str:
+    draws = load("ranking_confirm")["draws"]
+    order = ["fine-food", "digits", "photos", "mnist"]
+    arms = [
+        ("LogME's pick", lambda d: d["score_regrets"]["logme"]),
+        ("5-NN CV's pick", lambda d: d["score_regrets"]["knn"]),
+        ("linear CV's pick", lambda d: d["score_regrets"]["linear"]),
+        ("`--confirm 2` (top two by LogME, pick by validation)", lambda d: d["confirm_regret"]),
+        ("the better of those two (what confirming could reach)", lambda d: d["best_of_confirmed_regret"]),
+        ("a pretrained candidate at random (expected)", lambda d: d["score_regrets"]["random_pretrained_pick"]),
+        ("any candidate at random, control included (expected)", lambda d: d["score_regrets"]["random_pick"]),
+    ]
+    rows = []
+    for label, get in arms:
+        cells = []
+        every = []
+        for name in order:
+            values = [get(d) for d in draws[name]]
+            every += values
+            cells.append(" / ".join("0" if v == 0 else f"{v:.3f}" for v in values))
+        rows.append([label, *cells, f"{statistics.mean(every):.3f}"])
+    header = ["regret of the pick (two-stage test accuracy)", "reviews, seeds 0 / 1 / 2", "digits", "photos", "MNIST"]
+    return table([*header, "mean of 12"], rows)
+
+
+def ranking_confirm_cost() -> str:
+    draws = load("ranking_confirm")["draws"]
+    rows = []
+    for name, items in draws.items():
+        for d in items:
+            rows.append(
+                [
+                    name,
+                    d["seed"],
+                    code(d["logme_pick"]),
+                    code(d["confirm_pick"]),
+                    f"{d['rank_seconds']:.1f}",
+                    f"{d['confirm_seconds']:.0f}",
+                    f"{d['fine_tune_all_seconds']:,.0f}",
+                    f"{d['rank_and_confirm_fraction']:.0%}",
+                ]
+            )
+    header = ["dataset", "seed", "LogME's pick", "`--confirm 2` pick", "rank s", "confirm s", "fine-tune all s"]
+    return table([*header, "rank + confirm share"], rows)
+
+
+def ranking_rescore() -> str:
+    summary = load("ranking_rescore")["summary"]
+    datasets = ["fine-food", "digits", "photos", "mnist"]
+    rows = []
+    for score in ["logme", "leep", "nce", "h_score", "gbc", "nleep", "knn", "linear"]:
+        overall = summary["all_draws"][score]
+        per = [summary[d].get(score) for d in datasets]
+        rows.append(
+            [
+                SCORE_LABELS[score],
+                *(
+                    "" if p is None or p["mean_tau_two_stage"] is None else f"{p['mean_tau_two_stage']:.2f}"
+                    for p in per
+                ),
+                f"{overall['draws_at_tau_target']} of {overall['draws']}",
+                f"{overall['mean_tau_probe']:.2f}",
+                f"{overall['mean_regret']:.3f}",
+            ]
+        )
+    header = ["score", "mean tau vs two-stage: reviews", "digits", "photos", "MNIST", "draws with tau >= 0.6"]
+    return table([*header, "mean tau vs probe", "mean regret of the pick"], rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "demo": demo,
+    "backbone_speed": backbone_speed,
+    "embed_throughput": embed_throughput,
+    "two_stage_vs_probe": two_stage_vs_probe,
+    "finetune_memory": finetune_memory,
+    "vs_setfit": vs_setfit,
+    "vs_setfit_per_seed": vs_setfit_per_seed,
+    "vs_fastai": vs_fastai,
+    "vs_fastai_per_seed": vs_fastai_per_seed,
+    "probe_vs_frozen_loop": probe_vs_frozen_loop,
+    "imbalance": imbalance,
+    "augment": augment,
+    "auto_select": auto_select,
+    "auto_select_fewshot": auto_select_fewshot,
+    "domain_adaptation": domain_adaptation,
+    "rl_transfer": rl_transfer,
+    "ranking_targets": ranking_targets,
+    "ranking_confirm": ranking_confirm,
+    "ranking_confirm_cost": ranking_confirm_cost,
+    "ranking_rescore": ranking_rescore,
+}
+for _name in RANKING_FILES:
+    TABLES[f"ranking_candidates:{_name}"] = lambda n=_name: ranking_candidates(n)
+    TABLES[f"ranking_tau:{_name}"] = lambda n=_name: ranking_tau(n)
+    TABLES[f"ranking_time:{_name}"] = lambda n=_name: ranking_time(n)
+    TABLES[f"ranking_draws:{_name}"] = lambda n=_name: ranking_draws(n)
+
+
+def render(name: str) -> str:
+    """The markdown for a marker: a table name, or ``machine:FILE`` for the provenance line of a results file."""
+    if name.startswith("machine:"):
+        return machine(name.removeprefix("machine:"))
+    if name not in TABLES:
+        raise KeyError(f"No benchmark table named {name!r}; known: {', '.join(TABLES)}")
+    return TABLES[name]()
+
+
+if __name__ == "__main__":
+    for wanted in sys.argv[1:] or list(TABLES):
+        print(f"## {wanted}\n\n{render(wanted)}\n")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import traceback
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 from rich.console import Console
@@ -15,7 +19,8 @@ from rich.table import Table
 import transferkit
 from transferkit import api
 from transferkit.backbones.tabular import parse_column_map
-from transferkit.errors import ConfigError, TransferKitError
+from transferkit.config import BUILTIN_STRATEGIES, RUN_OPTIONS, RunOption
+from transferkit.errors import TransferKitError
 from transferkit.evaluation import gain_summary
 from transferkit.imbalance.advice import imbalance_lines
 from transferkit.rl.cli import app as rl_app
@@ -49,15 +54,6 @@ def _main(
     """Transfer learning from pretrained models to small labelled datasets."""
 
 
-def _weight_decay(value: str | None) -> float | str | None:
-    if value is None or value == "auto":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise ConfigError(f"The 'weight-decay' option must be a number or 'auto'. Got '{value}'.") from None
-
-
 def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
     table = Table(title=title)
     for column in ("split", "examples", "accuracy", "balanced acc.", "macro-F1", "majority rate"):
@@ -76,152 +72,156 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
     return table
 
 
-@app.command(epilog="Example: transferkit fit reviews.csv --text-column review --label-column score")
-def fit(
-    data: str = typer.Argument(
-        None, help="Image or audio folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME."
-    ),
-    config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
-    backbone: str = typer.Option(None, help="Backbone spec, e.g. bundled:minilm (see `transferkit backbones`)."),
-    strategy: str = typer.Option(
-        None,
-        help="auto (cross-validated choice of probe, two-stage, classic, concat), probe, finetune, two-stage, "
-        "gradual, bitfit, lora or contrastive [auto; two-stage with --unfreeze].",
-    ),
-    baseline: str = typer.Option(
-        None, help="Also train baselines and report the transfer gain: none, scratch, classic or both [none]."
-    ),
-    select: bool = typer.Option(
-        None,
-        "--select",
-        help="With an explicit --strategy: also cross-validate probe vs classic vs concatenated features and report "
-        "the winner (strategy auto does this and saves the winner).",
-    ),
-    budget_minutes: float = typer.Option(
-        None, help="strategy auto: minutes for the cross-validated choice; two-stage only if it fits [2]."
-    ),
-    logger: str = typer.Option(None, help="Training-curve logger in the run folder: csv, tensorboard, mlflow [csv]."),
-    resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder from its last checkpoint."),
-    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
-    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
-    split_column: str = typer.Option(None, help="Column with train / valid / test per row."),
-    valid_data: str = typer.Option(None, help="Your own validation data (same format)."),
-    test_data: str = typer.Option(None, help="Your own test data (same format)."),
-    valid_fraction: float = typer.Option(None, help="Fraction of training rows held out for validation [0.15]."),
-    test_fraction: float = typer.Option(None, help="Fraction held out for testing when no test data [0.15]."),
-    limit: int = typer.Option(None, help="Use only N labelled rows (stratified) for training + validation."),
-    skip_bad_files: bool = typer.Option(
-        None, "--skip-bad-files", help="Leave out unreadable files instead of failing."
-    ),
-    head: str = typer.Option(None, help="Head: linear or mlp."),
-    optimizer: str = typer.Option(None, help="auto, lbfgs, adamw, adam, sgd or rmsprop [auto]."),
-    lr: float = typer.Option(None, help="Learning rate."),
-    weight_decay: str = typer.Option(None, help="L2 strength, or auto."),
-    epochs: int = typer.Option(None, help="Training epochs [probe 20, fine-tuning 4, contrastive by pair coverage]."),
-    batch_size: int = typer.Option(None, help="Backbone batch size for embedding."),
-    max_length: int = typer.Option(None, help="Token limit for text backbones."),
-    cache_dir: str = typer.Option(None, help="Embedding cache folder."),
-    name: str = typer.Option(None, help="Run name (folder under --output-dir)."),
-    output_dir: str = typer.Option(None, help="Where run folders go [runs]."),
-    seed: int = typer.Option(None, help="Random seed."),
-    overwrite: bool = typer.Option(None, "--overwrite", help="Replace an existing run folder of the same name."),
-    train_batch_size: int = typer.Option(
-        None, help="Training batch size (global, split across devices) [64; 16 for contrastive]."
-    ),
-    probe_solver: str = typer.Option(None, help="probe: lightning (L-BFGS) or sklearn (LogisticRegressionCV)."),
-    unfreeze: int = typer.Option(
-        None,
-        help="Fine-tune only the last N layer groups of the backbone [all; two-stage on images: all but the lowest 3].",
-    ),
-    lr_decay: float = typer.Option(None, help="Layer-wise lr decay, e.g. 0.7: each group below trains at 0.7x."),
-    head_lr_scale: float = typer.Option(None, help="Head lr / base lr [10 for a new head, 1 for two-stage]."),
-    l2sp: float = typer.Option(None, help="L2-SP strength: penalty toward the pretrained weights."),
-    train_bn: bool = typer.Option(
-        None, "--train-bn", help="BatchNorm uses batch statistics and updates them [kept pretrained]."
-    ),
-    stage1_epochs: int = typer.Option(None, help="two-stage: epochs of the stage-1 probe [20]."),
-    lora_rank: int = typer.Option(None, help="LoRA rank [8]."),
-    lora_alpha: float = typer.Option(None, help="LoRA alpha [16]."),
-    lora_dropout: float = typer.Option(None, help="LoRA dropout [0]."),
-    lora_targets: str = typer.Option(None, help="Comma-separated module names for LoRA [per backbone family]."),
-    momentum: float = typer.Option(None, help="sgd / rmsprop momentum [0.9]."),
-    schedule: str = typer.Option(
-        None, help="constant, step, exponential, cosine, one-cycle or plateau [constant; contrastive cosine]."
-    ),
-    warmup_epochs: float = typer.Option(None, help="Linear warmup length in epochs [0; contrastive a tenth]."),
-    step_size: int = typer.Option(None, help="step schedule: epochs between decays."),
-    gamma: float = typer.Option(None, help="step / exponential / plateau decay factor."),
-    label_smoothing: float = typer.Option(None, help="Label smoothing, e.g. 0.1."),
-    mixup: float = typer.Option(None, help="Mixup alpha for images (0 = off)."),
-    cutmix: float = typer.Option(None, help="CutMix alpha for images (0 = off)."),
-    grad_clip: float = typer.Option(None, help="Clip the gradient norm to this value."),
-    early_stopping: int = typer.Option(None, help="Stop after N epochs without improvement of --monitor."),
-    monitor: str = typer.Option(None, help="val_loss or val_accuracy."),
-    precision: str = typer.Option(None, help="32-true, bf16-mixed, 16-mixed (GPU) or 64-true."),
-    accelerator: str = typer.Option(None, help="auto, cpu, gpu, cuda or mps."),
-    devices: int = typer.Option(None, help="Devices (processes) per node for fine-tuning."),
-    num_nodes: int = typer.Option(None, help="Nodes for multi-node runs (torchrun / SLURM)."),
-    distributed: str = typer.Option(None, help="Lightning strategy across devices: auto, ddp, ddp_spawn, fsdp."),
-    augment: str = typer.Option(
-        None, help="Augment the training split (never valid / test): none, light or strong; images, text, audio [none]."
-    ),
-    augment_text: str = typer.Option(
-        None, help="Text augmentation: eda, eda-nosyn, contextual (needs --mlm) or paraphrase (SmolLM2, slow) [eda]."
-    ),
-    augment_synonyms: str = typer.Option(
-        None, help="EDA synonyms: embedding (bundled MiniLM neighbours) or wordnet (NLTK corpus) [embedding]."
-    ),
-    mlm: str = typer.Option(None, help="--augment-text contextual: hf:PATH to a local masked-LM (*ForMaskedLM) model."),
-    augment_below: int = typer.Option(None, help="Augment only classes with fewer training examples than N [all]."),
-    augment_copies: int = typer.Option(None, help="Augmented views per augmented training example [1]."),
-    feature_columns: str = typer.Option(
-        None, help="Tabular data: comma-separated feature columns [every column but label / split]."
-    ),
-    column_map: str = typer.Option(
-        None, help="Tabular transfer: PRETRAINED=THIS,... maps the pretrained model's columns onto this table's."
-    ),
-    class_weight: str = typer.Option(
-        None, help="Loss weights per class: none, balanced, effective:BETA (e.g. 0.999) or a JSON map [none]."
-    ),
-    loss: str = typer.Option(None, help="cross-entropy or focal [cross-entropy]."),
-    focal_gamma: float = typer.Option(None, help="Focal loss gamma (--loss focal) [2]."),
-    resample: str = typer.Option(
-        None,
-        help="Training split only: none, oversample, undersample, balanced-batches, or (probe / tabular features) "
-        "smote, adasyn, borderline-smote [none].",
-    ),
-    threshold: str = typer.Option(
-        None, help="argmax, or auto (binary): threshold tuned on validation for balanced accuracy, used by predict."
-    ),
-) -> None:
-    """Train a transfer model and write runs/NAME/ (config.yaml, metrics.json, fit.log, model/)."""
-    options = {key: value for key, value in locals().items() if key not in {"data", "config", "resume"}}
-    options["weight_decay"] = _weight_decay(weight_decay)
-    options["lora_targets"] = lora_targets.split(",") if lora_targets else None
-    options["feature_columns"] = [c.strip() for c in feature_columns.split(",")] if feature_columns else None
-    options["column_map"] = parse_column_map(column_map) or None
-    result = api.fit(data, config=config, resume=resume, **{k: v for k, v in options.items() if v is not None})
-    if "global_rank" in result.metrics:  # an extra process of a multi-process run: the primary prints
-        return
+CONFIG_HELP = "YAML run config; flags override it."
+RESUME_HELP = "Continue the run in this folder from its last checkpoint."
+
+
+def _value_types(option: RunOption) -> tuple[Any, ...]:
+    """The types a field's value may take, None left out (`int | None` -> (int,))."""
+    annotation = option.annotation
+    arms = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    return tuple(arm for arm in arms or (annotation,) if arm is not type(None))
+
+
+def _comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _number_or_word(text: str) -> float | str:
+    """`float | Literal[...]` fields (weight_decay 0.01 or auto): the schema says which words are valid."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _text_shape(option: RunOption) -> str | None:
+    """What a flag's text holds where click's own types cannot say: a list, a map, or a number or a word."""
+    kinds = _value_types(option)
+    origins = {typing.get_origin(kind) for kind in kinds}
+    if origins == {list}:
+        return "list"
+    if origins == {dict}:
+        return "map"
+    if float in kinds and Literal in origins:
+        return "number-or-word"
+    return None  # str, int, float, bool, Literal; str | dict (class_weight's JSON map) is parsed by the schema
+
+
+def _key_value_pairs(text: str) -> dict[str, str] | None:
+    return parse_column_map(text) or None  # PRETRAINED=THIS,...
+
+
+_FROM_TEXT: dict[str, Callable[[str], Any]] = {
+    "list": _comma_list,
+    "map": _key_value_pairs,
+    "number-or-word": _number_or_word,
+}
+
+
+def _metavar(option: RunOption) -> str | None:
+    """How to write the value where typer's `<type>` would not tell (lists, maps, weight_decay's float|auto)."""
+    shape = _text_shape(option)
+    if shape == "number-or-word":
+        words = [word for kind in _value_types(option) for word in typing.get_args(kind)]
+        return f"<float|{'|'.join(words)}>"
+    return {"list": "NAME,...", "map": "KEY=VALUE,..."}.get(shape or "")
+
+
+def _strategies_hint(option: RunOption) -> str:
+    users = [name for name in BUILTIN_STRATEGIES if name in option.strategies]
+    others = [name for name in BUILTIN_STRATEGIES if name not in option.strategies]
+    if not option.strategies:
+        return ""
+    return f" Strategy {' / '.join(users)} only." if len(users) <= len(others) else f" Not for {' / '.join(others)}."
+
+
+def _default_hint(default: Any) -> str:
+    if default is None:
+        return ""
+    if isinstance(default, bool):
+        return " [on]" if default else " [off]"
+    return f" [{','.join(default) if isinstance(default, list) else default}]"
+
+
+def _option_help(option: RunOption) -> str:
+    """The field's description, the strategies that use it and its default, for `transferkit fit --help`."""
+    return f"{option.description}{_strategies_hint(option)}{_default_hint(option.default)}"
+
+
+def _fit_parameter(option: RunOption) -> inspect.Parameter:
+    """One RunSpec field as a typer option: None when absent, so the config file (or the default) holds."""
+    flag = "--" + option.flat.replace("_", "-")
+    kinds = _value_types(option)
+    if kinds == (bool,):
+        annotation, decls = bool, [f"{flag}/--no-{flag[2:]}"]
+    elif option.choices:
+        annotation, decls = Literal[option.choices], [flag]  # typer lists the choices
+    else:
+        annotation = kinds[0] if len(kinds) == 1 and kinds[0] in (int, float, str) else str
+        decls = [flag]
+    default = typer.Option(None, *decls, help=_option_help(option), metavar=_metavar(option))
+    return inspect.Parameter(option.flat, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+def _fit_signature() -> inspect.Signature:
+    """DATA, --config and --resume, then one option per RunSpec field (data.path is DATA), section by section."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    data_help = RUN_OPTIONS["data"].description
+    fixed = [
+        inspect.Parameter("data", keyword, default=typer.Argument(None, help=data_help), annotation=str),
+        inspect.Parameter("config", keyword, default=typer.Option(None, "--config", help=CONFIG_HELP), annotation=Path),
+        inspect.Parameter("resume", keyword, default=typer.Option(None, "--resume", help=RESUME_HELP), annotation=Path),
+    ]
+    generated = [_fit_parameter(option) for name, option in RUN_OPTIONS.items() if name != "data"]
+    return inspect.Signature([*fixed, *generated], return_annotation=None)
+
+
+def _fit_options(given: dict[str, Any]) -> dict[str, Any]:
+    """The flags the user gave, their text turned into field values."""
+    options = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        shape = _text_shape(RUN_OPTIONS[name])
+        options[name] = _FROM_TEXT[shape](value) if shape and isinstance(value, str) else value
+    return options
+
+
+def _print_fit_result(result: api.FitResult) -> None:
     strategy_name = result.metrics.get("strategy", {}).get("chosen") or result.spec.strategy.name
     out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {strategy_name}"))
-    for line in imbalance_lines(result.metrics):
-        out.print(line, markup=False, highlight=False)
-    for line in gain_summary(result.metrics):
+    for line in [*imbalance_lines(result.metrics), *gain_summary(result.metrics)]:
         out.print(line, markup=False, highlight=False)
     if "selection" in result.metrics:
-        choice = result.metrics["selection"]
-        scores = ", ".join(f"{name} {score['mean']:.3f}" for name, score in choice["scores"].items())
-        saved = "saved as the model" if result.spec.strategy.name == "auto" else "reported only"
-        versus = f"+{choice['margin']:.3f} over {choice['runner_up']}" if choice["runner_up"] else "the only candidate"
-        out.print(
-            f"Cross-validated choice ({choice['folds']} folds; {scores}): {choice['chosen']}, {versus} ({saved})",
-            markup=False,
-            highlight=False,
-        )
-        for candidate, why in (choice.get("skipped") or {}).items():
-            out.print(f"Not scored: {candidate}: {why}", markup=False, highlight=False)
+        _print_selection(result.metrics["selection"], saved=result.spec.strategy.name == "auto")
     out.print(f"Run folder: {result.run_dir}")
+
+
+def _print_selection(choice: dict[str, Any], *, saved: bool) -> None:
+    scores = ", ".join(f"{name} {score['mean']:.3f}" for name, score in choice["scores"].items())
+    versus = f"+{choice['margin']:.3f} over {choice['runner_up']}" if choice["runner_up"] else "the only candidate"
+    out.print(
+        f"Cross-validated choice ({choice['folds']} folds; {scores}): {choice['chosen']}, {versus} "
+        f"({'saved as the model' if saved else 'reported only'})",
+        markup=False,
+        highlight=False,
+    )
+    for candidate, why in (choice.get("skipped") or {}).items():
+        out.print(f"Not scored: {candidate}: {why}", markup=False, highlight=False)
+
+
+def fit(*, data: str | None = None, config: Path | None = None, resume: Path | None = None, **options: Any) -> None:
+    """Train a transfer model and write runs/NAME/ (config.yaml, metrics.json, fit.log, model/)."""
+    result = api.fit(data, config=config, resume=resume, **_fit_options(options))
+    if "global_rank" in result.metrics:  # an extra process of a multi-process run: the primary prints
+        return
+    _print_fit_result(result)
+
+
+# The options of `fit` are RunSpec's fields (transferkit.config.RUN_OPTIONS): typer reads this signature.
+fit.__signature__ = _fit_signature()
+app.command(epilog="Example: transferkit fit reviews.csv --text-column review --label-column score")(fit)
 
 
 @app.command(epilog="Example: transferkit predict runs/reviews/model new_reviews.csv --output predictions.csv")

@@ -2,18 +2,101 @@
 
 A run is fully described by a `RunSpec`; the resolved spec is written into the run folder as
 config.yaml so `transferkit fit --config runs/NAME/config.yaml` repeats the run exactly.
+
+RunSpec is the single source of options: each field carries its help text (``description``), default and
+choices (``Literal``), and the CLI flags and flat keyword names of `transferkit.fit` are generated from it
+(`RUN_OPTIONS`). A field's flat name is its own name unless its ``json_schema_extra`` names another
+``"flag"`` (``optim.batch_size`` -> ``train_batch_size``); a strategy-specific field lists the strategies
+that use it under ``"strategies"``, and setting it for another built-in strategy is a ConfigError.
+
+This module imports nothing else from transferkit but its errors, so every layer can read the schema.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import types
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from transferkit.errors import ConfigError
+
+# Strategy names the schema accepts. The built-in ones are listed here so that validating a config needs no
+# import of the strategies (they sit layers above); `transferkit.strategies.register_strategy` adds plugins.
+BUILTIN_STRATEGIES = ("auto", "probe", "finetune", "two-stage", "gradual", "bitfit", "lora", "contrastive")
+_STRATEGY_NAMES = list(BUILTIN_STRATEGIES)
+FINE_TUNING = ("auto", "finetune", "two-stage", "gradual", "bitfit", "lora", "contrastive")  # all but probe
+
+
+def register_strategy_name(name: str) -> None:
+    """Let configs name a strategy registered by a plugin (called by `register_strategy`)."""
+    if name not in _STRATEGY_NAMES:
+        _STRATEGY_NAMES.append(name)
+
+
+def strategy_names() -> list[str]:
+    """Every strategy name a config may use: the built-in ones, then registered plugins."""
+    return list(_STRATEGY_NAMES)
+
+
+def _flag(name: str, **extra: Any) -> dict[str, Any]:
+    """Field metadata: the flat name (CLI flag / keyword) when it is not the field's own name."""
+    return {"flag": name, **extra}
+
+
+def _only(*strategies: str) -> dict[str, Any]:
+    """Field metadata: the option means something only to these strategies."""
+    return {"strategies": list(strategies)}
+
+
+CLASS_WEIGHT_FORMS = (
+    "none, balanced, effective:BETA (0 < BETA < 1, e.g. effective:0.999) or a JSON map such as '{\"bad\": 5}'"
+)
+
+
+def parse_class_weight(value: str | dict[str, float]) -> tuple[str, float | dict[str, float] | None]:
+    """("none" | "balanced" | "effective" | "map", parameter); a bad value raises ValueError saying what is valid.
+
+    Example:
+        >>> parse_class_weight("effective:0.99")
+        ('effective', 0.99)
+    """
+    if isinstance(value, dict):
+        return _class_weight_map(value)
+    text = value.strip()
+    if text in ("none", "balanced"):
+        return text, None
+    if text.startswith("effective:"):
+        try:
+            beta = float(text.removeprefix("effective:"))
+        except ValueError:
+            beta = -1.0
+        if not 0.0 < beta < 1.0:
+            raise ValueError(f"must be {CLASS_WEIGHT_FORMS}; BETA must be a number in (0, 1)")
+        return "effective", beta
+    if not text.startswith("{"):
+        raise ValueError(f"must be {CLASS_WEIGHT_FORMS}")
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"must be {CLASS_WEIGHT_FORMS}; the JSON map does not parse ({exc.msg})") from None
+    return _class_weight_map(mapping)
+
+
+def _class_weight_map(mapping: Any) -> tuple[str, dict[str, float]]:
+    if not isinstance(mapping, dict) or not all(
+        isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in mapping.values()
+    ):
+        raise ValueError(f"must be {CLASS_WEIGHT_FORMS}; map each class name to a positive number")
+    return "map", {str(k): float(v) for k, v in mapping.items()}
 
 
 class _Section(BaseModel):
@@ -23,15 +106,25 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Where the labelled data lives and how it is split."""
 
-    path: str | None = Field(None, description="Image folder, CSV / JSONL file, or builtin:NAME.")
-    text_column: str = "text"
-    label_column: str = "label"
-    skip_bad_files: bool = False
-    valid_fraction: float = Field(0.15, ge=0.0, lt=0.5)
-    test_fraction: float = Field(0.15, ge=0.0, lt=0.5)
+    path: str | None = Field(
+        None,
+        description="Image or audio folder (one sub-folder per class), CSV / JSONL file, or builtin:NAME.",
+        json_schema_extra=_flag("data"),
+    )
+    text_column: str = Field("text", description="Text column of a CSV / JSONL file.")
+    label_column: str = Field("label", description="Label column of a CSV / JSONL file.")
+    skip_bad_files: bool = Field(False, description="Leave out unreadable files instead of failing.")
+    valid_fraction: float = Field(
+        0.15, ge=0.0, lt=0.5, description="Fraction of training rows held out for validation."
+    )
+    test_fraction: float = Field(0.15, ge=0.0, lt=0.5, description="Fraction held out for testing when no test data.")
     split_column: str | None = Field(None, description="Column holding train / valid / test per row.")
-    valid_path: str | None = None
-    test_path: str | None = None
+    valid_path: str | None = Field(
+        None, description="Your own validation data (same format).", json_schema_extra=_flag("valid_data")
+    )
+    test_path: str | None = Field(
+        None, description="Your own test data (same format).", json_schema_extra=_flag("test_data")
+    )
     limit: int | None = Field(
         None, ge=4, description="Use only N labelled rows (stratified) for training + validation; test untouched."
     )
@@ -44,45 +137,90 @@ class DataConfig(_Section):
 class BackboneConfig(_Section):
     """Which pretrained model embeds the inputs."""
 
-    spec: str | None = Field(None, description="Backbone spec; default: bundled model for the data's modality.")
-    batch_size: int = Field(32, ge=1)
+    spec: str | None = Field(
+        None,
+        description="Backbone spec, e.g. bundled:minilm (see `transferkit backbones`); default: the bundled model for"
+        " the data's modality.",
+        json_schema_extra=_flag("backbone"),
+    )
+    batch_size: int = Field(32, ge=1, description="Backbone batch size for embedding.")
     max_length: int = Field(128, ge=8, description="Token limit for text backbones.")
     cache_dir: str | None = Field(None, description="Embedding cache; default ~/.cache/transferkit/features.")
     column_map: dict[str, str] | None = Field(
-        None, description="Tabular transfer: pretrained column name -> this table's column name."
+        None, description="Tabular transfer: pretrained model's column name -> this table's column name."
     )
 
 
 class StrategyConfig(_Section):
-    """What trains: the transfer strategy and the head on top of the backbone."""
+    """What trains: the transfer strategy and the head on top of the backbone.
+
+    Strategy-specific options (LoRA's, two-stage's, the probe's solver, the fine-tuning ones) stay flat keys of
+    this section, so `strategy: {lora_rank: 8}` loads; each lists the strategies that use it, and a non-default
+    value with another built-in strategy is refused (one config per method, as PEFT has).
+    """
 
     name: str = Field(
         "auto",
-        description="auto: cross-validated choice among probe, two-stage, classic and concat within run.budget_minutes;"
-        " two-stage when fine-tuning options (unfreeze, lr_decay, l2sp) are given.",
+        description="auto (cross-validated choice of probe, two-stage, classic and concat within run.budget_minutes),"
+        " probe, finetune, two-stage, gradual, bitfit, lora or contrastive; auto becomes two-stage when fine-tuning"
+        " options (unfreeze, lr_decay, l2sp) are given.",
+        json_schema_extra=_flag("strategy"),
     )
-    head: Literal["linear", "mlp"] = "linear"
-    hidden_dim: int = Field(256, ge=1)
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    head: Literal["linear", "mlp"] = Field("linear", description="Head on top of the backbone's embedding.")
+    hidden_dim: int = Field(256, ge=1, description="mlp head: width of its hidden layer.")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the embedding before the head's linear layers.")
     probe_solver: Literal["lightning", "sklearn"] = Field(
-        "lightning", description="probe: L-BFGS head trained through Lightning, or scikit-learn LogisticRegressionCV."
+        "lightning",
+        description="Head on cached features: L-BFGS trained through Lightning, or scikit-learn LogisticRegressionCV.",
+        json_schema_extra=_only("probe", "two-stage", "contrastive", "auto"),
     )
     unfreeze: int | None = Field(
-        None, ge=1, description="Fine-tune only the last N layer groups (default: all; two-stage on images: all but 3)."
+        None,
+        ge=1,
+        description="Fine-tune only the last N layer groups (default: all; two-stage on images: all but the lowest 3).",
+        json_schema_extra=_only(*FINE_TUNING),
     )
-    lr_decay: float = Field(1.0, gt=0.0, le=1.0, description="Layer-wise lr decay: each group below trains at x this.")
+    lr_decay: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="Layer-wise lr decay, e.g. 0.7: each group below trains at 0.7x the one above.",
+        json_schema_extra=_only(*FINE_TUNING),
+    )
     head_lr_scale: float | None = Field(
-        None, gt=0.0, description="Head lr / base lr; default 10 for a new head, 1 for two-stage's trained head."
+        None,
+        gt=0.0,
+        description="Head lr / base lr; default 10 for a new head, 1 for two-stage's trained head.",
+        json_schema_extra=_only(*FINE_TUNING),
     )
-    l2sp: float = Field(0.0, ge=0.0, description="L2-SP: alpha/2 * ||w - w_pretrained||^2 on fine-tuned weights.")
+    l2sp: float = Field(
+        0.0,
+        ge=0.0,
+        description="L2-SP: alpha/2 * ||w - w_pretrained||^2 on fine-tuned weights (pull toward pretrained).",
+        json_schema_extra=_only(*FINE_TUNING),
+    )
     train_bn: bool = Field(
-        False, description="BatchNorm layers (all groups) use batch statistics and update their running averages."
+        False,
+        description="BatchNorm layers (all groups) use batch statistics and update their running averages"
+        " (default: pretrained statistics kept).",
+        json_schema_extra=_only(*FINE_TUNING),
     )
-    stage1_epochs: int = Field(20, ge=1, description="two-stage: epochs of the stage-1 probe (L-BFGS on the cache).")
-    lora_rank: int = Field(8, ge=1)
-    lora_alpha: float = Field(16.0, gt=0.0)
-    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    lora_targets: list[str] | None = Field(None, description="Module names to adapt; default per backbone family.")
+    stage1_epochs: int = Field(
+        20,
+        ge=1,
+        description="Epochs of two-stage's stage-1 probe (L-BFGS on the cache).",
+        json_schema_extra=_only("two-stage", "auto"),
+    )
+    lora_rank: int = Field(8, ge=1, description="LoRA rank r.", json_schema_extra=_only("lora"))
+    lora_alpha: float = Field(
+        16.0, gt=0.0, description="LoRA alpha (scale alpha / r).", json_schema_extra=_only("lora")
+    )
+    lora_dropout: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Dropout on LoRA's input.", json_schema_extra=_only("lora")
+    )
+    lora_targets: list[str] | None = Field(
+        None, description="Module names LoRA adapts; default per backbone family.", json_schema_extra=_only("lora")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -97,12 +235,25 @@ class StrategyConfig(_Section):
     @field_validator("name")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
-        from transferkit.strategies import available_strategies
-
-        names = available_strategies()
-        if value not in names:
-            raise ValueError(f"must be one of {', '.join(names)}")
+        if value not in _STRATEGY_NAMES:
+            raise ValueError(f"must be one of {', '.join(_STRATEGY_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _options_fit_the_strategy(self) -> StrategyConfig:
+        """A strategy-specific option set for a built-in strategy that ignores it is a mistake: say which."""
+        for key, field in type(self).model_fields.items():
+            users = _strategies_using(field)
+            if not users or self.name in users or self.name not in BUILTIN_STRATEGIES:
+                continue  # plugins' own options are theirs to check
+            if getattr(self, key) != field.get_default(call_default_factory=True):
+                flag = _flat_name(key, field).replace("_", "-")
+                raise PydanticCustomError(
+                    "strategy_option",
+                    f"The 'strategy.{key}' option is used only by strategy {' / '.join(users)}, not {self.name}: "
+                    f"add --strategy {users[0]} or drop --{flag}",
+                )
+        return self
 
 
 class OptimConfig(_Section):
@@ -114,20 +265,26 @@ class OptimConfig(_Section):
     lr: float | None = Field(
         None,
         gt=0,
-        description="Default: 1.0 for lbfgs, 1e-3 for probe heads, 1e-4 for fine-tuning (two-stage on images: 1e-5),"
-        " 1e-3 for lora.",
+        description="Learning rate; default 1.0 for lbfgs, 1e-3 for probe heads, 1e-4 for fine-tuning (two-stage on"
+        " images: 1e-5), 1e-3 for lora.",
     )
     weight_decay: float | Literal["auto"] = Field(
         "auto", description="L2 strength; auto = chosen by cross-validation for the L-BFGS linear probe, else 0.01."
     )
     epochs: int | None = Field(
-        None, ge=1, description="Default: 20 for probe, 4 for fine-tuning, contrastive by pair coverage (8 at 16 rows)."
+        None,
+        ge=1,
+        description="Training epochs; default 20 for probe, 4 for fine-tuning, contrastive by pair coverage (8 at 16"
+        " rows).",
     )
     batch_size: int | None = Field(
-        None, ge=1, description="Global training batch (split across devices); default 64, 16 for contrastive."
+        None,
+        ge=1,
+        description="Global training batch (split across devices); default 64, 16 for contrastive.",
+        json_schema_extra=_flag("train_batch_size"),
     )
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd / rmsprop momentum.")
-    nesterov: bool = True
+    nesterov: bool = Field(True, description="sgd: Nesterov momentum.")
     schedule: Literal["constant", "step", "exponential", "cosine", "one-cycle", "plateau"] | None = Field(
         None, description="Learning-rate schedule; default constant, cosine for contrastive."
     )
@@ -136,35 +293,54 @@ class OptimConfig(_Section):
     )
     step_size: int = Field(1, ge=1, description="step schedule: epochs between decays.")
     gamma: float = Field(0.5, gt=0.0, le=1.0, description="step / exponential / plateau decay factor.")
-    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Label smoothing, e.g. 0.1.")
     mixup: float = Field(0.0, ge=0.0, description="Mixup alpha for images (0 = off).")
     cutmix: float = Field(0.0, ge=0.0, description="CutMix alpha for images (0 = off).")
     grad_clip: float | None = Field(None, gt=0.0, description="Clip the gradient norm to this value.")
     early_stopping: int | None = Field(None, ge=1, description="Stop after N epochs without improvement of monitor.")
-    monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
-    precision: Literal["32-true", "bf16-mixed", "16-mixed", "64-true"] = "32-true"
+    monitor: Literal["val_loss", "val_accuracy"] = Field(
+        "val_loss", description="What early stopping and the plateau schedule watch."
+    )
+    precision: Literal["32-true", "bf16-mixed", "16-mixed", "64-true"] = Field(
+        "32-true", description="Numeric precision of training (16-mixed: GPU only)."
+    )
+
+    @field_validator("weight_decay", mode="before")
+    @classmethod
+    def _number_or_auto(cls, value: Any) -> Any:
+        """One message for both arms of `float | "auto"` (pydantic would report each arm's failure)."""
+        if value == "auto" or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number or 'auto'") from None
 
 
 class RunConfig(_Section):
     """Where results go and what makes them repeatable."""
 
-    name: str | None = None
-    output_dir: str = "runs"
-    seed: int = 0
-    overwrite: bool = False
+    name: str | None = Field(None, description="Run name (folder under output_dir); default from data and backbone.")
+    output_dir: str = Field("runs", description="Where run folders go.")
+    seed: int = Field(0, description="Random seed.")
+    overwrite: bool = Field(False, description="Replace an existing run folder of the same name.")
     baseline: Literal["none", "scratch", "classic", "both"] = Field(
         "none", description="Also train baselines (classic, from scratch, or both) and report the transfer gain."
     )
-    select: bool = Field(False, description="Cross-validate probe vs classic vs concatenated features.")
+    select: bool = Field(
+        False,
+        description="With an explicit strategy: also cross-validate probe vs classic vs concatenated features and"
+        " report the winner (strategy auto does this and saves the winner).",
+    )
     logger: Literal["csv", "tensorboard", "mlflow"] = Field(
         "csv", description="Lightning logger for training curves, under the run folder (tensorboard / mlflow: extras)."
     )
     budget_minutes: float = Field(
         2.0, gt=0.0, description="strategy auto: time for the cross-validated choice (two-stage only if it fits)."
     )
-    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field("auto", description="Lightning accelerator.")
     devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
-    num_nodes: int = Field(1, ge=1)
+    num_nodes: int = Field(1, ge=1, description="Nodes for multi-node runs (torchrun / SLURM).")
     distributed: Literal["auto", "ddp", "ddp_spawn", "fsdp"] = Field(
         "auto", description="Lightning strategy across devices (the transfer strategy is strategy.name)."
     )
@@ -174,17 +350,36 @@ class AugmentConfig(_Section):
     """Augmentation of the training split (never validation or test); see transferkit/augmentation/pipeline.py."""
 
     policy: Literal["none", "light", "strong"] = Field(
-        "none", description="light / strong: images (torchvision v2), text (EDA strength), audio (gain, noise, shift)."
+        "none",
+        description="Augment the training split (never valid / test): images (torchvision v2), text (EDA strength),"
+        " audio (gain, noise, shift).",
+        json_schema_extra=_flag("augment"),
     )
     text: Literal["eda", "eda-nosyn", "contextual", "paraphrase"] = Field(
-        "eda", description="Text method: EDA, EDA without synonyms, masked-LM substitution (mlm), SmolLM2 paraphrase."
+        "eda",
+        description="Text method: EDA, EDA without synonyms, masked-LM substitution (needs mlm), SmolLM2 paraphrase"
+        " (slow).",
+        json_schema_extra=_flag("augment_text"),
     )
     synonyms: Literal["embedding", "wordnet"] = Field(
-        "embedding", description="EDA synonyms: bundled MiniLM embedding neighbours, or NLTK WordNet (corpus needed)."
+        "embedding",
+        description="EDA synonyms: bundled MiniLM embedding neighbours, or NLTK WordNet (corpus needed).",
+        json_schema_extra=_flag("augment_synonyms"),
     )
-    mlm: str | None = Field(None, description="text contextual: hf:PATH to a local *ForMaskedLM model.")
-    below: int | None = Field(None, ge=1, description="Augment only classes with fewer training rows than this.")
-    copies: int = Field(1, ge=1, le=64, description="Augmented views per augmented training row.")
+    mlm: str | None = Field(None, description="augment_text contextual: hf:PATH to a local *ForMaskedLM model.")
+    below: int | None = Field(
+        None,
+        ge=1,
+        description="Augment only classes with fewer training rows than this.",
+        json_schema_extra=_flag("augment_below"),
+    )
+    copies: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Augmented views per augmented training row.",
+        json_schema_extra=_flag("augment_copies"),
+    )
 
     @field_validator("mlm")
     @classmethod
@@ -198,7 +393,9 @@ class ImbalanceConfig(_Section):
     """Class imbalance: loss weighting, focal loss, resampling of the training split, decision threshold."""
 
     class_weight: str | dict[str, float] = Field(
-        "none", description="none, balanced, effective:BETA (Cui et al. 2019), or a JSON map class -> weight."
+        "none",
+        description="Loss weights per class: none, balanced, effective:BETA (Cui et al. 2019; e.g. 0.999)"
+        " or a JSON map class -> weight.",
     )
     loss: Literal["cross-entropy", "focal"] = Field("cross-entropy", description="focal: Lin et al. 2017.")
     focal_gamma: float = Field(2.0, ge=0.0, description="Focal loss focusing parameter (0 = cross-entropy).")
@@ -207,14 +404,13 @@ class ImbalanceConfig(_Section):
     ] = Field("none", description="Training split only; SMOTE family on cached embeddings / tabular features.")
     threshold: Literal["argmax", "auto"] = Field(
         "argmax",
-        description="auto (binary): threshold on the minority probability maximising validation balanced accuracy.",
+        description="auto (binary): threshold on the minority probability maximising validation balanced accuracy,"
+        " used by predict.",
     )
 
     @field_validator("class_weight")
     @classmethod
     def _known_weighting(cls, value: str | dict[str, float]) -> str | dict[str, float]:
-        from transferkit.imbalance.weights import parse_class_weight
-
         parse_class_weight(value)
         return value
 
@@ -268,6 +464,22 @@ class RunSpec(_Section):
             values.setdefault(section, {})[key] = value
         return RunSpec.from_dict(values, source="command-line options")
 
+    def with_strategy(self, name: str, *, source: str = "config") -> RunSpec:
+        """A copy that trains with strategy `name`; options only other strategies use go back to their defaults.
+
+        Example:
+            >>> lora = RunSpec.from_dict({"strategy": {"name": "lora", "lora_rank": 4}})
+            >>> lora.with_strategy("probe").strategy.lora_rank
+            8
+        """
+        values = self.model_dump()
+        for key, field in StrategyConfig.model_fields.items():
+            users = _strategies_using(field)
+            if users and name not in users:
+                values["strategy"][key] = field.get_default(call_default_factory=True)
+        values["strategy"]["name"] = name
+        return RunSpec.from_dict(values, source=source)
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
@@ -297,6 +509,8 @@ def _friendly_error(exc: ValidationError, source: str) -> ConfigError:
         close = close or difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
         hint = f"did you mean '{'.'.join([*loc[:-1], close[0]])}'?" if close else f"valid keys: {', '.join(valid)}."
         return ConfigError(f"Unknown key '{key}' in {source}; {hint}")
+    if first["type"] == "strategy_option":  # the message already names the option and the fix
+        return ConfigError(f"{first['msg']} (in {source}).")
     message = first["msg"].removeprefix("Value error, ")
     return ConfigError(f"The '{key}' option {message}. Got {first.get('input')!r} (in {source}).")
 
@@ -311,82 +525,71 @@ def _valid_keys(parent: list[str]) -> list[str]:
     return list(model.model_fields)
 
 
-# Flat option names used by the CLI flags and the Python API, mapped to their config keys.
-FLAT_OPTIONS = {
-    "data": "data.path",
-    "text_column": "data.text_column",
-    "label_column": "data.label_column",
-    "skip_bad_files": "data.skip_bad_files",
-    "valid_fraction": "data.valid_fraction",
-    "test_fraction": "data.test_fraction",
-    "split_column": "data.split_column",
-    "valid_data": "data.valid_path",
-    "test_data": "data.test_path",
-    "limit": "data.limit",
-    "test_limit": "data.test_limit",
-    "backbone": "backbone.spec",
-    "batch_size": "backbone.batch_size",
-    "max_length": "backbone.max_length",
-    "cache_dir": "backbone.cache_dir",
-    "strategy": "strategy.name",
-    "head": "strategy.head",
-    "hidden_dim": "strategy.hidden_dim",
-    "dropout": "strategy.dropout",
-    "probe_solver": "strategy.probe_solver",
-    "unfreeze": "strategy.unfreeze",
-    "lr_decay": "strategy.lr_decay",
-    "head_lr_scale": "strategy.head_lr_scale",
-    "l2sp": "strategy.l2sp",
-    "train_bn": "strategy.train_bn",
-    "stage1_epochs": "strategy.stage1_epochs",
-    "lora_rank": "strategy.lora_rank",
-    "lora_alpha": "strategy.lora_alpha",
-    "lora_dropout": "strategy.lora_dropout",
-    "lora_targets": "strategy.lora_targets",
-    "momentum": "optim.momentum",
-    "nesterov": "optim.nesterov",
-    "schedule": "optim.schedule",
-    "warmup_epochs": "optim.warmup_epochs",
-    "step_size": "optim.step_size",
-    "gamma": "optim.gamma",
-    "label_smoothing": "optim.label_smoothing",
-    "mixup": "optim.mixup",
-    "cutmix": "optim.cutmix",
-    "grad_clip": "optim.grad_clip",
-    "early_stopping": "optim.early_stopping",
-    "monitor": "optim.monitor",
-    "precision": "optim.precision",
-    "accelerator": "run.accelerator",
-    "devices": "run.devices",
-    "num_nodes": "run.num_nodes",
-    "distributed": "run.distributed",
-    "optimizer": "optim.optimizer",
-    "lr": "optim.lr",
-    "weight_decay": "optim.weight_decay",
-    "epochs": "optim.epochs",
-    "train_batch_size": "optim.batch_size",
-    "name": "run.name",
-    "output_dir": "run.output_dir",
-    "seed": "run.seed",
-    "overwrite": "run.overwrite",
-    "baseline": "run.baseline",
-    "select": "run.select",
-    "logger": "run.logger",
-    "budget_minutes": "run.budget_minutes",
-    "feature_columns": "data.feature_columns",
-    "column_map": "backbone.column_map",
-    "class_weight": "imbalance.class_weight",
-    "loss": "imbalance.loss",
-    "focal_gamma": "imbalance.focal_gamma",
-    "resample": "imbalance.resample",
-    "threshold": "imbalance.threshold",
-    "augment": "augment.policy",
-    "augment_text": "augment.text",
-    "augment_synonyms": "augment.synonyms",
-    "mlm": "augment.mlm",
-    "augment_below": "augment.below",
-    "augment_copies": "augment.copies",
-}
+def _extra(field: FieldInfo) -> dict[str, Any]:
+    return field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+
+
+def _flat_name(key: str, field: FieldInfo) -> str:
+    """The rule for flat names: the field's own name unless its metadata names a flag."""
+    return _extra(field).get("flag", key)
+
+
+def _strategies_using(field: FieldInfo) -> tuple[str, ...]:
+    """The strategies an option means something to; empty for an option every strategy reads."""
+    return tuple(_extra(field).get("strategies", ()))
+
+
+@dataclass(frozen=True)
+class RunOption:
+    """One RunSpec field as the CLI and the Python API see it: flat name, config key, help, default, choices."""
+
+    flat: str  # the keyword of `transferkit.fit` and, with dashes, the CLI flag
+    dotted: str  # the config key, section.field
+    field: FieldInfo
+
+    @property
+    def annotation(self) -> Any:
+        return self.field.annotation
+
+    @property
+    def description(self) -> str:
+        return self.field.description or ""
+
+    @property
+    def default(self) -> Any:
+        return self.field.get_default(call_default_factory=True)
+
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        """The allowed values of a Literal field (None or another type alongside allowed), else None."""
+        arms = typing.get_args(self.annotation) if _is_union(self.annotation) else (self.annotation,)
+        literals = [arm for arm in arms if typing.get_origin(arm) is Literal]
+        others = [arm for arm in arms if arm is not type(None) and typing.get_origin(arm) is not Literal]
+        return tuple(typing.get_args(literals[0])) if len(literals) == 1 and not others else None
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        """The strategies that use this option; empty when every strategy does."""
+        return _strategies_using(self.field)
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _run_options() -> dict[str, RunOption]:
+    """Every RunSpec field by flat name, in section order; two fields with one flat name is a schema bug."""
+    options: dict[str, RunOption] = {}
+    for section, section_field in RunSpec.model_fields.items():
+        for key, field in section_field.annotation.model_fields.items():
+            option = RunOption(flat=_flat_name(key, field), dotted=f"{section}.{key}", field=field)
+            if option.flat in options:
+                raise TypeError(f"{option.dotted} and {options[option.flat].dotted} share the flat name {option.flat}")
+            options[option.flat] = option
+    return options
+
+
+RUN_OPTIONS: dict[str, RunOption] = _run_options()
 
 
 def flat_to_dotted(options: dict[str, Any]) -> dict[str, Any]:
@@ -396,9 +599,9 @@ def flat_to_dotted(options: dict[str, Any]) -> dict[str, Any]:
         if "." in name:
             dotted[name] = value
             continue
-        if name not in FLAT_OPTIONS:
-            close = difflib.get_close_matches(name, list(FLAT_OPTIONS), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"valid options: {', '.join(FLAT_OPTIONS)}."
+        if name not in RUN_OPTIONS:
+            close = difflib.get_close_matches(name, list(RUN_OPTIONS), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"valid options: {', '.join(RUN_OPTIONS)}."
             raise ConfigError(f"Unknown option '{name}'; {hint}")
-        dotted[FLAT_OPTIONS[name]] = value
+        dotted[RUN_OPTIONS[name].dotted] = value
     return dotted

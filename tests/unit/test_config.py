@@ -1,7 +1,19 @@
+import ast
+from pathlib import Path
+
 import pytest
 
-from transferkit.config import RunSpec, flat_to_dotted
+import transferkit.config
+from transferkit.config import (
+    BUILTIN_STRATEGIES,
+    RUN_OPTIONS,
+    RunSpec,
+    flat_to_dotted,
+    parse_class_weight,
+    strategy_names,
+)
 from transferkit.errors import ConfigError
+from transferkit.imbalance import weights
 
 
 def test_unknown_key_names_the_key_and_closest_valid_one():
@@ -55,3 +67,74 @@ def test_config_file_errors_name_the_file(tmp_path):
 def test_typo_gets_the_closest_key():
     with pytest.raises(ConfigError, match=r"did you mean 'optim\.epochs'"):
         RunSpec.from_dict({"optim": {"epochz": 3}})
+
+
+def test_flat_names_come_from_the_schema_and_keep_their_old_spellings():
+    assert flat_to_dotted({"data": "a.csv", "valid_data": "v.csv", "train_batch_size": 8, "augment": "light"}) == {
+        "data.path": "a.csv",
+        "data.valid_path": "v.csv",
+        "optim.batch_size": 8,
+        "augment.policy": "light",
+    }
+    assert flat_to_dotted({"augment_text": "eda", "batch_size": 4, "name": "r", "strategy": "probe"}) == {
+        "augment.text": "eda",
+        "backbone.batch_size": 4,
+        "run.name": "r",
+        "strategy.name": "probe",
+    }
+    assert all(option.description for option in RUN_OPTIONS.values())  # every flag has help text
+    assert RUN_OPTIONS["head"].choices == ("linear", "mlp") and RUN_OPTIONS["weight_decay"].choices is None
+
+
+def test_strategy_specific_option_with_another_strategy_names_the_option_and_the_fix():
+    with pytest.raises(ConfigError, match=r"'strategy\.lora_rank'.*only by strategy lora, not probe.*--strategy lora"):
+        RunSpec.from_dict({"strategy": {"name": "probe", "lora_rank": 4}})
+    with pytest.raises(ConfigError, match=r"'strategy\.stage1_epochs'.*not lora"):
+        RunSpec.from_dict({"strategy": {"name": "lora", "stage1_epochs": 5}})
+    with pytest.raises(ConfigError, match=r"'strategy\.probe_solver'.*not finetune"):
+        RunSpec.from_dict({"strategy": {"name": "finetune", "probe_solver": "sklearn"}})
+    with pytest.raises(ConfigError, match=r"'strategy\.unfreeze'.*not probe"):
+        RunSpec.from_dict({"strategy": {"name": "probe", "unfreeze": 2}})
+
+
+def test_strategy_specific_options_still_load_where_they_apply_or_at_their_defaults():
+    assert RunSpec.from_dict({"strategy": {"lora_rank": 8}}).strategy.name == "auto"  # the default: harmless
+    assert RunSpec.from_dict({"strategy": {"name": "lora", "lora_rank": 4}}).strategy.lora_rank == 4
+    assert RunSpec.from_dict({"strategy": {"name": "probe", "probe_solver": "sklearn"}}).strategy.probe_solver
+    resolved = RunSpec.from_dict({"strategy": {"unfreeze": 2, "l2sp": 0.1, "lr_decay": 0.7}}).strategy
+    assert (resolved.name, resolved.unfreeze) == ("two-stage", 2)  # auto + fine-tuning options: LP-FT
+
+
+def test_with_strategy_drops_options_the_new_strategy_does_not_use():
+    lora = RunSpec.from_dict({"strategy": {"name": "lora", "lora_rank": 4, "l2sp": 0.1}, "optim": {"epochs": 2}})
+    probe = lora.with_strategy("probe")
+    assert (probe.strategy.name, probe.strategy.lora_rank, probe.strategy.l2sp, probe.optim.epochs) == (
+        "probe",
+        8,
+        0.0,
+        2,
+    )
+    assert lora.with_strategy("finetune").strategy.l2sp == 0.1  # fine-tuning keeps its own options
+
+
+def test_config_imports_nothing_above_it():
+    """The schema sits under strategies, imbalance and the rest: it imports only the modules below it (errors, the
+    run folder's YAML reader), inside functions too, so validating a config loads no strategy."""
+    tree = ast.parse(Path(transferkit.config.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    below = {"transferkit.errors", "transferkit.run_folder", "transferkit.version"}
+    assert {name for name in imported if name.startswith("transferkit")} <= below
+
+
+def test_builtin_strategy_names_match_the_registry():
+    from transferkit.strategies import available_strategies
+
+    assert set(available_strategies()) == set(BUILTIN_STRATEGIES) == set(strategy_names())
+
+
+def test_class_weight_parsing_is_shared_with_the_imbalance_package():
+    assert weights.parse_class_weight is parse_class_weight
+    assert parse_class_weight('{"bad": 5}') == ("map", {"bad": 5.0})
+    with pytest.raises(ConfigError, match=r"'imbalance\.class_weight' option must be none, balanced"):
+        RunSpec.from_dict({"imbalance": {"class_weight": "effective:2"}})

@@ -11,42 +11,15 @@ Example:
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
+# The parsing lives with the schema (config validates --class-weight without importing this layer); re-exported
+# here for existing callers.
+from transferkit.config import CLASS_WEIGHT_FORMS as VALID
+from transferkit.config import parse_class_weight
 from transferkit.errors import ConfigError
 
-VALID = "none, balanced, effective:BETA (0 < BETA < 1, e.g. effective:0.999) or a JSON map such as '{\"bad\": 5}'"
-
-
-def parse_class_weight(value: str | dict[str, float]) -> tuple[str, float | dict[str, float] | None]:
-    """("none" | "balanced" | "effective" | "map", parameter); a bad value raises naming --class-weight."""
-    if isinstance(value, dict):
-        mapping = value
-    else:
-        text = value.strip()
-        if text in ("none", "balanced"):
-            return text, None
-        if text.startswith("effective:"):
-            try:
-                beta = float(text.removeprefix("effective:"))
-            except ValueError:
-                beta = -1.0
-            if not 0.0 < beta < 1.0:
-                raise ValueError(f"must be {VALID}; BETA must be a number in (0, 1)")
-            return "effective", beta
-        if not text.startswith("{"):
-            raise ValueError(f"must be {VALID}")
-        try:
-            mapping = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"must be {VALID}; the JSON map does not parse ({exc.msg})") from None
-    if not isinstance(mapping, dict) or not all(
-        isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in mapping.values()
-    ):
-        raise ValueError(f"must be {VALID}; map each class name to a positive number")
-    return "map", {str(k): float(v) for k, v in mapping.items()}
+__all__ = ["VALID", "class_weights", "parse_class_weight"]
 
 
 def class_weights(class_counts: dict[str, int], value: str | dict[str, float]) -> np.ndarray | None:

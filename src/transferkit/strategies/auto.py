@@ -59,10 +59,8 @@ CLASSIC_MODALITIES = ("text", "image")
 
 
 def named_spec(spec: RunSpec, name: str) -> RunSpec:
-    """The run's spec with strategy `name` (its other options unchanged)."""
-    values = spec.model_dump()
-    values["strategy"]["name"] = name
-    return RunSpec.from_dict(values, source="strategy auto")
+    """The run's spec with strategy `name`; its other options unchanged, but for those `name` does not use."""
+    return spec.with_strategy(name, source="strategy auto")
 
 
 def measure_row_seconds(

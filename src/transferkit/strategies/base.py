@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from transferkit.backbones.base import Backbone
-from transferkit.config import RunSpec
+from transferkit.config import RunSpec, register_strategy_name
 from transferkit.data.dataset import LabeledData
 from transferkit.errors import ConfigError
 from transferkit.models.transfer_model import TransferModel
@@ -48,6 +48,7 @@ def register_strategy(cls: type[Strategy]) -> type[Strategy]:
     if cls.name in _STRATEGIES:
         raise ConfigError(f"A strategy named '{cls.name}' is already registered; choose another name.")
     _STRATEGIES[cls.name] = cls
+    register_strategy_name(cls.name)  # the schema accepts it in configs from now on
     return cls
 
 

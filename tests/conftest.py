@@ -1,22 +1,55 @@
-"""Shared fixtures: real offline backbones and small slices of real datasets, built once per session."""
+"""Shared fixtures (real offline backbones, small slices of real datasets, built once per session) and the test tiers.
+
+The environment every test and docstring example runs in (quiet progress, a per-session cache) is set in the
+repository's root conftest.py.
+
+Tiers, one per test, registered in pyproject.toml:
+- ``unit``: no real pretrained backbone, no end-to-end run; fast. ``make test-fast`` runs these and the docstring
+  examples.
+- ``real_backbone``: loads bundled real weights (MiniLM, EfficientNet, MobileNetV2, Whisper, SmolLM2...), directly or
+  through a fixture below.
+- ``e2e``: a whole ``fit`` / CLI run / report / DDP / RL transfer; everything under tests/integration.
+Most tests get theirs here, automatically (by folder, then by fixture); a test marks itself only where these rules
+are wrong. ``slow`` means "not in the inner loop": it is added to every real_backbone and e2e test, and a unit test
+that takes more than about a second on 2 cores (a scikit-learn grid search on real data) carries it by hand.
+``make test-fast`` runs ``-m "unit and not slow"``.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-# Before transferkit / torch load: quiet progress bars and a per-session embedding cache.
-os.environ["TRANSFERKIT_PROGRESS"] = "0"
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+TIERS = ("unit", "real_backbone", "e2e")
+# Fixtures that load real pretrained weights; a test using one (directly or through another fixture) is real_backbone.
+REAL_BACKBONE_FIXTURES = frozenset({"minilm", "effnet", "mobilenet_v2", "whisper_ct2"})
+# Fixtures that run a whole training run (RL pretraining); a test using one is e2e.
+E2E_FIXTURES = frozenset({"cartpole_source"})
+INTEGRATION = Path(__file__).parent / "integration"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("transferkit-cache")
-    os.environ["TRANSFERKIT_CACHE"] = str(cache)
-    return cache
+def tier_of(item: pytest.Item) -> str:
+    explicit = [tier for tier in TIERS if item.get_closest_marker(tier)]
+    if len(explicit) > 1:
+        raise pytest.UsageError(f"{item.nodeid} is marked {' and '.join(explicit)}: a test belongs to one tier")
+    if explicit:
+        return explicit[0]
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if INTEGRATION in Path(item.path).parents or E2E_FIXTURES & fixtures:
+        return "e2e"
+    if REAL_BACKBONE_FIXTURES & fixtures:
+        return "real_backbone"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item)
+        if not item.get_closest_marker(tier):
+            item.add_marker(tier)
+        if tier != "unit":
+            item.add_marker("slow")
 
 
 @pytest.fixture(scope="session")

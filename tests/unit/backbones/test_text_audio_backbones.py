@@ -104,7 +104,7 @@ def test_bundled_minilm_layer_groups_are_embeddings_then_six_blocks(minilm):
     assert_groups_cover(groups, list(minilm.parameters()))
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_hf_decoder_probe_end_to_end_and_reload(tiny_gpt2_dir, reviews_csv, tmp_path):
     import transferkit
 

@@ -77,7 +77,7 @@ def test_single_class_and_empty_class_folders_are_refused(tone_clips, tmp_path):
         load_labeled(single)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_fit_and_predict_round_trip_on_an_audio_folder(tiny_wav2vec2_dir, tone_clips, tmp_path):
     import transferkit
 

@@ -22,6 +22,7 @@ def test_shortlist_respects_the_parameter_budget():
     assert all(row.params_m is None or row.params_m <= 30 for row in roomy.rows)
 
 
+@pytest.mark.real_backbone
 def test_shortlist_measures_latency_and_respects_a_latency_budget():
     measured = recommend(modality="text", n_samples=50, device="cpu", budget="params=30M")  # only small ones load
     row = next(r for r in measured.rows if r.spec == "bundled:minilm")
@@ -40,6 +41,7 @@ def test_image_shortlist_names_the_mobile_trade_off():
     assert any("fine-tuning" in note for note in shortlist.notes)
 
 
+@pytest.mark.real_backbone
 def test_audio_shortlist_describes_speech_encoders_and_measures_the_bundled_one():
     shortlist = recommend(modality="audio", n_samples=100)
     rows = {row.spec: row for row in shortlist.rows}
@@ -69,7 +71,7 @@ def test_cli_recommend_json(capsys):
     assert "bundled:minilm" in [row["spec"] for row in shortlist["rows"]]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_cli_rank_json(reviews_csv, capsys):
     args = ["rank", str(reviews_csv), "--candidates", "bundled:minilm", "--text-column", "review"]
     args += ["--label-column", "score", "--max-length", "64", "--split-column", "split", "--json"]

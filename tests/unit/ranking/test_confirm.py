@@ -46,7 +46,7 @@ def reviews_200(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.slow
+@pytest.mark.real_backbone
 def test_confirm_fine_tunes_the_top_candidates_on_one_split_and_picks_by_validation_accuracy(
     reviews_200, noise_spec, tmp_path
 ):
@@ -129,7 +129,7 @@ def test_bad_confirm_options_are_named_before_any_embedding(reviews_csv):
         rank(reviews_csv, confirm=2, confirm_valid_fraction=0.0, **REVIEWS)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_cli_rank_confirm_prints_the_measured_pick_and_its_model(reviews_200, noise_spec, tmp_path, capsys):
     args = ["rank", str(reviews_200), "--candidates", f"bundled:minilm,{noise_spec}", "--text-column", "review"]
     args += ["--label-column", "score", "--max-length", "64", "--confirm", "1", "--confirm-strategy", "probe"]

@@ -124,6 +124,7 @@ def test_a_much_larger_usable_candidate_than_the_pick_is_called_out():
     assert size_caveats([pick, large], None) == []
 
 
+@pytest.mark.real_backbone
 def test_a_backbone_without_torch_weights_reports_its_listed_size(tone_clips):
     """Whisper in CTranslate2 holds no torch parameters: the table shows the registry's count, not 0.0M."""
     ranking = rank(str(tone_clips), candidates=["bundled:whisper-tiny-en"], scores=["logme"])

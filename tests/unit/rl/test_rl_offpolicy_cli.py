@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from transferkit.cli import run
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("algo", "env", "param", "strategy", "kwargs"),
     [

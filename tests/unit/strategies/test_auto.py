@@ -27,7 +27,6 @@ from transferkit.strategies.auto import (
     measure_row_seconds,
 )
 
-pytestmark = pytest.mark.slow
 COLUMNS = {"text_column": "review", "label_column": "score", "max_length": 64}
 
 
@@ -43,6 +42,7 @@ def cue_csv(tmp_path_factory):
     return path
 
 
+@pytest.mark.e2e
 def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_csv, tmp_path, capsys):
     columns = ["--text-column", "review", "--label-column", "score", "--max-length", "64"]
     assert cli(["fit", str(cue_csv), *columns, "--budget-minutes", "0.01", "--output-dir", str(tmp_path)]) == 0
@@ -70,6 +70,7 @@ def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_
     assert "## Limitations" in card and "chose classic" in card
 
 
+@pytest.mark.e2e
 def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, tmp_path):
     result = transferkit.fit(
         reviews_csv, output_dir=str(tmp_path), name="reviews", split_column="split", budget_minutes=0.01, **COLUMNS
@@ -102,6 +103,7 @@ def small_reviews_csv(reviews_csv, tmp_path):
     return path
 
 
+@pytest.mark.e2e
 def test_fine_tuned_candidates_are_scored_when_the_budget_allows(small_reviews_csv, tmp_path):
     result = transferkit.fit(
         small_reviews_csv,
@@ -126,6 +128,7 @@ def test_fine_tuned_candidates_are_scored_when_the_budget_allows(small_reviews_c
     assert selection["two_stage_estimate_seconds"] == selection["estimate_seconds"]["two-stage"]
 
 
+@pytest.mark.e2e
 def test_auto_trains_saves_and_predicts_a_contrastive_choice(small_reviews_csv, minilm, tmp_path, monkeypatch):
     """When cross-validation picks contrastive, the saved model is the contrastively tuned body + probe head."""
     picked = {"chosen": "contrastive", "runner_up": "probe", "margin": 0.1, "folds": 2, "scores": {}, "skipped": {}}

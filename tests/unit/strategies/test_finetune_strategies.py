@@ -13,7 +13,7 @@ from transferkit.data.dataset import LabeledData
 from transferkit.errors import ConfigError
 from transferkit.strategies import get_strategy
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.real_backbone  # bundled MiniLM / EfficientNet, trained
 
 
 @pytest.fixture(scope="module")

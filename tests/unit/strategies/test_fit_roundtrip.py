@@ -8,8 +8,6 @@ import pytest
 import transferkit
 from transferkit.artifacts import load_model, read_manifest
 
-pytestmark = pytest.mark.slow
-
 COMMON = {"text_column": "review", "label_column": "score", "split_column": "split", "max_length": 32}
 
 
@@ -17,6 +15,7 @@ def _fit(reviews_csv, tmp_path, name: str, **options):
     return transferkit.fit(reviews_csv, output_dir=str(tmp_path), name=name, **COMMON, **options)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("strategy", "options"),
     [("two-stage", {"unfreeze": 1}), ("lora", {"lora_rank": 4}), ("contrastive", {"unfreeze": 1})],
@@ -34,6 +33,7 @@ def test_fine_tuned_model_round_trip_is_bit_exact(reviews_csv, tmp_path, strateg
         assert (result.run_dir / "checkpoints" / "last.ckpt").is_file()
 
 
+@pytest.mark.slow
 def test_sklearn_probe_solver_matches_sklearn_and_the_lightning_lbfgs_head(tmp_path):
     """Real data (breast cancer features): the copied head reproduces sklearn, and L-BFGS reaches the same optimum."""
     import torch

@@ -8,6 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from transferkit.strategies.probe import L2_GRID_C, select_weight_decay
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("loader", "rows_per_vector"), [(load_breast_cancer, 2.0), (load_iris, 1.0)])
 def test_weight_decay_is_a_grid_c_converted_for_the_number_of_classes(loader, rows_per_vector):
     x, y = loader(return_X_y=True)
@@ -17,6 +18,7 @@ def test_weight_decay_is_a_grid_c_converted_for_the_number_of_classes(loader, ro
     assert np.isclose(L2_GRID_C, implied_c, rtol=1e-9).any()
 
 
+@pytest.mark.slow
 def test_row_space_search_matches_the_full_dimensional_one_when_dims_exceed_rows():
     """Fewer rows than dimensions (the few-shot case): searching in the rows' span must not change the answer."""
     from sklearn.linear_model import LogisticRegression

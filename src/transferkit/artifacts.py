@@ -7,7 +7,6 @@ SHA-256 of every file, so a killed run never leaves a folder that loads but is i
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ from transferkit.errors import ArtifactError
 from transferkit.models.feature_model import ClassicFeatures, FeatureModel
 from transferkit.models.heads import ClassifierHead
 from transferkit.models.transfer_model import TransferModel
+from transferkit.run_folder import readable_folder, swap_into_place
 
 VOCABULARY = "classic_vocabulary.json"
 CARD = "README.md"
@@ -143,13 +143,7 @@ def save_model(
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:
-    if folder.exists():
-        retired = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(folder, retired)
-        os.replace(staging, folder)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, folder)
+    swap_into_place(staging, folder)  # a kill half-way leaves the old model where load_model finds it
 
 
 def load_model(folder: str | Path) -> TransferModel | FeatureModel:
@@ -159,7 +153,7 @@ def load_model(folder: str | Path) -> TransferModel | FeatureModel:
         >>> model = load_model("runs/demo/model")  # doctest: +SKIP
         >>> model.predict_proba(["Delicious and fresh."])
     """
-    folder = Path(folder)
+    folder = readable_folder(folder)
     manifest = read_manifest(folder)
     info = manifest["backbone"]
     backbone = None if info is None else _load_backbone(folder, info)

@@ -28,6 +28,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from transferkit.errors import ConfigError
+from transferkit.run_folder import load_yaml_mapping
 
 # Strategy names the schema accepts. The built-in ones are listed here so that validating a config needs no
 # import of the strategies (they sit layers above); `transferkit.strategies.register_strategy` adds plugins.
@@ -441,18 +442,7 @@ class RunSpec(_Section):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> RunSpec:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"Config file {path} does not exist; check the --config path.")
-        try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(
-                f"Config file {path} is not valid YAML ({exc.__class__.__name__}): fix the syntax."
-            ) from exc
-        if not isinstance(values, dict):
-            raise ConfigError(f"Config file {path} must hold a mapping of sections (data, backbone, ...).")
-        return cls.from_dict(values, source=str(path))
+        return cls.from_dict(load_yaml_mapping(path), source=str(path))
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunSpec:
         """Return a copy with dotted keys (``"optim.lr"``) replaced; None values are ignored."""

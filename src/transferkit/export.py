@@ -26,6 +26,7 @@ from transferkit.artifacts import load_model
 from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.models.feature_model import FeatureModel
 from transferkit.models.transfer_model import TransferModel
+from transferkit.run_folder import atomic_output, write_json
 
 ExportFormat = Literal["torchscript", "onnx"]
 PARITY_TOLERANCE = 1e-4
@@ -149,26 +150,16 @@ def export_model(
     tensors, names = _tensors(loaded, list(check_inputs))
     with torch.inference_mode():
         expected = wrapper(*tensors).numpy()
-    if format == "torchscript":
-        with torch.no_grad():
-            traced = torch.jit.trace(wrapper, tensors, check_trace=False)
-        traced.save(str(path))
-    else:
-        require("onnx", extra="export", purpose="ONNX export")
-        dynamic = {
-            name: {0: "batch"} | ({1: "tokens"} if name in ("input_ids", "attention_mask") else {}) for name in names
-        }
-        torch.onnx.export(
-            wrapper,
-            tensors,
-            str(path),
-            input_names=names,
-            output_names=["probabilities"],
-            dynamic_axes=dynamic | {"probabilities": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
-    difference = float(np.abs(_run_exported(path, format, tensors, names) - expected).max())
+    # Written under a temporary name and renamed onto `path` only once parity holds: a rejected export is
+    # deleted, so `predict --runtime onnx` never runs it, and an earlier good export stays in place.
+    with atomic_output(path) as staged:
+        _write_export(wrapper, tensors, names, format=format, path=staged)
+        difference = float(np.abs(_run_exported(staged, format, tensors, names) - expected).max())
+        if difference > tolerance:
+            raise ArtifactError(
+                f"The {format} export {path} differs from PyTorch by {difference:.2e} (> {tolerance:.0e}) on "
+                f"{len(check_inputs)} input(s); it was not written. Try the other format or report the model."
+            )
     metadata_path = metadata_path_for(path)
     backbone = loaded.backbone
     backbone_record = None
@@ -189,11 +180,28 @@ def export_model(
         "classic_features": loaded.classic.config() if isinstance(loaded, FeatureModel) else None,
         "parity": {"max_abs_diff": difference, "tolerance": tolerance, "inputs": len(check_inputs)},
     }
-    metadata_path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    result = ExportResult(path, metadata_path, difference, tolerance, len(check_inputs))
-    if not result.parity_ok:
-        raise ArtifactError(
-            f"The {format} export {path} differs from PyTorch by {difference:.2e} (> {tolerance:.0e}) on "
-            f"{len(check_inputs)} input(s); do not ship it. Try the other format or report the model."
-        )
-    return result
+    write_json(metadata_path, metadata)
+    return ExportResult(path, metadata_path, difference, tolerance, len(check_inputs))
+
+
+def _write_export(
+    wrapper: nn.Module, tensors: tuple[torch.Tensor, ...], names: list[str], *, format: ExportFormat, path: Path
+) -> None:
+    if format == "torchscript":
+        with torch.no_grad():
+            traced = torch.jit.trace(wrapper, tensors, check_trace=False)
+        traced.save(str(path))
+        return
+    require("onnx", extra="export", purpose="ONNX export")
+    tokens = ("input_ids", "attention_mask")
+    dynamic = {name: {0: "batch"} | ({1: "tokens"} if name in tokens else {}) for name in names}
+    torch.onnx.export(
+        wrapper,
+        tensors,
+        str(path),
+        input_names=names,
+        output_names=["probabilities"],
+        dynamic_axes=dynamic | {"probabilities": {0: "batch"}},
+        dynamo=False,
+        opset_version=17,
+    )

@@ -1,4 +1,20 @@
-"""Run folders: creation, atomic file writes, and the per-run log file."""
+"""Run folders, the YAML loader and the atomic writers that `fit`, `adapt` and `rl` share.
+
+A run folder is claimed atomically: the marker file `transferkit-run.json` is created with O_EXCL, so
+of two processes claiming one name exactly one wins. The marker holds the run id that checkpoints are
+stamped with (a resumed run refuses a checkpoint of another run), and it is what `--overwrite` looks
+for: a folder without it is never deleted. An overwritten run is set aside (`.NAME.replaced-ID`) and
+removed only once the new run has finished; a failed new run puts it back.
+
+Example:
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as runs:
+    ...     folder = RunFolder.claim(runs, "demo", overwrite=False)
+    ...     with folder.in_progress():
+    ...         write_atomic(folder.path / "metrics.json", "{}")
+    ...     sorted(path.name for path in folder.path.iterdir())
+    ['metrics.json', 'transferkit-run.json']
+"""
 
 from __future__ import annotations
 
@@ -6,49 +22,300 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transferkit.errors import ConfigError
+from transferkit.errors import ArtifactError, ConfigError
+from transferkit.version import __version__
 
 LOG_FILE = "fit.log"
+MARKER_FILE = "transferkit-run.json"
+RUN_NAME_ENV = "TRANSFERKIT_RUN_NAME"
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 logger = logging.getLogger("transferkit")
 
 
+# ---- names ---------------------------------------------------------------------------------------
+
+
+def safe_name(text: str, *, fallback: str = "run") -> str:
+    """`text` reduced to letters, digits, '.', '_' and '-', usable as a folder name.
+
+    Example:
+        >>> safe_name("ALE/Pong-v5"), safe_name("my data.csv"), safe_name("../..")
+        ('ALE-Pong-v5', 'my-data.csv', 'run')
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")
+    return cleaned or fallback
+
+
+def unique_stamp() -> str:
+    """Time to the millisecond plus a random suffix: default names of runs started together never collide."""
+    now = time.time()
+    return f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}{int(now % 1 * 1000):03d}-{secrets.token_hex(2)}"
+
+
+def unique_run_name(*parts: str) -> str:
+    """A default run name from descriptive parts (sanitised) and a unique stamp.
+
+    Example:
+        >>> unique_run_name("ALE/Pong-v5", "ppo").startswith("ALE-Pong-v5-ppo-")
+        True
+    """
+    return "-".join([*(safe_name(part) for part in parts if part), unique_stamp()])
+
+
 def default_run_name(data_path: str, backbone_spec: str, strategy: str) -> str:
-    data = re.sub(r"[^A-Za-z0-9]+", "-", Path(data_path.removeprefix("builtin:")).stem).strip("-") or "data"
-    backbone = re.sub(r"[^A-Za-z0-9]+", "-", backbone_spec.split(":")[-1]).strip("-")
-    return f"{data}-{backbone}-{strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
+    data = safe_name(Path(data_path.removeprefix("builtin:")).stem, fallback="data")
+    return unique_run_name(data, backbone_spec.split(":")[-1], strategy)
+
+
+def check_run_name(name: str) -> None:
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise ConfigError(f"The 'name' option {name!r} must use letters, digits, '.', '_' or '-' (no slashes).")
+
+
+# ---- YAML ----------------------------------------------------------------------------------------
+
+
+def load_yaml_mapping(path: str | Path, *, what: str = "Config file") -> dict[str, Any]:
+    """Read a YAML mapping safely (no Python objects); every failure is a ConfigError naming the file.
+
+    Example:
+        >>> load_yaml_mapping("missing.yaml")
+        Traceback (most recent call last):
+        ...
+        transferkit.errors.ConfigError: Config file missing.yaml does not exist; check the --config path.
+    """
+    import yaml  # pyyaml is a core dependency; imported here so the module stays cheap to import
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist; check the --config path.")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text; save it as UTF-8 (a YAML mapping).") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML ({exc.__class__.__name__}): fix the syntax.") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{what} {path} must hold a mapping of keys to values, not a {type(values).__name__}.")
+    return values
+
+
+# ---- atomic writes and swaps -----------------------------------------------------------------------
+
+
+def _temporary_beside(path: Path) -> Path:
+    return path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+
+
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` to write; on success it is fsynced and renamed onto `path`,
+    on any failure it is removed and `path` keeps its old content."""
+    path = Path(path)
+    temporary = _temporary_beside(path)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never a half-written file, even after a kill or power loss."""
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(data)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    write_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def write_output(path: str | Path, content: str | bytes) -> None:
+    """A file the user asked for (predictions, metrics, a sweep, a curve): written atomically, and replacing
+    an existing one logs a warning naming it (never silently)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ConfigError(f"Cannot write {path}: the folder {path.parent} does not exist; create it first.")
+    if path.is_dir():
+        raise ConfigError(f"Cannot write {path}: it is a folder; pass a file name.")
+    if path.exists():
+        logger.warning("Replacing the existing %s", path)
+    write_bytes_atomic(path, content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def previous_of(target: Path) -> Path:
+    """Where a folder swap keeps the old folder until the new one is in place."""
+    return target.parent / f".{target.name}.previous"
+
+
+def swap_into_place(staging: Path, target: Path) -> None:
+    """Replace folder `target` by `staging`. An exception puts the old folder back; after a kill between
+    the two renames the old folder waits in `previous_of(target)`, where `readable_folder` finds it."""
+    previous = previous_of(target)
+    if previous.exists() and target.exists():  # left by an earlier swap killed after its second rename
+        shutil.rmtree(previous)
+    if target.exists():
+        os.replace(target, previous)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if previous.exists() and not target.exists():
+            os.replace(previous, target)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def readable_folder(target: str | Path) -> Path:
+    """`target`, or the old folder a swap killed half-way left beside it (so the last good artifact loads)."""
+    target = Path(target)
+    previous = previous_of(target)
+    return previous if not target.exists() and previous.is_dir() else target
+
+
+# ---- run folders -----------------------------------------------------------------------------------
+
+
+def _read_marker(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / MARKER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_run_id(run_dir: str | Path) -> str | None:
+    """The id of the run in `run_dir` (None for a folder transferkit did not claim, or an older run)."""
+    return _read_marker(Path(run_dir)).get("run_id")
+
+
+def is_run_folder(path: Path) -> bool:
+    return (path / MARKER_FILE).is_file()
+
+
+@dataclass
+class RunFolder:
+    """A claimed run folder: its path, its run id, and the old run it replaces (kept until success)."""
+
+    path: Path
+    run_id: str | None
+    replaced: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def claim(cls, output_dir: str | Path, name: str, *, overwrite: bool, kind: str = "fit") -> RunFolder:
+        """Create runs/NAME for a new run; exactly one of several processes claiming one name wins."""
+        check_run_name(name)
+        path = Path(output_dir) / name
+        replaced = _set_aside(path) if overwrite and _occupied(path) else None
+        _refuse_occupied(path)
+        path.mkdir(parents=True, exist_ok=True)
+        run_id = uuid.uuid4().hex
+        marker = {"run_id": run_id, "name": name, "kind": kind, "transferkit_version": __version__}
+        try:
+            handle = os.open(path / MARKER_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise ConfigError(
+                f"Run folder {path} was just claimed by another run; choose another --name (or leave it out)."
+            ) from None
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(marker, indent=2) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        if replaced is not None:
+            logger.info("the previous run of %s is kept at %s until this run finishes", path, replaced)
+        return cls(path=path, run_id=run_id, replaced=replaced)
+
+    @classmethod
+    def join(cls, output_dir: str | Path, name: str) -> RunFolder:
+        """The folder the primary process of a multi-process run claims (it may not exist yet under torchrun)."""
+        check_run_name(name)
+        path = Path(output_dir) / name
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path=path, run_id=read_run_id(path))
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunFolder:
+        """An existing run folder, to resume it."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ArtifactError(f"{path} is not a run folder; pass --resume runs/NAME.")
+        return cls(path=path, run_id=read_run_id(path))
+
+    @contextmanager
+    def in_progress(self) -> Iterator[RunFolder]:
+        """Run the work; afterwards drop the replaced run (success) or put it back (failure)."""
+        try:
+            yield self
+        except BaseException:
+            self._restore_replaced()
+            raise
+        if self.replaced is not None:
+            shutil.rmtree(self.replaced, ignore_errors=True)
+            self.replaced = None
+
+    def _restore_replaced(self) -> None:
+        if self.replaced is None or not self.replaced.exists():
+            return
+        failed = self.path.with_name(f"{self.name}.failed-{(self.run_id or uuid.uuid4().hex)[:8]}")
+        os.replace(self.path, failed)
+        os.replace(self.replaced, self.path)
+        logger.warning("this run failed: the previous run is back in %s; this attempt is in %s", self.path, failed)
+        self.replaced = None
+
+
+def _occupied(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+def _refuse_occupied(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path} exists and is a file, not a run folder; choose another --name.")
+    if not _occupied(path):
+        return
+    if not is_run_folder(path):
+        raise ConfigError(f"{path} exists and is not a transferkit run folder; choose another --name.")
+    raise ConfigError(f"Run folder {path} already exists; choose another --name, or pass --overwrite to replace it.")
+
+
+def _set_aside(path: Path) -> Path:
+    """Move the run being overwritten beside its place; refuse a folder transferkit did not create."""
+    if not is_run_folder(path):
+        raise ConfigError(
+            f"{path} is not a transferkit run folder (no {MARKER_FILE}), so --overwrite will not delete it; "
+            "choose another --name or remove it yourself."
+        )
+    aside = path.with_name(f".{path.name}.replaced-{(read_run_id(path) or uuid.uuid4().hex)[:12]}")
+    try:
+        os.rename(path, aside)  # two processes overwriting one run: the second finds the name taken
+    except OSError:
+        raise ConfigError(f"Run folder {path} is being replaced by another run; choose another --name.") from None
+    return aside
 
 
 def create_run_dir(output_dir: str | Path, name: str, *, overwrite: bool) -> Path:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ConfigError(f"The 'name' option {name!r} must use letters, digits, '.', '_' or '-' (no slashes).")
-    run_dir = Path(output_dir) / name
-    if run_dir.exists() and any(run_dir.iterdir()):
-        if not (run_dir / "config.yaml").exists():
-            raise ConfigError(f"{run_dir} exists and is not a transferkit run folder; choose another --name.")
-        if not overwrite:
-            raise ConfigError(f"Run folder {run_dir} already exists; choose another --name or pass --overwrite.")
-        shutil.rmtree(run_dir)  # a fresh run must not mix with an old run's checkpoints or logs
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: readers see the old or the new file, never half."""
-    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    """Claim runs/NAME (see RunFolder.claim) and return its path; for callers that need no swap."""
+    return RunFolder.claim(output_dir, name, overwrite=overwrite).path
 
 
 @contextmanager
@@ -65,9 +332,6 @@ def run_log(run_dir: Path) -> Iterator[logging.Logger]:
         logger.removeHandler(handler)
         logger.setLevel(previous)
         handler.close()
-
-
-RUN_NAME_ENV = "TRANSFERKIT_RUN_NAME"
 
 
 def is_primary_process() -> bool:

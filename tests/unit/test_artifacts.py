@@ -66,3 +66,25 @@ def test_overwriting_keeps_a_loadable_folder(trained_text_model, tmp_path):
     save_model(trained_text_model, folder, backbone_trained=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     load_model(folder)
+
+
+def test_a_model_save_killed_mid_swap_leaves_the_previous_model_loadable(trained_text_model, tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    folder = save_model(trained_text_model, tmp_path / "model", backbone_trained=False, metadata={"run": "old"})
+    real_replace = os.replace
+
+    def killed_on_the_second_rename(source, destination):
+        if ".partial-" in Path(source).name:
+            raise KeyboardInterrupt  # like a kill between moving the old folder aside and the new one in
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", killed_on_the_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(trained_text_model, folder, backbone_trained=False, metadata={"run": "new"})
+    monkeypatch.undo()
+    assert json.loads((folder / "model.json").read_text())["metadata"] == {"run": "old"}
+    load_model(folder)
+    os.replace(folder, tmp_path / ".model.previous")  # the state a real kill there leaves on disk
+    assert load_model(folder).class_names == trained_text_model.class_names

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from transferkit.errors import ConfigError
+from transferkit.errors import ArtifactError, ConfigError
 from transferkit.export import _tensors, export_model
 from transferkit.models.heads import ClassifierHead
 from transferkit.models.transfer_model import TransferModel
@@ -76,3 +76,19 @@ def test_cli_export_prints_the_parity_result(effnet, digits_folder, tmp_path, ca
     assert code == 0
     printed = capsys.readouterr().out
     assert "max abs difference" in printed and (folder / "model.onnx").is_file()
+
+
+def test_a_rejected_export_is_deleted_and_the_previous_one_kept(minilm, tmp_path):
+    """Parity failure: the new file never takes the export's name (predict --runtime onnx cannot pick it up)."""
+    model = _model(minilm, ["great", "other"])
+    target = tmp_path / "model.pt"
+    first = export_model(model, format="torchscript", output=target, check_inputs=["Tasty tea."])
+    before = target.read_bytes()
+    with pytest.raises(ArtifactError, match="it was not written"):
+        export_model(model, format="torchscript", output=target, check_inputs=["Tasty tea."], tolerance=-1.0)
+    assert target.read_bytes() == before and first.metadata_path.is_file()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.pt", "model.pt.json"]  # no temporary left
+    fresh = tmp_path / "fresh.pt"
+    with pytest.raises(ArtifactError):
+        export_model(model, format="torchscript", output=fresh, check_inputs=["Tasty tea."], tolerance=-1.0)
+    assert not fresh.exists()

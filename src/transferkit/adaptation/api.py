@@ -32,7 +32,7 @@ from transferkit.backbones.tabular import TabularBackbone
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics
 from transferkit.models.transfer_model import TransferModel
-from transferkit.run_folder import create_run_dir, run_log, write_atomic, write_json
+from transferkit.run_folder import RunFolder, run_log, unique_run_name, write_atomic, write_json
 
 
 def _subsample(domain: Domain, limit: int | None, seed: int) -> Domain:
@@ -290,12 +290,13 @@ def adapt(
         and bool(batch_norm_layers(model))
     )
 
-    run_name = name or f"adapt-{Path(str(source)).stem}-to-{Path(str(target)).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = create_run_dir(output_dir, run_name, overwrite=overwrite)
+    run_name = name or unique_run_name("adapt", Path(str(source)).stem, "to", Path(str(target)).stem)
+    folder = RunFolder.claim(output_dir, run_name, overwrite=overwrite, kind="adapt")
+    run_dir = folder.path
     write_atomic(run_dir / "config.yaml", yaml.safe_dump({"adapt": _plain(options)}, sort_keys=False))
     candidates: list[dict[str, Any]] = []
     fitted: list[tuple[AdaptedHead, Backbone | None]] = []
-    with run_log(run_dir) as log:
+    with folder.in_progress(), run_log(run_dir) as log:  # an overwritten run is dropped only on success
         for name_ in methods:
             spec = get_method(name_)
             problem, tuned = prepared.problem, model

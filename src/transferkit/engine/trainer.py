@@ -20,9 +20,9 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning_utilities.core.apply_func import apply_to_collection
 
-from transferkit.errors import ConfigError, require
+from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.progress import progress_enabled
-from transferkit.run_folder import RUN_NAME_ENV
+from transferkit.run_folder import RUN_NAME_ENV, read_run_id
 
 LAST_CHECKPOINT = "last.ckpt"
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed", "64-true")
@@ -67,6 +67,25 @@ class EpochSeed(Callback):
         torch.manual_seed(value)
         np.random.seed(value)
         random.seed(value)
+
+
+class RunIdentity(Callback):
+    """Stamps every checkpoint with the run id of its run folder and refuses, on resume, a checkpoint
+    stamped by another run (copied in, or left by a run that shared the name)."""
+
+    def __init__(self, run_id: str, run_dir: Path) -> None:
+        self.run_id = run_id
+        self.run_dir = run_dir
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if state_dict.get("run_id") != self.run_id:
+            raise ArtifactError(
+                f"The checkpoint in {self.run_dir / 'checkpoints'} belongs to another run (id "
+                f"{state_dict.get('run_id')}, this run is {self.run_id}); remove it or start a new run."
+            )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -213,6 +232,9 @@ def build_trainer(
             f"The 'distributed' option must be one of {', '.join(DISTRIBUTED)}. Got '{options.distributed}'."
         )
     all_callbacks: list[Callback] = [EpochSeed(options.seed), *(callbacks or [])]
+    run_id = read_run_id(run_dir) if options.checkpoint else None
+    if run_id is not None:  # folders transferkit claimed (not lr-find's or a baseline's scratch folder)
+        all_callbacks.append(RunIdentity(run_id, run_dir))
     if options.checkpoint:
         all_callbacks.append(
             ModelCheckpoint(
@@ -265,9 +287,9 @@ def fit_with_resume(
 ) -> None:
     """`trainer.fit`, continuing from run_dir/checkpoints/last.ckpt when a previous attempt left one.
 
-    A fresh run starts in an empty run folder (see transferkit.run_folder.create_run_dir), so a checkpoint
-    there always belongs to this run. It is loaded with ``weights_only=True``: tensors and plain
-    containers only, nothing is unpickled.
+    A fresh run starts in a folder it claimed alone (see transferkit.run_folder.RunFolder), and RunIdentity
+    refuses a checkpoint stamped with another run's id. It is loaded with ``weights_only=True``: tensors and
+    plain containers only, nothing is unpickled.
     """
     checkpoint = last_checkpoint(run_dir) if trainer.checkpoint_callback is not None else None
     trainer.fit(

@@ -174,6 +174,9 @@ def pretrain(
         "overwrite": overwrite,
     }
     result = run_pretrain(config=config, resume=resume, **options)
+    if resume:
+        step = result.metrics.get("resumed_from_step") or 0
+        out.print(f"Resumed from the checkpoint at step {step}." if step else "No checkpoint found: trained from 0.")
     final = result.metrics["final_return"]
     out.print(
         f"{result.spec.algo.name.upper()} on {result.spec.env.id}: return {final['mean']:.1f} ± {final['std']:.1f} "

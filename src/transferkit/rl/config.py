@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from transferkit.config import RunConfig
 from transferkit.errors import ConfigError
+from transferkit.run_folder import load_yaml_mapping
 
 ALGORITHMS = ("ppo", "sac", "dqn")
 
@@ -90,7 +91,7 @@ class _RunSpec(_Section):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Any:
-        return _validate(cls, _read_yaml(path), str(path))
+        return _validate(cls, load_yaml_mapping(path), str(path))
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -138,19 +139,6 @@ class TransferSpec(_RunSpec):
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError("seeds must be distinct")
         return self
-
-
-def _read_yaml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist; check the --config path.")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Config file {path} is not valid YAML ({exc.__class__.__name__}): fix the syntax.") from None
-    if not isinstance(values, dict):
-        raise ConfigError(f"Config file {path} must hold a mapping (env, algo, steps, ...).")
-    return values
 
 
 def _validate(cls: type[BaseModel], values: dict[str, Any], source: str) -> Any:

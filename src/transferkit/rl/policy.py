@@ -23,7 +23,7 @@ import numpy as np
 from transferkit.errors import ArtifactError, require
 from transferkit.rl.config import AlgoConfig, EnvSpec
 from transferkit.rl.spaces import check_spaces, describe_space
-from transferkit.run_folder import write_json
+from transferkit.run_folder import readable_folder, swap_into_place, write_json
 from transferkit.version import __version__
 
 sb3 = require("stable_baselines3", extra="rl", purpose="Reinforcement-learning transfer")
@@ -77,13 +77,29 @@ def save_policy(
     extra: dict[str, Any] | None = None,
     optimizer: bool = False,
 ) -> Path:
-    """Write a policy folder atomically (a temporary sibling renamed into place); return its path."""
-    from safetensors.torch import save_model
+    """Write a policy folder atomically (a temporary sibling swapped into place); return its path.
 
+    The old folder is set aside, not deleted, until the new one is in place: a kill at any moment leaves
+    a loadable policy (`resolve_policy_dir` finds one set aside by a swap killed half-way)."""
     directory = Path(directory)
     temporary = directory.parent / f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp"
     temporary.mkdir(parents=True)
-    save_model(model.policy, str(temporary / WEIGHTS_FILE))
+    try:
+        _write_policy_files(model, temporary, algo=algo, env=env, extra=extra, optimizer=optimizer)
+        swap_into_place(temporary, directory)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return directory
+
+
+def _write_policy_files(
+    model: Any, folder: Path, *, algo: AlgoConfig, env: EnvSpec, extra: dict[str, Any] | None, optimizer: bool
+) -> None:
+    """The weights, policy.json and (for checkpoints) optimiser state and replay buffer, into `folder`."""
+    from safetensors.torch import save_model
+
+    save_model(model.policy, str(folder / WEIGHTS_FILE))
     info = {
         "format_version": FORMAT_VERSION,
         "transferkit_version": __version__,
@@ -96,19 +112,15 @@ def save_policy(
         "num_timesteps": int(model.num_timesteps),
         **(extra or {}),
     }
-    write_json(temporary / INFO_FILE, info)
+    write_json(folder / INFO_FILE, info)
     if optimizer:
         import torch
 
         states = {name: opt.state_dict() for name, opt in _optimizers(model).items()}
         if getattr(model, "log_ent_coef", None) is not None:
             states["log_ent_coef"] = model.log_ent_coef.detach().clone()
-        torch.save(states, temporary / OPTIMIZER_FILE)
-        _save_replay(model, temporary / REPLAY_FILE)
-    if directory.exists():
-        shutil.rmtree(directory)
-    temporary.rename(directory)
-    return directory
+        torch.save(states, folder / OPTIMIZER_FILE)
+        _save_replay(model, folder / REPLAY_FILE)
 
 
 def _save_replay(model: Any, path: Path) -> None:
@@ -144,7 +156,7 @@ def _load_replay(model: Any, path: Path) -> None:
 def resolve_policy_dir(path: str | Path) -> Path:
     """Accept a policy folder or a run folder holding one (runs/NAME -> runs/NAME/policy)."""
     path = Path(path)
-    for candidate in (path, path / "policy"):
+    for candidate in (readable_folder(path), readable_folder(path / "policy")):
         if (candidate / INFO_FILE).is_file() and (candidate / WEIGHTS_FILE).is_file():
             return candidate
     raise ArtifactError(

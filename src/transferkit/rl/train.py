@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from transferkit.rl.policy import INFO_FILE, build_model, load_policy, read_poli
 from transferkit.rl.report import write_report
 from transferkit.rl.spaces import check_spaces
 from transferkit.rl.strategies import get_rl_strategy
-from transferkit.run_folder import create_run_dir, run_log, write_atomic, write_json
+from transferkit.run_folder import RunFolder, readable_folder, run_log, unique_run_name, write_atomic, write_json
 
 require("stable_baselines3", extra="rl", purpose="Reinforcement-learning transfer")
 from stable_baselines3.common.callbacks import CallbackList  # noqa: E402
@@ -48,6 +49,7 @@ from transferkit.rl.callbacks import (  # noqa: E402
 )
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes use their own seeds, distinct from training
+run_logger = logging.getLogger("transferkit")
 TORCH_THREADS = 1  # small policy networks: one thread is fastest and holds up on a busy machine
 
 # Flat option names of `pretrain` / `transfer` and the config keys they set.
@@ -133,7 +135,7 @@ def _resolve(spec_cls: type, config: Any, options: dict[str, Any], names: dict[s
 
 def _resolve_run(
     spec_cls: type, config: Any, options: dict[str, Any], names: dict[str, str], *, resume: bool
-) -> tuple[Any, Path | None]:
+) -> tuple[Any, RunFolder | None]:
     """The run's spec; on resume, the saved config.yaml with the given options on top (only steps may change)."""
     if not resume:
         return _resolve(spec_cls, config, options, names), None
@@ -151,7 +153,7 @@ def _resolve_run(
             "change), or pass just --name and --resume."
         )
     write_atomic(saved, spec.to_yaml())
-    return spec, run_dir
+    return spec, RunFolder.open(run_dir)
 
 
 @contextmanager
@@ -177,13 +179,13 @@ def _eval_spec(spec: EnvSpec, params: dict[str, float] | None = None) -> EnvSpec
     return spec.model_copy(update={"randomize": {}, "params": {**spec.params, **(params or {})}})
 
 
-def _open_run(spec: Any, *, default_name: str) -> tuple[Path, Any]:
-    """Create a fresh run folder (named, or `default_name`) and write the resolved config into it."""
+def _open_run(spec: Any, *, default_name: str) -> tuple[RunFolder, Any]:
+    """Claim a fresh run folder (named, or `default_name`) and write the resolved config into it."""
     name = spec.run.name or default_name
     spec = spec.model_copy(update={"run": spec.run.model_copy(update={"name": name})})
-    run_dir = create_run_dir(spec.run.output_dir, name, overwrite=spec.run.overwrite)
-    write_atomic(run_dir / "config.yaml", spec.to_yaml())
-    return run_dir, spec
+    folder = RunFolder.claim(spec.run.output_dir, name, overwrite=spec.run.overwrite, kind="rl")
+    write_atomic(folder.path / "config.yaml", spec.to_yaml())
+    return folder, spec
 
 
 def _learn(
@@ -201,12 +203,13 @@ def _learn(
     curriculum: Curriculum | None = None,
     points: list[dict] | None = None,
     description: str,
+    run_id: str | None = None,
 ) -> list[dict[str, float]]:
     """Train `model` up to `steps` total environment steps (continuing from model.num_timesteps)."""
     curve = LearningCurve(eval_env, every=eval_every, episodes=eval_episodes, seed=eval_seed, points=points)
 
     def state() -> dict[str, Any]:
-        return {"curve": curve.points, "curriculum": curriculum.state() if curriculum else None}
+        return {"curve": curve.points, "curriculum": curriculum.state() if curriculum else None, "run_id": run_id}
 
     callbacks = [curve]
     if curriculum is not None:
@@ -226,10 +229,27 @@ def _learn(
     return curve.points
 
 
-def _checkpoint_state(directory: Path) -> dict[str, Any] | None:
-    if not (directory / INFO_FILE).is_file():
+def _checkpoint_state(directory: Path, *, run_id: str | None) -> dict[str, Any] | None:
+    """The training state saved with the checkpoint in `directory` (None when there is none); a checkpoint
+    stamped by another run is refused."""
+    if not (readable_folder(directory) / INFO_FILE).is_file():
         return None
-    return read_policy_info(directory).get("state")
+    state = read_policy_info(directory).get("state") or {}
+    if run_id and state.get("run_id") and state["run_id"] != run_id:
+        raise ArtifactError(
+            f"The checkpoint {directory} belongs to another run (id {state['run_id']}, this run is {run_id}); "
+            "remove it or start a new run."
+        )
+    return state
+
+
+def _resume_note(log: Any, directory: Path, model: Any | None) -> int:
+    """Say where a resumed run continues from; returns that step (0 when no checkpoint was found)."""
+    if model is None:
+        log.warning("--resume: no checkpoint in %s; training starts from step 0", directory)
+        return 0
+    log.info("resumed from %s at step %d", directory, model.num_timesteps)
+    return int(model.num_timesteps)
 
 
 def pretrain(
@@ -247,25 +267,28 @@ def pretrain(
     Example:
         >>> result = pretrain(env="CartPole-v1", algo="ppo", steps=20_000, name="cartpole")  # doctest: +SKIP
     """
-    spec, run_dir = _resolve_run(PretrainSpec, config, options, PRETRAIN_OPTIONS, resume=resume)
-    if run_dir is None:
-        run_dir, spec = _open_run(spec, default_name=f"{spec.env.id}-{spec.algo.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    spec, folder = _resolve_run(PretrainSpec, config, options, PRETRAIN_OPTIONS, resume=resume)
+    if folder is None:
+        folder, spec = _open_run(spec, default_name=unique_run_name(spec.env.id, spec.algo.name))
+    run_dir = folder.path
     started = time.perf_counter()
     seed = spec.run.seed
     curriculum = Curriculum(spec.curriculum) if spec.curriculum else None
     final_params = spec.curriculum.stages[-1] if spec.curriculum else None
     checkpoint_dir = run_dir / "checkpoints" / "latest"
-    with run_log(run_dir) as log, _torch_threads(TORCH_THREADS):
+    resumed_from = None
+    with folder.in_progress(), run_log(run_dir) as log, _torch_threads(TORCH_THREADS):
         env = _vec_env(spec.env, seed)
         eval_env = _vec_env(_eval_spec(spec.env, final_params), seed + EVAL_SEED_OFFSET)
-        state = _checkpoint_state(checkpoint_dir) if resume else None
+        state = _checkpoint_state(checkpoint_dir, run_id=folder.run_id) if resume else None
         if state is not None:
             model, _info = load_policy(checkpoint_dir, env=env, seed=seed, target_id=spec.env.id, optimizer=True)
             if curriculum is not None and state.get("curriculum"):
                 curriculum.load_state(state["curriculum"])
-            log.info("resumed from %s at step %d", checkpoint_dir, model.num_timesteps)
         else:
             model = build_model(spec.algo, env=env, seed=seed)
+        if resume:
+            resumed_from = _resume_note(log, checkpoint_dir, model if state is not None else None)
         points = _learn(
             model,
             steps=spec.steps,
@@ -280,6 +303,7 @@ def pretrain(
             curriculum=curriculum,
             points=state["curve"] if state else None,
             description=f"pretrain {spec.algo.name} on {spec.env.id}",
+            run_id=folder.run_id,
         )
         extra = {"curve": points, "curriculum": curriculum.state() if curriculum else None}
         policy_dir = save_policy(model, run_dir / "policy", algo=spec.algo, env=spec.env, extra=extra)
@@ -291,6 +315,7 @@ def pretrain(
             "best_return": max(point["mean"] for point in points),
             "curriculum": curriculum.state() | {"final_stage_reached": curriculum.finished} if curriculum else None,
             "seconds": time.perf_counter() - started,
+            "resumed_from_step": resumed_from,
         }
         write_json(run_dir / "metrics.json", metrics)
         write_json(run_dir / "curves.json", {"source": {"seeds": {str(seed): points}}})
@@ -305,14 +330,22 @@ def pretrain(
 
 
 def _arm(
-    spec: TransferSpec, *, arm: str, seed: int, run_dir: Path, source: Path, resume: bool, zero_shot_grid: list[int]
+    spec: TransferSpec,
+    *,
+    arm: str,
+    seed: int,
+    folder: RunFolder,
+    source: Path,
+    resume: bool,
+    zero_shot_grid: list[int],
 ) -> tuple[list[dict[str, float]], Any]:
     """Train one arm (transfer or scratch) for one seed; finished arms are read back on resume."""
+    run_dir = folder.path
     done = run_dir / "seeds" / f"{arm}-seed{seed}.json"
     if resume and done.is_file():
         return json.loads(done.read_text(encoding="utf-8"))["curve"], None
     checkpoint_dir = run_dir / "checkpoints" / f"{arm}-seed{seed}"
-    state = _checkpoint_state(checkpoint_dir) if resume else None
+    state = _checkpoint_state(checkpoint_dir, run_id=folder.run_id) if resume else None
     env = _vec_env(spec.env, seed)
     eval_seed = seed + EVAL_SEED_OFFSET
     eval_env = _vec_env(_eval_spec(spec.env), eval_seed)
@@ -331,6 +364,8 @@ def _arm(
         strategy.prepare(model)
     else:
         model = build_model(algo, env=env, seed=seed, kwargs=spec.algo_kwargs)
+    if resume:
+        _resume_note(run_logger, checkpoint_dir, model if state is not None else None)
     if arm == "transfer" and not strategy.trains:
         first = evaluate(model, eval_env, episodes=spec.eval.episodes, seed=eval_seed)
         curve = [{**first, "step": step} for step in zero_shot_grid]
@@ -348,6 +383,7 @@ def _arm(
             env=spec.env,
             points=state["curve"] if state else None,
             description=f"{arm} seed {seed} on {spec.env.id}",
+            run_id=folder.run_id,
         )
     done.parent.mkdir(exist_ok=True)
     write_json(done, {"arm": arm, "seed": seed, "curve": curve})
@@ -378,7 +414,7 @@ def transfer(
     """
     if source is not None:
         options["source"] = str(source)
-    spec, run_dir = _resolve_run(TransferSpec, config, options, TRANSFER_OPTIONS, resume=resume)
+    spec, folder = _resolve_run(TransferSpec, config, options, TRANSFER_OPTIONS, resume=resume)
     policy_source = resolve_policy_dir(spec.source)
     info = read_policy_info(policy_source)
     probe = make_env(spec.env, monitor=False)  # check the spaces before any folder is made or step is taken
@@ -391,20 +427,21 @@ def transfer(
     )
     threshold = spec.threshold if spec.threshold is not None else getattr(probe.spec, "reward_threshold", None)
     probe.close()
-    if run_dir is None:
-        default_name = f"{info['env']['id']}-to-{spec.env.id}-{spec.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run_dir, spec = _open_run(spec, default_name=default_name)
+    if folder is None:
+        default_name = unique_run_name(info["env"]["id"], "to", spec.env.id, spec.strategy)
+        folder, spec = _open_run(spec, default_name=default_name)
+    run_dir = folder.path
     started = time.perf_counter()
     curves: dict[str, Any] = {"source": {"seeds": {"0": info.get("curve", [])}}, "transfer": {"seeds": {}}}
     if spec.baseline:
         curves["scratch"] = {"seeds": {}}
     per_seed = []
-    with run_log(run_dir) as log, _torch_threads(TORCH_THREADS):
+    with folder.in_progress(), run_log(run_dir) as log, _torch_threads(TORCH_THREADS):
         for index, seed in enumerate(spec.seeds):
             grid = [0]  # zero-shot evaluates once and repeats the value on the scratch curve's steps
             for arm in ["scratch", "transfer"] if spec.baseline else ["transfer"]:
                 curve, model = _arm(
-                    spec, arm=arm, seed=seed, run_dir=run_dir, source=policy_source, resume=resume, zero_shot_grid=grid
+                    spec, arm=arm, seed=seed, folder=folder, source=policy_source, resume=resume, zero_shot_grid=grid
                 )
                 curves[arm]["seeds"][str(seed)] = curve
                 grid = [point["step"] for point in curve]

@@ -26,7 +26,7 @@ from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation.metrics import label_indices
 from transferkit.evaluation.report import write_report
 from transferkit.models.classic import ClassicBaseline
-from transferkit.run_folder import write_atomic, write_json
+from transferkit.run_folder import write_output
 
 DEFAULT_SHOTS = (4, 8, 16, 32, None)
 PROBE_C = 0.1
@@ -137,15 +137,15 @@ def learning_curve(
     if output_dir is not None:
         folder = Path(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "curve.json", result)
+        write_output(folder / "curve.json", json.dumps(result, indent=2) + "\n")
         lines = ["method,per_class,accuracy_mean,accuracy_std,repeats"]
         lines += [
             f"{r['method']},{r['per_class']},{r['accuracy_mean']:.4f},{r['accuracy_std']:.4f},{r['repeats']}"
             for r in rows
         ]
-        write_atomic(folder / "curve.csv", "\n".join(lines) + "\n")
+        write_output(folder / "curve.csv", "\n".join(lines) + "\n")
         if figures.figures_available():
-            (folder / "curve.png").write_bytes(figures.learning_curve_png(rows))
+            write_output(folder / "curve.png", figures.learning_curve_png(rows))
         if (folder / "metrics.json").is_file() and (folder / "config.yaml").is_file():  # a run folder: re-render
             write_report(
                 folder,

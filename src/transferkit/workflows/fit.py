@@ -22,7 +22,7 @@ from transferkit.imbalance.advice import imbalance_summary
 from transferkit.imbalance.threshold import check_threshold_option, threshold_record
 from transferkit.model_card import model_card
 from transferkit.models.transfer_model import TransferModel
-from transferkit.run_folder import default_run_name, inherited_run_name, run_log, write_json
+from transferkit.run_folder import RunFolder, default_run_name, inherited_run_name, run_log, write_json
 from transferkit.strategies import get_strategy
 from transferkit.strategies.choice import choose_for_run
 from transferkit.workflows.baselines import run_baselines
@@ -164,8 +164,9 @@ def fit(
     check_backbone_modality(backbone_spec, modality)
     name = spec.run.name or inherited_run_name() or default_run_name(spec.data.path, backbone_spec, spec.strategy.name)
     spec = spec.with_overrides({"backbone.spec": backbone_spec, "run.name": name})
-    run_dir = Path(resume) if resume is not None else open_run_dir(spec)
-    with run_log(run_dir) as log:
+    folder = RunFolder.open(resume) if resume is not None else open_run_dir(spec)
+    run_dir = folder.path
+    with folder.in_progress(), run_log(run_dir) as log:  # an overwritten run is dropped only on success
         log.info("data %s: %s", spec.data.path, data_summary)
         check_threshold_option(
             spec.imbalance.threshold, num_classes=len(splits.train.class_names), has_valid=bool(splits.valid)

@@ -7,6 +7,7 @@ During the sweep every group shares one rate; groups keep their frozen / trainab
 
 from __future__ import annotations
 
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
 from transferkit.config import RunSpec
 from transferkit.engine import TrainerOptions, build_trainer
 from transferkit.errors import ConfigError
-from transferkit.run_folder import write_atomic
+from transferkit.run_folder import write_output
 from transferkit.strategies import get_strategy
 from transferkit.strategies.finetune import FineTuneStrategy
 from transferkit.workflows.fit import check_backbone_modality, prepare_splits, resolve_spec
@@ -98,7 +99,7 @@ def lr_find(
     if output is not None:
         csv_path = Path(output)
         csv_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(
+        write_output(
             csv_path, "lr,loss\n" + "".join(f"{lr:.6g},{loss:.6g}\n" for lr, loss in zip(lrs, losses, strict=True))
         )
         plot_path = _plot(finder, csv_path.with_suffix(".png"))
@@ -113,5 +114,7 @@ def _plot(finder: Any, path: Path) -> Path | None:
     except ImportError:
         return None
     figure = finder.plot(suggest=True, show=False)
-    figure.savefig(path, dpi=100)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    write_output(path, buffer.getvalue())
     return path

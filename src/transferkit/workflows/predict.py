@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from transferkit.evaluation import classification_metrics
 from transferkit.imbalance.threshold import apply_threshold
 from transferkit.models.feature_model import FeatureModel
 from transferkit.models.transfer_model import TransferModel
-from transferkit.run_folder import write_atomic, write_json
+from transferkit.run_folder import write_output
 
 
 def _as_model(model: TransferModel | FeatureModel | str | Path) -> tuple[TransferModel | FeatureModel, dict[str, Any]]:
@@ -122,7 +123,7 @@ def predict(
     for position, name in enumerate(model.class_names):
         frame[f"prob_{name}"] = proba[:, position]
     if output is not None:
-        write_atomic(Path(output), frame.to_csv(index=False))
+        write_output(Path(output), frame.to_csv(index=False))
     return frame
 
 
@@ -166,5 +167,5 @@ def evaluate(
         labeled.labels, np.asarray(proba), model.class_names, threshold=metadata.get("threshold")
     )
     if output is not None:
-        write_json(Path(output), metrics)
+        write_output(Path(output), json.dumps(metrics, indent=2) + "\n")
     return metrics

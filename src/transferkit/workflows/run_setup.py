@@ -16,21 +16,19 @@ from pathlib import Path
 
 from transferkit.config import RunSpec
 from transferkit.errors import ArtifactError, ConfigError
-from transferkit.run_folder import RUN_NAME_ENV, create_run_dir, is_primary_process, write_atomic
+from transferkit.run_folder import RUN_NAME_ENV, RunFolder, is_primary_process, write_atomic
 
 
-def open_run_dir(spec: RunSpec) -> Path:
-    """Create the run folder and config.yaml (primary process), or find the primary's folder (the others)."""
+def open_run_dir(spec: RunSpec) -> RunFolder:
+    """Claim the run folder and write config.yaml (primary process), or join the primary's folder (the others)."""
     name = spec.run.name or ""
     if not is_primary_process():
-        run_dir = Path(spec.run.output_dir) / name
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return run_dir
-    run_dir = create_run_dir(spec.run.output_dir, name, overwrite=spec.run.overwrite)
-    write_atomic(run_dir / "config.yaml", spec.to_yaml())
+        return RunFolder.join(spec.run.output_dir, name)
+    folder = RunFolder.claim(spec.run.output_dir, name, overwrite=spec.run.overwrite)
+    write_atomic(folder.path / "config.yaml", spec.to_yaml())
     if spec.run.devices > 1 or spec.run.num_nodes > 1:
         os.environ[RUN_NAME_ENV] = name  # for the processes Lightning launches by re-running this command
-    return run_dir
+    return folder
 
 
 def resume_spec(run_dir: str | Path, *, other_options: bool) -> RunSpec:

@@ -1,4 +1,4 @@
-"""Save / load a trained model folder: weights.safetensors + model.json (labels, backbone, preprocessing).
+"""Save / load a trained model folder: weights.safetensors + model.json (task, labels, backbone, preprocessing).
 
 The folder is written under a temporary name and renamed into place, and model.json records the
 SHA-256 of every file, so a killed run never leaves a folder that loads but is incomplete.
@@ -17,18 +17,28 @@ from safetensors.torch import load_file, save_file
 
 from transferkit.backbones import create_backbone
 from transferkit.backbones.base import sha256_file
-from transferkit.backbones.model_folder import FORMAT_VERSION, MANIFEST, WEIGHTS, read_manifest
+from transferkit.backbones.model_folder import (
+    FORMAT_VERSION,
+    MANIFEST,
+    WEIGHTS,
+    backbone_info,
+    loading_folder,
+    read_manifest,
+)
+from transferkit.backbones.weights_io import downloads
 from transferkit.errors import ArtifactError
 from transferkit.models.feature_model import ClassicFeatures, FeatureModel
 from transferkit.models.heads import ClassifierHead
+from transferkit.models.predictor import Predictor
 from transferkit.models.transfer_model import TransferModel
 from transferkit.run_folder import readable_folder, swap_into_place
+from transferkit.tasks import ClassificationTask, Task, task_from_manifest, task_record
 
 VOCABULARY = "classic_vocabulary.json"
 CARD = "README.md"
 
 
-def backbone_options(model: TransferModel | FeatureModel) -> dict[str, Any]:
+def backbone_options(model: Predictor) -> dict[str, Any]:
     """The options needed to rebuild the same backbone (e.g. the text token limit, a table's preprocessing)."""
     rebuild = getattr(model.backbone, "rebuild_options", None)
     if rebuild is not None:
@@ -56,7 +66,7 @@ def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return unshared
 
 
-def _backbone_record(model: TransferModel | FeatureModel, *, trained: bool) -> dict[str, Any] | None:
+def _backbone_record(model: Predictor, *, trained: bool) -> dict[str, Any] | None:
     if model.backbone is None:
         return None
     return {
@@ -87,18 +97,20 @@ def _feature_model_parts(model: FeatureModel, staging: Path) -> tuple[dict[str, 
 
 
 def save_model(
-    model: TransferModel | FeatureModel,
+    model: Predictor,
     folder: str | Path,
     *,
     backbone_trained: bool,
     metadata: dict[str, Any] | None = None,
     card: str | None = None,
+    task: Task | None = None,
 ) -> Path:
     """Write `model` to `folder` atomically; returns the folder.
 
     A TransferModel saves its head (and its backbone when fine-tuned); a FeatureModel (classic or
     concatenated features, chosen by strategy auto) saves its linear layer, scalers and TF-IDF vocabulary,
-    with the record of its frozen backbone. `card` is written as README.md (the model card).
+    with the record of its frozen backbone. `card` is written as README.md (the model card). `task` (default:
+    single-label classification of the model's classes) is recorded with its state, for `load_task`.
 
     Example:
         >>> save_model(result.model, "runs/demo/model", backbone_trained=False)  # doctest: +SKIP
@@ -111,7 +123,7 @@ def save_model(
     staging.mkdir()
     try:
         record: dict[str, Any] = {"kind": "transfer"}
-        if isinstance(model, FeatureModel):
+        if isinstance(model, FeatureModel):  # what is saved depends on the model's structure
             tensors, record = _feature_model_parts(model, staging)
             head = None
         else:
@@ -124,6 +136,7 @@ def save_model(
             "format_version": FORMAT_VERSION,
             "transferkit_version": __version__,
             "class_names": model.class_names,
+            "task": task_record(task or ClassificationTask(class_names=model.class_names)),
             "model": record,
             "backbone": _backbone_record(model, trained=backbone_trained),
             "head": head,
@@ -146,17 +159,31 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
     swap_into_place(staging, folder)  # a kill half-way leaves the old model where load_model finds it
 
 
-def load_model(folder: str | Path) -> TransferModel | FeatureModel:
+def load_task(folder: str | Path) -> Task:
+    """The task of the model saved in `folder`, with its state (class names, tuned threshold); folders saved
+    before tasks were recorded load as single-label classification.
+
+    Example:
+        >>> load_task("runs/demo/model").decide(proba)  # doctest: +SKIP
+    """
+    return task_from_manifest(read_manifest(Path(folder)))
+
+
+def load_model(folder: str | Path, *, allow_download: bool = False) -> Predictor:
     """Rebuild the TransferModel saved in `folder` (weights checked against model.json).
+
+    The folder may come from anyone: every file is checked against model.json before its backbone is built,
+    and that backbone loads from local files and caches only unless `allow_download`.
 
     Example:
         >>> model = load_model("runs/demo/model")  # doctest: +SKIP
         >>> model.predict_proba(["Delicious and fresh."])
     """
     folder = readable_folder(folder)
-    manifest = read_manifest(folder)
-    info = manifest["backbone"]
-    backbone = None if info is None else _load_backbone(folder, info)
+    with loading_folder(folder), downloads(allowed=allow_download):
+        manifest = read_manifest(folder)  # checksums first: nothing is built from an unchecked folder
+        info = backbone_info(manifest, folder)
+        backbone = None if info is None else _load_backbone(folder, info)
     tensors = load_file(str(folder / WEIGHTS))
     record = manifest.get("model") or {"kind": "transfer"}
     if record["kind"] in ("classic", "concat"):
@@ -172,17 +199,18 @@ def load_model(folder: str | Path) -> TransferModel | FeatureModel:
 
 
 def _load_backbone(folder: Path, info: dict[str, Any]):
-    backbone = create_backbone(info["spec"], **info["options"])
-    if backbone.weights_cfg.checksum != info["weights"]["checksum"]:
+    backbone = create_backbone(info["spec"], **info.get("options", {}))
+    if backbone.weights_cfg.checksum != info["weights"].get("checksum"):
         raise ArtifactError(
-            f"{folder} was trained on backbone weights {info['weights']['checksum'][:12]}..., but "
+            f"{folder} was trained on backbone weights {str(info['weights'].get('checksum'))[:12]}..., but "
             f"'{info['spec']}' now loads {backbone.weights_cfg.checksum[:12]}...; install the original weights."
         )
     return backbone
 
 
 def _load_feature_model(folder: Path, manifest: dict, record: dict, backbone, tensors: dict) -> FeatureModel:
-    terms = json.loads((folder / VOCABULARY).read_text(encoding="utf-8")) if (folder / VOCABULARY).is_file() else None
+    listed = VOCABULARY in manifest["files"]  # only a checksummed vocabulary is read
+    terms = json.loads((folder / VOCABULARY).read_text(encoding="utf-8")) if listed else None
     classic_tensors = {k.removeprefix("classic."): v for k, v in tensors.items() if k.startswith("classic.")}
     classic = ClassicFeatures.from_saved(record["classic"], terms, classic_tensors)
     model = FeatureModel(

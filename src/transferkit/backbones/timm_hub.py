@@ -12,7 +12,14 @@ from pathlib import Path
 from transferkit.backbones.base import WeightsCfg, state_checksum
 from transferkit.backbones.specs import parse_spec
 from transferkit.backbones.timm_models import TimmImageBackbone, image_preprocessing
-from transferkit.backbones.weights_io import hub_file_cached, hub_offline, load_into, offline_error
+from transferkit.backbones.weights_io import (
+    download_timeout,
+    hub_cached_file,
+    hub_offline,
+    load_into,
+    offline_error,
+    torch_hub_file_cached,
+)
 from transferkit.errors import BackboneError
 
 TIMM_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
@@ -49,17 +56,31 @@ def load_timm(*, spec: str, **_: object) -> TimmImageBackbone:
         checksum = load_into(model, parsed.weights, spec=spec)
         source = f"file:{parsed.weights}"
     else:
-        pretrained = timm.models.get_pretrained_cfg(parsed.name)
-        hub_id = pretrained.hf_hub_id if pretrained is not None else None
-        if hub_offline() and not (hub_id and hub_file_cached(hub_id, TIMM_WEIGHT_FILES)):
-            raise offline_error(spec)  # decided now, whatever the hub library read when it was imported
-        try:
-            model = timm.create_model(parsed.name, pretrained=True)
-        except (OSError, RuntimeError, ValueError, ImportError) as exc:  # hub unreachable / offline
-            raise offline_error(spec, exc) from None
+        model = _pretrained_timm(parsed.name, spec=spec)
         checksum = state_checksum(model)
         source = f"timm:{model.pretrained_cfg.get('hf_hub_id') or parsed.name}"
     return _wrap(model, spec=spec, source=source, checksum=checksum)
+
+
+def _pretrained_timm(name: str, *, spec: str):
+    """timm's pretrained `name`: from the local caches when offline (never asking the network), else downloaded."""
+    import timm
+
+    pretrained = timm.models.get_pretrained_cfg(name)
+    hub_id = pretrained.hf_hub_id if pretrained is not None else None
+    url = pretrained.url if pretrained is not None else None
+    try:
+        if not hub_offline():
+            with download_timeout():  # torch.hub URL downloads set no timeout of their own
+                return timm.create_model(name, pretrained=True)
+        cached = hub_cached_file(hub_id, TIMM_WEIGHT_FILES) if hub_id else None
+        if cached is not None:  # timm loads the file itself, so the hub library is never asked
+            return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": cached})
+        if url and torch_hub_file_cached(url):
+            return timm.create_model(name, pretrained=True)  # torch.hub finds its cached file without the network
+    except (OSError, RuntimeError, ValueError, ImportError) as exc:  # hub unreachable / timed out
+        raise offline_error(spec, exc) from None
+    raise offline_error(spec)  # decided now, whatever the hub library read when it was imported
 
 
 def load_timm_folder(folder: Path, *, spec: str) -> TimmImageBackbone:

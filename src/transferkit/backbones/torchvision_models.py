@@ -12,9 +12,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from transferkit.backbones.base import Backbone, WeightsCfg, load_image_batch, state_checksum
+from transferkit.backbones.base import IMAGE_DECODING, Backbone, WeightsCfg, load_image_batch, state_checksum
 from transferkit.backbones.specs import parse_spec
-from transferkit.backbones.weights_io import load_into, offline_error
+from transferkit.backbones.weights_io import (
+    download_timeout,
+    hub_offline,
+    load_into,
+    offline_error,
+    torch_hub_file_cached,
+)
 from transferkit.errors import BackboneError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -81,6 +87,7 @@ class TorchvisionImageBackbone(Backbone):
     """A torchvision classifier without its last Linear layer; embeddings are the pooled features."""
 
     modality = "image"
+    input_decoding = IMAGE_DECODING  # load_image_batch opens files with data.images.open_rgb
 
     def __init__(self, model: nn.Module, *, spec: str, weights_cfg: WeightsCfg) -> None:
         super().__init__()
@@ -139,9 +146,12 @@ def build_torchvision(
     else:
         if enum is None:
             raise BackboneError(f"torchvision has no pretrained weights for '{name}'; pass {spec}@FILE.")
+        if hub_offline() and not torch_hub_file_cached(enum.url):
+            raise offline_error(spec)  # downloads are off: only torch.hub's cached file may be used
         try:
-            model = models.get_model(name, weights=enum)
-        except (OSError, RuntimeError, ValueError) as exc:  # URLError is an OSError
+            with download_timeout():  # torch.hub's URL download sets no timeout: offline it would hang
+                model = models.get_model(name, weights=enum)
+        except (OSError, RuntimeError, ValueError) as exc:  # URLError and socket timeouts are OSErrors
             raise offline_error(spec, exc) from None
         checksum = state_checksum(model)
         source = f"torchvision:{enum}"

@@ -177,6 +177,22 @@ def _fit_signature() -> inspect.Signature:
     return inspect.Signature([*fixed, *generated], return_annotation=None)
 
 
+def _with_run_options(command: Any, *, sections: tuple[str, ...] | None = None, also: tuple[str, ...] = ()) -> None:
+    """Give `command` the RunSpec options (all, or those of `sections` plus `also`) after its own parameters.
+
+    The command takes them as ``**options``; names it declares itself (e.g. curve's --output-dir) win.
+    """
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    own = [p.replace(kind=keyword) for p in inspect.signature(command).parameters.values() if p.kind != p.VAR_KEYWORD]
+    taken = {parameter.name for parameter in own} | {"data"}
+    wanted = [
+        option
+        for name, option in RUN_OPTIONS.items()
+        if name not in taken and (sections is None or option.dotted.split(".")[0] in sections or name in also)
+    ]
+    command.__signature__ = inspect.Signature([*own, *map(_fit_parameter, wanted)], return_annotation=None)
+
+
 def _fit_options(given: dict[str, Any]) -> dict[str, Any]:
     """The flags the user gave, their text turned into field values."""
     options = {}
@@ -349,6 +365,40 @@ def backbones_show(
     out.print(table)
 
 
+cache_app = typer.Typer(
+    help="The embedding cache: show its size and location, or clear it (only its own files are removed).",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+CACHE_DIR_HELP = "Cache folder (default: $TRANSFERKIT_CACHE/features, else ~/.cache/transferkit/features)."
+
+
+def _size(size_bytes: int) -> str:
+    return f"{size_bytes / 1024**2:.1f} MiB" if size_bytes < 1024**3 else f"{size_bytes / 1024**3:.2f} GiB"
+
+
+@cache_app.command("info", epilog="Example: transferkit cache info")
+def cache_info(cache_dir: Path = typer.Option(None, help=CACHE_DIR_HELP)) -> None:
+    """Where the embedding cache is, how big it is, how many embeddings it holds, and its size cap."""
+    from transferkit.embedding_cache import MAX_BYTES_ENV, cache_info
+
+    info = cache_info(cache_dir)
+    out.print(f"Embedding cache: {info.location}")
+    out.print(f"{_size(info.size_bytes)} in {info.shards} shards, {info.entries} entries, {info.backbones} backbones")
+    out.print(f"Size cap: {_size(info.max_bytes)} (least recently used shards go first; set {MAX_BYTES_ENV})")
+    if info.set_aside:
+        out.print(f"{info.set_aside} unreadable shard(s) set aside; `transferkit cache clear` removes them")
+
+
+@cache_app.command("clear", epilog="Example: transferkit cache clear")
+def cache_clear(cache_dir: Path = typer.Option(None, help=CACHE_DIR_HELP)) -> None:
+    """Delete the cached embeddings (transferkit's own cache files only; anything else in the folder stays)."""
+    from transferkit.embedding_cache import clear_cache, default_cache_dir
+
+    removed, freed = clear_cache(cache_dir)
+    out.print(f"Removed {removed} cache files ({_size(freed)}) from {cache_dir or default_cache_dir()}")
+
+
 @app.command(epilog="Example: transferkit demo --limit 400")
 def demo(
     limit: int = typer.Option(api.DEMO_TRAINING_REVIEWS, help="Labelled training reviews to use."),
@@ -367,36 +417,33 @@ def demo(
     out.print(f"Run folder: {result.run_dir}")
 
 
-@app.command("lr-find", epilog="Example: transferkit lr-find reviews.csv --text-column review --label-column score")
 def lr_find(
     data: str = typer.Argument(None, help="Labelled data, as for fit."),
-    config: Path = typer.Option(None, "--config", help="YAML run config; flags override it."),
-    strategy: str = typer.Option("two-stage", help="finetune, two-stage, gradual, bitfit, lora or contrastive."),
-    backbone: str = typer.Option(None, help="Backbone spec."),
-    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
-    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
-    limit: int = typer.Option(None, help="Use only N labelled rows."),
-    unfreeze: int = typer.Option(None, help="Fine-tune only the last N layer groups."),
-    optimizer: str = typer.Option(None, help="adamw, adam, sgd or rmsprop."),
-    train_batch_size: int = typer.Option(None, help="Training batch size."),
-    max_length: int = typer.Option(None, help="Token limit for text backbones."),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     min_lr: float = typer.Option(1e-7, help="Start of the sweep."),
     max_lr: float = typer.Option(1.0, help="End of the sweep."),
     steps: int = typer.Option(60, help="Optimiser steps in the sweep."),
     output: Path = typer.Option(Path("lr-find.csv"), help="CSV of lr and loss; the plot goes beside it (.png)."),
+    **options: Any,
 ) -> None:
-    """Plot training loss against learning rate and suggest a learning rate."""
-    sweep = {"data", "config", "min_lr", "max_lr", "steps", "output", "sweep"}
-    options = {key: value for key, value in locals().items() if key not in sweep and value is not None}
+    """Plot training loss against learning rate and suggest a learning rate (every fit option applies; the
+    strategy defaults to two-stage)."""
     from transferkit.workflows.lr_find import lr_find as run_lr_find
 
-    result = run_lr_find(data, config=config, output=output, min_lr=min_lr, max_lr=max_lr, steps=steps, **options)
+    sweep = {"min_lr": min_lr, "max_lr": max_lr, "steps": steps}
+    result = run_lr_find(data, config=config, output=output, **sweep, **_fit_options(options))
     plot = f" and {result.plot_path}" if result.plot_path else ""
     out.print(f"Swept {len(result.lrs)} learning rates; wrote {result.csv_path}{plot}.")
     if result.suggestion is None:
         out.print("No clear descent in the loss; try a wider --min-lr / --max-lr range or more --steps.")
     else:
         out.print(f"Suggested learning rate: {result.suggestion:.3g} (pass --lr {result.suggestion:.3g} to fit)")
+
+
+_with_run_options(lr_find)
+app.command("lr-find", epilog="Example: transferkit lr-find reviews.csv --text-column review --label-column score")(
+    lr_find
+)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -537,30 +584,25 @@ def _metric_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-@app.command(epilog="Example: transferkit curve reviews.csv --text-column review --label-column score --shots 4,8,all")
 def curve(
     data: str = typer.Argument(..., help="Labelled data: image folder, CSV / JSONL file, or builtin:NAME."),
     shots: str = typer.Option("4,8,16,32,all", help="Labelled examples per class, comma-separated; all = every row."),
     repeats: int = typer.Option(3, help="Random draws per point (mean and std are reported)."),
     output_dir: Path = typer.Option(Path("curve"), help="Folder for curve.json, curve.csv and curve.png."),
-    backbone: str = typer.Option(None, help="Backbone spec [the bundled one for the data's modality]."),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also draw the classic baseline."),
-    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
-    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
-    split_column: str = typer.Option(None, help="Column with train / valid / test per row."),
-    test_data: str = typer.Option(None, help="Your own test data (same format)."),
-    limit: int = typer.Option(None, help="Use only N labelled rows for training + validation."),
-    test_limit: int = typer.Option(None, help="Score on a stratified sample of N test rows."),
-    max_length: int = typer.Option(None, help="Token limit for text backbones."),
-    seed: int = typer.Option(None, help="Random seed."),
+    **options: Any,
 ) -> None:
-    """Accuracy vs labelled examples per class, for transfer (probe) and the classic baseline."""
+    """Accuracy vs labelled examples per class, for transfer (probe) and the classic baseline (data options as
+    for fit)."""
     from transferkit.workflows.curve import learning_curve, parse_shots
 
-    skip = {"data", "shots", "repeats", "output_dir", "baseline", "learning_curve", "parse_shots", "skip"}
-    options = {key: value for key, value in locals().items() if key not in skip and value is not None}
     result = learning_curve(
-        data, shots=parse_shots(shots), repeats=repeats, output_dir=output_dir, baseline=baseline, **options
+        data,
+        shots=parse_shots(shots),
+        repeats=repeats,
+        output_dir=output_dir,
+        baseline=baseline,
+        **_fit_options(options),
     )
     table = Table(title=f"{data}: test accuracy ({result['test_examples']} examples) by labelled examples per class")
     for column in ("method", "per class", "accuracy", "std", "draws"):
@@ -571,6 +613,13 @@ def curve(
         table.add_row(row["method"], shown, mean, std, str(row["repeats"]))
     out.print(table)
     out.print(f"Wrote {output_dir}/curve.json and curve.csv (curve.png with matplotlib).")
+
+
+# The curve trains probes only: the data, backbone and split options of fit apply, not the training ones.
+_with_run_options(curve, sections=("data", "backbone"), also=("seed",))
+app.command(epilog="Example: transferkit curve reviews.csv --text-column review --label-column score --shots 4,8,all")(
+    curve
+)
 
 
 @app.command(epilog="Example: transferkit export runs/reviews/model --format onnx --check reviews.csv")

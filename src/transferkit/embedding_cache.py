@@ -3,21 +3,34 @@
 Entries are keyed by the backbone's cache key (spec, weights checksum, preprocessing) and the
 SHA-256 of each input's content, so a changed or added file recomputes only its own entry.
 Each extraction appends one safetensors shard, written to a temporary name and renamed into place.
+An index (``index.json`` per backbone) says which shard holds each entry, so a run reads only the shards it
+needs; the index is a hint rebuilt from the shards' headers whenever it disagrees with them. A shard that
+cannot be read is set aside (renamed ``*.corrupt``) with a warning and its entries are recomputed. The cache
+has a size cap (default 2 GiB; ``TRANSFERKIT_CACHE_MAX_GB`` or ``max_bytes=``): past it, the least recently
+used shards are deleted. Only files the cache itself writes are ever renamed or deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import uuid
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
 
 from transferkit.backbones.base import Backbone
+from transferkit.errors import ConfigError
+from transferkit.modalities import get_modality
 from transferkit.progress import progress_bar
 
 
@@ -25,13 +38,10 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("TRANSFERKIT_CACHE", Path.home() / ".cache" / "transferkit")) / "features"
 
 
-FILE_MODALITIES = ("image", "audio")  # inputs are file paths; their bytes, not their names, key the cache
-
-
 def input_hash(modality: str, item: str) -> str:
-    """Content hash of one input: file bytes for images and audio clips, the UTF-8 text for text."""
-    payload = Path(item).read_bytes() if modality in FILE_MODALITIES else item.encode("utf-8")
-    return hashlib.sha256(payload).hexdigest()
+    """Content hash of one input, as its modality defines it: file bytes for images and clips (not their names),
+    the UTF-8 text for texts and table rows."""
+    return hashlib.sha256(get_modality(modality).item_bytes(item)).hexdigest()
 
 
 @dataclass
@@ -40,32 +50,255 @@ class ExtractionStats:
     misses: int = 0
 
 
+DEFAULT_MAX_BYTES = 2 * 1024**3
+MAX_BYTES_ENV = "TRANSFERKIT_CACHE_MAX_GB"
+INDEX = "index.json"
+CORRUPT = ".corrupt"
+# The names this cache writes; nothing else in the folder is ever renamed or deleted.
+KEY_FOLDER = re.compile(r"[0-9a-f]{24}")  # Backbone.cache_key()
+SHARD = re.compile(r"[0-9a-f]{32}\.safetensors")
+SET_ASIDE = re.compile(r"[0-9a-f]{32}\.safetensors\.corrupt")
+TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.tmp")
+
+
+def cache_max_bytes() -> int:
+    """The size cap: TRANSFERKIT_CACHE_MAX_GB (a number of GiB) when set, else 2 GiB."""
+    text = os.environ.get(MAX_BYTES_ENV)
+    if not text:
+        return DEFAULT_MAX_BYTES
+    try:
+        gigabytes = float(text)
+    except ValueError:
+        gigabytes = -1.0
+    if not gigabytes > 0:
+        raise ConfigError(f"{MAX_BYTES_ENV}={text!r} is not a positive number of GiB; set e.g. {MAX_BYTES_ENV}=2.")
+    return int(gigabytes * 1024**3)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{uuid.uuid4().hex}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 class FeatureCache:
     """Cached embeddings of one backbone configuration, stored as safetensors shards under `root/<key>/`."""
 
-    def __init__(self, root: str | Path, backbone_key: str) -> None:
-        self.folder = Path(root) / backbone_key
-        self._entries: dict[str, np.ndarray] | None = None
+    def __init__(self, root: str | Path, backbone_key: str, *, max_bytes: int | None = None) -> None:
+        self.root = Path(root)
+        self.folder = self.root / backbone_key
+        self.max_bytes = cache_max_bytes() if max_bytes is None else max_bytes
+        self._index: dict[str, str] | None = None  # input hash -> shard file name
 
-    def _load(self) -> dict[str, np.ndarray]:
-        if self._entries is None:
-            self._entries = {}
-            for shard in sorted(self.folder.glob("*.safetensors")):
-                self._entries.update(load_file(shard))
-        return self._entries
+    def _saved_index(self) -> dict[str, str]:
+        try:
+            saved = json.loads((self.folder / INDEX).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # missing or damaged: rebuilt from the shards' headers
+            return {}
+        entries = saved.get("entries") if isinstance(saved, dict) else None
+        return {k: v for k, v in entries.items() if isinstance(v, str)} if isinstance(entries, dict) else {}
+
+    def _shard_keys(self, shard: str) -> list[str]:
+        try:
+            with safe_open(str(self.folder / shard), framework="np") as reader:  # the header only
+                return list(reader.keys())
+        except FileNotFoundError:  # evicted by another process meanwhile
+            return []
+        except (SafetensorError, OSError, ValueError) as exc:
+            self._set_aside(shard, exc)
+            return []
+
+    def _entries(self) -> dict[str, str]:
+        """The index, reconciled with the shards on disk (other processes add and evict shards too)."""
+        if self._index is None:
+            saved = self._saved_index()
+            shards = (
+                {p.name for p in self.folder.iterdir() if SHARD.fullmatch(p.name)} if self.folder.is_dir() else set()
+            )
+            index = {key: shard for key, shard in saved.items() if shard in shards}
+            for shard in sorted(shards - set(index.values())):
+                index.update(dict.fromkeys(self._shard_keys(shard), shard))
+            self._index = index
+            if index != saved:
+                self._write_index()
+        return self._index
+
+    def _write_index(self) -> None:
+        if self.folder.is_dir() and self._index is not None:
+            _write_atomic(self.folder / INDEX, json.dumps({"version": 1, "entries": self._index}))
+
+    def _forget(self, shards: set[str]) -> None:
+        if self._index is not None:
+            self._index = {key: shard for key, shard in self._index.items() if shard not in shards}
+            self._write_index()
+
+    def _set_aside(self, shard: str, exc: BaseException) -> None:
+        path = self.folder / shard
+        aside = path.with_name(shard + CORRUPT)
+        try:
+            os.replace(path, aside)
+        except FileNotFoundError:
+            return
+        warnings.warn(
+            f"Embedding cache shard {path} is unreadable ({type(exc).__name__}: {str(exc)[:120]}); set aside as "
+            f"{aside.name} and its embeddings will be recomputed. `transferkit cache clear` removes it.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        self._forget({shard})
+
+    def _read(self, shard: str, keys: list[str]) -> dict[str, np.ndarray]:
+        path = self.folder / shard
+        try:
+            with safe_open(str(path), framework="np") as reader:
+                values = {key: reader.get_tensor(key) for key in keys}
+        except FileNotFoundError:
+            self._forget({shard})
+            return {}
+        except (SafetensorError, OSError, ValueError) as exc:
+            self._set_aside(shard, exc)
+            return {}
+        os.utime(path)  # its modification time is its last use: eviction removes the least recently used
+        return values
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        """The cached embeddings of `keys` that exist, reading only the shards that hold them."""
+        index = self._entries()
+        wanted: dict[str, list[str]] = defaultdict(list)
+        for key in keys:
+            if key in index:
+                wanted[index[key]].append(key)
+        found: dict[str, np.ndarray] = {}
+        for shard, shard_keys in wanted.items():
+            found.update(self._read(shard, shard_keys))
+        return found
 
     def get(self, key: str) -> np.ndarray | None:
-        return self._load().get(key)
+        return self.get_many([key]).get(key)
 
     def put_many(self, entries: dict[str, np.ndarray]) -> None:
         if not entries:
             return
+        index = self._entries()
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = uuid.uuid4().hex
-        temporary = self.folder / f".{name}.tmp"
-        save_file({key: np.ascontiguousarray(value) for key, value in entries.items()}, str(temporary))
-        os.replace(temporary, self.folder / f"{name}.safetensors")  # atomic: readers never see half a shard
-        self._load().update(entries)
+        name = f"{uuid.uuid4().hex}.safetensors"
+        temporary = self.folder / f".{uuid.uuid4().hex}.tmp"
+        try:
+            save_file({key: np.ascontiguousarray(value) for key, value in entries.items()}, str(temporary))
+            os.replace(temporary, self.folder / name)  # atomic: readers never see half a shard
+        finally:
+            temporary.unlink(missing_ok=True)
+        index.update(dict.fromkeys(entries, name))
+        self._write_index()
+        removed = evict(self.root, max_bytes=self.max_bytes, keep={self.folder / name})
+        self._forget({path.name for path in removed if path.parent == self.folder})
+
+
+def _shards(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    folders = [folder for folder in root.iterdir() if folder.is_dir() and KEY_FOLDER.fullmatch(folder.name)]
+    return [path for folder in folders for path in folder.iterdir() if SHARD.fullmatch(path.name)]
+
+
+def evict(root: str | Path, *, max_bytes: int, keep: Iterable[Path] = ()) -> list[Path]:
+    """Delete the least recently used shards under `root` until they fit in `max_bytes`; returns those deleted."""
+    sized = []
+    for path in _shards(Path(root)):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        sized.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in sized)
+    keep = set(keep)
+    removed = []
+    for _, size, path in sorted(sized):
+        if total <= max_bytes:
+            break
+        if path in keep:
+            continue
+        path.unlink(missing_ok=True)
+        total -= size
+        removed.append(path)
+    return removed
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    location: Path
+    size_bytes: int
+    entries: int
+    shards: int
+    backbones: int
+    set_aside: int
+    max_bytes: int
+
+
+def cache_info(root: str | Path | None = None) -> CacheInfo:
+    """Size, entries and location of the embedding cache at `root` (default: the user's cache).
+
+    Example:
+        >>> cache_info("/tmp/no-cache-here").entries
+        0
+    """
+    root = Path(root) if root is not None else default_cache_dir()
+    shards = _shards(root)
+    folders = {path.parent for path in shards}
+    entries = sum(len(FeatureCache(root, folder.name, max_bytes=0)._entries()) for folder in folders)
+    aside = [p for p in _owned_files(root) if SET_ASIDE.fullmatch(p.name)]
+    size = sum(path.stat().st_size for path in _owned_files(root) if path.exists())
+    return CacheInfo(root, size, entries, len(shards), len(folders), len(aside), cache_max_bytes())
+
+
+def _owned_files(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    owned = []
+    for folder in root.iterdir():
+        if folder.is_dir() and not folder.is_symlink() and KEY_FOLDER.fullmatch(folder.name):
+            owned.extend(
+                path
+                for path in folder.iterdir()
+                if path.is_file() and not path.is_symlink() and _is_cache_file(path.name)
+            )
+    return owned
+
+
+def _is_cache_file(name: str) -> bool:
+    return name == INDEX or any(pattern.fullmatch(name) for pattern in (SHARD, SET_ASIDE, TEMPORARY))
+
+
+def clear_cache(root: str | Path | None = None) -> tuple[int, int]:
+    """Delete the embedding cache's own files at `root` (shards, index, set-aside shards, temporaries) and the
+    folders they leave empty; anything else there stays. Returns (files removed, bytes freed).
+
+    Example:
+        >>> clear_cache("/tmp/no-cache-here")
+        (0, 0)
+    """
+    root = Path(root) if root is not None else default_cache_dir()
+    removed = freed = 0
+    for path in _owned_files(root):
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed, freed = removed + 1, freed + size
+    for folder in _key_folders(root):
+        if not any(folder.iterdir()):  # a folder holding anything else stays, with it
+            folder.rmdir()
+    return removed, freed
+
+
+def _key_folders(root: Path) -> set[Path]:
+    if not root.is_dir():
+        return set()
+    return {f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and KEY_FOLDER.fullmatch(f.name)}
 
 
 def extract_features(
@@ -89,10 +322,7 @@ def extract_features(
     cache = FeatureCache(cache_dir or default_cache_dir(), backbone.cache_key()) if use_cache else None
     found: dict[str, np.ndarray] = {}
     if cache is not None:
-        for key in set(keys):
-            value = cache.get(key)
-            if value is not None:
-                found[key] = value
+        found.update(cache.get_many(set(keys)))
     first_index: dict[str, int] = {}
     for index, key in enumerate(keys):
         if key not in found:

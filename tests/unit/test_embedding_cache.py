@@ -1,4 +1,7 @@
+import os
+
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -77,7 +80,7 @@ def test_duplicates_are_embedded_once_and_no_temp_files_remain(tmp_path):
     features, _ = extract_features(backbone, paths, cache_dir=tmp_path / "c")
     assert len(backbone.seen) == 2 and features.shape == (3, 3)
     leftovers = [p.name for p in (tmp_path / "c").rglob("*") if p.is_file() and not p.name.endswith(".safetensors")]
-    assert leftovers == []
+    assert leftovers == ["index.json"]
 
 
 def test_audio_and_image_inputs_are_keyed_by_their_bytes_not_their_names(tmp_path):
@@ -141,3 +144,117 @@ def test_image_batches_are_channels_last_with_unchanged_values(digits_folder):
         with Image.open(path) as image:
             expected.append(transform(image.convert("RGB")))
     assert torch.equal(batch, torch.stack(expected))
+
+
+def _shard_paths(cache):
+    return sorted(cache.glob("*/*.safetensors"))
+
+
+def test_a_corrupt_shard_is_set_aside_with_a_warning_and_the_run_goes_on(tmp_path):
+    cache = tmp_path / "cache"
+    paths = _files(tmp_path, [b"a", b"bb"])
+    first, _ = extract_features(CountingBackbone(), paths, cache_dir=cache)
+    (shard,) = _shard_paths(cache)
+    shard.write_bytes(b"\x00garbage, not a safetensors file")
+    with pytest.warns(RuntimeWarning, match="unreadable.*set aside"):
+        again, stats = extract_features(CountingBackbone(), paths, cache_dir=cache)
+    assert (stats.hits, stats.misses) == (0, 2)
+    np.testing.assert_array_equal(first, again)
+    assert shard.with_name(shard.name + ".corrupt").is_file()  # kept for inspection, not deleted
+    _, stats = extract_features(CountingBackbone(), paths, cache_dir=cache)  # the next run is clean
+    assert (stats.hits, stats.misses) == (2, 0)
+
+
+def test_a_damaged_or_stale_index_is_rebuilt_from_the_shards(tmp_path):
+    cache = tmp_path / "cache"
+    paths = _files(tmp_path, [b"a", b"bb", b"ccc"])
+    extract_features(CountingBackbone(), paths[:2], cache_dir=cache)
+    extract_features(CountingBackbone(), paths[2:], cache_dir=cache)
+    (index,) = cache.glob("*/index.json")
+    index.write_text("{not json", encoding="utf-8")
+    _, stats = extract_features(CountingBackbone(), paths, cache_dir=cache)
+    assert (stats.hits, stats.misses) == (3, 0)
+
+
+def test_only_the_shards_holding_wanted_entries_are_read(tmp_path, monkeypatch):
+    import transferkit.embedding_cache as embedding_cache
+
+    cache = tmp_path / "cache"
+    paths = _files(tmp_path, [b"a", b"bb", b"ccc"])
+    for path in paths:  # one shard per input
+        extract_features(CountingBackbone(), [path], cache_dir=cache)
+    opened: list[str] = []
+    real_open = embedding_cache.safe_open
+    monkeypatch.setattr(embedding_cache, "safe_open", lambda path, **kw: opened.append(path) or real_open(path, **kw))
+    _, stats = extract_features(CountingBackbone(), paths[:1], cache_dir=cache)
+    assert stats.hits == 1 and len(opened) == 1
+
+
+def test_the_size_cap_evicts_the_least_recently_used_shards(tmp_path):
+    from transferkit.embedding_cache import FeatureCache
+
+    cache = tmp_path / "cache"
+    key = "0" * 24
+    store = FeatureCache(cache, key, max_bytes=10**9)
+    for index in range(3):
+        store.put_many({f"{index:064x}": np.full(1000, index, np.float32)})
+    shards = _shard_paths(cache)
+    for age, shard in enumerate(sorted(shards, key=lambda p: p.stat().st_mtime)):
+        os.utime(shard, (1000 + age, 1000 + age))  # oldest first: entries 0, 1, 2
+    FeatureCache(cache, key).get(f"{0:064x}")  # reading entry 0 makes it the most recently used
+    one_shard = shards[0].stat().st_size
+    small = FeatureCache(cache, key, max_bytes=int(2.5 * one_shard))
+    small.put_many({f"{3:064x}": np.full(1000, 3, np.float32)})  # 4 shards > cap: the least recently used goes
+    survivors = FeatureCache(cache, key).get_many([f"{i:064x}" for i in range(4)])
+    assert sorted(survivors) == [f"{i:064x}" for i in (0, 3)]
+
+
+def test_the_cap_is_configurable_and_checked(monkeypatch):
+    from transferkit.embedding_cache import DEFAULT_MAX_BYTES, cache_max_bytes
+    from transferkit.errors import ConfigError
+
+    monkeypatch.delenv("TRANSFERKIT_CACHE_MAX_GB", raising=False)
+    assert cache_max_bytes() == DEFAULT_MAX_BYTES == 2 * 1024**3
+    monkeypatch.setenv("TRANSFERKIT_CACHE_MAX_GB", "0.5")
+    assert cache_max_bytes() == 1024**3 // 2
+    monkeypatch.setenv("TRANSFERKIT_CACHE_MAX_GB", "lots")
+    with pytest.raises(ConfigError, match="TRANSFERKIT_CACHE_MAX_GB"):
+        cache_max_bytes()
+
+
+def test_cache_info_and_clear_touch_only_the_caches_own_files(tmp_path):
+    from transferkit.embedding_cache import cache_info, clear_cache
+
+    cache = tmp_path / "cache"
+    paths = _files(tmp_path, [b"a", b"bb", b"ccc"])
+    extract_features(CountingBackbone(), paths, cache_dir=cache)
+    (key_folder,) = [folder for folder in cache.iterdir() if folder.is_dir()]
+    unrelated = [cache / "notes.txt", key_folder / "mine.safetensors", cache / "project" / "data.csv"]
+    for path in unrelated:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("keep me", encoding="utf-8")
+    info = cache_info(cache)
+    assert (info.location, info.entries, info.shards, info.backbones) == (cache, 3, 1, 1)
+    assert info.size_bytes > 0
+    removed, freed = clear_cache(cache)
+    assert removed == 2 and freed > 0  # the shard and the index
+    assert all(path.read_text(encoding="utf-8") == "keep me" for path in unrelated)
+    assert cache_info(cache).entries == 0
+
+
+def test_cache_command_shows_and_clears(tmp_path):
+    from typer.testing import CliRunner
+
+    from transferkit.cli import app
+
+    cache = tmp_path / "cache"
+    extract_features(CountingBackbone(), _files(tmp_path, [b"a"]), cache_dir=cache)
+    (cache / "keep.txt").write_text("unrelated", encoding="utf-8")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["cache", "info", "--cache-dir", str(cache)])
+    assert shown.exit_code == 0, shown.output
+    assert "1 entries" in shown.output.replace("\n", " ") and str(cache) in shown.output.replace("\n", "")
+    cleared = runner.invoke(app, ["cache", "clear", "--cache-dir", str(cache)])
+    assert cleared.exit_code == 0, cleared.output
+    assert "Removed 2 cache files" in cleared.output
+    assert (cache / "keep.txt").is_file() and not _shard_paths(cache)

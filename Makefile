@@ -23,7 +23,7 @@ test: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q
 
 # The inner loop: the unit tier and the docstring examples, no real pretrained backbone and no end-to-end run
-# (MEASURED here on 2 cores).
+# (50 s here on 2 cores shared with other work, 35 s of it in pytest; `make test` takes several minutes).
 test-fast: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q -m "unit and not slow"
 

@@ -1,9 +1,10 @@
 """transferkit: adapt pretrained models to small labelled datasets.
 
-Example:
-    >>> import transferkit
-    >>> result = transferkit.fit("builtin:fine-food", limit=400)  # doctest: +SKIP
-    >>> transferkit.predict(result.model_dir, texts=["Tasty and fresh."])  # doctest: +SKIP
+Example::
+
+    import transferkit
+    result = transferkit.fit("builtin:fine-food", limit=400)
+    transferkit.predict(result.model_dir, texts=["Tasty and fresh."])
 """
 
 import os

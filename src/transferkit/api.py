@@ -1,9 +1,10 @@
 """The Python API behind every CLI command: fit, predict, evaluate, demo.
 
-Example:
-    >>> import transferkit
-    >>> result = transferkit.fit("reviews.csv", text_column="review", label_column="score")  # doctest: +SKIP
-    >>> transferkit.predict(result.model_dir, ["new_reviews.csv"], output="predictions.csv")  # doctest: +SKIP
+Example::
+
+    import transferkit
+    result = transferkit.fit("reviews.csv", text_column="review", label_column="score")
+    transferkit.predict(result.model_dir, ["new_reviews.csv"], output="predictions.csv")
 """
 
 from transferkit.workflows.demo import DEMO_TRAINING_REVIEWS, demo

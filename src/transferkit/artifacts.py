@@ -112,8 +112,9 @@ def save_model(
     with the record of its frozen backbone. `card` is written as README.md (the model card). `task` (default:
     single-label classification of the model's classes) is recorded with its state, for `load_task`.
 
-    Example:
-        >>> save_model(result.model, "runs/demo/model", backbone_trained=False)  # doctest: +SKIP
+    Example::
+
+        save_model(result.model, "runs/demo/model", backbone_trained=False)
     """
     from transferkit.version import __version__
 
@@ -163,8 +164,9 @@ def load_task(folder: str | Path) -> Task:
     """The task of the model saved in `folder`, with its state (class names, tuned threshold); folders saved
     before tasks were recorded load as single-label classification.
 
-    Example:
-        >>> load_task("runs/demo/model").decide(proba)  # doctest: +SKIP
+    Example::
+
+        load_task("runs/demo/model").decide(proba)
     """
     return task_from_manifest(read_manifest(Path(folder)))
 
@@ -175,9 +177,10 @@ def load_model(folder: str | Path, *, allow_download: bool = False) -> Predictor
     The folder may come from anyone: every file is checked against model.json before its backbone is built,
     and that backbone loads from local files and caches only unless `allow_download`.
 
-    Example:
-        >>> model = load_model("runs/demo/model")  # doctest: +SKIP
-        >>> model.predict_proba(["Delicious and fresh."])
+    Example::
+
+        model = load_model("runs/demo/model")
+        model.predict_proba(["Delicious and fresh."])
     """
     folder = readable_folder(folder)
     with loading_folder(folder), downloads(allowed=allow_download):

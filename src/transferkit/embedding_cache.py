@@ -312,10 +312,10 @@ def extract_features(
 ) -> tuple[np.ndarray, ExtractionStats]:
     """Embed `inputs` with the frozen backbone, reusing cached entries.
 
-    Example:
-        >>> features, stats = extract_features(backbone, ["great food", "awful"], cache_dir="/tmp/c")  # doctest: +SKIP
-        >>> features.shape
-        (2, 384)
+    Example::
+
+        features, stats = extract_features(backbone, ["great food", "awful"], cache_dir="/tmp/c")
+        features.shape  # (2, 384)
     """
     stats = ExtractionStats()
     keys = [input_hash(backbone.modality, item) for item in inputs]

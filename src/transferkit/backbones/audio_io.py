@@ -14,8 +14,9 @@ def read_audio(path: str | Path, *, sampling_rate: int) -> np.ndarray:
 
     The decoder is `transferkit.data.audio.load_clip`, shared with the audio folder source.
 
-    Example:
-        >>> wave = read_audio("clips/yes/001.wav", sampling_rate=16_000)  # doctest: +SKIP
+    Example::
+
+        wave = read_audio("clips/yes/001.wav", sampling_rate=16_000)
     """
     return load_clip(path, sampling_rate)
 

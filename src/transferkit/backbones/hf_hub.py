@@ -162,8 +162,9 @@ def build_hf(
 def load_hf(*, spec: str, max_length: int = 128, **options: object) -> Backbone:
     """Build ``hf:ID_OR_DIR[@FILE]``.
 
-    Example:
-        >>> backbone = create_backbone("hf:./tiny-bert", max_length=64)  # doctest: +SKIP
+    Example::
+
+        backbone = create_backbone("hf:./tiny-bert", max_length=64)
     """
     parsed = parse_spec(spec)
     return build_hf(parsed.name, spec=spec, weights_file=parsed.weights, max_length=max_length, **options)

@@ -50,9 +50,10 @@ def register_backbone(
 ) -> None:
     """Add a backbone under a spec name such as ``bundled:minilm``; a duplicate name raises.
 
-    Example:
-        >>> register_backbone("bundled:mine", my_factory, modality="text", description="...",
-        ...                   parameters="22.7M", input="text, 128 tokens", offline=True)  # doctest: +SKIP
+    Example::
+
+        register_backbone("bundled:mine", my_factory, modality="text", description="...",
+                          parameters="22.7M", input="text, 128 tokens", offline=True)
     """
     if name in _REGISTRY:
         raise ConfigError(f"A backbone named '{name}' is already registered; choose another name.")
@@ -112,10 +113,10 @@ def create_backbone(spec: str, *, weights: str | None = None, **options: object)
         weights: A local weights file, same as ``@FILE`` in the spec.
         **options: Passed to the factory (``max_length=`` for text; image backbones ignore it).
 
-    Example:
-        >>> backbone = create_backbone("bundled:minilm", max_length=128)  # doctest: +SKIP
-        >>> backbone.num_features
-        384
+    Example::
+
+        backbone = create_backbone("bundled:minilm", max_length=128)
+        backbone.num_features  # 384
     """
     if spec.partition(":")[0] in SOURCES:
         spec = absolute_path_spec(with_weights(spec, weights))

@@ -44,8 +44,9 @@ def cached_speed(backbone: Backbone) -> dict[str, Any] | None:
 def measure_speed(backbone: Backbone, inputs: list[str], *, batch_size: int = 32, repeats: int = 1) -> dict[str, Any]:
     """Embed `inputs` (after one warm-up batch) and store embeddings/s in the speed cache.
 
-    Example:
-        >>> measure_speed(backbone, texts, batch_size=32)["embeddings_per_s"]  # doctest: +SKIP
+    Example::
+
+        measure_speed(backbone, texts, batch_size=32)["embeddings_per_s"]
     """
     backbone.eval()
     with torch.inference_mode():

@@ -8,9 +8,10 @@ they travel in model.json and a saved model predicts on a CSV. ``tabular:mlp`` s
 pretrain it with a fine-tuning strategy on a source table, then transfer it with ``path:runs/NAME/model``
 (``column_map`` renames target columns to the source's names).
 
-Example:
-    >>> backbone = create_backbone("tabular:mlp")  # doctest: +SKIP
-    >>> backbone.fit_preprocessing(train.inputs)  # doctest: +SKIP
+Example::
+
+    backbone = create_backbone("tabular:mlp")
+    backbone.fit_preprocessing(train.inputs)
 """
 
 from __future__ import annotations

@@ -44,8 +44,9 @@ def _check_name(name: str) -> None:
 def load_timm(*, spec: str, **_: object) -> TimmImageBackbone:
     """Build ``timm:NAME[@FILE]``: pretrained from the hub, or from a local weights file.
 
-    Example:
-        >>> backbone = create_backbone("timm:resnet18@resnet18.safetensors")  # doctest: +SKIP
+    Example::
+
+        backbone = create_backbone("timm:resnet18@resnet18.safetensors")
     """
     import timm
 

@@ -29,10 +29,10 @@ def load_labeled(
     With `tabular` (or `feature_columns`) a table is read as numeric / categorical feature columns
     (default: every column but the label and split columns) instead of a text column.
 
-    Example:
-        >>> data = load_labeled("builtin:fine-food")  # doctest: +SKIP
-        >>> data.class_counts
-        {'great': 3258, 'other': 1742}
+    Example::
+
+        data = load_labeled("builtin:fine-food")
+        data.class_counts  # {'great': 3258, 'other': 1742}
     """
     text = str(path)
     if text.startswith("builtin:"):

@@ -59,10 +59,10 @@ def load_tabular_table(
 
     Pass `label_column=None` for unlabelled rows (prediction). Rows without a label are bad items.
 
-    Example:
-        >>> data = load_tabular_table("loans.csv", label_column="Class")  # doctest: +SKIP
-        >>> data.modality, data.class_counts
-        ('tabular', {'bad': 517, 'good': 9340})
+    Example::
+
+        data = load_tabular_table("loans.csv", label_column="Class")
+        data.modality, data.class_counts  # ('tabular', {'bad': 517, 'good': 9340})
     """
     frame, bad = read_table(path)
     if label_column is not None:

@@ -70,10 +70,10 @@ def check_image(path: Path) -> str | None:
 def load_image_folder(root: str | Path) -> LabeledData:
     """Read `root/<class>/<image>` into LabeledData; unreadable files go to `bad_items`.
 
-    Example:
-        >>> data = load_image_folder("photos/")  # doctest: +SKIP
-        >>> data.class_counts
-        {'cat': 40, 'dog': 38}
+    Example::
+
+        data = load_image_folder("photos/")
+        data.class_counts  # {'cat': 40, 'dog': 38}
     """
     return load_class_folders(root, modality="image", check=check_image, items="images", layout="<image file>")
 

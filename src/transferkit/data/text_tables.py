@@ -104,8 +104,9 @@ def load_text_table(
 ) -> LabeledData:
     """Read a text classification table. Pass `label_column=None` for unlabelled inputs (prediction).
 
-    Example:
-        >>> data = load_text_table("reviews.csv", text_column="review", label_column="score")  # doctest: +SKIP
+    Example::
+
+        data = load_text_table("reviews.csv", text_column="review", label_column="score")
     """
     frame, bad = read_table(path)
     bad_locations = {item.location for item in bad}

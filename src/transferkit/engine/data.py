@@ -74,9 +74,10 @@ def raw_loader(
     ones that add augmented copies, drawn fresh when each batch is built. `sampler` (e.g. the balanced-batch
     sampler of transferkit.imbalance.sampling) replaces the shuffling order on one device.
 
-    Example:
-        >>> targets = torch.tensor([1, 0])
-        >>> loader = raw_loader(backbone, ["ok", "bad"], targets, batch_size=2, shuffle=True, seed=0)  # doctest: +SKIP
+    Example::
+
+        targets = torch.tensor([1, 0])
+        loader = raw_loader(backbone, ["ok", "bad"], targets, batch_size=2, shuffle=True, seed=0)
     """
     dataset: Dataset = RawExamples(inputs, targets)
     per_device = max(1, batch_size // max(1, devices))

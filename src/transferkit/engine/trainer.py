@@ -189,9 +189,9 @@ LOGGERS = ("csv", "tensorboard", "mlflow")
 def make_logger(kind: str, *, run_dir: Path, name: str) -> Any:
     """The Lightning logger `kind`, writing under `run_dir` (tensorboard / mlflow only when installed).
 
-    Example:
-        >>> make_logger("csv", run_dir=Path("runs/x"), name="logs").log_dir  # doctest: +SKIP
-        'runs/x/logs'
+    Example::
+
+        make_logger("csv", run_dir=Path("runs/x"), name="logs").log_dir  # 'runs/x/logs'
     """
     if kind == "csv":
         return CSVLogger(str(run_dir), name=name, version="")
@@ -222,8 +222,9 @@ def build_trainer(
 ) -> L.Trainer:
     """A Trainer that checkpoints every epoch into run_dir/checkpoints/last.ckpt and logs CSV into run_dir/logs.
 
-    Example:
-        >>> trainer = build_trainer(run_dir=Path("runs/x"), options=TrainerOptions(max_epochs=2))  # doctest: +SKIP
+    Example::
+
+        trainer = build_trainer(run_dir=Path("runs/x"), options=TrainerOptions(max_epochs=2))
     """
     quiet_lightning()
     check_precision(options.precision, options.accelerator)

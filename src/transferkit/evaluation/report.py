@@ -4,8 +4,9 @@ report.html is one self-contained file: CSS inline, figures embedded as base64 P
 network references, so it opens anywhere (an air-gapped laptop, a CI artifact viewer).
 report.md holds the same tables as plain Markdown.
 
-Example:
-    >>> write_report(run_dir, metrics=metrics, config_yaml=spec.to_yaml())  # doctest: +SKIP
+Example::
+
+    write_report(run_dir, metrics=metrics, config_yaml=spec.to_yaml())
 """
 
 from __future__ import annotations

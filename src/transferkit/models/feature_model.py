@@ -11,10 +11,11 @@ TransferModel (`class_names`, `predict_proba`), save as safetensors + JSON (the 
 data, not a pickled object) and export to ONNX / TorchScript: the graph takes the backbone's tensors and the
 classic feature rows ("classic_features"); `ClassicFeatures` turns raw inputs into those rows.
 
-Example:
-    >>> baseline = ClassicBaseline(modality="text").fit(texts, labels)  # doctest: +SKIP
-    >>> model = classic_model(baseline, class_names=["great", "other"])  # doctest: +SKIP
-    >>> model.predict_proba(["Stale and overpriced."])  # doctest: +SKIP
+Example::
+
+    baseline = ClassicBaseline(modality="text").fit(texts, labels)
+    model = classic_model(baseline, class_names=["great", "other"])
+    model.predict_proba(["Stale and overpriced."])
 """
 
 from __future__ import annotations

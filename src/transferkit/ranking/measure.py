@@ -83,9 +83,9 @@ class PeakMemory:
 def measure_latency(backbone: Backbone, sample: list[str], *, repeats: int = 3, device: str = "cpu") -> float:
     """Median milliseconds to embed one input (preprocessing included), after one warm-up run.
 
-    Example:
-        >>> measure_latency(create_backbone("bundled:minilm"), ["A short review."])  # doctest: +SKIP
-        7.9
+    Example::
+
+        measure_latency(create_backbone("bundled:minilm"), ["A short review."])  # 7.9
     """
     backbone.eval()
     backbone.to(device)

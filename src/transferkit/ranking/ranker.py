@@ -5,9 +5,10 @@ scores in `transferkit.ranking.scores` then run on those embeddings in seconds, 
 fine-tuning every candidate. Cost is measured alongside: parameters, embedding time, single-input
 latency and peak memory, so a `Budget` can rule candidates out.
 
-Example:
-    >>> ranking = rank("reviews.csv", text_column="review", label_column="score")  # doctest: +SKIP
-    >>> ranking.recommended, ranking.to_frame()[["spec", "logme", "linear"]]  # doctest: +SKIP
+Example::
+
+    ranking = rank("reviews.csv", text_column="review", label_column="score")
+    ranking.recommended, ranking.to_frame()[["spec", "logme", "linear"]]
 """
 
 from __future__ import annotations
@@ -275,8 +276,12 @@ def score_embeddings(
     """Every requested score of one candidate's embeddings (and source probabilities when it has a head).
 
     Example:
-        >>> score_embeddings(np.random.rand(40, 8), ["a", "b"] * 20, names=["logme"])  # doctest: +SKIP
-        {'logme': -0.69}
+        >>> rng = np.random.default_rng(0)
+        >>> noise = score_embeddings(rng.normal(size=(40, 8)), ["a", "b"] * 20, names=["logme"])
+        >>> separated = score_embeddings(np.repeat([[0.0], [3.0]], 20, axis=0) + rng.normal(size=(40, 8)),
+        ...                              ["a"] * 20 + ["b"] * 20, names=["logme"])
+        >>> list(noise), separated["logme"] > noise["logme"]
+        (['logme'], True)
     """
     results: dict[str, float | None] = {}
     for name in names or list(SCORES):
@@ -378,10 +383,10 @@ def rank(
     Returns:
         Ranking with rows best first, the recommended spec, and `to_frame()` / `to_dict()`.
 
-    Example:
-        >>> ranking = rank("builtin:digits", limit=300, budget="params=10M")  # doctest: +SKIP
-        >>> ranking.recommended  # doctest: +SKIP
-        'bundled:efficientnet_lite0'
+    Example::
+
+        ranking = rank("builtin:digits", limit=300, budget="params=10M")
+        ranking.recommended  # 'bundled:efficientnet_lite0'
     """
     if by not in SCORES:
         raise ConfigError(f"The 'by' option must be one of {', '.join(SCORES)}. Got '{by}'.")

@@ -15,8 +15,8 @@ def describe_space(space: Any) -> dict[str, Any]:
     """A JSON description of a gymnasium space: its type, shape, dtype and (for discrete spaces) size.
 
     Example:
-        >>> import gymnasium as gym  # doctest: +SKIP
-        >>> describe_space(gym.spaces.Discrete(2))  # doctest: +SKIP
+        >>> import gymnasium as gym
+        >>> describe_space(gym.spaces.Discrete(2))
         {'type': 'Discrete', 'shape': [], 'dtype': 'int64', 'n': 2}
     """
     described: dict[str, Any] = {

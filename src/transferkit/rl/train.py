@@ -5,11 +5,12 @@ checkpoints/latest/. Transfer run folder: config.yaml, metrics.json (Taylor & St
 curves.json and report.html (source, transfer and scratch learning curves with seed bands), fit.log,
 policy/ (the transferred policy of the first seed), seeds/ (finished curves, kept for --resume), checkpoints/.
 
-Example:
-    >>> from transferkit.rl import pretrain, transfer
-    >>> source = pretrain(env="CartPole-v1", steps=20_000, name="cartpole")  # doctest: +SKIP
-    >>> result = transfer(source.policy_dir, env="CartPole-v1", params={"length": 1.0})  # doctest: +SKIP
-    >>> result.metrics["summary"]["jumpstart"]["mean"]  # doctest: +SKIP
+Example::
+
+    from transferkit.rl import pretrain, transfer
+    source = pretrain(env="CartPole-v1", steps=20_000, name="cartpole")
+    result = transfer(source.policy_dir, env="CartPole-v1", params={"length": 1.0})
+    result.metrics["summary"]["jumpstart"]["mean"]
 """
 
 from __future__ import annotations
@@ -264,8 +265,9 @@ def pretrain(
             actuator_strength, max_episode_steps, net_arch, algo_kwargs, eval_every, eval_episodes,
             curriculum (dict with stages, threshold, window), checkpoint_every, name, output_dir, seed, overwrite.
 
-    Example:
-        >>> result = pretrain(env="CartPole-v1", algo="ppo", steps=20_000, name="cartpole")  # doctest: +SKIP
+    Example::
+
+        result = pretrain(env="CartPole-v1", algo="ppo", steps=20_000, name="cartpole")
     """
     spec, folder = _resolve_run(PretrainSpec, config, options, PRETRAIN_OPTIONS, resume=resume)
     if folder is None:
@@ -409,8 +411,9 @@ def transfer(
             randomize, obs_noise, action_delay, actuator_strength, max_episode_steps, threshold, baseline,
             algo_kwargs, eval_every, eval_episodes, checkpoint_every, name, output_dir, overwrite.
 
-    Example:
-        >>> result = transfer("runs/cartpole", env="CartPole-v1", params={"length": 1.0}, steps=5_000)  # doctest: +SKIP
+    Example::
+
+        result = transfer("runs/cartpole", env="CartPole-v1", params={"length": 1.0}, steps=5_000)
     """
     if source is not None:
         options["source"] = str(source)

@@ -16,10 +16,10 @@ Candidates, scored on the same stratified folds (`transferkit.strategies.choice`
 The winner is then trained on the whole training split and is the model that is saved. Ties go to the
 earlier candidate in probe, two-stage, contrastive, classic, concat order.
 
-Example:
-    >>> result = transferkit.fit("reviews.csv", text_column="review", label_column="score")  # doctest: +SKIP
-    >>> result.metrics["selection"]["chosen"]  # doctest: +SKIP
-    'probe'
+Example::
+
+    result = transferkit.fit("reviews.csv", text_column="review", label_column="score")
+    result.metrics["selection"]["chosen"]  # 'probe'
 """
 
 from __future__ import annotations

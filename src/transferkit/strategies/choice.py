@@ -11,10 +11,10 @@ stratified folds of the training split and says which one wins and by how much:
 `--strategy auto` (transferkit.strategies.auto) scores the same folds, adds two-stage fine-tuning when the
 time budget allows, and saves the winner; `--select` with an explicit strategy only reports the choice.
 
-Example:
-    >>> choice = choose_by_cv(train, embeddings, seed=0)  # doctest: +SKIP
-    >>> choice["chosen"], choice["margin"]  # doctest: +SKIP
-    ('probe', 0.04)
+Example::
+
+    choice = choose_by_cv(train, embeddings, seed=0)
+    choice["chosen"], choice["margin"]  # ('probe', 0.04)
 """
 
 from __future__ import annotations

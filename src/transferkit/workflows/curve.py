@@ -5,9 +5,10 @@ L2 strength by cross-validation when there are enough examples). The baseline is
 `baselines.ClassicBaseline`. Each point is the mean (and std) over `repeats` random draws of k examples
 per class from the training split; every draw is scored on the same test split.
 
-Example:
-    >>> result = learning_curve("builtin:fine-food", shots=[4, 16], limit=400, test_limit=200)  # doctest: +SKIP
-    >>> [row["accuracy_mean"] for row in result["rows"] if row["method"] == "probe"]  # doctest: +SKIP
+Example::
+
+    result = learning_curve("builtin:fine-food", shots=[4, 16], limit=400, test_limit=200)
+    [row["accuracy_mean"] for row in result["rows"] if row["method"] == "probe"]
 """
 
 from __future__ import annotations

@@ -56,10 +56,10 @@ def lr_find(
         max_lr: End of the sweep.
         steps: Optimiser steps in the sweep.
 
-    Example:
-        >>> result = lr_find("builtin:fine-food", limit=200, max_length=64)  # doctest: +SKIP
-        >>> result.suggestion  # doctest: +SKIP
-        0.00012
+    Example::
+
+        result = lr_find("builtin:fine-food", limit=200, max_length=64)
+        result.suggestion  # 0.00012
     """
     options.setdefault("strategy", "two-stage")
     spec = resolve_spec(data, config, options)

@@ -34,8 +34,9 @@ def open_run_dir(spec: RunSpec) -> RunFolder:
 def resume_spec(run_dir: str | Path, *, other_options: bool) -> RunSpec:
     """The spec of the run in `run_dir`, to continue it from its last checkpoint.
 
-    Example:
-        >>> spec = resume_spec("runs/reviews-minilm-two-stage", other_options=False)  # doctest: +SKIP
+    Example::
+
+        spec = resume_spec("runs/reviews-minilm-two-stage", other_options=False)
     """
     run_dir = Path(run_dir)
     if other_options:

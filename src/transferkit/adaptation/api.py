@@ -27,11 +27,12 @@ from transferkit.adaptation.shift import ShiftReport, domain_classifier_accuracy
 from transferkit.adaptation.training import TrainConfig
 from transferkit.adaptation.unsupervised_validation import VALIDATORS, unsupervised_risk
 from transferkit.artifacts import save_model
-from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
+from transferkit.backbones import create_backbone
 from transferkit.backbones.base import Backbone
 from transferkit.backbones.tabular import TabularBackbone
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import classification_metrics
+from transferkit.modalities import get_modality
 from transferkit.models.transfer_model import TransferModel
 from transferkit.run_folder import RunFolder, run_log, unique_run_name, write_atomic, write_json
 
@@ -48,10 +49,10 @@ def _subsample(domain: Domain, limit: int | None, seed: int) -> Domain:
     )
 
 
-def _backbone(spec: str | None, modality: str, max_length: int | None) -> Backbone | None:
-    if modality == "table":
+def _backbone(spec: str | None, domain: Domain, max_length: int | None) -> Backbone | None:
+    if domain.matrix is not None:  # numeric columns are their own embedding
         return None
-    spec = spec or DEFAULT_BACKBONES[modality]
+    spec = spec or get_modality(domain.modality).default_backbone
     return create_backbone(spec, **({"max_length": max_length} if max_length else {}))
 
 
@@ -107,7 +108,7 @@ def shift(
         "seed": seed,
     }
     source_domain, target_domain = _load_pair(source, target, options)
-    model = _backbone(backbone, source_domain.modality, max_length)
+    model = _backbone(backbone, source_domain, max_length)
     report = measure_shift(
         source=embed(model, source_domain, batch_size=batch_size, cache_dir=cache_dir),
         target=embed(model, target_domain, batch_size=batch_size, cache_dir=cache_dir),
@@ -279,7 +280,7 @@ def adapt(
             raise DataError(f"--target-labels {target_labels} has no labels; give class folders or a label column.")
     methods = _parse_methods(method, labelled_domain is not None)
     weights = weight if isinstance(weight, list) else [weight]
-    model = _backbone(backbone, source_domain.modality, max_length)
+    model = _backbone(backbone, source_domain, max_length)
     embed_options = {"batch_size": batch_size, "cache_dir": cache_dir}
     xs, xt = embed(model, source_domain, **embed_options), embed(model, target_domain, **embed_options)
     labelled = None if labelled_domain is None else (embed(model, labelled_domain, **embed_options), labelled_domain)
@@ -288,8 +289,7 @@ def adapt(
         adabn_backbone
         and "adabn" in methods
         and model is not None
-        and model.modality == "image"
-        and bool(batch_norm_layers(model))
+        and bool(batch_norm_layers(model))  # among registered backbones only image ones have BatchNorm
     )
 
     run_name = name or unique_run_name("adapt", Path(str(source)).stem, "to", Path(str(target)).stem)

@@ -60,7 +60,7 @@ def _numeric_domain(path: Path, columns: list[str], label_column: str) -> Domain
         raise DataError(f"{path} has no row with numbers in all of {', '.join(columns)}.")
     labels = frame.loc[keep, label_column].astype(str).tolist() if label_column in frame.columns else None
     return Domain(
-        modality="table",
+        modality="tabular",
         source=str(path),
         inputs=[],
         labels=labels,

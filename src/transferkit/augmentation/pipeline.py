@@ -1,6 +1,7 @@
 """Augmentation of the training split: fresh augmented views through the backbone, for probes and fine-tuning.
 
-`--augment light|strong` picks a policy per modality (augment_image / augment_text / augment_audio);
+`--augment light|strong` picks a policy; each modality makes the views (`Modality.augmenter`: image_augment,
+text_augment and audio_augment in transferkit/modalities);
 `--augment-copies K` adds K augmented views of each training example; `--augment-below N` adds them only for
 classes with fewer than N training examples, so rare classes are oversampled with new views rather than
 repeated rows. Validation and test rows are never augmented: only the training split reaches this module.
@@ -26,6 +27,7 @@ from torch.utils.data import Dataset
 from transferkit.backbones.base import Backbone, Batch
 from transferkit.embedding_cache import ExtractionStats, FeatureCache, default_cache_dir, input_hash
 from transferkit.errors import ConfigError
+from transferkit.modalities import get_modality
 from transferkit.progress import progress_bar
 
 POLICIES = ("none", "light", "strong")
@@ -83,62 +85,14 @@ class Augmenter:
         self.backbone = backbone
         self.settings = settings
         self.modality = backbone.modality
-        if self.modality == "image" and not hasattr(backbone, "transform"):
-            raise ConfigError(
-                f"Image augmentation needs the backbone's own transform; '{backbone.spec}' has none. "
-                "Use a timm or torchvision backbone, or --augment none."
-            )
-        if self.modality == "audio" and not hasattr(backbone, "batch_from_waves"):
-            raise ConfigError(f"Audio augmentation is not supported for '{backbone.spec}'; use --augment none.")
-        if self.modality == "text":
-            from transferkit.augmentation.text import TextAugmenter
-
-            self.text = TextAugmenter(
-                policy=settings.policy, method=settings.text, synonyms=settings.synonyms, mlm=settings.mlm
-            )
-        elif self.modality not in ("image", "audio"):
+        make_views = get_modality(self.modality).augmenter
+        if make_views is None:
             raise ConfigError(f"--augment does not apply to {self.modality} data; use --augment none.")
+        self.views = make_views(backbone, settings)  # raises when this backbone cannot be augmented
 
     def batch(self, inputs: list[str], *, seeds: list[int | None]) -> Batch:
         """One backbone batch of `inputs`; a row with a seed is augmented with it, a row with None stays clean."""
-        if self.modality == "text":
-            texts = [
-                text if seed is None else self.text(text, seed=seed) for text, seed in zip(inputs, seeds, strict=True)
-            ]
-            return self.backbone.load_batch(texts)
-        if self.modality == "image":
-            from transferkit.augmentation.image import augment_image, image_batch
-            from transferkit.data.images import open_rgb
-
-            images = [open_rgb(path) for path in inputs]
-            policy = self.settings.policy
-            images = [
-                image if seed is None else augment_image(image, policy=policy, seed=seed)
-                for image, seed in zip(images, seeds, strict=True)
-            ]
-            return image_batch(self.backbone, images)
-        return self._audio_batch(inputs, seeds)
-
-    def _audio_batch(self, inputs: list[str], seeds: list[int | None]) -> Batch:
-        from transferkit.augmentation.audio import AUDIO_SETTINGS, MEL_HOP, augment_wave, spec_augment
-        from transferkit.backbones.audio_io import read_audio
-
-        rngs = [None if seed is None else np.random.default_rng(seed) for seed in seeds]
-        waves = [read_audio(path, sampling_rate=self.backbone.sampling_rate) for path in inputs]
-        waves = [
-            wave if rng is None else augment_wave(wave, policy=self.settings.policy, rng=rng)
-            for wave, rng in zip(waves, rngs, strict=True)
-        ]
-        batch = self.backbone.batch_from_waves(waves)
-        masks = AUDIO_SETTINGS[self.settings.policy]["spec_masks"]
-        if masks and "input_features" in batch:  # SpecAugment on log-mel inputs (Whisper)
-            for row, rng in enumerate(rngs):
-                if rng is not None:
-                    frames = int(batch["num_samples"][row]) // MEL_HOP + 1  # mask the clip, not the window's padding
-                    batch["input_features"][row] = spec_augment(
-                        batch["input_features"][row], rng=rng, masks=masks, length=frames
-                    )
-        return batch
+        return self.views.batch(inputs, seeds=seeds)
 
 
 def view_key(content_hash: str, *, identity: str, view: int, seed: int) -> str:

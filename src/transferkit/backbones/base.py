@@ -59,6 +59,9 @@ class Backbone(nn.Module, ABC):
         """Groups of layers ordered from input to output, for unfreezing and layer-wise learning rates."""
 
     trainable: bool = True  # False for frozen-features-only backbones (e.g. CTranslate2 Whisper)
+    # How this backbone decodes its input files, when it decodes them itself (images: IMAGE_DECODING); part of
+    # the cache key, because a change in decoding is a change in embeddings.
+    input_decoding: str | None = None
 
     def input_sizes(self, inputs: list[str]) -> list[int] | None:
         """Padded-batch cost of each input (tokens for text), so extraction can batch similar sizes; None: no order."""
@@ -74,8 +77,8 @@ class Backbone(nn.Module, ABC):
     def cache_key(self) -> str:
         """Identity of the embeddings this backbone produces: spec, weights and preprocessing."""
         identity = {"spec": self.spec, "checksum": self.weights_cfg.checksum, "pre": self.weights_cfg.preprocessing}
-        if self.modality == "image":  # how files become pixels: a change in decoding is a change in embeddings
-            identity["decode"] = IMAGE_DECODING
+        if self.input_decoding:
+            identity["decode"] = self.input_decoding
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 

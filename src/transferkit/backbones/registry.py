@@ -67,8 +67,9 @@ def register_source(prefix: str, factory: BackboneFactory, *, modality: Callable
     _SOURCES[prefix] = BackboneSource(prefix, factory, modality, description)
 
 
-def list_backbones() -> list[BackboneEntry]:
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+def list_backbones(*, modality: str | None = None) -> list[BackboneEntry]:
+    """Registered backbones by name; with `modality`, only those that read it."""
+    return [_REGISTRY[name] for name in sorted(_REGISTRY) if modality in (None, _REGISTRY[name].modality)]
 
 
 def list_sources() -> list[BackboneSource]:

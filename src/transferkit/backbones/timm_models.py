@@ -7,7 +7,7 @@ import torch
 from timm.data import create_transform, resolve_data_config
 from torch import nn
 
-from transferkit.backbones.base import Backbone, WeightsCfg, load_image_batch
+from transferkit.backbones.base import IMAGE_DECODING, Backbone, WeightsCfg, load_image_batch
 
 
 def image_preprocessing(model: nn.Module) -> dict:
@@ -27,6 +27,7 @@ class TimmImageBackbone(Backbone):
     """A timm model used as a backbone; it keeps its source classifier (e.g. ImageNet) for `source_logits`."""
 
     modality = "image"
+    input_decoding = IMAGE_DECODING  # load_image_batch opens files with data.images.open_rgb
 
     def __init__(self, model: nn.Module, *, spec: str, weights_cfg: WeightsCfg) -> None:
         super().__init__()

@@ -25,83 +25,18 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from transferkit.backbones.base import Backbone
-from transferkit.models.classic import PIXEL_SIZE, ClassicBaseline, pixel_features
+from transferkit.modalities.classic import ClassicFeatures, features_type
+from transferkit.models.classic import ClassicBaseline
 from transferkit.models.heads import Standardize
 from transferkit.progress import progress_bar
 
-TFIDF_OPTIONS: dict[str, Any] = {"ngram_range": (1, 2), "sublinear_tf": True}
 CONCAT_C = 10.0
 CLASSIC_INPUT = "classic_features"
-
-
-class ClassicFeatures:
-    """Raw inputs -> classic feature rows: TF-IDF (word 1-2 grams) for texts, grey pixels for images.
-
-    Example:
-        >>> features = ClassicFeatures.fit(["good tea", "bad tea"], modality="text")
-        >>> features.transform(["good"]).shape == (1, features.size)
-        True
-    """
-
-    def __init__(self, *, modality: str, terms: list[str] | None = None, idf: np.ndarray | None = None) -> None:
-        self.modality = modality
-        self.terms = terms
-        self.idf = idf
-        self._vectorizer: TfidfVectorizer | None = None
-
-    @classmethod
-    def fit(cls, inputs: list[str], *, modality: str) -> ClassicFeatures:
-        if modality != "text":
-            return cls(modality=modality)
-        return cls.from_vectorizer(TfidfVectorizer(**TFIDF_OPTIONS).fit(inputs))
-
-    @classmethod
-    def from_vectorizer(cls, vectorizer: TfidfVectorizer) -> ClassicFeatures:
-        features = cls(modality="text", terms=vectorizer.get_feature_names_out().tolist(), idf=vectorizer.idf_)
-        features._vectorizer = vectorizer
-        return features
-
-    @property
-    def size(self) -> int:
-        return len(self.terms or []) if self.modality == "text" else PIXEL_SIZE * PIXEL_SIZE
-
-    def vectorizer(self) -> TfidfVectorizer:
-        if self._vectorizer is None:  # rebuilt from the stored vocabulary and idf (sklearn's documented setters)
-            vocabulary = {term: index for index, term in enumerate(self.terms or [])}
-            self._vectorizer = TfidfVectorizer(**TFIDF_OPTIONS, vocabulary=vocabulary)
-            self._vectorizer.idf_ = np.asarray(self.idf, dtype=np.float64)
-        return self._vectorizer
-
-    def transform_sparse(self, inputs: list[str]) -> sp.csr_matrix | np.ndarray:
-        """TF-IDF rows (sparse) for texts, pixel rows in [0, 1] (dense) for images."""
-        if self.modality == "text":
-            return self.vectorizer().transform(inputs)
-        return pixel_features(inputs)
-
-    def transform(self, inputs: list[str]) -> np.ndarray:
-        rows = self.transform_sparse(inputs)
-        return np.asarray(rows.toarray() if sp.issparse(rows) else rows, dtype=np.float32)
-
-    def config(self) -> dict[str, Any]:
-        """What rebuilds this transform (with `tensors()`): JSON-safe."""
-        if self.modality == "text":
-            return {"modality": "text", "kind": "tfidf", "options": {"ngram_range": [1, 2], "sublinear_tf": True}}
-        return {"modality": self.modality, "kind": "pixels", "size": PIXEL_SIZE, "grey": True}
-
-    def tensors(self) -> dict[str, torch.Tensor]:
-        return {"idf": torch.as_tensor(np.asarray(self.idf, dtype=np.float64))} if self.modality == "text" else {}
-
-    @classmethod
-    def from_saved(cls, config: dict[str, Any], terms: list[str] | None, tensors: dict[str, torch.Tensor]):
-        if config["kind"] == "tfidf":
-            return cls(modality="text", terms=terms, idf=tensors["idf"].numpy())
-        return cls(modality=config["modality"])
 
 
 def _linear(model: LogisticRegression, in_features: int) -> nn.Linear:
@@ -204,13 +139,10 @@ def classic_model(baseline: ClassicBaseline, *, class_names: list[str]) -> Featu
     """
     transform, search = baseline.pipeline_.steps[0][1], baseline.pipeline_.steps[-1][1]
     regression = search.best_estimator_
-    if baseline.modality == "text":
-        features = ClassicFeatures.from_vectorizer(transform)
-    else:
-        features = ClassicFeatures(modality=baseline.modality)
+    features = features_type(baseline.modality).from_step(transform)
     model = FeatureModel(class_names=list(regression.classes_), modality=baseline.modality, classic=features)
     model.linear = _linear(regression, features.size)
-    if baseline.modality != "text":
+    if features.scaled:  # the pipeline's scaler becomes the model's standardisation
         with torch.no_grad():
             model.classic_scale.mean.copy_(torch.as_tensor(transform.mean_, dtype=torch.float32))
             model.classic_scale.scale.copy_(torch.as_tensor(transform.scale_, dtype=torch.float32))
@@ -239,10 +171,10 @@ class ConcatParts:
         self.embedding_factor = 1.0 / np.sqrt(embeddings.shape[1])
         self.classic = ClassicFeatures.fit(inputs, modality=modality)
         self.pixel_scaler = None
-        if modality != "text":
-            pixels = self.classic.transform_sparse(inputs)
-            self.pixel_scaler = StandardScaler().fit(pixels)
-        self.classic_factor = 1.0 if modality == "text" else 1.0 / np.sqrt(self.classic.size)
+        self.classic_factor = 1.0
+        if self.classic.scaled:
+            self.pixel_scaler = StandardScaler().fit(self.classic.transform_sparse(inputs))
+            self.classic_factor = 1.0 / np.sqrt(self.classic.size)
 
     def matrix(self, inputs: list[str], embeddings: np.ndarray) -> sp.csr_matrix:
         dense = self.embedding_scaler.transform(embeddings) * self.embedding_factor

@@ -6,9 +6,9 @@ measured on this machine. The trade-offs are stated in plain words. `rank` then 
 shortlist on the user's own data.
 
 Example:
-    >>> shortlist = recommend(modality="text", n_samples=500, device="cpu")  # doctest: +SKIP
-    >>> [row.spec for row in shortlist.rows]  # doctest: +SKIP
-    ['bundled:minilm']
+    >>> shortlist = recommend(modality="text", n_samples=500, device="cpu", measure=False)
+    >>> shortlist.rows[0].spec
+    'bundled:minilm'
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 from transferkit.backbones import create_backbone, list_backbones
 from transferkit.backbones.registry import BackboneEntry
 from transferkit.errors import BackboneError, ConfigError, MissingDependencyError
+from transferkit.modalities import available_modalities, canonical_modality, get_modality
 from transferkit.ranking.budget import Budget
 from transferkit.ranking.measure import PeakMemory, measure_latency, parse_params, weights_mb
 
-MODALITIES = ("image", "text", "audio", "tabular")
 DEVICES = ("cpu", "cuda")
 
 # (pattern on spec + description, family, trade-off in plain words); the first match wins.
@@ -168,30 +168,6 @@ def strategy_advice(n_samples: int, device: str) -> str:
     return advice
 
 
-def _sample_inputs(modality: str, folder: Path) -> list[str] | None:
-    if modality == "text":
-        return ["The delivery was quick and the coffee tasted fresh, though the bag was smaller than expected."]
-    if modality == "image":
-        from PIL import Image
-
-        path = folder / "sample.png"
-        Image.new("RGB", (320, 240), (120, 140, 90)).save(path)
-        return [str(path)]
-    if modality == "audio":  # one second of a 440 Hz tone at 16 kHz: a short clip, as keyword tasks have
-        import importlib.util
-
-        if importlib.util.find_spec("soundfile") is None:  # no audio extra: nothing here could load a clip
-            return None
-        import numpy as np
-        import soundfile
-
-        path = folder / "sample.wav"
-        seconds = np.arange(16000) / 16000
-        soundfile.write(path, (0.3 * np.sin(2 * np.pi * 440 * seconds)).astype(np.float32), 16000)
-        return [str(path)]
-    return None
-
-
 def _measure(entry: BackboneEntry, device: str, sample: list[str] | None) -> tuple[float | None, float | None]:
     """Single-input latency (ms) and peak memory (MB) of an offline backbone on this machine."""
     if not entry.offline or sample is None:
@@ -227,11 +203,13 @@ def recommend(
 
     Example:
         >>> shortlist = recommend(modality="image", n_samples=100, budget="params=10M", measure=False)
-        >>> shortlist.rows[0].spec  # doctest: +SKIP
-        'bundled:efficientnet_lite0'
+        >>> shortlist.rows[0].spec
+        'bundled:mobilenet_v2'
     """
-    if modality not in MODALITIES:
-        raise ConfigError(f"The 'modality' option must be one of {', '.join(MODALITIES)}. Got '{modality}'.")
+    modality = canonical_modality(modality)
+    if modality not in available_modalities():
+        choices = ", ".join(available_modalities())
+        raise ConfigError(f"The 'modality' option must be one of {choices}. Got '{modality}'.")
     if device not in DEVICES:
         raise ConfigError(f"The 'device' option must be one of {', '.join(DEVICES)}. Got '{device}'.")
     if n_samples < 1:
@@ -244,19 +222,14 @@ def recommend(
     if device == "cuda" and not torch.cuda.is_available():
         measure_device = None
         notes.append("No CUDA device here: latency is not measured; CUDA latency is far lower than CPU latency.")
-    entries = [entry for entry in list_backbones() if entry.modality == modality]
-    if modality == "tabular":
-        notes.append(
-            "Tables rarely have a pretrained backbone: tabular:columns (the preprocessed columns) is the start, "
-            "tabular:mlp transfers only when pretrained on a related source table, and gradient-boosted trees "
-            "(--baseline classic) or a regularised linear model on the raw columns are the strong baseline for "
-            "small tabular data."
-        )
+    entries = list_backbones(modality=modality)
+    if get_modality(modality).backbone_advice:
+        notes.append(get_modality(modality).backbone_advice)
     if not entries:
         notes.append(f"No {modality} backbone is registered yet; `transferkit backbones` lists what exists.")
     rows, excluded = [], []
     with tempfile.TemporaryDirectory() as folder:
-        sample = _sample_inputs(modality, Path(folder))
+        sample = get_modality(modality).latency_sample(Path(folder))
         for entry in entries:
             family, why = family_of(entry)
             params = parse_params(entry.parameters)

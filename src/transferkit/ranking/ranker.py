@@ -247,7 +247,7 @@ def sort_rows(rows: list[CandidateScore], by: str) -> list[CandidateScore]:
 
 def _candidate_specs(candidates: Sequence[str | Backbone] | None, modality: str) -> list[str | Backbone]:
     if candidates is None:
-        found = [entry.name for entry in list_backbones() if entry.modality == modality and entry.offline]
+        found = [entry.name for entry in list_backbones(modality=modality) if entry.offline]
         if not found:
             raise ConfigError(f"No offline {modality} backbone is registered; pass --candidates.")
         return found

@@ -24,7 +24,7 @@ from transferkit.data.dataset import LabeledData
 from transferkit.data.splits import Splits
 from transferkit.evaluation.gain import transfer_gain
 from transferkit.evaluation.metrics import classification_metrics
-from transferkit.models.classic import CLASSIC_DESCRIPTIONS, ClassicBaseline
+from transferkit.models.classic import ClassicBaseline, classic_recipe
 
 BaselineChoice = Literal["none", "scratch", "classic", "both"]
 SCRATCH_LR = 1e-3
@@ -104,7 +104,7 @@ def run_baselines(
         if name == "classic":
             model = ClassicBaseline(modality=train.modality, seed=seed).fit(train.inputs, train.labels or [])
             proba = model.predict_proba(evaluate_on.inputs, class_names=class_names)
-            description = CLASSIC_DESCRIPTIONS.get(train.modality, "pixels + logistic regression")
+            description = classic_recipe(train.modality).description
         else:
             proba = scratch_baseline_proba(
                 spec=spec, train=train, valid=splits.valid, evaluate_on=evaluate_on, run_dir=run_dir

@@ -11,8 +11,6 @@ import pytest
 import torch
 from PIL import Image
 
-from transferkit.augmentation.audio import add_noise, apply_gain, augment_wave, spec_augment
-from transferkit.augmentation.image import augment_image
 from transferkit.augmentation.pipeline import (
     AugmentedExamples,
     Augmenter,
@@ -21,7 +19,11 @@ from transferkit.augmentation.pipeline import (
     augmentation_plan,
     extract_augmented_features,
 )
-from transferkit.augmentation.text import (
+from transferkit.config import RunSpec
+from transferkit.errors import ConfigError
+from transferkit.modalities.audio_augment import add_noise, apply_gain, augment_wave, spec_augment
+from transferkit.modalities.image_augment import augment_image
+from transferkit.modalities.text_augment import (
     ContextualSubstitution,
     EmbeddingSynonyms,
     TextAugmenter,
@@ -31,8 +33,6 @@ from transferkit.augmentation.text import (
     random_swap,
     synonym_replacement,
 )
-from transferkit.config import RunSpec
-from transferkit.errors import ConfigError
 
 SYNONYMS = {"soup": ["broth"], "cold": ["chilly", "icy"], "bland": ["dull"]}.get
 SENTENCE = ["the", "soup", "was", "cold", "and", "bland", "but", "the", "service", "was", "quick"]

@@ -50,7 +50,7 @@ def backbone_options(model: Predictor) -> dict[str, Any]:
     return options
 
 
-def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def unshared_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """CPU copies of `state` in which no two tensors share memory.
 
     Tied weights (a decoder's input embedding and LM head) are one tensor under two names; safetensors
@@ -131,7 +131,9 @@ def save_model(
             tensors = {f"head.{k}": v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}
             head = model.head.config
         if backbone_trained:
-            tensors.update(_unshared({f"backbone.{key}": value for key, value in model.backbone.state_dict().items()}))
+            tensors.update(
+                unshared_tensors({f"backbone.{key}": value for key, value in model.backbone.state_dict().items()})
+            )
         save_file(tensors, str(staging / WEIGHTS))
         manifest = {
             "format_version": FORMAT_VERSION,

@@ -64,7 +64,7 @@ class ExportResult:
         return self.max_abs_diff <= self.tolerance
 
 
-def _tensors(model: TransferModel | FeatureModel, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
+def input_tensors(model: TransferModel | FeatureModel, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
     """The exported graph's input tensors for raw `inputs`, and their names."""
     if isinstance(model, FeatureModel):
         return model.model_inputs(inputs)
@@ -74,7 +74,8 @@ def _tensors(model: TransferModel | FeatureModel, inputs: list[str]) -> tuple[tu
     return (batch,), ["pixels"]
 
 
-def _run_exported(path: Path, format: ExportFormat, tensors: tuple[torch.Tensor, ...], names: list[str]) -> np.ndarray:
+def run_exported(path: Path, format: ExportFormat, tensors: tuple[torch.Tensor, ...], names: list[str]) -> np.ndarray:
+    """Class probabilities from the exported file at `path` (TorchScript or ONNX) for `input_tensors`' output."""
     if format == "torchscript":
         loaded = torch.jit.load(str(path))
         with torch.inference_mode():
@@ -113,7 +114,7 @@ def onnx_predict_proba(
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     chunks = []
     for start in range(0, len(inputs), batch_size):
-        tensors, names = _tensors(model, inputs[start : start + batch_size])
+        tensors, names = input_tensors(model, inputs[start : start + batch_size])
         chunks.append(session.run(None, {name: t.numpy() for name, t in zip(names, tensors, strict=True)})[0])
     return np.concatenate(chunks) if chunks else np.zeros((0, len(model.class_names)), np.float32)
 
@@ -148,14 +149,14 @@ def export_model(
     loaded.eval()
     path = Path(output) if output is not None else (folder or Path(".")) / f"model{SUFFIXES[format]}"
     wrapper = _Probabilities(loaded).eval()
-    tensors, names = _tensors(loaded, list(check_inputs))
+    tensors, names = input_tensors(loaded, list(check_inputs))
     with torch.inference_mode():
         expected = wrapper(*tensors).numpy()
     # Written under a temporary name and renamed onto `path` only once parity holds: a rejected export is
     # deleted, so `predict --runtime onnx` never runs it, and an earlier good export stays in place.
     with atomic_output(path) as staged:
         _write_export(wrapper, tensors, names, format=format, path=staged)
-        difference = float(np.abs(_run_exported(staged, format, tensors, names) - expected).max())
+        difference = float(np.abs(run_exported(staged, format, tensors, names) - expected).max())
         if difference > tolerance:
             raise ArtifactError(
                 f"The {format} export {path} differs from PyTorch by {difference:.2e} (> {tolerance:.0e}) on "

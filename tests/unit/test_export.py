@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from transferkit.errors import ArtifactError, ConfigError
-from transferkit.export import _tensors, export_model
 from transferkit.models.heads import ClassifierHead
 from transferkit.models.transfer_model import TransferModel
+
+from transferkit.export import export_model, input_tensors
 
 
 def _model(backbone, classes, *, normalize: bool = False):
@@ -21,12 +21,12 @@ def _model(backbone, classes, *, normalize: bool = False):
 
 def _check_other_batch(result, model, inputs, fmt):
     """The exported graph on a batch of another size (and token length) still matches PyTorch."""
-    from transferkit.export import _run_exported
+    from transferkit.export import run_exported
 
-    tensors, names = _tensors(model, inputs)
+    tensors, names = input_tensors(model, inputs)
     with torch.inference_mode():
         expected = model(tensors[0] if len(tensors) == 1 else dict(zip(names, tensors, strict=True))).softmax(-1)
-    got = _run_exported(result.path, fmt, tensors, names)
+    got = run_exported(result.path, fmt, tensors, names)
     np.testing.assert_allclose(got, expected.numpy(), atol=1e-4)
 
 
@@ -68,8 +68,9 @@ def test_export_refuses_unknown_formats_and_missing_check_inputs(tmp_path):
 @pytest.mark.slow
 def test_cli_export_prints_the_parity_result(effnet, digits_folder, tmp_path, capsys):
     pytest.importorskip("onnxruntime", reason="the export extra (onnx, onnxruntime) is not installed")
-    from transferkit.artifacts import save_model
     from transferkit.cli import run as cli
+
+    from transferkit.artifacts import save_model
 
     folder = save_model(_model(effnet, ["digit0", "digit1", "digit7"]), tmp_path / "model", backbone_trained=False)
     code = cli(["export", str(folder), "--format", "onnx", "--check", str(digits_folder / "digit7"), "--limit", "2"])

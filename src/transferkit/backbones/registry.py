@@ -60,6 +60,12 @@ def register_backbone(
     _REGISTRY[name] = BackboneEntry(name, factory, modality, description, parameters, input, offline)
 
 
+def unregister_backbone(name: str) -> None:
+    """Remove a backbone registered under `name` (a plugin or a test that registered one for a while)."""
+    if _REGISTRY.pop(name, None) is None:
+        raise ConfigError(f"No backbone named '{name}' is registered.")
+
+
 def register_source(prefix: str, factory: BackboneFactory, *, modality: Callable[[str], str], description: str) -> None:
     """Resolve every spec ``PREFIX:...`` with `factory` (called as ``factory(spec=..., **options)``)."""
     if prefix in _SOURCES:

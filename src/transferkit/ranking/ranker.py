@@ -123,7 +123,13 @@ def source_logits(backbone: Backbone, inputs: list[str], features: np.ndarray, s
     return logits
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of source-head logits, shifted for stability.
+
+    Example:
+        >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]])).round(3).tolist()
+        [[0.5, 0.5], [1.0, 0.0]]
+    """
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
@@ -332,7 +338,7 @@ def _evaluate_candidate(
         row.cache_hits = stats.hits
         source_proba = None
         if has_source_classifier(backbone) and any(SCORES[n].needs == "source" for n in names):
-            source_proba = _softmax(source_logits(backbone, inputs, features, spec).astype(np.float64))
+            source_proba = softmax(source_logits(backbone, inputs, features, spec).astype(np.float64))
     row.peak_memory_mb = memory.peak_mb
     row.params_m = backbone.num_parameters / 1e6 or listed_params_m(name)
     row.weights_mb = weights_mb(backbone)

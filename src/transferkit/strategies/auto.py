@@ -182,7 +182,7 @@ class AutoStrategy(Strategy):
         for name, modalities in FINE_TUNED.items():
             if modalities is not None and train.modality not in modalities:
                 continue  # not a candidate for this kind of data
-            reason = self._not_scored_because(name, backbone, spec, spent=time.perf_counter() - started)
+            reason = self.not_scored_because(name, backbone, spec, spent=time.perf_counter() - started)
             if reason is None:
                 estimate, row = self._estimate_seconds(name, backbone, train, spec, folds)
                 estimates[name] = round(estimate, 1)
@@ -208,7 +208,7 @@ class AutoStrategy(Strategy):
         }
         return selection
 
-    def _not_scored_because(self, name: str, backbone: Backbone, spec: RunSpec, *, spent: float) -> str | None:
+    def not_scored_because(self, name: str, backbone: Backbone, spec: RunSpec, *, spent: float) -> str | None:
         """Why fine-tuned candidate `name` cannot be cross-validated in this run, or None when it can."""
         if not backbone.trainable:
             return f"{backbone.spec} cannot be fine-tuned (frozen features only)"

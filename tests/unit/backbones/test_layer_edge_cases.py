@@ -4,7 +4,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import BertConfig, BertModel
 
-from transferkit.artifacts import _unshared
+from transferkit.artifacts import unshared_tensors
 from transferkit.backbones.layers import transformer_layer_groups
 
 
@@ -30,6 +30,6 @@ def test_tied_weights_save_as_separate_tensors_and_load_back_equal(tmp_path):
         raise AssertionError("safetensors should refuse shared tensors; the test no longer shows the problem")
     except RuntimeError:
         pass
-    save_file(_unshared(state), str(tmp_path / "w.safetensors"))
+    save_file(unshared_tensors(state), str(tmp_path / "w.safetensors"))
     loaded = load_file(str(tmp_path / "w.safetensors"))
     assert torch.equal(loaded["embed.weight"], embedding.weight) and torch.equal(loaded["lm_head.weight"], head.weight)

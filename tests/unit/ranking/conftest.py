@@ -31,8 +31,8 @@ def digit_rows(digits_folder: Path):
 @pytest.fixture(scope="session")
 def digit_embeddings(effnet, digit_rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """EfficientNet-Lite0 embeddings and ImageNet-class probabilities of 72 real digits (0, 1, 7) with labels."""
-    from transferkit.ranking.ranker import RunSpec, _softmax, source_logits
+    from transferkit.ranking.ranker import RunSpec, softmax, source_logits
 
     features, _ = extract_features(effnet, digit_rows.inputs)
     logits = source_logits(effnet, digit_rows.inputs, features, RunSpec())
-    return features, _softmax(logits.astype(np.float64)), np.array(digit_rows.labels)
+    return features, softmax(logits.astype(np.float64)), np.array(digit_rows.labels)

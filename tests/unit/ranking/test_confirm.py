@@ -9,7 +9,7 @@ import pytest
 
 from tests.unit.ranking.test_ranking import NoiseBackbone
 from transferkit.backbones import register_backbone
-from transferkit.backbones.registry import _REGISTRY
+from transferkit.backbones.registry import unregister_backbone
 from transferkit.cli import run
 from transferkit.errors import ConfigError
 from transferkit.ranking import Confirmation, rank
@@ -32,7 +32,7 @@ def noise_spec():
         offline=True,
     )
     yield "test:noise"
-    _REGISTRY.pop("test:noise")
+    unregister_backbone("test:noise")
 
 
 @pytest.fixture(scope="module")

@@ -156,12 +156,12 @@ def test_contrastive_is_a_text_candidate_and_is_skipped_when_the_options_do_not_
     from transferkit.config import RunSpec
 
     smoothed = RunSpec.from_dict({"optim": {"label_smoothing": 0.1}})
-    why = AutoStrategy()._not_scored_because("contrastive", minilm, smoothed, spent=0.0)
+    why = AutoStrategy().not_scored_because("contrastive", minilm, smoothed, spent=0.0)
     assert why is not None and "label_smoothing" in why
-    assert AutoStrategy()._not_scored_because("two-stage", minilm, smoothed, spent=0.0) is None
+    assert AutoStrategy().not_scored_because("two-stage", minilm, smoothed, spent=0.0) is None
     plain = RunSpec.from_dict({})
-    assert AutoStrategy()._not_scored_because("contrastive", minilm, plain, spent=0.0) is None
-    assert "budget" in AutoStrategy()._not_scored_because("contrastive", minilm, plain, spent=1e9)
+    assert AutoStrategy().not_scored_because("contrastive", minilm, plain, spent=0.0) is None
+    assert "budget" in AutoStrategy().not_scored_because("contrastive", minilm, plain, spent=1e9)
 
 
 def test_images_are_offered_two_stage_but_not_contrastive(effnet, digits_folder, tmp_path):

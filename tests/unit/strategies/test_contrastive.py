@@ -62,7 +62,7 @@ def _separation(backbone, data: LabeledData) -> float:
     return float(cosine[same & off_diagonal].mean() - cosine[~same].mean())
 
 
-@pytest.mark.slow
+@pytest.mark.real_backbone
 def test_contrastive_pulls_classes_apart_trains_only_unfrozen_groups_and_fits_the_head_on_tuned_features(
     reviews, tmp_path
 ):

@@ -1,9 +1,9 @@
 """The model card written as model/README.md: data, backbone and its weights' licence, metrics, limits, use.
 
-Example:
-    >>> card = model_card(metrics=m, spec=spec, class_names=["great", "other"], modality="text")  # doctest: +SKIP
-    >>> card.splitlines()[0]  # doctest: +SKIP
-    '# Model card: reviews'
+Example::
+
+    card = model_card(metrics=m, spec=spec, class_names=["great", "other"], modality="text")
+    card.splitlines()[0]  # '# Model card: reviews'
 """
 
 from __future__ import annotations

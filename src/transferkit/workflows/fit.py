@@ -148,9 +148,10 @@ def fit(
     Returns:
         FitResult with run_dir (config.yaml, metrics.json, fit.log, model/), the metrics and the model.
 
-    Example:
-        >>> result = fit("builtin:fine-food", limit=300)  # doctest: +SKIP
-        >>> result.metrics["test"]["accuracy"]  # doctest: +SKIP
+    Example::
+
+        result = fit("builtin:fine-food", limit=300)
+        result.metrics["test"]["accuracy"]
     """
     started = time.perf_counter()
     if resume is not None:

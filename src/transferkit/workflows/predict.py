@@ -81,8 +81,9 @@ def predict(
     model.onnx in the model folder, from `transferkit export`) through onnxruntime; the model folder
     still supplies the preprocessing (tokenizer, image transform, classic features).
 
-    Example:
-        >>> predict("runs/demo/model", texts=["Stale and overpriced."])  # doctest: +SKIP
+    Example::
+
+        predict("runs/demo/model", texts=["Stale and overpriced."])
     """
     if runtime not in ("torch", "onnx"):
         raise ConfigError(f"The 'runtime' option must be one of torch, onnx. Got {runtime!r}.")
@@ -138,8 +139,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of a saved model on labelled data (same formats as `fit`).
 
-    Example:
-        >>> evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")  # doctest: +SKIP
+    Example::
+
+        evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")
     """
     model, metadata = _as_model(model)
     tabular = model.modality == "tabular"

@@ -25,7 +25,7 @@ from torch import nn
 from transferkit.artifacts import load_model
 from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.models.feature_model import FeatureModel
-from transferkit.models.transfer_model import TransferModel
+from transferkit.models.predictor import Predictor
 from transferkit.run_folder import atomic_output, write_json
 
 ExportFormat = Literal["torchscript", "onnx"]
@@ -36,7 +36,7 @@ SUFFIXES = {"torchscript": ".pt", "onnx": ".onnx"}
 class _Probabilities(nn.Module):
     """Tensors in, class probabilities out: the graph that is exported."""
 
-    def __init__(self, model: TransferModel | FeatureModel) -> None:
+    def __init__(self, model: Predictor) -> None:
         super().__init__()
         self.model = model
 
@@ -64,7 +64,7 @@ class ExportResult:
         return self.max_abs_diff <= self.tolerance
 
 
-def input_tensors(model: TransferModel | FeatureModel, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
+def input_tensors(model: Predictor, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
     """The exported graph's input tensors for raw `inputs`, and their names."""
     if isinstance(model, FeatureModel):
         return model.model_inputs(inputs)
@@ -90,9 +90,7 @@ def metadata_path_for(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def onnx_predict_proba(
-    model: TransferModel | FeatureModel, inputs: list[str], *, path: str | Path, batch_size: int = 32
-) -> np.ndarray:
+def onnx_predict_proba(model: Predictor, inputs: list[str], *, path: str | Path, batch_size: int = 32) -> np.ndarray:
     """Probabilities from an exported ONNX file run by onnxruntime; `model` supplies only the preprocessing
     (tokenizer / image transform / classic features) that turns raw inputs into the graph's tensors.
 
@@ -120,7 +118,7 @@ def onnx_predict_proba(
 
 
 def export_model(
-    model: TransferModel | FeatureModel | str | Path,
+    model: Predictor | str | Path,
     *,
     format: ExportFormat = "torchscript",
     output: str | Path | None = None,
@@ -143,7 +141,7 @@ def export_model(
         raise ConfigError(f"The 'format' option must be one of {', '.join(SUFFIXES)}. Got {format!r}.")
     if not check_inputs:
         raise ConfigError("Export needs real inputs for its parity check; pass image files or texts (--check).")
-    in_memory = isinstance(model, TransferModel | FeatureModel)
+    in_memory = not isinstance(model, str | Path)
     folder = None if in_memory else Path(model)
     loaded = model if in_memory else load_model(model)
     loaded.eval()

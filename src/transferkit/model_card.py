@@ -2,7 +2,7 @@
 
 Example::
 
-    card = model_card(metrics=m, spec=spec, class_names=["great", "other"], modality="text")
+    card = model_card(metrics=m, spec=spec, task=task, modality="text")
     card.splitlines()[0]  # '# Model card: reviews'
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from transferkit.config import RunSpec
+from transferkit.tasks import ClassificationTask, Task
 
 KIND_TEXT = {
     "probe": "a linear head trained on the frozen backbone's embeddings",
@@ -20,21 +21,20 @@ KIND_TEXT = {
 }
 
 
-def _split_line(name: str, entry: dict[str, Any] | None) -> str | None:
-    if not entry:
-        return None
-    interval = entry.get("interval") or {}
-    ci = f" (95% CI {interval['low']:.3f}-{interval['high']:.3f})" if "low" in interval else ""
-    return (
-        f"| {name} | {entry['num_examples']} | {entry['accuracy']:.3f}{ci} | {entry['balanced_accuracy']:.3f} | "
-        f"{entry['macro_f1']:.3f} | {entry['majority_rate']:.3f} |"
-    )
-
-
-def model_card(*, metrics: dict[str, Any], spec: RunSpec, class_names: list[str], modality: str) -> str:
-    """Markdown model card of a fitted run, from its metrics and resolved config."""
+def model_card(
+    *,
+    metrics: dict[str, Any],
+    spec: RunSpec,
+    modality: str,
+    task: Task | None = None,
+    class_names: list[str] | None = None,
+) -> str:
+    """Markdown model card of a fitted run, from its metrics and resolved config; the task writes its summary,
+    intended use and metrics table (`class_names` stands for single-label classification when no task is given)."""
+    task = task or ClassificationTask(class_names=list(class_names or []))
     strategy = metrics.get("strategy") or {}
     chosen = strategy.get("chosen") or strategy.get("name", spec.strategy.name)
+    own = task.card_lines(metrics=metrics, spec=spec, modality=modality, chosen=chosen)
     backbone = metrics.get("backbone") or {}
     weights = backbone.get("weights") or {}
     data = metrics.get("data") or {}
@@ -42,12 +42,11 @@ def model_card(*, metrics: dict[str, Any], spec: RunSpec, class_names: list[str]
     lines = [
         f"# Model card: {spec.run.name}",
         "",
-        f"A {len(class_names)}-class classifier ({', '.join(class_names)}) trained with transferkit: {chosen}, "
-        f"{KIND_TEXT.get(chosen, 'a transfer strategy')}.",
+        f"{' '.join(own['summary'])}, {KIND_TEXT.get(chosen, 'a transfer strategy')}.",
         "",
         "## Intended use",
         "",
-        f"Classifying {modality} inputs like those of the training data ({spec.data.path}) into these classes. "
+        f"{' '.join(own['intended_use'])} "
         "It is not meant for other kinds of inputs, other label definitions, or decisions about people "
         "without human review.",
         "",
@@ -70,10 +69,8 @@ def model_card(*, metrics: dict[str, Any], spec: RunSpec, class_names: list[str]
         "",
         "## Metrics",
         "",
-        "| split | examples | accuracy | balanced accuracy | macro-F1 | majority rate |",
-        "|---|---|---|---|---|---|",
+        *own["metrics"],
     ]
-    lines += [line for line in (_split_line(s, metrics.get(s)) for s in ("valid", "test")) if line]
     selection = metrics.get("selection")
     if selection:
         lines += [

@@ -9,7 +9,6 @@ from typing import Any
 import lightning as L
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from transferkit.engine.optim import (
     DEFAULT_LR,
@@ -20,7 +19,8 @@ from transferkit.engine.optim import (
     param_groups,
 )
 from transferkit.engine.schedules import build_schedulers
-from transferkit.imbalance.losses import classification_loss
+from transferkit.engine.targets import SingleLabelTarget
+from transferkit.models.target import TrainingTarget
 
 
 @dataclass
@@ -58,6 +58,17 @@ class TrainOptions:
 Regularizer = Callable[[], torch.Tensor]
 
 
+def options_target(options: TrainOptions) -> SingleLabelTarget:
+    """The single-label target the loss options describe (its class names are not needed to compute a loss)."""
+    return SingleLabelTarget(
+        output_names=[],
+        loss_name=options.loss,
+        focal_gamma=options.focal_gamma,
+        class_weights=options.class_weights,
+        label_smoothing=options.label_smoothing,
+    )
+
+
 def _batch_mixer(options: TrainOptions, num_classes: int) -> Callable | None:
     """torchvision's MixUp / CutMix (one of them per batch when both are on): images and soft targets."""
     if not (options.mixup or options.cutmix):
@@ -73,7 +84,9 @@ def _batch_mixer(options: TrainOptions, num_classes: int) -> Callable | None:
 
 
 class ClassifierModule(L.LightningModule):
-    """Cross-entropy training of `model` over its layer groups.
+    """Training of `model` over its layer groups, on the loss of its `target` (the task's `TrainingTarget`).
+
+    Without a target the loss options of `TrainOptions` make a single-label one (cross-entropy or focal).
 
     Groups are planned once (see `LayerGroup`): which trains at which epoch is a function of the
     epoch, so resuming from a checkpoint restores the unfreezing state. Groups that do not train in
@@ -99,10 +112,12 @@ class ClassifierModule(L.LightningModule):
         regularizers: list[Regularizer] | None = None,
         frozen_root: nn.Module | None = None,
         train_bn: bool = False,
+        target: TrainingTarget | None = None,
     ) -> None:
         super().__init__()
         self.model = model
         self.options = options or TrainOptions()
+        self.target = target if target is not None else options_target(self.options)
         self.layer_groups = groups
         self.regularizers = list(regularizers or [])
         self._frozen_roots = [frozen_root] if frozen_root is not None else []  # a list: not a registered submodule
@@ -149,16 +164,7 @@ class ClassifierModule(L.LightningModule):
         inputs, targets = batch
         if self.mixer is not None and isinstance(inputs, torch.Tensor):
             inputs, targets = self.mixer(inputs, targets)
-        logits = self(inputs)
-        options = self.options
-        loss = classification_loss(
-            logits,
-            targets,
-            loss=options.loss,
-            gamma=options.focal_gamma,
-            weight=None if options.class_weights is None else torch.tensor(options.class_weights),
-            label_smoothing=options.label_smoothing,
-        )
+        loss = self.target.loss(self(inputs), targets)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         if self.options.optimizer == "lbfgs":
             loss = loss + l2_penalty(self.groups)
@@ -168,10 +174,8 @@ class ClassifierModule(L.LightningModule):
 
     def validation_step(self, batch, batch_index: int) -> None:
         inputs, targets = batch
-        logits = self(inputs)
-        self.log("val_loss", F.cross_entropy(logits, targets), prog_bar=True, sync_dist=True)
-        accuracy = (logits.argmax(dim=-1) == targets).float().mean()
-        self.log("val_accuracy", accuracy, prog_bar=True, sync_dist=True)
+        for name, value in self.target.validation_scores(self(inputs), targets).items():
+            self.log(name, value, prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self):
         options = self.options

@@ -16,6 +16,7 @@ import dataclasses
 import html
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,22 +141,20 @@ def _split_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: metrics[name] for name in ("valid", "test") if isinstance(metrics.get(name), dict)}
 
 
-def _sections(
-    metrics: dict[str, Any],
-    *,
-    config_yaml: str,
-    examples: list[Example],
-    modality: str,
-    curve: list[dict[str, Any]] | None,
-) -> list[tuple[str, str, str]]:
-    """(title, html, markdown) for every section of the report that has data."""
-    draw = figures.figures_available()
-    splits = _split_metrics(metrics)
-    main_name = "test" if "test" in splits else next(iter(splits), None)
-    main = splits.get(main_name, {})
-    sections: list[tuple[str, str, str]] = []
+Section = tuple[str, str, str]  # (title, html, markdown)
+# A task's own sections: (those shown before the training curves, those after them). See `classification_sections`.
+TaskSections = Callable[..., tuple[list[Section], list[Section]]]
 
-    # run summary
+
+def _main_split(metrics: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The split the report headlines: test when there is one, else validation."""
+    splits = _split_metrics(metrics)
+    name = "test" if "test" in splits else next(iter(splits), None)
+    return name, splits.get(name, {})
+
+
+def _summary_section(metrics: dict[str, Any]) -> Section:
+    main_name, main = _main_split(metrics)
     strategy = metrics.get("strategy", {}).get("name", "?")
     if metrics.get("strategy", {}).get("chosen"):  # strategy auto: what cross-validation chose
         strategy = f"{strategy}: {metrics['strategy']['chosen']}"
@@ -171,130 +170,138 @@ def _sections(
     if seconds is not None:
         cards.append(("time", f"{seconds:.1f} s"))
     body = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(str(v))}</b></div>' for k, v in cards)
-    sections.append(("Run summary", f'<div class="cards">{body}</div>', "\n".join(f"- **{k}**: {v}" for k, v in cards)))
+    return "Run summary", f'<div class="cards">{body}</div>', "\n".join(f"- **{k}**: {v}" for k, v in cards)
 
-    # data summary
+
+def _data_section(metrics: dict[str, Any]) -> Section | None:
     data = metrics.get("data", {})
     counts = data.get("class_counts") or {}
-    if counts:
-        rows = [[name, count] for name, count in counts.items()]
-        ratio = data.get("imbalance_ratio")
-        note = f"Imbalance ratio (largest / smallest class): {_fmt(ratio)}."
-        split_rows = [
-            [name, sum(size.values()) if isinstance(size, dict) else size]
-            for name, size in (data.get("splits") or {}).items()
-        ]
-        extra_html = _table(["split", "size"], split_rows) if split_rows else ""
-        extra_md = "\n\n" + _md_table(["split", "size"], split_rows) if split_rows else ""
-        sections.append(
-            (
-                "Data",
-                _table(["class", "examples"], rows) + f'<p class="note">{html.escape(note)}</p>' + extra_html,
-                _md_table(["class", "examples"], rows) + f"\n\n{note}" + extra_md,
-            )
-        )
+    if not counts:
+        return None
+    rows = [[name, count] for name, count in counts.items()]
+    note = f"Imbalance ratio (largest / smallest class): {_fmt(data.get('imbalance_ratio'))}."
+    split_rows = [
+        [name, sum(size.values()) if isinstance(size, dict) else size]
+        for name, size in (data.get("splits") or {}).items()
+    ]
+    extra_html = _table(["split", "size"], split_rows) if split_rows else ""
+    extra_md = "\n\n" + _md_table(["split", "size"], split_rows) if split_rows else ""
+    return (
+        "Data",
+        _table(["class", "examples"], rows) + f'<p class="note">{html.escape(note)}</p>' + extra_html,
+        _md_table(["class", "examples"], rows) + f"\n\n{note}" + extra_md,
+    )
 
-    # metrics
-    if splits:
-        header = ["metric", *splits]
-        rows = [[label, *(m.get(key) for m in splits.values())] for key, label in METRIC_ROWS]
-        sections.append(("Metrics", _table(header, rows), _md_table(header, rows)))
 
-    # training curves
+def _metrics_section(metrics: dict[str, Any]) -> Section | None:
+    splits = _split_metrics(metrics)
+    if not splits:
+        return None
+    header = ["metric", *splits]
+    rows = [[label, *(m.get(key) for m in splits.values())] for key, label in METRIC_ROWS]
+    return "Metrics", _table(header, rows), _md_table(header, rows)
+
+
+def _training_curves_section(metrics: dict[str, Any], *, draw: bool) -> Section | None:
     history = metrics.get("history") or []
-    if history and draw:
-        png = figures.training_curves_png(history)
-        if png:
-            sections.append(
-                ("Training curves", _img(png, "training curves"), f"{len(history)} epochs (see report.html).")
-            )
+    png = figures.training_curves_png(history) if history and draw else None
+    if not png:
+        return None
+    return "Training curves", _img(png, "training curves"), f"{len(history)} epochs (see report.html)."
 
-    if main:
-        # confusion matrix and per-class table
-        confusion = main["confusion_matrix"]
-        per_class = [
-            [name, row["precision"], row["recall"], row["f1"], row["support"]]
-            for name, row in main["per_class"].items()
-        ]
-        header = ["class", "precision", "recall", "F1", "support"]
-        matrix_rows = [[label, *row] for label, row in zip(confusion["labels"], confusion["matrix"], strict=True)]
-        matrix_header = ["true \\ predicted", *confusion["labels"]]
-        image = (
-            _img(figures.confusion_matrix_png(confusion["labels"], confusion["matrix"]), "confusion matrix")
-            if draw
-            else _table(matrix_header, matrix_rows)
+
+def _confusion_section(main_name: str, main: dict[str, Any], *, draw: bool) -> Section:
+    confusion = main["confusion_matrix"]
+    per_class = [
+        [name, row["precision"], row["recall"], row["f1"], row["support"]] for name, row in main["per_class"].items()
+    ]
+    header = ["class", "precision", "recall", "F1", "support"]
+    matrix_rows = [[label, *row] for label, row in zip(confusion["labels"], confusion["matrix"], strict=True)]
+    matrix_header = ["true \\ predicted", *confusion["labels"]]
+    image = (
+        _img(figures.confusion_matrix_png(confusion["labels"], confusion["matrix"]), "confusion matrix")
+        if draw
+        else _table(matrix_header, matrix_rows)
+    )
+    return (
+        f"Confusion matrix and per-class scores ({main_name})",
+        image + _table(header, per_class),
+        _md_table(matrix_header, matrix_rows) + "\n\n" + _md_table(header, per_class),
+    )
+
+
+def _calibration_section(main: dict[str, Any], *, draw: bool) -> Section | None:
+    calibration = main.get("calibration")
+    if not calibration:
+        return None
+    rows = [
+        [f"{lo:.1f}-{hi:.1f}", conf, acc, count]
+        for lo, hi, conf, acc, count in zip(
+            calibration["bin_lower"],
+            calibration["bin_upper"],
+            calibration["confidence"],
+            calibration["accuracy"],
+            calibration["count"],
+            strict=True,
         )
-        sections.append(
-            (
-                f"Confusion matrix and per-class scores ({main_name})",
-                image + _table(header, per_class),
-                _md_table(matrix_header, matrix_rows) + "\n\n" + _md_table(header, per_class),
-            )
+    ]
+    header = ["confidence bin", "mean confidence", "accuracy", "examples"]
+    note = f"Expected calibration error: {calibration['ece']:.3f} (0 = confidences match accuracy)."
+    return (
+        "Calibration",
+        (_img(figures.reliability_png(calibration), "reliability diagram") if draw else "")
+        + f'<p class="note">{html.escape(note)}</p>'
+        + _table(header, rows),
+        note + "\n\n" + _md_table(header, rows),
+    )
+
+
+def _mistakes_section(examples: list[Example], *, modality: str) -> Section | None:
+    if not examples:
+        return None
+    header = ["input", "true", "predicted", "probability"]
+
+    def shown(item: str) -> str:
+        return item if len(item) <= SNIPPET_CHARS else item[:SNIPPET_CHARS] + "..."
+
+    html_rows = "".join(
+        '<tr><td class="l">'
+        + (
+            _thumbnail(e.item) + f"<br>{html.escape(Path(e.item).name)}"
+            if modality == "image"
+            else html.escape(shown(e.item))
         )
-        # calibration
-        calibration = main.get("calibration")
-        if calibration:
-            rows = [
-                [f"{lo:.1f}-{hi:.1f}", conf, acc, count]
-                for lo, hi, conf, acc, count in zip(
-                    calibration["bin_lower"],
-                    calibration["bin_upper"],
-                    calibration["confidence"],
-                    calibration["accuracy"],
-                    calibration["count"],
-                    strict=True,
-                )
-            ]
-            header = ["confidence bin", "mean confidence", "accuracy", "examples"]
-            note = f"Expected calibration error: {calibration['ece']:.3f} (0 = confidences match accuracy)."
-            sections.append(
-                (
-                    "Calibration",
-                    (_img(figures.reliability_png(calibration), "reliability diagram") if draw else "")
-                    + f'<p class="note">{html.escape(note)}</p>'
-                    + _table(header, rows),
-                    note + "\n\n" + _md_table(header, rows),
-                )
-            )
+        + f'</td><td class="l">{html.escape(e.true)}</td><td class="l">{html.escape(e.predicted)}</td>'
+        f"<td>{e.confidence:.3f}</td></tr>"
+        for e in examples
+    )
+    head = "".join(f'<th class="l">{h}</th>' for h in header)
+    md_rows = [
+        [Path(e.item).name if modality == "image" else shown(e.item), e.true, e.predicted, e.confidence]
+        for e in examples
+    ]
+    return "Most confident mistakes", f"<table><tr>{head}</tr>{html_rows}</table>", _md_table(header, md_rows)
 
-    # worst misclassified
-    if examples:
-        header = ["input", "true", "predicted", "probability"]
 
-        def shown(item: str) -> str:
-            return item if len(item) <= SNIPPET_CHARS else item[:SNIPPET_CHARS] + "..."
+def classification_sections(
+    metrics: dict[str, Any], *, examples: list[Example], modality: str, draw: bool
+) -> tuple[list[Section], list[Section]]:
+    """Single-label classification's sections: class counts and metrics (before the training curves); the
+    confusion matrix with per-class scores, calibration and the most confident mistakes (after them)."""
+    main_name, main = _main_split(metrics)
+    overview = [_data_section(metrics), _metrics_section(metrics)]
+    details = [_confusion_section(main_name, main, draw=draw), _calibration_section(main, draw=draw)] if main else []
+    details.append(_mistakes_section(examples, modality=modality))
+    return [s for s in overview if s], [s for s in details if s]
 
-        html_rows = "".join(
-            '<tr><td class="l">'
-            + (
-                _thumbnail(e.item) + f"<br>{html.escape(Path(e.item).name)}"
-                if modality == "image"
-                else html.escape(shown(e.item))
-            )
-            + f'</td><td class="l">{html.escape(e.true)}</td><td class="l">{html.escape(e.predicted)}</td>'
-            f"<td>{e.confidence:.3f}</td></tr>"
-            for e in examples
-        )
-        head = "".join(f'<th class="l">{h}</th>' for h in header)
-        md_rows = [
-            [Path(e.item).name if modality == "image" else shown(e.item), e.true, e.predicted, e.confidence]
-            for e in examples
-        ]
-        sections.append(
-            (
-                "Most confident mistakes",
-                f"<table><tr>{head}</tr>{html_rows}</table>",
-                _md_table(header, md_rows),
-            )
-        )
 
-    # transfer gain
-    baselines = metrics.get("baselines") or {}
+def _gain_section(metrics: dict[str, Any]) -> Section | None:
     rows, flags = [], []
-    for name, entry in baselines.items():
+    for name, entry in (metrics.get("baselines") or {}).items():
         if not isinstance(entry, dict):
             continue
         gain = entry["gain"]
+        verdict = "helped" if gain["low"] > 0 else "no clear gain"
         rows.append(
             [
                 name,
@@ -302,69 +309,89 @@ def _sections(
                 entry["metrics"]["accuracy"],
                 gain["gain"],
                 f"[{gain['low']:+.3f}, {gain['high']:+.3f}]",
-                "NEGATIVE TRANSFER"
-                if gain["negative_transfer"]
-                else ("helped" if gain["low"] > 0 else "no clear gain"),
+                "NEGATIVE TRANSFER" if gain["negative_transfer"] else verdict,
             ]
         )
         if gain["negative_transfer"]:
             flags.append(name)
-    if rows:
-        header = ["baseline", "what", "baseline accuracy", "transfer gain", "95% interval", "verdict"]
-        if flags:
-            verdict = (
-                f"NEGATIVE TRANSFER: the transfer model is worse than the {', '.join(flags)} baseline(s) "
-                "beyond noise. Prefer the baseline, or try another backbone or strategy."
-            )
-            banner = f'<p class="bad">{html.escape(verdict)}</p>'
-        else:
-            verdict = "No negative transfer: no baseline beats the transfer model beyond noise."
-            banner = f'<p class="good">{html.escape(verdict)}</p>'
-        sections.append(
-            ("Transfer gain", banner + _table(header, rows, left=2), f"**{verdict}**\n\n" + _md_table(header, rows))
+    if not rows:
+        return None
+    header = ["baseline", "what", "baseline accuracy", "transfer gain", "95% interval", "verdict"]
+    if flags:
+        verdict = (
+            f"NEGATIVE TRANSFER: the transfer model is worse than the {', '.join(flags)} baseline(s) "
+            "beyond noise. Prefer the baseline, or try another backbone or strategy."
         )
+        banner = f'<p class="bad">{html.escape(verdict)}</p>'
+    else:
+        verdict = "No negative transfer: no baseline beats the transfer model beyond noise."
+        banner = f'<p class="good">{html.escape(verdict)}</p>'
+    return "Transfer gain", banner + _table(header, rows, left=2), f"**{verdict}**\n\n" + _md_table(header, rows)
 
-    # cross-validated choice among probe / classic / concatenated features
+
+def _selection_section(metrics: dict[str, Any]) -> Section | None:
+    """The cross-validated choice among probe / two-stage / classic / concatenated features."""
     selection = metrics.get("selection")
-    if selection:
-        header = ["candidate", "CV accuracy (mean)", "std"]
-        rows = [[name, score["mean"], score["std"]] for name, score in selection["scores"].items()]
-        saved = (metrics.get("strategy") or {}).get("name") == "auto"
-        note = (
-            f"{selection['folds']}-fold cross-validation on the training split chose {selection['chosen']}, "
-            + (
-                "the only candidate scored"
-                if "runner_up" in selection and selection["runner_up"] is None
-                else f"{selection['margin']:.3f} above {selection.get('runner_up', 'the runner-up')}"
-            )
-            + (
-                " (strategy auto: it is the saved model)."
-                if saved
-                else " (reported only; the model is the named strategy)."
-            )
+    if not selection:
+        return None
+    header = ["candidate", "CV accuracy (mean)", "std"]
+    rows = [[name, score["mean"], score["std"]] for name, score in selection["scores"].items()]
+    saved = (metrics.get("strategy") or {}).get("name") == "auto"
+    note = (
+        f"{selection['folds']}-fold cross-validation on the training split chose {selection['chosen']}, "
+        + (
+            "the only candidate scored"
+            if "runner_up" in selection and selection["runner_up"] is None
+            else f"{selection['margin']:.3f} above {selection.get('runner_up', 'the runner-up')}"
         )
-        for name, why in (selection.get("skipped") or {}).items():
-            note += f" Not scored: {name}: {why}."
-        sections.append(
-            (
-                "Model choice",
-                f'<p class="note">{html.escape(note)}</p>' + _table(header, rows),
-                note + "\n\n" + _md_table(header, rows),
-            )
+        + (
+            " (strategy auto: it is the saved model)."
+            if saved
+            else " (reported only; the model is the named strategy)."
         )
+    )
+    for name, why in (selection.get("skipped") or {}).items():
+        note += f" Not scored: {name}: {why}."
+    return (
+        "Model choice",
+        f'<p class="note">{html.escape(note)}</p>' + _table(header, rows),
+        note + "\n\n" + _md_table(header, rows),
+    )
 
-    # learning curve
-    if curve:
-        header = ["method", "per class", "accuracy (mean)", "std", "repeats"]
-        rows = [[r["method"], r["per_class"], r["accuracy_mean"], r["accuracy_std"], r["repeats"]] for r in curve]
-        sections.append(
-            (
-                "Learning curve",
-                (_img(figures.learning_curve_png(curve), "learning curve") if draw else "") + _table(header, rows),
-                _md_table(header, rows),
-            )
-        )
 
+def _learning_curve_section(curve: list[dict[str, Any]] | None, *, draw: bool) -> Section | None:
+    if not curve:
+        return None
+    header = ["method", "per class", "accuracy (mean)", "std", "repeats"]
+    rows = [[r["method"], r["per_class"], r["accuracy_mean"], r["accuracy_std"], r["repeats"]] for r in curve]
+    return (
+        "Learning curve",
+        (_img(figures.learning_curve_png(curve), "learning curve") if draw else "") + _table(header, rows),
+        _md_table(header, rows),
+    )
+
+
+def _sections(
+    metrics: dict[str, Any],
+    *,
+    config_yaml: str,
+    examples: list[Example],
+    modality: str,
+    curve: list[dict[str, Any]] | None,
+    task_sections: TaskSections = classification_sections,
+) -> list[Section]:
+    """(title, html, markdown) for every section of the report that has data; the task supplies its own."""
+    draw = figures.figures_available()
+    overview, details = task_sections(metrics, examples=examples, modality=modality, draw=draw)
+    sections = [
+        _summary_section(metrics),
+        *overview,
+        _training_curves_section(metrics, draw=draw),
+        *details,
+        _gain_section(metrics),
+        _selection_section(metrics),
+        _learning_curve_section(curve, draw=draw),
+    ]
     if not draw:
         sections.append(
             (
@@ -374,7 +401,7 @@ def _sections(
             )
         )
     sections.append(("Config", f"<pre>{html.escape(config_yaml)}</pre>", f"```yaml\n{config_yaml}```"))
-    return sections
+    return [section for section in sections if section]
 
 
 def write_report(
@@ -386,11 +413,13 @@ def write_report(
     modality: str = "text",
     title: str | None = None,
     extra_sections: list[tuple[str, list[str], list[list[Any]]]] | None = None,
+    task_sections: TaskSections = classification_sections,
 ) -> tuple[Path, Path]:
     """Write report.html (self-contained) and report.md into `run_dir`; returns their paths.
 
     `extra_sections` are (title, header, rows) tables that commands other than `fit` add after the
-    standard sections (e.g. `adapt`'s candidate methods).
+    standard sections (e.g. `adapt`'s candidate methods). `task_sections` are the task's own (default: single-label
+    classification's, `classification_sections`).
 
     A learning curve is included when `run_dir` holds curve.json (written by `transferkit curve`). The
     mistakes are kept in mistakes.json, so a later call without `examples` (after `curve`) shows them again.
@@ -403,7 +432,14 @@ def write_report(
     curve_file = run_dir / CURVE_FILE
     curve = json.loads(curve_file.read_text())["rows"] if curve_file.is_file() else None
     title = title or f"transferkit report: {run_dir.name}"
-    sections = _sections(metrics, config_yaml=config_yaml, examples=examples or [], modality=modality, curve=curve)
+    sections = _sections(
+        metrics,
+        config_yaml=config_yaml,
+        examples=examples or [],
+        modality=modality,
+        curve=curve,
+        task_sections=task_sections,
+    )
     for name, header, rows in extra_sections or []:
         sections.insert(-1, (name, _table(header, rows), _md_table(header, rows)))  # before the config
     body = "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content, _ in sections)
@@ -427,11 +463,18 @@ def write_run_report(
     splits: Splits,
     probas: dict[str, np.ndarray],
     class_names: list[str],
+    task_sections: TaskSections = classification_sections,
 ) -> tuple[Path, Path]:
-    """The report of a `fit` run: its metrics, its config and the most confident mistakes on the test split."""
+    """The report of a `fit` run: its metrics, its config, the task's sections and the most confident mistakes
+    on the test split."""
     name = "test" if "test" in probas else "valid"
     data = splits.test if name == "test" else splits.valid
     examples = worst_examples(data, probas[name], class_names) if name in probas and data is not None else []
     return write_report(
-        run_dir, metrics=metrics, config_yaml=spec.to_yaml(), examples=examples, modality=splits.train.modality
+        run_dir,
+        metrics=metrics,
+        config_yaml=spec.to_yaml(),
+        examples=examples,
+        modality=splits.train.modality,
+        task_sections=task_sections,
     )

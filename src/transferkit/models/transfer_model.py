@@ -14,6 +14,8 @@ from transferkit.progress import progress_bar
 class TransferModel(nn.Module):
     """Maps raw inputs (image paths or texts) to class probabilities."""
 
+    kind = "transfer"  # how it is saved (see `transferkit.models.predictor.Predictor`)
+
     def __init__(self, backbone: Backbone, head: ClassifierHead, class_names: list[str]) -> None:
         super().__init__()
         self.backbone = backbone

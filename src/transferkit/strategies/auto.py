@@ -40,7 +40,8 @@ from transferkit.data.dataset import LabeledData
 from transferkit.embedding_cache import extract_features
 from transferkit.errors import ConfigError
 from transferkit.models.classic import ClassicBaseline
-from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
+from transferkit.models.feature_model import classic_model, concat_model
+from transferkit.models.target import TrainingTarget
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
 from transferkit.strategies.choice import cheap_scorers, decide, folds_of, score_candidates
 from transferkit.strategies.contrastive import ContrastiveStrategy
@@ -152,6 +153,8 @@ class AutoStrategy(Strategy):
 
         def score(train: list[int], test: list[int]) -> float:
             with tempfile.TemporaryDirectory(dir=run_dir, prefix=f".auto-{name}-") as work:
+                # Each fold's fit takes its classes and class weights from its own rows (no target passed): the
+                # cross-validated accuracy is a single-label classification score.
                 result = strategy.fit(
                     backbone=copy.deepcopy(pristine),
                     train=data.subset(train),
@@ -254,8 +257,16 @@ class AutoStrategy(Strategy):
         return estimate, row
 
     def fit(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget | None = None,
     ) -> StrategyResult:
+        target = self.target_for(target, spec, train)
         embeddings, _ = extract_features(
             backbone,
             train.inputs,
@@ -265,28 +276,28 @@ class AutoStrategy(Strategy):
         )
         selection = self.select(backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir)
         chosen = selection["chosen"]
-        class_names = train.class_names
+        class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
             inner = named_spec(spec, chosen)
-            result = get_strategy(chosen).fit(backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir)
+            result = get_strategy(chosen).fit(
+                backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir, target=target
+            )
         elif chosen == "classic":
             baseline = ClassicBaseline(modality=train.modality, seed=spec.run.seed).fit(train.inputs, train.labels)
             result = StrategyResult(model=classic_model(baseline, class_names=class_names), backbone_trained=False)
         else:
             model = concat_model(backbone, train.inputs, embeddings, train.labels or [], class_names=class_names)
             result = StrategyResult(model=model, backbone_trained=False)
-        result.details = {"chosen": chosen, "selection": selection, **result.details}
+        result.chosen, result.selection = chosen, selection
         return result
 
     def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:
-        chosen = result.details["chosen"]
+        chosen = result.chosen or ""
         model = result.model
         if chosen in ("probe", *FINE_TUNED):
             return get_strategy(chosen).predict_proba(result, data, spec)
         embeddings = None
-        if (
-            isinstance(model, FeatureModel) and model.backbone is not None
-        ):  # concat: the frozen backbone's embeddings come from the cache
+        if model.backbone is not None:  # concat: the frozen backbone's embeddings come from the cache
             embeddings, _ = extract_features(
                 model.backbone,
                 data.inputs,

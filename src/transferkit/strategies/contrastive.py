@@ -18,6 +18,7 @@ from transferkit.config import OptimConfig, RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.engine.contrastive import ContrastiveModule
 from transferkit.errors import ConfigError
+from transferkit.models.target import TrainingTarget
 from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import StrategyResult, register_strategy
 from transferkit.strategies.finetune import (
@@ -89,10 +90,18 @@ class ContrastiveStrategy(FineTuneStrategy):
             )
 
     def fit(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget | None = None,
     ) -> StrategyResult:
-        prepared = self.prepare(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
-        history, details = self.train_prepared(prepared, spec=spec, run_dir=run_dir)
+        target = self.target_for(target, spec, train)
+        prepared = self.prepare(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir, target=target)
+        history, details, rank = self.train_prepared(prepared, spec=spec, run_dir=run_dir)
         for parameter in backbone.parameters():
             parameter.requires_grad_(False)
         # The feature cache holds the pretrained backbone's embeddings: the tuned one embeds afresh.
@@ -113,28 +122,40 @@ class ContrastiveStrategy(FineTuneStrategy):
                 checkpoint=False,
                 normalize=True,
                 uniform_scale=True,
+                target=target,
             )
             head_details.pop("feature_cache", None)  # a temporary cache: its hit counts say nothing
-        model = self.finalize(TransferModel(backbone.cpu().eval(), head, train.class_names))
+        model = self.finalize(TransferModel(backbone.cpu().eval(), head, target.output_names))
         return StrategyResult(
             model=model,
             backbone_trained=True,
             history=history,
-            details=details | {"head": {**head_details, "epochs": len(head_history)}},
+            global_rank=rank,
+            extra=details | {"head": {**head_details, "epochs": len(head_history)}},
         )
 
     def prepare(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget | None = None,
     ) -> Prepared:
         """Stage 1: the pair loss over the backbone's layer groups (what `fit` trains and lr-find sweeps)."""
         self.check_options(backbone, spec)
-        if len(train.class_names) < 2:
+        target = self.target_for(target, spec, train)
+        if len(target.output_names) < 2:
             raise ConfigError("The contrastive strategy needs at least two classes in the training data.")
         optim = spec.optim
         groups = self.backbone_plan(backbone, spec)
         weight_decay = FINETUNE_WEIGHT_DECAY if optim.weight_decay == "auto" else float(optim.weight_decay)
         batch_size = optim.batch_size or self.default_batch_size
-        train_loader, valid_loader, training_rows = raw_loaders(backbone, train, valid, spec, batch_size=batch_size)
+        train_loader, valid_loader, training_rows = raw_loaders(
+            backbone, train, valid, spec, batch_size=batch_size, target=target
+        )
         epochs = optim.epochs or self.epochs_for(training_rows, batch_size)
         options = train_options(
             spec,

@@ -10,7 +10,7 @@ All combine with layer-wise learning-rate decay (``lr_decay``) and the L2-SP pen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,13 +24,15 @@ from transferkit.data.dataset import LabeledData
 from transferkit.embedding_cache import extract_features
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.engine.data import raw_loader
+from transferkit.engine.targets import SingleLabelTarget
 from transferkit.errors import ConfigError
 from transferkit.imbalance.sampling import INDEX_METHODS, BalancedBatchSampler, check_resample, resample_indices
 from transferkit.models.heads import ClassifierHead
+from transferkit.models.target import TrainingTarget
 from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import train_options, trainer_options_for
-from transferkit.strategies.probe import ProbeStrategy, label_indices
+from transferkit.strategies.probe import ProbeStrategy
 from transferkit.strategies.regularizers import L2SP
 
 FINETUNE_EPOCHS = 4
@@ -67,13 +69,19 @@ def imbalance_plan(
 
 
 def raw_loaders(
-    backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, *, batch_size: int
+    backbone: Backbone,
+    train: LabeledData,
+    valid: LabeledData | None,
+    spec: RunSpec,
+    *,
+    batch_size: int,
+    target: TrainingTarget,
 ) -> tuple[DataLoader, DataLoader | None, int]:
     """Loaders of raw backbone batches for fine-tuning: the training rows after resampling and augmentation,
     the validation rows as they are (None without them), and how many training rows there are."""
-    class_names = train.class_names
+    class_names = target.output_names
     loader_args = {"batch_size": batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
-    train_inputs, train_targets, sampler = imbalance_plan(train.inputs, label_indices(train, class_names), spec)
+    train_inputs, train_targets, sampler = imbalance_plan(train.inputs, target.encode(train.labels or []), spec)
     augmented = training_dataset_and_collate(
         backbone, train_inputs, train_targets, [class_names[i] for i in train_targets.tolist()], spec
     )
@@ -85,7 +93,7 @@ def raw_loaders(
     valid_loader = None
     if valid is not None and len(valid):
         valid_loader = raw_loader(
-            backbone, valid.inputs, label_indices(valid, class_names), shuffle=False, **loader_args
+            backbone, valid.inputs, target.encode(valid.labels or []), shuffle=False, **loader_args
         )
     return train_loader, valid_loader, len(train_inputs)
 
@@ -108,7 +116,14 @@ class FineTuneStrategy(Strategy):
 
     # --- planning -----------------------------------------------------------------------------------
     def initial_head(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget,
     ) -> tuple[ClassifierHead, dict[str, Any]]:
         """A new head that centres and scales its input by statistics of the pretrained embeddings (cached)."""
         features, _ = extract_features(
@@ -120,7 +135,7 @@ class FineTuneStrategy(Strategy):
         )
         head = ClassifierHead(
             in_features=backbone.num_features,
-            num_classes=len(train.class_names),
+            num_classes=len(target.output_names),
             kind=spec.strategy.head,
             hidden_dim=spec.strategy.hidden_dim,
             dropout=spec.strategy.dropout,
@@ -183,12 +198,22 @@ class FineTuneStrategy(Strategy):
         return model
 
     def prepare(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget | None = None,
     ) -> Prepared:
         optim = spec.optim
         self.check_options(backbone, spec)
-        class_names = train.class_names
-        head, details = self.initial_head(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
+        target = self.target_for(target, spec, train)
+        class_names = target.output_names
+        head, details = self.initial_head(
+            backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir, target=target
+        )
         model = TransferModel(backbone, head, class_names)
         groups = self.plan(backbone=backbone, head=head, spec=spec)
         weight_decay = FINETUNE_WEIGHT_DECAY if optim.weight_decay == "auto" else float(optim.weight_decay)
@@ -211,9 +236,10 @@ class FineTuneStrategy(Strategy):
             regularizers=regularizers,
             frozen_root=backbone,
             train_bn=spec.strategy.train_bn,
+            target=target,
         )
         train_loader, valid_loader, training_rows = raw_loaders(
-            backbone, train, valid, spec, batch_size=spec.optim.batch_size or self.default_batch_size
+            backbone, train, valid, spec, batch_size=spec.optim.batch_size or self.default_batch_size, target=target
         )
         details |= {
             "imbalance": {
@@ -235,18 +261,25 @@ class FineTuneStrategy(Strategy):
 
     # --- training -----------------------------------------------------------------------------------
     def fit(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget | None = None,
     ) -> StrategyResult:
-        prepared = self.prepare(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir)
-        history, details = self.train_prepared(prepared, spec=spec, run_dir=run_dir)
+        prepared = self.prepare(backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir, target=target)
+        history, details, rank = self.train_prepared(prepared, spec=spec, run_dir=run_dir)
         model = self.finalize(prepared.model.cpu()).eval()
-        return StrategyResult(model=model, backbone_trained=True, history=history, details=details)
+        return StrategyResult(model=model, backbone_trained=True, history=history, global_rank=rank, extra=details)
 
     def train_prepared(
         self, prepared: Prepared, *, spec: RunSpec, run_dir: Path
-    ) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    ) -> tuple[list[dict[str, float]], dict[str, Any], int]:
         """Run the prepared module on Lightning (a checkpoint every epoch, resumed from the last one if any);
-        returns the per-epoch history and the prepared details with the rank and epochs run."""
+        returns the per-epoch history, the prepared details with the epochs run, and the process's rank."""
         history = HistoryCallback()
         options = trainer_options_for(
             spec, epochs=prepared.epochs, has_valid=prepared.valid_loader is not None, checkpoint=True
@@ -259,8 +292,8 @@ class FineTuneStrategy(Strategy):
             train_loader=prepared.train_loader,
             valid_loader=prepared.valid_loader,
         )
-        details = prepared.details | {"global_rank": trainer.global_rank, "epochs_run": trainer.current_epoch}
-        return history.epochs, details
+        details = prepared.details | {"epochs_run": trainer.current_epoch}
+        return history.epochs, details, trainer.global_rank
 
 
 @register_strategy
@@ -293,11 +326,20 @@ class TwoStageStrategy(FineTuneStrategy):
         return count
 
     def initial_head(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget,
     ) -> tuple[ClassifierHead, dict[str, Any]]:
         stage1 = spec.model_copy(
             update={"optim": OptimConfig(epochs=spec.strategy.stage1_epochs, batch_size=spec.optim.batch_size)}
         )
+        if isinstance(target, SingleLabelTarget):  # stage 1's optimiser options start afresh: no label smoothing
+            target = replace(target, label_smoothing=stage1.optim.label_smoothing)
         requires_grad = [p.requires_grad for p in backbone.parameters()]
         head, history, details = ProbeStrategy().train_head(
             backbone=backbone,
@@ -306,6 +348,7 @@ class TwoStageStrategy(FineTuneStrategy):
             spec=stage1,
             run_dir=run_dir,
             checkpoint=False,
+            target=target,
             # One common scale, as for a new head: per-dimension scales of few examples magnify the shifts of
             # low-variance dimensions once the backbone moves (EfficientNet-Lite0 on 100 digits: 0.37 -> 0.70).
             uniform_scale=True,

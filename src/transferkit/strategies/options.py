@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from transferkit.config import RunSpec
+from transferkit.data.dataset import LabeledData
 from transferkit.engine import TrainerOptions, TrainOptions
+from transferkit.engine.targets import SingleLabelTarget
 from transferkit.errors import ConfigError
 from transferkit.imbalance.weights import class_weights
 
@@ -54,6 +56,18 @@ def loss_weights(spec: RunSpec, class_counts: dict[str, int] | None) -> list[flo
         return None
     weights = class_weights(class_counts, spec.imbalance.class_weight)
     return None if weights is None else [float(w) for w in weights]
+
+
+def classification_target(spec: RunSpec, train: LabeledData) -> SingleLabelTarget:
+    """Single-label classification of `train`'s classes with the run's loss options (--loss, --focal-gamma,
+    --class-weight from the training split's counts, --label-smoothing)."""
+    return SingleLabelTarget(
+        output_names=train.class_names,
+        loss_name=spec.imbalance.loss,
+        focal_gamma=spec.imbalance.focal_gamma,
+        class_weights=loss_weights(spec, train.class_counts),
+        label_smoothing=spec.optim.label_smoothing,
+    )
 
 
 def trainer_options_for(

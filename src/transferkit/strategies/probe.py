@@ -19,14 +19,10 @@ from transferkit.embedding_cache import extract_features
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.imbalance.sampling import BalancedBatchSampler, check_resample, resample_training
 from transferkit.models.heads import ClassifierHead
+from transferkit.models.target import TrainingTarget
 from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import loss_weights, train_options, trainer_options_for
-
-
-def label_indices(data: LabeledData, class_names: list[str]) -> torch.Tensor:
-    index = {name: position for position, name in enumerate(class_names)}
-    return torch.tensor([index[label] for label in data.labels or []], dtype=torch.long)
 
 
 def _loader(
@@ -159,18 +155,26 @@ class ProbeStrategy(Strategy):
         return features, {"hits": stats.hits, "misses": stats.misses}
 
     def fit(
-        self, *, backbone: Backbone, train: LabeledData, valid: LabeledData | None, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget | None = None,
     ) -> StrategyResult:
         for parameter in backbone.parameters():
             parameter.requires_grad_(False)  # frozen for the whole run
+        target = self.target_for(target, spec, train)
         head, history, details = self.train_head(
-            backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir, checkpoint=True
+            backbone=backbone, train=train, valid=valid, spec=spec, run_dir=run_dir, checkpoint=True, target=target
         )
         return StrategyResult(
-            model=TransferModel(backbone, head, train.class_names),
+            model=TransferModel(backbone, head, target.output_names),
             backbone_trained=False,
             history=history,
-            details=details,
+            extra=details,
         )
 
     def train_head(
@@ -184,14 +188,17 @@ class ProbeStrategy(Strategy):
         checkpoint: bool,
         uniform_scale: bool = False,
         normalize: bool = False,
+        target: TrainingTarget | None = None,
     ) -> tuple[ClassifierHead, list[dict[str, float]], dict]:
         """Train a head on the cached embeddings; returns it (on the CPU, eval mode), its history and details.
 
         `uniform_scale` divides every dimension by one common scale instead of its own standard deviation,
         for a head the backbone will fine-tune under (see `TwoStageStrategy`); `normalize` makes each
-        embedding unit length first (a body tuned on cosine similarity, see `ContrastiveStrategy`).
+        embedding unit length first (a body tuned on cosine similarity, see `ContrastiveStrategy`). `target`
+        defaults to single-label classification of `train`'s classes.
         """
-        class_names = train.class_names
+        target = self.target_for(target, spec, train)
+        class_names = target.output_names
         train_features, train_stats = self._features(backbone, train, spec, "training data")
         head = ClassifierHead(
             in_features=backbone.num_features,
@@ -202,7 +209,7 @@ class ProbeStrategy(Strategy):
             normalize=normalize,
         )
         head.fit_scaling(torch.as_tensor(train_features), uniform=uniform_scale)
-        train_targets = label_indices(train, class_names)
+        train_targets = target.encode(train.labels or [])
         cache_details = {"train": train_stats}
         # L2 strength is cross-validated on the clean rows: views of one example in two folds would leak.
         clean_features, clean_targets = train_features, train_targets
@@ -260,7 +267,7 @@ class ProbeStrategy(Strategy):
         if valid is not None and len(valid):
             valid_features, cache_details["valid"] = self._features(backbone, valid, spec, "validation data")
             valid_loader = _loader(
-                valid_features, label_indices(valid, class_names), batch_size=4096, shuffle=False, seed=spec.run.seed
+                valid_features, target.encode(valid.labels or []), batch_size=4096, shuffle=False, seed=spec.run.seed
             )
         options = train_options(
             spec,
@@ -269,7 +276,7 @@ class ProbeStrategy(Strategy):
             has_valid=valid_loader is not None,
             class_counts=train.class_counts,
         )
-        module = ClassifierModule(head, groups=[LayerGroup("head", head)], options=options)
+        module = ClassifierModule(head, groups=[LayerGroup("head", head)], options=options, target=target)
         history = HistoryCallback()
         trainer_options = trainer_options_for(
             spec,

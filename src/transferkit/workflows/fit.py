@@ -16,28 +16,27 @@ from transferkit.config import RunSpec, flat_to_dotted
 from transferkit.data import LabeledData, Splits, load_labeled, split_data, validate_labeled
 from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
-from transferkit.evaluation import classification_metrics, write_run_report
-from transferkit.evaluation.metrics import class_pr_auc
-from transferkit.imbalance.advice import imbalance_summary
-from transferkit.imbalance.threshold import check_threshold_option, threshold_record
+from transferkit.evaluation import write_run_report
 from transferkit.model_card import model_card
-from transferkit.models.transfer_model import TransferModel
+from transferkit.models.predictor import Predictor
 from transferkit.run_folder import RunFolder, default_run_name, inherited_run_name, run_log, write_json
-from transferkit.strategies import get_strategy
+from transferkit.strategies import Strategy, StrategyResult, get_strategy
 from transferkit.strategies.choice import choose_for_run
+from transferkit.tasks import Task, get_task
 from transferkit.workflows.baselines import run_baselines
 from transferkit.workflows.run_setup import open_run_dir, resume_spec
 
 
 @dataclass
 class FitResult:
-    """What `fit` produced: the run folder, the saved model folder, the metrics and the model itself."""
+    """What `fit` produced: the run folder, the saved model folder, the metrics, the model and its task."""
 
     run_dir: Path
     model_dir: Path
     metrics: dict[str, Any]
     spec: RunSpec
-    model: TransferModel
+    model: Predictor
+    task: Task | None = None
 
 
 def resolve_spec(data: str | Path | None, config: RunSpec | str | Path | None, options: dict[str, Any]) -> RunSpec:
@@ -160,88 +159,145 @@ def fit(
         spec = resolve_spec(data, config, options)
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     splits, data_summary = prepare_splits(spec)
-    modality = splits.train.modality
-    backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[modality]
-    check_backbone_modality(backbone_spec, modality)
-    name = spec.run.name or inherited_run_name() or default_run_name(spec.data.path, backbone_spec, spec.strategy.name)
-    spec = spec.with_overrides({"backbone.spec": backbone_spec, "run.name": name})
+    spec = complete_spec(spec, modality=splits.train.modality)
+    task = get_task(task_name(spec)).from_training(splits.train, spec=spec)
     folder = RunFolder.open(resume) if resume is not None else open_run_dir(spec)
     run_dir = folder.path
     with folder.in_progress(), run_log(run_dir) as log:  # an overwritten run is dropped only on success
         log.info("data %s: %s", spec.data.path, data_summary)
-        check_threshold_option(
-            spec.imbalance.threshold, num_classes=len(splits.train.class_names), has_valid=bool(splits.valid)
-        )
-        column_map = {"column_map": spec.backbone.column_map} if spec.backbone.column_map else {}
-        if column_map and modality != "tabular":
-            raise ConfigError("The 'column-map' option renames table columns; it applies to tabular backbones only.")
-        backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length, **column_map)
-        if modality == "tabular":  # scikit-learn preprocessing, fitted on the training rows only
-            backbone.fit_preprocessing(splits.train.inputs)
+        task.check(spec=spec, train=splits.train, valid=splits.valid)
+        backbone = build_backbone(spec, splits)
         strategy = get_strategy(spec.strategy.name)
-        result = strategy.fit(backbone=backbone, train=splits.train, valid=splits.valid, spec=spec, run_dir=run_dir)
-        if result.details.get("global_rank", 0):  # an extra process of a multi-process run: the primary reports
+        target = task.training_target(spec=spec, train=splits.train)
+        result = strategy.fit(
+            backbone=backbone, train=splits.train, valid=splits.valid, spec=spec, run_dir=run_dir, target=target
+        )
+        if result.secondary_process:  # an extra process of a multi-process run: the primary reports
             return FitResult(
                 run_dir=run_dir, model_dir=run_dir / "model", metrics={"global_rank": 1}, spec=spec, model=result.model
             )
         fitted = time.perf_counter()
-        metrics: dict[str, Any] = {"data": data_summary}
-        probas: dict[str, np.ndarray] = {}
-        class_names = result.model.class_names
-        evaluated = {name: split for name, split in (("valid", splits.valid), ("test", splits.test)) if split}
-        for split_name, split in evaluated.items():
-            probas[split_name] = strategy.predict_proba(result, split, spec)
-        metrics["imbalance"] = imbalance_summary(splits.train.class_counts, spec.imbalance)
-        threshold = None
-        if spec.imbalance.threshold == "auto":  # tuned on validation rows; test rows only measure it
-            threshold = threshold_record(class_names, splits.train.class_counts, splits.valid.labels, probas["valid"])
-            metrics["threshold"] = threshold
-        for split_name, split in evaluated.items():
-            metrics[split_name] = classification_metrics(
-                split.labels, probas[split_name], class_names, threshold=threshold
-            )
-            if len(class_names) == 2:
-                minority = metrics["imbalance"]["minority_class"]
-                metrics[split_name]["minority_pr_auc"] = class_pr_auc(
-                    split.labels, probas[split_name], class_names, minority
-                )
-        if metrics["imbalance"]["suggestion"]:
+        metrics, probas = evaluate_run(
+            task=task, strategy=strategy, result=result, spec=spec, splits=splits, data_summary=data_summary
+        )
+        if (metrics.get("imbalance") or {}).get("suggestion"):
             log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
-        if spec.run.baseline != "none":
-            metrics["baselines"] = run_baselines(
-                choice=spec.run.baseline,
-                spec=spec,
-                splits=splits,
-                probas=probas,
-                class_names=class_names,
-                run_dir=run_dir,
-            )
-        if "selection" in result.details:  # strategy auto: the choice that made the model
-            metrics["selection"] = result.details.pop("selection")
-        elif spec.run.select:  # an explicit strategy with --select: the same choice, reported only
-            metrics["selection"] = choose_for_run(spec=spec, train=splits.train)
+        metrics |= run_records(spec=spec, splits=splits, result=result, probas=probas, task=task, run_dir=run_dir)
         metrics["backbone"] = {
-            "spec": backbone_spec,
+            "spec": spec.backbone.spec,
             "parameters": backbone.num_parameters,
             "weights": backbone.weights_cfg.to_dict(),
         }
-        metrics["strategy"] = {"name": spec.strategy.name, **result.details}
+        metrics["strategy"] = {"name": spec.strategy.name, **result.record()}
         metrics["history"] = result.history
         metrics["seconds"] = {"fit": round(fitted - started, 2), "total": round(time.perf_counter() - started, 2)}
-        model_dir = save_model(
-            result.model,
-            run_dir / "model",
-            backbone_trained=result.backbone_trained,
-            metadata={
-                "text_column": spec.data.text_column,
-                "run": name,
-                "modality": modality,
-                **({"feature_columns": backbone.input_columns} if modality == "tabular" else {}),
-                **({"threshold": threshold} if threshold else {}),
-            },
-            card=model_card(metrics=metrics, spec=spec, class_names=class_names, modality=modality),
+        model_dir = save_run(
+            run_dir, spec=spec, result=result, task=task, metrics=metrics, splits=splits, probas=probas
         )
-        write_json(run_dir / "metrics.json", metrics)
-        write_run_report(run_dir, metrics=metrics, spec=spec, splits=splits, probas=probas, class_names=class_names)
         log.info("metrics written to %s", run_dir / "metrics.json")
-    return FitResult(run_dir=run_dir, model_dir=model_dir, metrics=metrics, spec=spec, model=result.model)
+    return FitResult(run_dir=run_dir, model_dir=model_dir, metrics=metrics, spec=spec, model=result.model, task=task)
+
+
+def task_name(spec: RunSpec) -> str:
+    """The run's task (--task); single-label classification unless the config names another."""
+    return getattr(spec, "task", None) or "classification"
+
+
+def complete_spec(spec: RunSpec, *, modality: str) -> RunSpec:
+    """The spec with its backbone (the modality's default unless given) and its run name filled in."""
+    backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[modality]
+    check_backbone_modality(backbone_spec, modality)
+    name = spec.run.name or inherited_run_name() or default_run_name(spec.data.path, backbone_spec, spec.strategy.name)
+    return spec.with_overrides({"backbone.spec": backbone_spec, "run.name": name})
+
+
+def build_backbone(spec: RunSpec, splits: Splits):
+    """The run's pretrained backbone; a tabular one fits its preprocessing on the training rows only."""
+    modality = splits.train.modality
+    column_map = {"column_map": spec.backbone.column_map} if spec.backbone.column_map else {}
+    if column_map and modality != "tabular":
+        raise ConfigError("The 'column-map' option renames table columns; it applies to tabular backbones only.")
+    backbone = create_backbone(spec.backbone.spec, max_length=spec.backbone.max_length, **column_map)
+    if modality == "tabular":  # scikit-learn preprocessing, fitted on the training rows only
+        backbone.fit_preprocessing(splits.train.inputs)
+    return backbone
+
+
+def evaluate_run(
+    *, task: Task, strategy: Strategy, result: StrategyResult, spec: RunSpec, splits: Splits, data_summary: dict
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The model's outputs on the validation and test splits, and the task's metrics of them (the task tunes
+    its decision policy on the validation outputs first)."""
+    evaluated = {name: split for name, split in (("valid", splits.valid), ("test", splits.test)) if split}
+    probas = {name: strategy.predict_proba(result, split, spec) for name, split in evaluated.items()}
+    metrics: dict[str, Any] = {"data": data_summary}
+    metrics |= task.fit_metrics(spec=spec, train=splits.train, evaluated=evaluated, probas=probas)
+    return metrics, probas
+
+
+def run_records(
+    *,
+    spec: RunSpec,
+    splits: Splits,
+    result: StrategyResult,
+    probas: dict[str, np.ndarray],
+    task: Task,
+    run_dir: Path,
+) -> dict[str, Any]:
+    """metrics.json's baselines (--baseline) and selection (strategy auto's choice, or --select's report)."""
+    records: dict[str, Any] = {}
+    if spec.run.baseline != "none":
+        records["baselines"] = run_baselines(
+            choice=spec.run.baseline,
+            spec=spec,
+            splits=splits,
+            probas=probas,
+            class_names=task.output_names,
+            run_dir=run_dir,
+        )
+    if result.selection is not None:  # strategy auto: the choice that made the model
+        records["selection"] = result.selection
+    elif spec.run.select:  # an explicit strategy with --select: the same choice, reported only
+        records["selection"] = choose_for_run(spec=spec, train=splits.train)
+    return records
+
+
+def save_run(
+    run_dir: Path,
+    *,
+    spec: RunSpec,
+    result: StrategyResult,
+    task: Task,
+    metrics: dict[str, Any],
+    splits: Splits,
+    probas: dict[str, np.ndarray],
+) -> Path:
+    """The model folder (with its task and model card), metrics.json and the report; returns the model folder."""
+    modality = splits.train.modality
+    backbone = result.model.backbone
+    threshold = task.state().get("threshold")
+    model_dir = save_model(
+        result.model,
+        run_dir / "model",
+        backbone_trained=result.backbone_trained,
+        metadata={
+            "text_column": spec.data.text_column,
+            "run": spec.run.name,
+            "modality": modality,
+            **({"feature_columns": backbone.input_columns} if modality == "tabular" and backbone else {}),
+            **({"threshold": threshold} if threshold else {}),  # also in the task's state; read by older versions
+        },
+        card=model_card(metrics=metrics, spec=spec, task=task, modality=modality),
+        task=task,
+    )
+    write_json(run_dir / "metrics.json", metrics)
+    write_run_report(
+        run_dir,
+        metrics=metrics,
+        spec=spec,
+        splits=splits,
+        probas=probas,
+        class_names=task.output_names,
+        task_sections=task.report_sections,
+    )
+    return model_dir

@@ -17,17 +17,17 @@ from transferkit.data.images import load_image_inputs
 from transferkit.data.text_tables import TABLE_SUFFIXES, load_text_table
 from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
-from transferkit.evaluation import classification_metrics
-from transferkit.imbalance.threshold import apply_threshold
-from transferkit.models.feature_model import FeatureModel
-from transferkit.models.transfer_model import TransferModel
+from transferkit.models.predictor import Predictor
 from transferkit.run_folder import write_output
+from transferkit.tasks import ClassificationTask, Task, task_from_manifest
 
 
-def _as_model(model: TransferModel | FeatureModel | str | Path) -> tuple[TransferModel | FeatureModel, dict[str, Any]]:
-    if isinstance(model, TransferModel | FeatureModel):
-        return model, {}
-    return load_model(model), read_manifest(model)["metadata"]
+def _as_model(model: Predictor | str | Path) -> tuple[Predictor, Task, dict[str, Any]]:
+    """The model, its task and its metadata; a model in memory is single-label classification of its classes."""
+    if not isinstance(model, str | Path):
+        return model, ClassificationTask(class_names=model.class_names), {}
+    manifest = read_manifest(Path(model))
+    return load_model(model), task_from_manifest(manifest), manifest["metadata"]
 
 
 def _text_inputs(paths: list[Path], text_column: str) -> list[str]:
@@ -47,7 +47,7 @@ def _text_inputs(paths: list[Path], text_column: str) -> list[str]:
     return texts
 
 
-def model_columns(model: TransferModel | FeatureModel) -> list[str]:
+def model_columns(model: Predictor) -> list[str]:
     """The table columns a tabular model reads (after its column map)."""
     return list(model.backbone.input_columns)
 
@@ -63,7 +63,7 @@ def _tabular_inputs(paths: list[Path], columns: list[str]) -> list[str]:
 
 
 def predict(
-    model: TransferModel | FeatureModel | str | Path,
+    model: Predictor | str | Path,
     inputs: list[str | Path] | None = None,
     *,
     texts: list[str] | None = None,
@@ -76,7 +76,8 @@ def predict(
 ) -> pd.DataFrame:
     """Predict labels and per-class probabilities for files / folders (`inputs`) or raw `texts`.
 
-    Returns a DataFrame with columns ``input``, ``label`` and ``prob_<class>`` per class, also written
+    Returns a DataFrame with column ``input`` and the task's columns (classification: ``label`` by its decision
+    policy, argmax or the threshold tuned at fit time, and ``prob_<class>`` per class), also written
     to `output` as CSV when given. ``runtime="onnx"`` runs the exported graph (`onnx_path`, default
     model.onnx in the model folder, from `transferkit export`) through onnxruntime; the model folder
     still supplies the preprocessing (tokenizer, image transform, classic features).
@@ -87,8 +88,8 @@ def predict(
     """
     if runtime not in ("torch", "onnx"):
         raise ConfigError(f"The 'runtime' option must be one of torch, onnx. Got {runtime!r}.")
-    folder = None if isinstance(model, TransferModel | FeatureModel) else Path(model)
-    model, metadata = _as_model(model)
+    folder = Path(model) if isinstance(model, str | Path) else None
+    model, task, metadata = _as_model(model)
     modality = model.modality
     if texts is not None:
         if modality != "text":
@@ -118,18 +119,14 @@ def predict(
         proba = onnx_predict_proba(model, items, path=path, batch_size=batch_size)
     else:
         proba = model.predict_proba(items, batch_size=batch_size)
-    # A threshold tuned at fit time (--threshold auto) decides binary labels; else the most probable class.
-    predicted = apply_threshold(proba, model.class_names, metadata.get("threshold"))
-    frame = pd.DataFrame({"input": items, "label": [model.class_names[i] for i in predicted]})
-    for position, name in enumerate(model.class_names):
-        frame[f"prob_{name}"] = proba[:, position]
+    frame = pd.DataFrame({"input": items, **task.prediction_columns(np.asarray(proba))})
     if output is not None:
         write_output(Path(output), frame.to_csv(index=False))
     return frame
 
 
 def evaluate(
-    model: TransferModel | FeatureModel | str | Path,
+    model: Predictor | str | Path,
     data: str | Path,
     *,
     text_column: str | None = None,
@@ -143,7 +140,7 @@ def evaluate(
 
         evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")
     """
-    model, metadata = _as_model(model)
+    model, task, metadata = _as_model(model)
     tabular = model.modality == "tabular"
     labeled = load_labeled(
         data,
@@ -156,7 +153,7 @@ def evaluate(
         raise DataError(f"Unusable items in {labeled.source}: {describe_bad_items(labeled.bad_items)}.")
     if not len(labeled):
         raise DataError(f"{labeled.source} holds no examples to evaluate.")
-    unknown = sorted(set(labeled.labels or []) - set(model.class_names))
+    unknown = task.unknown_labels(labeled.labels or [])
     if unknown:
         raise DataError(
             f"{labeled.source} has label(s) {', '.join(unknown)} the model does not know; it predicts "
@@ -165,9 +162,7 @@ def evaluate(
     if labeled.split is not None:  # builtin sets: evaluate on their test rows
         labeled = labeled.subset([i for i, s in enumerate(labeled.split) if s == "test"]) or labeled
     proba = model.predict_proba(labeled.inputs, batch_size=batch_size)
-    metrics = classification_metrics(
-        labeled.labels, np.asarray(proba), model.class_names, threshold=metadata.get("threshold")
-    )
+    metrics = task.metrics(labeled.labels or [], np.asarray(proba))
     if output is not None:
         write_output(Path(output), json.dumps(metrics, indent=2) + "\n")
     return metrics

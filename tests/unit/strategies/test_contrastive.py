@@ -78,7 +78,7 @@ def test_contrastive_pulls_classes_apart_trains_only_unfrozen_groups_and_fits_th
     strategy = get_strategy("contrastive")
     result = strategy.fit(backbone=backbone, train=reviews, valid=None, spec=spec, run_dir=tmp_path / "run")
 
-    assert result.backbone_trained and result.details["lr"] == pytest.approx(1e-4)
+    assert result.backbone_trained and result.extra["lr"] == pytest.approx(1e-4)
     assert [row["epoch"] for row in result.history] == [0, 1, 2]
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     # Measured 0.018 -> 0.067 with two of six layers tuned for three steps.

@@ -1,0 +1,41 @@
+"""The one interface of every trained model a strategy returns, saves and predicts with.
+
+A strategy returns a `TransferModel` (backbone + head) or, from strategy auto, a `FeatureModel` (classic or
+concatenated features + logistic regression); code above the strategies asks for a `Predictor` and uses
+only what both provide.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from transferkit.backbones.base import Backbone
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Raw inputs -> one row of output probabilities per input, in `class_names` order.
+
+    Usage:
+
+        proba = model.predict_proba(["Stale and overpriced."], batch_size=32)  # (1, len(model.class_names))
+    """
+
+    class_names: list[str]  # the outputs' names, in column order
+    kind: str  # how it is saved: "transfer" (backbone + head), "classic" or "concat" (feature models)
+
+    @property
+    def modality(self) -> str:
+        """The inputs it reads: text, image, audio or tabular."""
+        ...
+
+    @property
+    def backbone(self) -> Backbone | None:
+        """The pretrained backbone it embeds with (None for a classic model, which uses none)."""
+        ...
+
+    def predict_proba(self, inputs: list[str], *, batch_size: int = 32) -> np.ndarray:
+        """Probabilities for raw inputs, shape (len(inputs), len(class_names))."""
+        ...

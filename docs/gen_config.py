@@ -27,6 +27,19 @@ def _flag(section: str, key: str, field: Any) -> str:
     return extra.get("flag", key)
 
 
+def _fit_arguments() -> set[str]:
+    """Names `transferkit fit` takes as positional arguments (DATA) rather than as --flags."""
+    try:
+        import typer.main
+
+        from transferkit.cli import app
+
+        fit = typer.main.get_command(app).commands["fit"]
+        return {param.name for param in fit.params if param.param_type_name == "argument"}
+    except (ImportError, KeyError, AttributeError):
+        return set()
+
+
 def _type(annotation: Any) -> str:
     text = repr(annotation).replace("typing.", "")
     return text.removeprefix("<class '").removesuffix("'>")
@@ -45,6 +58,7 @@ def _cell(text: str) -> str:
 def config_tables() -> str:
     """One table per RunSpec section: key, flag / keyword, default, choices, description."""
     out = []
+    arguments = _fit_arguments()
     for section, section_field in RunSpec.model_fields.items():
         model = section_field.annotation
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
@@ -60,8 +74,9 @@ def config_tables() -> str:
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             only = extra.get("strategies")
             description = (field.description or "") + (f" (strategies: {', '.join(only)})" if only else "")
+            flag = f"`{flat.upper()}` (argument)" if flat in arguments else f"`--{flat.replace('_', '-')}`"
             out.append(
-                f"| `{section}.{key}` | `--{flat.replace('_', '-')}` / `{flat}=` | `{default!r}` | "
+                f"| `{section}.{key}` | {flag} / `{flat}=` | `{default!r}` | "
                 f"{_cell(_choices(field.annotation))} | {_cell(description)} |"
             )
         out.append("")

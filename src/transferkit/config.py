@@ -48,6 +48,22 @@ def strategy_names() -> list[str]:
     return list(_STRATEGY_NAMES)
 
 
+# Task names, the same way: the schema sits below `transferkit.tasks`, whose `register_task` adds plugins.
+BUILTIN_TASKS = ("classification",)
+_TASK_NAMES = list(BUILTIN_TASKS)
+
+
+def register_task_name(name: str) -> None:
+    """Let configs name a task registered by a plugin (called by `transferkit.tasks.register_task`)."""
+    if name not in _TASK_NAMES:
+        _TASK_NAMES.append(name)
+
+
+def task_names() -> list[str]:
+    """Every task name a config may use: the built-in ones, then registered plugins."""
+    return list(_TASK_NAMES)
+
+
 def _flag(name: str, **extra: Any) -> dict[str, Any]:
     """Field metadata: the flat name (CLI flag / keyword) when it is not the field's own name."""
     return {"flag": name, **extra}
@@ -114,6 +130,10 @@ class DataConfig(_Section):
     )
     text_column: str = Field("text", description="Text column of a CSV / JSONL file.")
     label_column: str = Field("label", description="Label column of a CSV / JSONL file.")
+    task: str = Field(
+        "classification",
+        description="What to predict from the labels: classification (one class per example) or a task plugin.",
+    )
     skip_bad_files: bool = Field(False, description="Leave out unreadable files instead of failing.")
     valid_fraction: float = Field(
         0.15, ge=0.0, lt=0.5, description="Fraction of training rows held out for validation."
@@ -133,6 +153,13 @@ class DataConfig(_Section):
     feature_columns: list[str] | None = Field(
         None, description="Tabular data: feature columns (default: every column but the label / split columns)."
     )
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        if value not in _TASK_NAMES:
+            raise ValueError(f"must be one of {', '.join(_TASK_NAMES)}")
+        return value
 
 
 class BackboneConfig(_Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from transferkit.config import register_task_name
 from transferkit.errors import ConfigError
 from transferkit.tasks.base import Task
 
@@ -13,6 +14,7 @@ def register_task(cls: type[Task]) -> type[Task]:
     if cls.name in _TASKS:
         raise ConfigError(f"A task named '{cls.name}' is already registered; choose another name.")
     _TASKS[cls.name] = cls
+    register_task_name(cls.name)  # the schema accepts it in configs (--task) from now on
     return cls
 
 

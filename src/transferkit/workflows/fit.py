@@ -160,7 +160,7 @@ def fit(
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     splits, data_summary = prepare_splits(spec)
     spec = complete_spec(spec, modality=splits.train.modality)
-    task = get_task(task_name(spec)).from_training(splits.train, spec=spec)
+    task = get_task(spec.data.task).from_training(splits.train, spec=spec)
     folder = RunFolder.open(resume) if resume is not None else open_run_dir(spec)
     run_dir = folder.path
     with folder.in_progress(), run_log(run_dir) as log:  # an overwritten run is dropped only on success
@@ -196,11 +196,6 @@ def fit(
         )
         log.info("metrics written to %s", run_dir / "metrics.json")
     return FitResult(run_dir=run_dir, model_dir=model_dir, metrics=metrics, spec=spec, model=result.model, task=task)
-
-
-def task_name(spec: RunSpec) -> str:
-    """The run's task (--task); single-label classification unless the config names another."""
-    return getattr(spec, "task", None) or "classification"
 
 
 def complete_spec(spec: RunSpec, *, modality: str) -> RunSpec:

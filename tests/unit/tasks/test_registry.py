@@ -87,3 +87,21 @@ def test_a_custom_task_plugs_into_get_task():
     assert task.prediction_columns(np.array([[0.2, 0.8]])) == {"echo": ["b"]}
     assert task.metrics(["apple", "bean"], np.array([[0.9, 0.1], [0.6, 0.4]])) == {"hits": 1}
     assert task.training_target(spec=None, train=None).encode(["b", "a"]).tolist() == [1, 0]
+
+
+def test_the_config_accepts_registered_tasks_only():
+    from transferkit.config import RunSpec
+
+    assert RunSpec().data.task == "classification"
+    assert RunSpec.from_dict({"data": {"task": "toy-echo"}}).data.task == "toy-echo"  # registered above
+    with pytest.raises(ConfigError, match="classification"):
+        RunSpec.from_dict({"data": {"task": "sentiment"}})
+
+
+def test_fit_has_a_task_flag():
+    from typer.testing import CliRunner
+
+    from transferkit.cli import app
+
+    result = CliRunner().invoke(app, ["fit", "--help"], terminal_width=200)
+    assert "--task" in result.output

@@ -3,7 +3,8 @@
 The exported graph maps model-ready tensors to class probabilities: pixels (N, 3, H, W) for image
 models, ``input_ids`` and ``attention_mask`` for text models. What turns raw inputs into those tensors
 (resize / normalisation, or the tokenizer and its max length) is written beside it as
-``<name>.<suffix>.json`` (model.onnx.json) together with the class names and the backbone's weights record.
+``<name>.<suffix>.json`` (model.onnx.json) together with the class names, the task (with its decision policy)
+and the backbone's weights record.
 
 Example::
 
@@ -22,11 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.artifacts import load_model
+from transferkit.artifacts import load_model, load_task
 from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.models.feature_model import FeatureModel
 from transferkit.models.predictor import Predictor
 from transferkit.run_folder import atomic_output, write_json
+from transferkit.tasks import ClassificationTask, task_record
 
 ExportFormat = Literal["torchscript", "onnx"]
 PARITY_TOLERANCE = 1e-4
@@ -41,12 +43,7 @@ class _Probabilities(nn.Module):
         self.model = model
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.model, FeatureModel):  # backbone tensors (if any), then the classic feature rows
-            return self.model(*tensors).softmax(dim=-1)
-        if self.model.backbone.modality == "text":
-            batch = {"input_ids": tensors[0], "attention_mask": tensors[1]}
-            return self.model(batch).softmax(dim=-1)
-        return self.model(tensors[0]).softmax(dim=-1)
+        return self.model.forward_tensors(*tensors).softmax(dim=-1)
 
 
 @dataclass
@@ -66,12 +63,7 @@ class ExportResult:
 
 def input_tensors(model: Predictor, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
     """The exported graph's input tensors for raw `inputs`, and their names."""
-    if isinstance(model, FeatureModel):
-        return model.model_inputs(inputs)
-    batch = model.backbone.load_batch(inputs)
-    if isinstance(batch, dict):
-        return (batch["input_ids"], batch["attention_mask"]), ["input_ids", "attention_mask"]
-    return (batch,), ["pixels"]
+    return model.model_inputs(inputs)
 
 
 def run_exported(path: Path, format: ExportFormat, tensors: tuple[torch.Tensor, ...], names: list[str]) -> np.ndarray:
@@ -174,6 +166,9 @@ def export_model(
         "inputs": names,
         "output": "probabilities",
         "class_names": loaded.class_names,
+        # The task and its decision policy (e.g. a tuned threshold), so the graph's probabilities decide as
+        # `predict` does; a model passed in memory is single-label classification with argmax.
+        "task": task_record(load_task(folder) if folder else ClassificationTask(class_names=loaded.class_names)),
         "backbone": backbone_record,
         # classic / concat models: the feature transform (TF-IDF vocabulary in the model folder's
         # classic_vocabulary.json, or grey pixels) that makes the "classic_features" input.

@@ -90,6 +90,10 @@ class FeatureModel(nn.Module):
             embeddings = self.backbone(batch)
         return self.logits(embeddings, tensors[-1])
 
+    def forward_tensors(self, *tensors: torch.Tensor) -> torch.Tensor:
+        """Logits from `model_inputs`' tensors (the graph an export traces): `forward` itself."""
+        return self(*tensors)
+
     def model_inputs(self, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
         """The tensors `forward` takes for raw `inputs`, and their names in an exported graph."""
         tensors: list[torch.Tensor] = []

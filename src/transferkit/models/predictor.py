@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import torch
 
 from transferkit.backbones.base import Backbone
 
@@ -38,4 +39,13 @@ class Predictor(Protocol):
 
     def predict_proba(self, inputs: list[str], *, batch_size: int = 32) -> np.ndarray:
         """Probabilities for raw inputs, shape (len(inputs), len(class_names))."""
+        ...
+
+    # The tensor-level graph that export traces: raw inputs -> named tensors -> output logits.
+    def model_inputs(self, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
+        """The model-ready tensors for raw `inputs`, and their names in an exported graph."""
+        ...
+
+    def forward_tensors(self, *tensors: torch.Tensor) -> torch.Tensor:
+        """Output logits from `model_inputs`' tensors."""
         ...

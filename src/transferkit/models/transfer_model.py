@@ -29,6 +29,19 @@ class TransferModel(nn.Module):
     def forward(self, batch: Batch) -> torch.Tensor:
         return self.head(self.backbone(batch))
 
+    def model_inputs(self, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
+        """The tensors `forward_tensors` takes for raw `inputs`, and their names in an exported graph."""
+        batch = self.backbone.load_batch(inputs)
+        if isinstance(batch, dict):  # a tokenizer's output
+            return (batch["input_ids"], batch["attention_mask"]), ["input_ids", "attention_mask"]
+        return (batch,), ["pixels"]
+
+    def forward_tensors(self, *tensors: torch.Tensor) -> torch.Tensor:
+        """Logits from `model_inputs`' tensors (the graph an export traces)."""
+        if self.backbone.modality == "text":
+            return self({"input_ids": tensors[0], "attention_mask": tensors[1]})
+        return self(tensors[0])
+
     @torch.inference_mode()
     def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
         """Probabilities from precomputed backbone embeddings."""

@@ -58,3 +58,13 @@ def test_a_folder_without_a_task_loads_as_classification(model, tmp_path):
 def test_saved_models_are_predictors(model, tmp_path):
     assert isinstance(model, Predictor)
     assert isinstance(load_model(save_model(model, tmp_path / "m", backbone_trained=False)), Predictor)
+
+
+def test_an_export_carries_the_task_and_its_threshold(model, tmp_path):
+    from transferkit.export import export_model
+
+    task = ClassificationTask(class_names=["bad", "good"], threshold=THRESHOLD)
+    folder = save_model(model, tmp_path / "model", backbone_trained=False, task=task)
+    result = export_model(folder, format="torchscript", check_inputs=TEXTS)
+    metadata = json.loads(result.metadata_path.read_text())
+    assert metadata["task"] == {"name": "classification", "state": task.state()}

@@ -71,28 +71,43 @@ def model_card(
         "",
         *own["metrics"],
     ]
-    selection = metrics.get("selection")
-    if selection:
-        lines += [
-            "",
-            f"Cross-validation on the training split chose {selection['chosen']}, "
-            + (
-                f"{selection['margin']:.3f} accuracy above {selection['runner_up']}."
-                if selection.get("runner_up")
-                else "the only candidate scored."
-            ),
-        ]
-        lines += [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
-    for name, entry in (metrics.get("baselines") or {}).items():
+    lines += _selection_lines(metrics.get("selection")) + _baseline_lines(metrics.get("baselines") or {})
+    return "\n".join(lines + _limitations_and_use(data))
+
+
+def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
+    """Strategy auto's (or --select's) cross-validated choice."""
+    if not selection:
+        return []
+    lines = [
+        "",
+        f"Cross-validation on the training split chose {selection['chosen']}, "
+        + (
+            f"{selection['margin']:.3f} accuracy above {selection['runner_up']}."
+            if selection.get("runner_up")
+            else "the only candidate scored."
+        ),
+    ]
+    return lines + [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
+
+
+def _baseline_lines(baselines: dict[str, Any]) -> list[str]:
+    """The transfer gain over each baseline (--baseline)."""
+    lines = []
+    for name, entry in baselines.items():
         if isinstance(entry, dict):
             gain = entry["gain"]
             lines.append(
                 f"- vs {name} baseline ({entry['description']}): gain {gain['gain']:+.3f} "
                 f"[{gain['low']:+.3f}, {gain['high']:+.3f}]{' NEGATIVE TRANSFER' if gain['negative_transfer'] else ''}"
             )
-    train_counts = (data.get("splits") or {}).get("train") or counts
+    return lines
+
+
+def _limitations_and_use(data: dict[str, Any]) -> list[str]:
+    train_counts = (data.get("splits") or {}).get("train") or data.get("class_counts") or {}
     smallest = min(train_counts.values()) if train_counts else 0
-    lines += [
+    return [
         "",
         "## Limitations",
         "",
@@ -109,4 +124,3 @@ def model_card(
         "```",
         "",
     ]
-    return "\n".join(lines)

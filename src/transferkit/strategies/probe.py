@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -133,6 +135,67 @@ def sklearn_head(
     return {"solver": "sklearn", "C": float(np.atleast_1d(model.C_)[0])}
 
 
+@dataclass
+class HeadRows:
+    """The rows a head trains on (after augmentation and resampling), the clean rows before those, and the
+    record of what was done (feature-cache statistics, imbalance handling)."""
+
+    features: np.ndarray
+    targets: torch.Tensor
+    clean_features: np.ndarray
+    clean_targets: torch.Tensor
+    cache: dict[str, Any]
+    imbalance: dict[str, Any]
+
+
+def training_rows(
+    backbone: Backbone,
+    train: LabeledData,
+    spec: RunSpec,
+    *,
+    target: TrainingTarget,
+    features: np.ndarray,
+    stats: dict[str, int],
+) -> HeadRows:
+    """The training split's embeddings and targets, with augmented views (--augment) and resampled (--resample)."""
+    targets = target.encode(train.labels or [])
+    cache: dict[str, Any] = {"train": stats}
+    # L2 strength is cross-validated on the clean rows: views of one example in two folds would leak.
+    clean_features, clean_targets = features, targets
+    features, targets, augmented = with_augmented_views(
+        backbone,
+        inputs=train.inputs,
+        labels=train.labels or [],
+        class_names=target.output_names,
+        spec=spec,
+        features=features,
+        targets=targets,
+    )
+    if augmented is not None:
+        cache["augmented"] = augmented
+    # Resampling sees the training rows only (validation and test are embedded separately, untouched).
+    method = spec.imbalance.resample
+    check_resample(method, on_features=True)
+    resampled, resampled_targets = resample_training(features, targets.numpy(), method, seed=spec.run.seed)
+    imbalance = {
+        "resample": method,
+        "class_weights": loss_weights(spec, train.class_counts),
+        "loss": spec.imbalance.loss,
+        "training_rows": len(resampled_targets),
+    }
+    return HeadRows(resampled, torch.as_tensor(resampled_targets), clean_features, clean_targets, cache, imbalance)
+
+
+def head_weight_decay(head: ClassifierHead, rows: HeadRows, *, optimizer: str, spec: RunSpec) -> float:
+    """--weight-decay, or for auto: cross-validated for a linear L-BFGS head (on the clean rows), else fixed."""
+    if spec.optim.weight_decay != "auto":
+        return spec.optim.weight_decay
+    if optimizer == "lbfgs" and spec.strategy.head == "linear":
+        standardized = head.scaled(torch.as_tensor(rows.clean_features)).numpy()
+        return select_weight_decay(standardized, rows.clean_targets.numpy(), seed=spec.run.seed)
+    return FIXED_WEIGHT_DECAY
+
+
 @register_strategy
 class ProbeStrategy(Strategy):
     """Linear (or MLP) head on cached embeddings of the frozen backbone.
@@ -198,74 +261,77 @@ class ProbeStrategy(Strategy):
         defaults to single-label classification of `train`'s classes.
         """
         target = self.target_for(target, spec, train)
-        class_names = target.output_names
         train_features, train_stats = self._features(backbone, train, spec, "training data")
         head = ClassifierHead(
             in_features=backbone.num_features,
-            num_classes=len(class_names),
+            num_classes=len(target.output_names),
             kind=spec.strategy.head,
             hidden_dim=spec.strategy.hidden_dim,
             dropout=spec.strategy.dropout,
             normalize=normalize,
         )
         head.fit_scaling(torch.as_tensor(train_features), uniform=uniform_scale)
-        train_targets = target.encode(train.labels or [])
-        cache_details = {"train": train_stats}
-        # L2 strength is cross-validated on the clean rows: views of one example in two folds would leak.
-        clean_features, clean_targets = train_features, train_targets
-        train_features, train_targets, augmented = with_augmented_views(
-            backbone,
-            inputs=train.inputs,
-            labels=train.labels or [],
-            class_names=class_names,
-            spec=spec,
-            features=train_features,
-            targets=train_targets,
-        )
-        if augmented is not None:
-            cache_details["augmented"] = augmented
-        # Resampling sees the training rows only (validation and test are embedded separately, untouched).
-        method = spec.imbalance.resample
-        check_resample(method, on_features=True)
-        resampled, resampled_targets = resample_training(
-            train_features, train_targets.numpy(), method, seed=spec.run.seed
-        )
-        train_features, train_targets = resampled, torch.as_tensor(resampled_targets)
-        imbalance_details = {
-            "resample": method,
-            "class_weights": loss_weights(spec, train.class_counts),
-            "loss": spec.imbalance.loss,
-            "training_rows": len(train_targets),
-        }
+        rows = training_rows(backbone, train, spec, target=target, features=train_features, stats=train_stats)
         if spec.strategy.probe_solver == "sklearn" and spec.strategy.head == "linear":
             details = sklearn_head(
                 head,
-                train_features,
-                train_targets.numpy(),
+                rows.features,
+                rows.targets.numpy(),
                 seed=spec.run.seed,
-                class_weight=imbalance_details["class_weights"],
+                class_weight=rows.imbalance["class_weights"],
             )
-            return head.eval(), [], details | {"feature_cache": cache_details, "imbalance": imbalance_details}
+            return head.eval(), [], details | {"feature_cache": rows.cache, "imbalance": rows.imbalance}
         optimizer = "lbfgs" if spec.optim.optimizer == "auto" else spec.optim.optimizer
-        weight_decay = spec.optim.weight_decay
-        if weight_decay == "auto":
-            if optimizer == "lbfgs" and spec.strategy.head == "linear":
-                standardized = head.scaled(torch.as_tensor(clean_features)).numpy()
-                weight_decay = select_weight_decay(standardized, clean_targets.numpy(), seed=spec.run.seed)
-            else:
-                weight_decay = FIXED_WEIGHT_DECAY
+        weight_decay = head_weight_decay(head, rows, optimizer=optimizer, spec=spec)
+        history = self._fit_head(
+            head,
+            rows,
+            backbone=backbone,
+            valid=valid,
+            spec=spec,
+            run_dir=run_dir,
+            checkpoint=checkpoint,
+            target=target,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            class_counts=train.class_counts,
+        )
+        details = {
+            "weight_decay": weight_decay,
+            "optimizer": optimizer,
+            "feature_cache": rows.cache,
+            "imbalance": rows.imbalance,
+        }
+        return head.cpu().eval(), history, details
+
+    def _fit_head(
+        self,
+        head: ClassifierHead,
+        rows: HeadRows,
+        *,
+        backbone: Backbone,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        checkpoint: bool,
+        target: TrainingTarget,
+        optimizer: str,
+        weight_decay: float,
+        class_counts: dict[str, int],
+    ) -> list[dict[str, float]]:
+        """Train `head` on the rows with Lightning (validation rows embedded here); returns the history."""
         full_batch = optimizer == "lbfgs"
         train_loader = _loader(
-            train_features,
-            train_targets,
-            batch_size=len(train_features) if full_batch else spec.optim.batch_size or DEFAULT_HEAD_BATCH_SIZE,
+            rows.features,
+            rows.targets,
+            batch_size=len(rows.features) if full_batch else spec.optim.batch_size or DEFAULT_HEAD_BATCH_SIZE,
             shuffle=not full_batch,
             seed=spec.run.seed,
-            balanced=method == "balanced-batches",
+            balanced=rows.imbalance["resample"] == "balanced-batches",
         )
         valid_loader = None
         if valid is not None and len(valid):
-            valid_features, cache_details["valid"] = self._features(backbone, valid, spec, "validation data")
+            valid_features, rows.cache["valid"] = self._features(backbone, valid, spec, "validation data")
             valid_loader = _loader(
                 valid_features, target.encode(valid.labels or []), batch_size=4096, shuffle=False, seed=spec.run.seed
             )
@@ -274,7 +340,7 @@ class ProbeStrategy(Strategy):
             optimizer=optimizer,
             weight_decay=weight_decay,
             has_valid=valid_loader is not None,
-            class_counts=train.class_counts,
+            class_counts=class_counts,
         )
         module = ClassifierModule(head, groups=[LayerGroup("head", head)], options=options, target=target)
         history = HistoryCallback()
@@ -289,13 +355,7 @@ class ProbeStrategy(Strategy):
             run_dir=run_dir, options=trainer_options, callbacks=[history], name="logs" if checkpoint else "logs-stage1"
         )
         fit_with_resume(trainer, module, run_dir=run_dir, train_loader=train_loader, valid_loader=valid_loader)
-        details = {
-            "weight_decay": weight_decay,
-            "optimizer": optimizer,
-            "feature_cache": cache_details,
-            "imbalance": imbalance_details,
-        }
-        return head.cpu().eval(), history.epochs, details
+        return history.epochs
 
     def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:
         if result.backbone_trained:

@@ -37,8 +37,8 @@ class TransferModel(nn.Module):
         return (batch,), ["pixels"]
 
     def forward_tensors(self, *tensors: torch.Tensor) -> torch.Tensor:
-        """Logits from `model_inputs`' tensors (the graph an export traces)."""
-        if self.backbone.modality == "text":
+        """Logits from `model_inputs`' tensors (the graph an export traces): a tokenizer's two, or one batch."""
+        if len(tensors) == 2:
             return self({"input_ids": tensors[0], "attention_mask": tensors[1]})
         return self(tensors[0])
 

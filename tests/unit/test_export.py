@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+
 from transferkit.errors import ArtifactError, ConfigError
+from transferkit.export import export_model, input_tensors
 from transferkit.models.heads import ClassifierHead
 from transferkit.models.transfer_model import TransferModel
-
-from transferkit.export import export_model, input_tensors
 
 
 def _model(backbone, classes, *, normalize: bool = False):
@@ -68,9 +68,8 @@ def test_export_refuses_unknown_formats_and_missing_check_inputs(tmp_path):
 @pytest.mark.slow
 def test_cli_export_prints_the_parity_result(effnet, digits_folder, tmp_path, capsys):
     pytest.importorskip("onnxruntime", reason="the export extra (onnx, onnxruntime) is not installed")
-    from transferkit.cli import run as cli
-
     from transferkit.artifacts import save_model
+    from transferkit.cli import run as cli
 
     folder = save_model(_model(effnet, ["digit0", "digit1", "digit7"]), tmp_path / "model", backbone_trained=False)
     code = cli(["export", str(folder), "--format", "onnx", "--check", str(digits_folder / "digit7"), "--limit", "2"])

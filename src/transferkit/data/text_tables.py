@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +43,18 @@ def _read_delimited(text: str, path: Path, *, sep: str) -> tuple[pd.DataFrame, l
     # The C parser re-encodes its input and chokes on the escaped bytes; the python parser takes them as they are.
     engine = "python" if _has_bad_bytes(text) else "c"
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, engine=engine)
+        # index_col=False: extra fields in the first data row must not turn the first column into the index
+        # (which shifts every column by one); pandas drops them with a ParserWarning, which is an error here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, engine=engine, index_col=False
+            )
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"{path} row 2 (the first data row) has more fields than the header; fix the quoting or column count "
+            "on that line."
+        ) from None
     except pd.errors.ParserError as exc:
         raise DataError(
             f"{path} is not a well-formed CSV ({exc}); fix the quoting or column count on that line."
@@ -57,10 +69,7 @@ def _read_delimited(text: str, path: Path, *, sep: str) -> tuple[pd.DataFrame, l
 def _read_jsonl(text: str, path: Path) -> tuple[pd.DataFrame, list[BadItem]]:
     stripped = text.lstrip()
     if stripped.startswith("["):  # a single JSON array of records
-        try:
-            return pd.DataFrame(json.loads(stripped)).astype(str), []
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} is not valid JSON ({exc}); fix it or save one JSON object per line.") from exc
+        return _read_json_array(stripped, path)
     records, bad = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -77,6 +86,30 @@ def _read_jsonl(text: str, path: Path) -> tuple[pd.DataFrame, list[BadItem]]:
             bad.append(BadItem(f"{path} line {number}", "not a JSON object"))
             continue
         records.append({key: None if value is None else str(value) for key, value in record.items()})
+    return pd.DataFrame.from_records(records), bad
+
+
+def _read_json_array(text: str, path: Path) -> tuple[pd.DataFrame, list[BadItem]]:
+    """A JSON array of objects; records holding undecodable bytes or that are not objects become bad items.
+
+    They stay in the frame as empty rows, so every later record keeps its number ("record N", from 1).
+    """
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}); fix it or save one JSON object per line.") from None
+    if not isinstance(items, list):
+        raise DataError(f"{path} is not a JSON array of records; save a list of objects or one object per line.")
+    records, bad = [], []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            bad.append(BadItem(f"{path} record {number}", "not a JSON object"))
+            item = {}
+        record = {str(key): None if value is None else str(value) for key, value in item.items()}
+        if any(_has_bad_bytes(key) or _has_bad_bytes(value) for key, value in record.items()):
+            bad.append(BadItem(f"{path} record {number}", "bad encoding (not UTF-8)"))
+            record = {}  # pandas' string columns refuse undecodable text; the row is skipped by its number
+        records.append(record)
     return pd.DataFrame.from_records(records), bad
 
 

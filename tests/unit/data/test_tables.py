@@ -65,3 +65,33 @@ def test_empty_file_and_unknown_suffix(tmp_path):
     other.write_text("x")
     with pytest.raises(DataError, match="neither a folder of class sub-folders nor a table"):
         load_labeled(other)
+
+
+def test_extra_fields_in_the_first_data_row_are_an_error_not_a_shift(tmp_path):
+    # Without index_col=False pandas took the first column as the index and shifted every column by one.
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label\nhello,pos,extra\nbye,neg\n")
+    with pytest.raises(DataError, match=r"reviews\.csv row 2 \(the first data row\) has more fields than the header"):
+        load_labeled(path)
+
+
+def test_a_trailing_short_row_keeps_the_columns_in_place(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label,note\nhello,pos\nbye,neg,x\n")
+    data = load_labeled(path)
+    assert data.inputs == ["hello", "bye"] and data.labels == ["pos", "neg"]
+
+
+def test_json_array_records_with_bad_bytes_or_no_object_are_bad_items(tmp_path):
+    path = tmp_path / "reviews.json"
+    good = json.dumps([{"text": "tasty", "label": "pos"}, {"text": "awful", "label": "neg"}])
+    path.write_bytes(good[:-1].encode() + b', {"text": "bad \xff bytes", "label": "neg"}, 7, {"text": null}]')
+    data = load_labeled(path)
+    assert [str(item) for item in data.bad_items] == [
+        f"{path} record 3: bad encoding (not UTF-8)",
+        f"{path} record 4: not a JSON object",
+        f"{path} record 5: empty 'text'",
+    ]
+    assert data.inputs == ["tasty", "awful"] and data.labels == ["pos", "neg"]
+    with pytest.raises(DataError, match=r"record 3: bad encoding"):
+        validate_labeled(data, skip_bad_files=False)

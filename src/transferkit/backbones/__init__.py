@@ -30,13 +30,6 @@ from transferkit.backbones.timm_hub import load_timm
 from transferkit.backbones.timm_models import TimmImageBackbone
 from transferkit.backbones.torchvision_models import load_torchvision
 
-DEFAULT_BACKBONES = {
-    "image": "bundled:efficientnet_lite0",
-    "text": "bundled:minilm",
-    "audio": "bundled:whisper-tiny-en",
-    "tabular": "tabular:columns",
-}
-
 register_source("timm", load_timm, modality=lambda spec: "image", description="any timm model (hub or @FILE)")
 register_source(
     "torchvision",
@@ -177,7 +170,6 @@ for _name, _factory, _modality, _description, _params, _input in _HUB:
     )
 
 __all__ = [
-    "DEFAULT_BACKBONES",
     "Backbone",
     "BackboneEntry",
     "TimmImageBackbone",

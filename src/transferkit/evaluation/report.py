@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,11 +27,10 @@ from transferkit.data.dataset import LabeledData
 from transferkit.data.splits import Splits
 from transferkit.evaluation import figures
 from transferkit.evaluation.metrics import label_indices
+from transferkit.modalities import get_modality
 from transferkit.run_folder import write_atomic
 
 WORST_EXAMPLES = 8
-SNIPPET_CHARS = 240
-THUMBNAIL_PIXELS = 96
 CURVE_FILE = "curve.json"
 MISTAKES_FILE = "mistakes.json"
 
@@ -104,22 +102,6 @@ def _img(png: bytes | None, alt: str) -> str:
     if png is None:
         return ""
     return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-
-
-def _thumbnail(path: str) -> str:
-    from transferkit.data.images import open_rgb
-
-    try:
-        image = open_rgb(path)
-        image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-    except OSError:
-        return html.escape(path)
-    return (
-        f'<img class="thumb" alt="{html.escape(Path(path).name)}" src="data:image/png;base64,'
-        f'{base64.b64encode(buffer.getvalue()).decode()}">'
-    )
 
 
 def _table(header: list[str], rows: list[list[Any]], *, left: int = 1) -> str:
@@ -260,26 +242,14 @@ def _mistakes_section(examples: list[Example], *, modality: str) -> Section | No
     if not examples:
         return None
     header = ["input", "true", "predicted", "probability"]
-
-    def shown(item: str) -> str:
-        return item if len(item) <= SNIPPET_CHARS else item[:SNIPPET_CHARS] + "..."
-
+    show = get_modality(modality)
     html_rows = "".join(
-        '<tr><td class="l">'
-        + (
-            _thumbnail(e.item) + f"<br>{html.escape(Path(e.item).name)}"
-            if modality == "image"
-            else html.escape(shown(e.item))
-        )
-        + f'</td><td class="l">{html.escape(e.true)}</td><td class="l">{html.escape(e.predicted)}</td>'
-        f"<td>{e.confidence:.3f}</td></tr>"
+        f'<tr><td class="l">{show.show_html(e.item)}</td><td class="l">{html.escape(e.true)}</td>'
+        f'<td class="l">{html.escape(e.predicted)}</td><td>{e.confidence:.3f}</td></tr>'
         for e in examples
     )
     head = "".join(f'<th class="l">{h}</th>' for h in header)
-    md_rows = [
-        [Path(e.item).name if modality == "image" else shown(e.item), e.true, e.predicted, e.confidence]
-        for e in examples
-    ]
+    md_rows = [[show.show_text(e.item), e.true, e.predicted, e.confidence] for e in examples]
     return "Most confident mistakes", f"<table><tr>{head}</tr>{html_rows}</table>", _md_table(header, md_rows)
 
 
@@ -359,6 +329,14 @@ def _selection_section(metrics: dict[str, Any]) -> Section | None:
     )
 
 
+def _holdout_section(metrics: dict[str, Any]) -> Section | None:
+    """Data too small to hold rows out: what was not carved, and the cross-validated estimate instead."""
+    holdout = metrics.get("holdout")
+    if not holdout:
+        return None
+    return "No held-out split", f'<p class="note">{html.escape(holdout["line"])}</p>', holdout["line"]
+
+
 def _learning_curve_section(curve: list[dict[str, Any]] | None, *, draw: bool) -> Section | None:
     if not curve:
         return None
@@ -390,6 +368,7 @@ def _sections(
         *details,
         _gain_section(metrics),
         _selection_section(metrics),
+        _holdout_section(metrics),
         _learning_curve_section(curve, draw=draw),
     ]
     if not draw:

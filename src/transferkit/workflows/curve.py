@@ -109,9 +109,10 @@ def learning_curve(
     `options` are `fit`'s flat options (backbone, text_column, label_column, limit, test_limit, seed, ...);
     the data is split as `fit` splits it, and the curve is scored on the test split.
     """
-    from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
+    from transferkit.backbones import create_backbone
     from transferkit.embedding_cache import extract_features
     from transferkit.evaluation import figures
+    from transferkit.modalities import get_modality
     from transferkit.workflows.fit import prepare_splits, resolve_spec
 
     spec = resolve_spec(data, None, options)
@@ -119,7 +120,7 @@ def learning_curve(
     test = splits.test or splits.valid
     if test is None or not len(test):
         raise DataError(f"{data} leaves no test rows for the learning curve; pass --test-fraction or --test-data.")
-    backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[splits.train.modality]
+    backbone_spec = spec.backbone.spec or get_modality(splits.train.modality).default_backbone
     backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length)
     embed = {"cache_dir": spec.backbone.cache_dir, "batch_size": spec.backbone.batch_size}
     train_features, _ = extract_features(backbone, splits.train.inputs, description="Embedding training data", **embed)

@@ -11,12 +11,13 @@ import lightning as L
 import numpy as np
 
 from transferkit.artifacts import save_model
-from transferkit.backbones import DEFAULT_BACKBONES, backbone_entry, create_backbone
+from transferkit.backbones import backbone_entry, create_backbone
 from transferkit.config import RunSpec, flat_to_dotted
 from transferkit.data import LabeledData, Splits, load_labeled, split_data, validate_labeled
 from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import write_run_report
+from transferkit.modalities import get_modality
 from transferkit.model_card import model_card
 from transferkit.models.predictor import Predictor
 from transferkit.run_folder import RunFolder, default_run_name, inherited_run_name, run_log, write_json
@@ -124,7 +125,7 @@ def check_backbone_modality(backbone_spec: str, modality: str) -> None:
     if entry.modality != modality:
         raise ConfigError(
             f"The 'backbone' option '{backbone_spec}' is a {entry.modality} model but the data is {modality}; "
-            f"pick a {modality} backbone such as '{DEFAULT_BACKBONES[modality]}'."
+            f"pick a {modality} backbone such as '{get_modality(modality).default_backbone}'."
         )
 
 
@@ -200,7 +201,7 @@ def fit(
 
 def complete_spec(spec: RunSpec, *, modality: str) -> RunSpec:
     """The spec with its backbone (the modality's default unless given) and its run name filled in."""
-    backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[modality]
+    backbone_spec = spec.backbone.spec or get_modality(modality).default_backbone
     check_backbone_modality(backbone_spec, modality)
     name = spec.run.name or inherited_run_name() or default_run_name(spec.data.path, backbone_spec, spec.strategy.name)
     return spec.with_overrides({"backbone.spec": backbone_spec, "run.name": name})

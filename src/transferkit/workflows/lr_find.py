@@ -15,10 +15,11 @@ from typing import Any
 
 import lightning as L
 
-from transferkit.backbones import DEFAULT_BACKBONES, create_backbone
+from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.engine import TrainerOptions, build_trainer
 from transferkit.errors import ConfigError
+from transferkit.modalities import get_modality
 from transferkit.run_folder import write_output
 from transferkit.strategies import get_strategy
 from transferkit.strategies.finetune import FineTuneStrategy
@@ -71,7 +72,7 @@ def lr_find(
         )
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     splits, _ = prepare_splits(spec)
-    backbone_spec = spec.backbone.spec or DEFAULT_BACKBONES[splits.train.modality]
+    backbone_spec = spec.backbone.spec or get_modality(splits.train.modality).default_backbone
     check_backbone_modality(backbone_spec, splits.train.modality)
     spec = spec.with_overrides({"backbone.spec": backbone_spec, "run.devices": 1})
     backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length)

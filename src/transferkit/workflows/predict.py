@@ -11,12 +11,9 @@ import pandas as pd
 
 from transferkit.artifacts import load_model, read_manifest
 from transferkit.data import load_labeled
-from transferkit.data.audio import load_audio_inputs
-from transferkit.data.feature_tables import load_tabular_table
-from transferkit.data.images import load_image_inputs
-from transferkit.data.text_tables import TABLE_SUFFIXES, load_text_table
 from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
+from transferkit.modalities.inputs import read_prediction_inputs
 from transferkit.models.predictor import Predictor
 from transferkit.run_folder import write_output
 from transferkit.tasks import ClassificationTask, Task, task_from_manifest
@@ -30,36 +27,10 @@ def _as_model(model: Predictor | str | Path) -> tuple[Predictor, Task, dict[str,
     return load_model(model), task_from_manifest(manifest), manifest["metadata"]
 
 
-def _text_inputs(paths: list[Path], text_column: str) -> list[str]:
-    texts: list[str] = []
-    for path in paths:
-        if not path.is_file():
-            raise DataError(f"Input {path} does not exist; pass CSV / JSONL / TXT files of texts.")
-        if path.suffix.lower() == ".txt":
-            texts.extend(line for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-        elif path.suffix.lower() in TABLE_SUFFIXES:
-            table = load_text_table(path, text_column=text_column, label_column=None)
-            if table.bad_items:
-                raise DataError(f"Unusable rows in {path}: {describe_bad_items(table.bad_items)}.")
-            texts.extend(table.inputs)
-        else:
-            raise DataError(f"{path} is not a text input; use .txt (one text per line), .csv, .tsv or .jsonl.")
-    return texts
-
-
-def model_columns(model: Predictor) -> list[str]:
-    """The table columns a tabular model reads (after its column map)."""
-    return list(model.backbone.input_columns)
-
-
-def _tabular_inputs(paths: list[Path], columns: list[str]) -> list[str]:
-    rows: list[str] = []
-    for path in paths:
-        table = load_tabular_table(path, label_column=None, feature_columns=columns)
-        if table.bad_items:
-            raise DataError(f"Unusable rows in {path}: {describe_bad_items(table.bad_items)}.")
-        rows.extend(table.inputs)
-    return rows
+def model_columns(model: Predictor, metadata: dict[str, Any] | None = None) -> list[str] | None:
+    """The table columns a tabular model reads (after its column map); None for a model that reads no table."""
+    saved = (metadata or {}).get("feature_columns")
+    return list(saved or getattr(model.backbone, "input_columns", None) or []) or None
 
 
 def predict(
@@ -95,19 +66,14 @@ def predict(
         if modality != "text":
             raise ConfigError(f"texts= is for text models; this {modality} model takes files or folders as inputs.")
         items = list(texts)
-    elif modality in ("image", "audio"):
-        loader = load_image_inputs if modality == "image" else load_audio_inputs
-        items, bad = loader(list(inputs or []))
-        if bad and not skip_bad_files:
-            raise DataError(
-                f"{len(bad)} unusable input(s): {describe_bad_items(bad)}. Remove them or pass --skip-bad-files."
-            )
-    elif modality == "tabular":
-        items = _tabular_inputs(
-            [Path(p) for p in inputs or []], metadata.get("feature_columns") or model_columns(model)
-        )
     else:
-        items = _text_inputs([Path(p) for p in inputs or []], text_column or metadata.get("text_column", "text"))
+        items = read_prediction_inputs(
+            modality,
+            list(inputs or []),
+            text_column=text_column or metadata.get("text_column", "text"),
+            feature_columns=model_columns(model, metadata),
+            skip_bad_files=skip_bad_files,
+        )
     if not items:
         raise DataError("No inputs to predict; pass files, a folder, or a CSV of texts.")
     if runtime == "onnx":
@@ -141,13 +107,13 @@ def evaluate(
         evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")
     """
     model, task, metadata = _as_model(model)
-    tabular = model.modality == "tabular"
+    columns = model_columns(model, metadata)
     labeled = load_labeled(
         data,
         text_column=text_column or metadata.get("text_column", "text"),
         label_column=label_column,
-        tabular=tabular,
-        feature_columns=(metadata.get("feature_columns") or model_columns(model)) if tabular else None,
+        tabular=columns is not None,
+        feature_columns=columns,
     )
     if labeled.bad_items:
         raise DataError(f"Unusable items in {labeled.source}: {describe_bad_items(labeled.bad_items)}.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from transferkit.backbones import DEFAULT_BACKBONES
+from transferkit.backbones import backbone_entry
 from transferkit.embedding_cache import input_hash
 from transferkit.errors import ConfigError
 from transferkit.modalities import Modality, available_modalities, get_modality, register_modality
@@ -17,11 +17,12 @@ from transferkit.modalities.registry import _REGISTRY
 SRC = Path(__file__).resolve().parents[3] / "src" / "transferkit"
 
 
-def test_builtins_are_registered_with_the_backbone_defaults():
+def test_builtins_are_registered_with_their_default_backbones():
     assert available_modalities() == ["audio", "image", "tabular", "text"]
     for name in available_modalities():
         assert get_modality(name).name == name
-        assert get_modality(name).default_backbone == DEFAULT_BACKBONES[name]
+        # each default is a registered backbone of its own modality
+        assert backbone_entry(get_modality(name).default_backbone).modality == name
 
 
 def test_a_duplicate_name_raises():

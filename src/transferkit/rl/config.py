@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from transferkit.config import RunConfig
 from transferkit.errors import ConfigError
+from transferkit.rl.algo_kwargs import check_algo_kwargs
 from transferkit.run_folder import load_yaml_mapping
 
 ALGORITHMS = ("ppo", "sac", "dqn")
@@ -58,8 +59,16 @@ class AlgoConfig(_Section):
     name: Literal["ppo", "sac", "dqn"] = "ppo"
     net_arch: list[int] = Field(default_factory=lambda: [64, 64], description="Hidden layer sizes.")
     kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="Extra constructor arguments, e.g. {n_steps: 256, learning_rate: 0.001}."
+        default_factory=dict,
+        description="Extra constructor arguments, e.g. {n_steps: 256, learning_rate: 0.001}; only known "
+        "hyper-parameters with plain values (transferkit.rl.algo_kwargs), never classes, callables or paths.",
     )
+
+    @field_validator("kwargs")
+    @classmethod
+    def _allowed_kwargs(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        check_algo_kwargs(info.data.get("name"), value)  # no name: it failed its own check, reported first
+        return value
 
 
 class EvalConfig(_Section):
@@ -120,7 +129,9 @@ class TransferSpec(_RunSpec):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     threshold: float | None = Field(None, description="Return for time-to-threshold; default: the env's own.")
     baseline: bool = Field(True, description="Also learn from scratch with the same budget and seeds.")
-    algo_kwargs: dict[str, Any] = Field(default_factory=dict, description="Overrides of the source's kwargs.")
+    algo_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the source's kwargs (checked as algo.kwargs are)."
+    )
     checkpoint_every: int = Field(10_000, ge=1)
     run: RunConfig = Field(default_factory=RunConfig)
 
@@ -132,6 +143,12 @@ class TransferSpec(_RunSpec):
         names = available_rl_strategies()
         if value not in names:
             raise ValueError(f"must be one of {', '.join(names)}")
+        return value
+
+    @field_validator("algo_kwargs")
+    @classmethod
+    def _allowed_kwargs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_algo_kwargs(None, value)  # the source's algorithm is known later; build_model checks against it
         return value
 
     @model_validator(mode="after")

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from transferkit.errors import ArtifactError, require
+from transferkit.errors import ArtifactError, ConfigError, require
+from transferkit.rl.algo_kwargs import check_algo_kwargs, sb3_policy_kwargs
 from transferkit.rl.config import AlgoConfig, EnvSpec
 from transferkit.rl.spaces import check_spaces, describe_space
 from transferkit.run_folder import readable_folder, swap_into_place, write_json
@@ -47,14 +49,16 @@ def build_model(algo: AlgoConfig, *, env: Any, seed: int, kwargs: dict[str, Any]
     """
     classes = {"ppo": sb3.PPO, "sac": sb3.SAC, "dqn": sb3.DQN}
     options = {**algo.kwargs, **(kwargs or {})}
-    policy_kwargs = {"net_arch": list(algo.net_arch), **options.pop("policy_kwargs", {})}
+    try:
+        check_algo_kwargs(algo.name, options)  # overrides too: nothing but known hyper-parameters reaches SB3
+    except ValueError as exc:
+        raise ConfigError(f"The algorithm arguments (algo.kwargs, --algo-kwarg) {exc}.") from None
+    policy_kwargs = {"net_arch": list(algo.net_arch), **sb3_policy_kwargs(options.pop("policy_kwargs", {}))}
     try:
         return classes[algo.name](
             "MlpPolicy", env, seed=seed, device="cpu", verbose=0, policy_kwargs=policy_kwargs, **options
         )
     except (TypeError, AssertionError) as exc:
-        from transferkit.errors import ConfigError
-
         raise ConfigError(
             f"Cannot build {algo.name.upper()} with kwargs {options}: {exc}. Check algo.kwargs."
         ) from None
@@ -175,8 +179,19 @@ def read_policy_info(path: str | Path) -> dict[str, Any]:
         raise ArtifactError(
             f"{directory / INFO_FILE} is not valid JSON ({exc}); the policy folder is corrupt."
         ) from None
-    if info.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(f"{directory} has policy format {info.get('format_version')}; expected {FORMAT_VERSION}.")
+    if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
+        found = info.get("format_version") if isinstance(info, dict) else None
+        raise ArtifactError(f"{directory} has policy format {found}; expected {FORMAT_VERSION}.")
+    try:  # a received policy.json names what SB3 is built with: only known hyper-parameters may pass
+        AlgoConfig.model_validate(info.get("algo"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(["algo", *(str(part) for part in first["loc"])])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ArtifactError(
+            f"{directory / INFO_FILE} is refused: '{key}' {message}. A policy folder holds data only; "
+            "retrain it or remove that setting."
+        ) from None
     return info
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sklearn.model_selection import train_test_split
 
@@ -26,21 +26,43 @@ class Splits:
     train: LabeledData
     valid: LabeledData | None
     test: LabeledData | None
+    # Why a split that the fractions asked for was not carved (too few rows): fit estimates by CV instead.
+    not_carved: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict[str, int]]:
         parts = {"train": self.train, "valid": self.valid, "test": self.test}
         return {name: part.class_counts for name, part in parts.items() if part is not None}
 
 
+def why_not_carved(data: LabeledData, fraction: float) -> str | None:
+    """Why a stratified `fraction` of `data` cannot be split off (a class would lose every row, or the split
+    would have fewer rows than classes), or None when it can.
+
+    Example:
+        >>> rows = LabeledData("text", [str(i) for i in range(50)], [str(i % 10) for i in range(50)], "digits")
+        >>> why_not_carved(rows, 0.15)
+        '15% of 50 rows is 8, fewer than the 10 classes'
+    """
+    counts = data.class_counts
+    smallest = min(counts, key=counts.get)
+    if counts[smallest] < 2:
+        return f"class '{smallest}' has {counts[smallest]} example(s)"
+    held = round(fraction * len(data))
+    if held < len(counts):
+        return f"{fraction:.0%} of {len(data)} rows is {held}, fewer than the {len(counts)} classes"
+    if len(data) - held < len(counts):
+        return f"{len(data) - held} rows would be left to train on, fewer than the {len(counts)} classes"
+    return None
+
+
 def stratified_split(data: LabeledData, fraction: float, *, seed: int, what: str) -> tuple[LabeledData, LabeledData]:
     """Split off `fraction` of the rows, keeping class proportions; deterministic for a seed."""
     indices = list(range(len(data)))
-    counts = data.class_counts
-    smallest = min(counts, key=counts.get)
-    if counts[smallest] < 2 or round(fraction * len(data)) < len(counts):
+    reason = why_not_carved(data, fraction)
+    if reason is not None:
         raise DataError(
-            f"Cannot carve a stratified {what} split: class '{smallest}' has {counts[smallest]} example(s) among "
-            f"{len(data)}. Add examples, or set the {what} fraction to 0 and pass your own --{what}-data."
+            f"Cannot carve a stratified {what} split: {reason} among {len(data)}. Add examples, or set the "
+            f"{what} fraction to 0 and pass your own --{what}-data."
         )
     keep, split_off = train_test_split(indices, test_size=fraction, random_state=seed, stratify=data.labels)
     return data.subset(sorted(keep)), data.subset(sorted(split_off))
@@ -86,12 +108,24 @@ def split_data(
         train = parts["train"]
         valid = parts["valid"] if len(parts["valid"]) else valid
         test = parts["test"] if len(parts["test"]) else test
+    not_carved: dict[str, str] = {}
     if test is None and test_fraction > 0:
-        train, test = stratified_split(train, test_fraction, seed=seed, what="test")
+        train, test = _carve(train, test_fraction, seed=seed, what="test", not_carved=not_carved)
     if limit is not None:
         train = stratified_sample(train, limit, seed=seed)
     if test_limit is not None and test is not None:
         test = stratified_sample(test, test_limit, seed=seed)
     if valid is None and valid_fraction > 0:
-        train, valid = stratified_split(train, valid_fraction, seed=seed, what="valid")
-    return Splits(train=train, valid=valid, test=test)
+        train, valid = _carve(train, valid_fraction, seed=seed, what="valid", not_carved=not_carved)
+    return Splits(train=train, valid=valid, test=test, not_carved=not_carved)
+
+
+def _carve(
+    data: LabeledData, fraction: float, *, seed: int, what: str, not_carved: dict[str, str]
+) -> tuple[LabeledData, LabeledData | None]:
+    """`stratified_split`, or (all rows, None) with the reason in `not_carved` when the data is too small."""
+    reason = why_not_carved(data, fraction)
+    if reason is not None and data.class_counts[min(data.class_counts, key=data.class_counts.get)] >= 2:
+        not_carved[what] = reason
+        return data, None
+    return stratified_split(data, fraction, seed=seed, what=what)

@@ -184,6 +184,9 @@ def fit(
         if (metrics.get("imbalance") or {}).get("suggestion"):
             log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
         metrics |= run_records(spec=spec, splits=splits, result=result, probas=probas, task=task, run_dir=run_dir)
+        if splits.not_carved:  # too few rows to hold any out: say so, and what estimates the accuracy instead
+            metrics["holdout"] = holdout_record(splits, result=result, spec=spec)
+            log.info("%s", metrics["holdout"]["line"])
         metrics["backbone"] = {
             "spec": spec.backbone.spec,
             "parameters": backbone.num_parameters,
@@ -256,6 +259,26 @@ def run_records(
     elif spec.run.select:  # an explicit strategy with --select: the same choice, reported only
         records["selection"] = choose_for_run(spec=spec, train=splits.train)
     return records
+
+
+def holdout_record(splits: Splits, *, result: StrategyResult, spec: RunSpec) -> dict[str, Any]:
+    """Which splits were not carved and why, and the cross-validated accuracy that stands in for a test score
+    (strategy auto's score of its choice; for the probe, its score on the same folds)."""
+    why = "; ".join(f"no {what} split: {reason}" for what, reason in splits.not_carved.items())
+    selection = result.selection
+    if selection is None and spec.strategy.name == "probe":
+        selection = choose_for_run(spec=spec, train=splits.train) | {"chosen": "probe"}
+    score = ((selection or {}).get("scores") or {}).get((selection or {}).get("chosen"))
+    estimate = None
+    if score is not None:
+        estimate = {"accuracy": round(score["mean"], 4), "std": round(score["std"], 4), "folds": len(score["folds"])}
+    line = f"Held out nothing ({why}); every labelled row trained the model."
+    line += (
+        f" Accuracy estimated by {estimate['folds']}-fold cross-validation: {estimate['accuracy']:.3f}."
+        if estimate
+        else " No accuracy estimate: pass --test-data, or use --strategy auto or probe for a cross-validated one."
+    )
+    return {"not_carved": dict(splits.not_carved), "estimate": estimate, "line": line}
 
 
 def save_run(

@@ -43,3 +43,15 @@ def test_limit_samples_training_rows_only():
 def test_too_few_examples_for_stratification_is_explained():
     with pytest.raises(DataError, match="class 'c1' has 1 example"):
         split_data(_data((10, 1)), valid_fraction=0.2, test_fraction=0.2, seed=0)
+
+
+def test_a_split_too_small_to_stratify_is_not_carved_and_says_why():
+    """5 examples of each of 10 classes: 15% is 8 rows, fewer than the classes, so every row trains."""
+    data = LabeledData("text", [str(i) for i in range(50)], [f"c{i % 10}" for i in range(50)], "tiny")
+    splits = split_data(data, valid_fraction=0.15, test_fraction=0.15, seed=0)
+    assert splits.test is None and splits.valid is None and len(splits.train) == 50
+    assert splits.not_carved == {
+        "test": "15% of 50 rows is 8, fewer than the 10 classes",
+        "valid": "15% of 50 rows is 8, fewer than the 10 classes",
+    }
+    assert split_data(_data(), valid_fraction=0.2, test_fraction=0.25, seed=3).not_carved == {}

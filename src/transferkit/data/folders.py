@@ -47,7 +47,7 @@ def load_class_folders(root: str | Path, *, modality: str, check: Check, items: 
         files = list_files(class_dir)
         if not files:
             raise DataError(f"Class folder {class_dir} is empty; add {items} to it or remove the folder.")
-        good, rejected = checked(files, check)
+        good, rejected = checked(files, check, inside=root)
         inputs += good
         labels += [class_dir.name] * len(good)
         bad += rejected
@@ -56,24 +56,39 @@ def load_class_folders(root: str | Path, *, modality: str, check: Check, items: 
 
 def load_file_inputs(paths: list[str | Path], *, check: Check, expected: str) -> tuple[list[str], list[BadItem]]:
     """Expand files and folders (recursively) into checked paths, for prediction; `expected` says what to pass."""
-    files: list[Path] = []
+    good: list[str] = []
+    bad: list[BadItem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            files.extend(list_files(path))
+        if path.is_dir():  # a folder's files must stay inside it; a file named on its own is the caller's choice
+            found = checked(list_files(path), check, inside=path)
         elif path.is_file():
-            files.append(path)
+            found = checked([path], check)
         else:
             raise DataError(f"Input {path} does not exist; pass {expected}.")
-    return checked(files, check)
+        good += found[0]
+        bad += found[1]
+    return good, bad
 
 
-def checked(files: list[Path], check: Check) -> tuple[list[str], list[BadItem]]:
-    """The usable files (as strings) and the rejected ones with `check`'s reason, each in the given order."""
+def escapes(path: Path, root: Path) -> str | None:
+    """Why `path`, found in the folder `root`, may not be read: a symbolic link (of the file or of a folder on
+    its way) that leads outside `root`; None when it stays inside."""
+    real_root, target = root.resolve(), path.resolve()
+    if target == real_root or real_root in target.parents:
+        return None
+    return f"a symbolic link that leads outside {root} (to {target}); copy the file into the folder instead"
+
+
+def checked(files: list[Path], check: Check, *, inside: Path | None = None) -> tuple[list[str], list[BadItem]]:
+    """The usable files (as strings) and the rejected ones with `check`'s reason, each in the given order.
+
+    With `inside`, a file whose real location is outside that folder is rejected before it is opened.
+    """
     good: list[str] = []
     bad: list[BadItem] = []
     for path in files:
-        reason = check(path)
+        reason = (escapes(path, inside) if inside is not None else None) or check(path)
         if reason:
             bad.append(BadItem(str(path), reason))
         else:

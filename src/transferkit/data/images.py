@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from transferkit.data.dataset import BadItem, LabeledData
 from transferkit.data.folders import load_class_folders, load_file_inputs
+from transferkit.errors import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
@@ -17,6 +22,23 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 TRANSPARENT_BACKGROUND = (255, 255, 255)
 # 16-bit, 32-bit integer and float greyscale (X-rays, microscopy, depth maps): more than 8 bits per pixel.
 HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+@contextmanager
+def pixel_limit() -> Iterator[None]:
+    """PIL refuses images over twice its pixel limit (`Image.MAX_IMAGE_PIXELS`, about 89 megapixels) and only
+    warns between 1x and 2x; here both are refused (a 100-megapixel RGB image takes 300 MB decoded)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
+def too_large(exc: Exception) -> str:
+    """The bad-item reason for an image over the pixel limit."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+    limit = Image.MAX_IMAGE_PIXELS or 0
+    return f"image too large ({size}, over the {limit:,}-pixel limit against decompression bombs); shrink it"
 
 
 def open_rgb(path: str | Path) -> Image.Image:
@@ -29,7 +51,12 @@ def open_rgb(path: str | Path) -> Image.Image:
     minimum and maximum instead (as MONAI's ScaleIntensity does), since their bit depth varies (12 of 16 bits
     is common).
     """
-    with Image.open(path) as opened:
+    try:
+        with pixel_limit():
+            opened = Image.open(path)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DataError(f"{path}: {too_large(exc)}.") from None
+    with opened:
         # Phone cameras store photos unrotated plus an EXIF orientation tag; apply it, as viewers do.
         image = ImageOps.exif_transpose(opened)
         if image.mode in HIGH_DEPTH_MODES:
@@ -53,11 +80,14 @@ def check_image(path: Path) -> str | None:
     try:
         if path.stat().st_size == 0:
             return "empty file"
-        with Image.open(path) as image:
-            image.verify()
-        # verify() does not decode pixels; a second open + load() catches truncated files.
-        with Image.open(path) as image:
-            image.load()
+        with pixel_limit():  # checked at open, from the header: nothing is decoded
+            with Image.open(path) as image:
+                image.verify()
+            # verify() does not decode pixels; a second open + load() catches truncated files.
+            with Image.open(path) as image:
+                image.load()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        return too_large(exc)
     except UnidentifiedImageError:
         return "not an image"
     except OSError as exc:

@@ -2,7 +2,7 @@ import pytest
 from PIL import Image
 
 from transferkit.data import load_labeled, validate_labeled
-from transferkit.data.images import load_image_inputs
+from transferkit.data.images import load_image_inputs, open_rgb
 from transferkit.errors import DataError
 
 
@@ -157,3 +157,47 @@ def test_open_rgb_turns_photos_upright_by_their_exif_orientation(tmp_path):
     assert upright.size == (20, 40)
     red, _, blue = upright.getpixel((10, 5))  # the stored left half is now on top
     assert red > 200 and blue < 60
+
+
+def test_an_image_between_one_and_two_times_the_pixel_limit_is_a_bad_file(tmp_path, monkeypatch):
+    # PIL only warns between 1x and 2x its limit; a lowered limit lets small files play 100-megapixel ones.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 200)
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for index in range(2):
+            Image.new("RGB", (8, 8)).save(tmp_path / name / f"{index}.png")
+    Image.new("RGB", (15, 15)).save(tmp_path / "cat" / "bomb.png")  # 225 pixels: PIL only warns
+    Image.new("RGB", (25, 25)).save(tmp_path / "dog" / "bigger-bomb.png")  # over 2x: PIL's own error
+    data = load_labeled(tmp_path)
+    reasons = {item.location.split("/")[-1]: item.reason for item in data.bad_items}
+    assert set(reasons) == {"bomb.png", "bigger-bomb.png"}
+    assert reasons["bomb.png"] == (
+        "image too large (225 pixels, over the 200-pixel limit against decompression bombs); shrink it"
+    )
+    with pytest.raises(DataError, match=r"bomb\.png: image too large.*--skip-bad-files"):
+        validate_labeled(data, skip_bad_files=False)
+    assert validate_labeled(data, skip_bad_files=True).class_counts == {"cat": 2, "dog": 2}
+    with pytest.raises(DataError, match=r"bomb\.png: image too large"):
+        open_rgb(tmp_path / "cat" / "bomb.png")
+
+
+def test_symbolic_links_leading_outside_the_data_folder_are_refused(tmp_path):
+    root = _folder(tmp_path / "data")
+    secret = tmp_path / "elsewhere"
+    secret.mkdir()
+    Image.new("RGB", (8, 8)).save(secret / "private.png")
+    (root / "cat" / "link.png").symlink_to(secret / "private.png")
+    (root / "dog" / "linked-folder").symlink_to(secret, target_is_directory=True)
+    (root / "cat" / "inside.png").symlink_to(root / "dog" / "0.png")  # a link within the folder is fine
+    data = load_labeled(root)
+    bad = {item.location.split("/data/")[-1]: item.reason for item in data.bad_items}
+    assert "cat/link.png" in bad and "leads outside" in bad["cat/link.png"]
+    assert all("leads outside" in reason for reason in bad.values())
+    assert str(root / "cat" / "inside.png") in data.inputs
+    with pytest.raises(DataError, match=r"link\.png: a symbolic link that leads outside"):
+        validate_labeled(data, skip_bad_files=False)
+    assert validate_labeled(data, skip_bad_files=True).class_counts == {"cat": 4, "dog": 3}
+    good, rejected = load_image_inputs([root, secret / "private.png"])  # a file named on its own is read
+    assert str(secret / "private.png") in good and str(root / "cat" / "inside.png") in good
+    assert str(root / "cat" / "link.png") in {item.location for item in rejected}
+    assert all("leads outside" in item.reason for item in rejected)

@@ -12,6 +12,7 @@ from torch import nn
 from transferkit.backbones.audio_io import masked_time_mean, read_audio
 from transferkit.backbones.base import Backbone, WeightsCfg
 from transferkit.backbones.layers import transformer_layer_groups
+from transferkit.data.audio import AUDIO_DECODING
 
 WHISPER_SAMPLES_PER_FRAME = 320  # 160-sample mel hop x stride-2 convolution
 
@@ -24,6 +25,8 @@ class AudioEncoderBackbone(Backbone):
     def __init__(self, model: nn.Module, feature_extractor, *, spec: str, weights_cfg: WeightsCfg) -> None:
         super().__init__()
         self.is_whisper = model.config.model_type == "whisper"
+        # Whisper sees 30 s windows whatever the decoder gives; other encoders see the whole (capped) clip.
+        self.input_decoding = None if self.is_whisper else AUDIO_DECODING
         self.model = model.get_encoder() if self.is_whisper else model
         self.feature_extractor = feature_extractor
         self.sampling_rate = int(feature_extractor.sampling_rate)

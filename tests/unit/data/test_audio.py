@@ -99,3 +99,24 @@ def test_fit_and_predict_round_trip_on_an_audio_folder(tiny_wav2vec2_dir, tone_c
     assert len(frame) == 16 and (tmp_path / "predictions.csv").is_file()
     truth = [Path(path).parent.name for path in frame["input"]]
     assert (frame["label"] == truth).mean() >= 0.9  # low vs high tones are easy even for random weights
+
+
+def test_a_long_clip_is_cut_to_the_cap_with_a_warning_naming_it(tmp_path):
+    path = tmp_path / "long.wav"
+    soundfile.write(path, np.zeros(8_000 * 5, np.float32), 8_000)  # 5 s
+    with pytest.warns(UserWarning, match=r"long\.wav is 5 s long; only its first 2 s are used"):
+        wave = load_clip(path, 8_000, max_seconds=2)
+    assert len(wave) == 16_000
+    short = tmp_path / "short.wav"
+    soundfile.write(short, np.zeros(8_000, np.float32), 8_000)
+    assert len(load_clip(short, 8_000, max_seconds=2)) == 8_000  # under the cap: whole, no warning
+
+
+def test_a_header_claiming_an_impossible_format_is_a_bad_clip(tmp_path):
+    path = tmp_path / "odd.wav"
+    soundfile.write(path, np.zeros((10, 2), np.float32), 8_000)
+    raw = bytearray(path.read_bytes())
+    raw[24:28] = (10_000_000).to_bytes(4, "little")  # the WAV header's sample rate: 10 MHz
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"odd\.wav is not a readable audio clip \(unsupported: 2 channel\(s\) at "):
+        load_clip(path, 16_000)

@@ -54,21 +54,41 @@ def _main(
     """Transfer learning from pretrained models to small labelled datasets."""
 
 
+# The columns of fit's summary table per task: the first family whose first key the split metrics hold.
+TABLE_COLUMNS = [
+    [
+        ("accuracy", "accuracy"),
+        ("balanced_accuracy", "balanced acc."),
+        ("macro_f1", "macro-F1"),
+        ("majority_rate", "majority rate"),
+    ],
+    [
+        ("micro_f1", "micro-F1"),
+        ("macro_f1", "macro-F1"),
+        ("mean_average_precision", "mAP"),
+        ("subset_accuracy", "subset acc."),
+    ],
+    [("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"), ("spearman", "Spearman")],
+]
+
+
+def _cell(value: Any) -> str:
+    if not isinstance(value, float):
+        return "n/a"
+    return f"{value:.3f}" if abs(value) < 100 else f"{value:,.0f}"  # scores, or errors in a price's units
+
+
 def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    splits = [split for split in ("valid", "test") if split in metrics]
+    first = metrics[splits[0]] if splits else {}
+    columns = next((family for family in TABLE_COLUMNS if family[0][0] in first), TABLE_COLUMNS[0])
     table = Table(title=title)
-    for column in ("split", "examples", "accuracy", "balanced acc.", "macro-F1", "majority rate"):
+    for column in ("split", "examples", *(name for _, name in columns)):
         table.add_column(column, justify="right" if column != "split" else "left")
-    for split in ("valid", "test"):
-        if split in metrics:
-            m = metrics[split]
-            table.add_row(
-                split,
-                str(m["num_examples"]),
-                f"{m['accuracy']:.3f}",
-                f"{m['balanced_accuracy']:.3f}",
-                f"{m['macro_f1']:.3f}",
-                f"{m['majority_rate']:.3f}",
-            )
+    for split in splits:
+        m = metrics[split]
+        cells = [_cell(m.get(key)) for key, _ in columns]
+        table.add_row(split, str(m["num_examples"]), *cells)
     return table
 
 
@@ -452,9 +472,6 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-@app.command(
-    epilog="Example: transferkit rank reviews.csv --text-column review --label-column score --budget params=30M"
-)
 def rank(
     data: str = typer.Argument(..., help="Labelled data: image folder, CSV / JSONL file, or builtin:NAME."),
     candidates: str = typer.Option(None, help="Comma-separated backbone specs [every offline one of the modality]."),
@@ -462,14 +479,6 @@ def rank(
     by: str = typer.Option(
         "logme", help="Score that orders the table: logme, leep, nce, h_score, gbc, nleep, knn, linear."
     ),
-    text_column: str = typer.Option(None, help="Text column of a CSV / JSONL file [text]."),
-    label_column: str = typer.Option(None, help="Label column of a CSV / JSONL file [label]."),
-    split_column: str = typer.Option(None, help="Column with train / valid / test per row (test rows are not used)."),
-    limit: int = typer.Option(None, help="Score on N labelled rows (stratified sample)."),
-    batch_size: int = typer.Option(None, help="Backbone batch size for embedding."),
-    max_length: int = typer.Option(None, help="Token limit for text backbones."),
-    cache_dir: str = typer.Option(None, help="Embedding cache folder."),
-    seed: int = typer.Option(None, help="Random seed (sampling and cross-validation folds)."),
     confirm: int = typer.Option(
         0,
         help="Fine-tune the best N candidates on every labelled row (not the --limit sample) and pick by validation "
@@ -477,24 +486,13 @@ def rank(
     ),
     confirm_strategy: str = typer.Option("two-stage", help="Strategy that fine-tunes the --confirm candidates."),
     confirm_valid_fraction: float = typer.Option(0.2, help="Share of the labelled rows held out by --confirm."),
-    output_dir: str = typer.Option(None, help="Where --confirm writes its run folders (trained models) [runs]."),
     json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+    **options: Any,
 ) -> None:
     """Score candidate backbones on your labelled data (LogME, LEEP, NCE, H-score, GBC, N-LEEP, k-NN, linear CV)
-    and pick one."""
+    and pick one (data options as for fit; --output-dir is where --confirm writes its trained models)."""
     from transferkit.ranking import rank as run_rank
 
-    options = {
-        "text_column": text_column,
-        "label_column": label_column,
-        "split_column": split_column,
-        "limit": limit,
-        "batch_size": batch_size,
-        "max_length": max_length,
-        "cache_dir": cache_dir,
-        "seed": seed,
-        "output_dir": output_dir,
-    }
     specs = [item.strip() for item in candidates.split(",") if item.strip()] if candidates is not None else None
     ranking = run_rank(
         data,
@@ -504,12 +502,36 @@ def rank(
         confirm=confirm,
         confirm_strategy=confirm_strategy,
         confirm_valid_fraction=confirm_valid_fraction,
-        **{key: value for key, value in options.items() if value is not None},
+        **_fit_options(options),
     )
     if json_output:
         typer.echo(json.dumps(ranking.to_dict(), indent=2))
         return
-    table = Table(title=f"{ranking.data['examples']} examples of {data}, ranked by {by}")
+    out.print(_ranking_table(ranking, title=f"{ranking.data['examples']} examples of {data}, ranked by {by}"))
+    pick = {item.spec: item for item in ranking.confirmed}.get(ranking.recommended or "")
+    if pick is not None:
+        out.print(
+            f"Recommended: {ranking.recommended} (best {ranking.picked_by} of the top {len(ranking.confirmed)} by "
+            f"{by}; its trained model: {pick.run_dir}/model)."
+        )
+    elif ranking.recommended:
+        out.print(f"Recommended: {ranking.recommended} (best {by} within the budget).")
+    else:
+        out.print("No candidate is within the budget; loosen --budget.")
+    for caveat in ranking.caveats:
+        out.print(f"Note: {caveat}")
+
+
+# rank reads data as fit does: the data and backbone options, the seed, and --output-dir for --confirm's runs.
+_with_run_options(rank, sections=("data", "backbone"), also=("seed", "output_dir"))
+app.command(
+    epilog="Example: transferkit rank reviews.csv --text-column review --label-column score --budget params=30M"
+)(rank)
+
+
+def _ranking_table(ranking: Any, *, title: str) -> Table:
+    """One row per candidate: its scores, the --confirm validation accuracy, its costs and a note."""
+    table = Table(title=title)
     score_names = list(ranking.rows[0].scores) if ranking.rows and ranking.rows[0].scores else []
     confirmed = {item.spec: item for item in ranking.confirmed}
     tuned = ("valid acc.", "fine-tune s") if confirmed else ()
@@ -521,29 +543,9 @@ def rank(
         scores = [_fmt(row.scores.get(name)) for name in score_names]
         measured = (_fmt(check.valid_accuracy), _fmt(check.seconds, 1)) if check else ("",) * len(tuned)
         params = "n/a" if row.params_m is None else f"{row.params_m:.1f}M"
-        table.add_row(
-            row.spec,
-            *scores,
-            *measured,
-            params,
-            _fmt(row.embed_seconds, 1),
-            _fmt(row.latency_ms, 0),
-            _fmt(row.memory_mb, 0),
-            note,
-        )
-    out.print(table)
-    pick = confirmed.get(ranking.recommended or "")
-    if pick is not None:
-        out.print(
-            f"Recommended: {ranking.recommended} (best {ranking.picked_by} of the top {len(confirmed)} by {by}; "
-            f"its trained model: {pick.run_dir}/model)."
-        )
-    elif ranking.recommended:
-        out.print(f"Recommended: {ranking.recommended} (best {by} within the budget).")
-    else:
-        out.print("No candidate is within the budget; loosen --budget.")
-    for caveat in ranking.caveats:
-        out.print(f"Note: {caveat}")
+        latency = (_fmt(row.embed_seconds, 1), _fmt(row.latency_ms, 0), _fmt(row.memory_mb, 0))
+        table.add_row(row.spec, *scores, *measured, params, *latency, note)
+    return table
 
 
 @app.command(epilog="Example: transferkit recommend --modality text --n-samples 500 --device cpu")

@@ -265,19 +265,7 @@ def adapt(
         raise ConfigError(f"The 'validator' option must be one of {', '.join(VALIDATORS)}. Got '{validator}'.")
     if not 0.05 <= valid_fraction <= 0.5:
         raise ConfigError(f"The 'valid-fraction' option must lie in [0.05, 0.5]. Got {valid_fraction}.")
-    source_domain, target_domain = _load_pair(source, target, options)
-    if source_domain.labels is None:
-        raise DataError(
-            f"The source {source_domain.source} has no labels; adaptation needs labelled source data "
-            "(class sub-folders, or a --label-column)."
-        )
-    labelled_domain = None
-    if target_labels is not None:
-        labelled_domain = load_domain(
-            target_labels, text_column=text_column, label_column=label_column, numeric_columns=numeric_columns
-        )
-        if labelled_domain.labels is None:
-            raise DataError(f"--target-labels {target_labels} has no labels; give class folders or a label column.")
+    source_domain, target_domain, labelled_domain = _load_domains(options)
     methods = _parse_methods(method, labelled_domain is not None)
     weights = weight if isinstance(weight, list) else [weight]
     model = _backbone(backbone, source_domain, max_length)
@@ -285,41 +273,14 @@ def adapt(
     xs, xt = embed(model, source_domain, **embed_options), embed(model, target_domain, **embed_options)
     labelled = None if labelled_domain is None else (embed(model, labelled_domain, **embed_options), labelled_domain)
     prepared = _prepare(xs, xt, source_domain, target_domain, labelled, valid_fraction, seed)
-    backbone_adabn = (
-        adabn_backbone
-        and "adabn" in methods
-        and model is not None
-        and bool(batch_norm_layers(model))  # among registered backbones only image ones have BatchNorm
-    )
 
     run_name = name or unique_run_name("adapt", Path(str(source)).stem, "to", Path(str(target)).stem)
     folder = RunFolder.claim(output_dir, run_name, overwrite=overwrite, kind="adapt")
     run_dir = folder.path
     write_atomic(run_dir / "config.yaml", yaml.safe_dump({"adapt": _plain(options)}, sort_keys=False))
-    candidates: list[dict[str, Any]] = []
-    fitted: list[tuple[AdaptedHead, Backbone | None]] = []
     with folder.in_progress(), run_log(run_dir) as log:  # an overwritten run is dropped only on success
-        for name_ in methods:
-            spec = get_method(name_)
-            problem, tuned = prepared.problem, model
-            if name_ == "adabn" and backbone_adabn:
-                tuned = create_backbone(model.spec)
-                problem, tuned = _adabn_problem(
-                    prepared, tuned, source_domain, target_domain, embed_options, seed, valid_fraction
-                )
-            for value in weights:
-                config = TrainConfig(weight=spec.default_weight if value is None else value, epochs=epochs, lr=lr)
-                L.seed_everything(seed, verbose=False)
-                adapted = spec.fit(problem, config)
-                row = {
-                    "method": name_,
-                    "weight": config.weight,
-                    **_evaluate(adapted, replace(prepared, problem=problem), validator, seed),
-                    **adapted.details,
-                }
-                log.info("candidate %s", {k: v for k, v in row.items() if k != "target"})
-                candidates.append(row)
-                fitted.append((adapted, tuned))
+        domains = (source_domain, target_domain)
+        candidates, fitted = _train_candidates(methods, weights, prepared, model, domains, options, log=log)
         best = int(np.argmin([row["estimated_target_risk"] for row in candidates]))
         adapted, tuned = fitted[best]
         metrics = _summary(candidates, best, validator, prepared, adapted, started)
@@ -330,6 +291,84 @@ def adapt(
     return AdaptResult(
         run_dir=run_dir, model_dir=model_dir, method=candidates[best]["method"], metrics=metrics, candidates=candidates
     )
+
+
+def _train_candidates(
+    methods: list[str],
+    weights: list[float | None],
+    prepared: _Prepared,
+    model: Backbone | None,
+    domains: tuple[Domain, Domain],
+    options: dict[str, Any],
+    *,
+    log: Any,
+) -> tuple[list[dict[str, Any]], list[tuple[AdaptedHead, Backbone | None]]]:
+    """Every (method x weight) candidate: its metrics row, and its adapted head with the backbone it runs on."""
+    # AdaBN may re-estimate the backbone's BatchNorm statistics too (among registered backbones: image ones)
+    backbone_adabn = options["adabn_backbone"] and model is not None and bool(batch_norm_layers(model))
+    candidates: list[dict[str, Any]] = []
+    fitted: list[tuple[AdaptedHead, Backbone | None]] = []
+    for name in methods:
+        problem, tuned = prepared.problem, model
+        if name == "adabn" and backbone_adabn:
+            embed_options = {"batch_size": options["batch_size"], "cache_dir": options["cache_dir"]}
+            problem, tuned = _adabn_problem(
+                prepared,
+                create_backbone(model.spec),
+                *domains,
+                embed_options,
+                options["seed"],
+                options["valid_fraction"],
+            )
+        for row, adapted in _train_method(name, weights, replace(prepared, problem=problem), options):
+            log.info("candidate %s", {k: v for k, v in row.items() if k != "target"})
+            candidates.append(row)
+            fitted.append((adapted, tuned))
+    return candidates, fitted
+
+
+def _load_domains(options: dict[str, Any]) -> tuple[Domain, Domain, Domain | None]:
+    """The labelled source, the target, and the optional few labelled target examples of an `adapt` call."""
+    source_domain, target_domain = _load_pair(options["source"], options["target"], options)
+    if source_domain.labels is None:
+        raise DataError(
+            f"The source {source_domain.source} has no labels; adaptation needs labelled source data "
+            "(class sub-folders, or a --label-column)."
+        )
+    target_labels = options["target_labels"]
+    if target_labels is None:
+        return source_domain, target_domain, None
+    labelled_domain = load_domain(
+        target_labels,
+        text_column=options["text_column"],
+        label_column=options["label_column"],
+        numeric_columns=options["numeric_columns"],
+    )
+    if labelled_domain.labels is None:
+        raise DataError(f"--target-labels {target_labels} has no labels; give class folders or a label column.")
+    return source_domain, target_domain, labelled_domain
+
+
+def _train_method(
+    name: str, weights: list[float | None], prepared: _Prepared, options: dict[str, Any]
+) -> list[tuple[dict[str, Any], AdaptedHead]]:
+    """One candidate per weight of adaptation method `name`: its metrics row and its adapted head."""
+    method = get_method(name)
+    trained = []
+    for value in weights:
+        config = TrainConfig(
+            weight=method.default_weight if value is None else value, epochs=options["epochs"], lr=options["lr"]
+        )
+        L.seed_everything(options["seed"], verbose=False)
+        adapted = method.fit(prepared.problem, config)
+        row = {
+            "method": name,
+            "weight": config.weight,
+            **_evaluate(adapted, prepared, options["validator"], options["seed"]),
+            **adapted.details,
+        }
+        trained.append((row, adapted))
+    return trained
 
 
 def _adabn_problem(

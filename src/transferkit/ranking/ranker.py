@@ -394,12 +394,7 @@ def rank(
         ranking = rank("builtin:digits", limit=300, budget="params=10M")
         ranking.recommended  # 'bundled:efficientnet_lite0'
     """
-    if by not in SCORES:
-        raise ConfigError(f"The 'by' option must be one of {', '.join(SCORES)}. Got '{by}'.")
-    names = list(dict.fromkeys([*(scores or SCORES), by]))
-    unknown = [name for name in names if name not in SCORES]
-    if unknown:
-        raise ConfigError(f"Unknown score(s) {', '.join(unknown)}; choose from {', '.join(SCORES)}.")
+    names = _score_names(by, scores)
     check_confirm_options(confirm, confirm_strategy, confirm_valid_fraction)
     budget = budget if isinstance(budget, Budget) else Budget.parse(budget)
     started = time.perf_counter()
@@ -409,23 +404,10 @@ def rank(
     inputs = [item for part in labelled for item in part.inputs]
     labels = [label for part in labelled for label in part.labels or []]
     modality = splits.train.modality
-    rows = []
-    for candidate in _candidate_specs(candidates, modality):
-        if isinstance(candidate, str) and budget.max_params_m is not None:
-            listed = parse_params(backbone_entry(candidate).parameters)
-            if listed is not None and budget.violations(params_m=listed):
-                rows.append(
-                    CandidateScore(spec=candidate, params_m=listed, over_budget=budget.violations(params_m=listed))
-                )
-                continue  # over the parameter budget: not worth loading
-        row = _evaluate_candidate(candidate, inputs, labels, spec, folds=folds, names=names)
-        if row.error is None:
-            row.over_budget = budget.violations(
-                latency_ms=row.latency_ms, memory_mb=row.memory_mb, params_m=row.params_m
-            )
-        rows.append(row)
-    rows = sort_rows(rows, by)
-    best = next((row for row in rows if row.usable and row.scores.get(by) is not None), None)
+    rows = [
+        _score_within_budget(candidate, inputs, labels, spec, budget=budget, folds=folds, names=names)
+        for candidate in _candidate_specs(candidates, modality)
+    ]
     data_info = {
         "source": str(spec.data.path),
         "modality": modality,
@@ -433,17 +415,7 @@ def rank(
         "classes": dict(sorted(Counter(labels).items())),
         "validation": summary,
     }
-    ranking = Ranking(
-        rows=rows,
-        by=by,
-        recommended=best.spec if best else None,
-        budget=budget,
-        data=data_info,
-        seconds=0.0,
-        caveats=size_caveats(rows, best),
-        score_pick=best.spec if best else None,
-        picked_by=by,
-    )
+    ranking = _ranking_of(sort_rows(rows, by), by=by, budget=budget, data_info=data_info)
     if confirm:
         _confirm_top(
             ranking,
@@ -456,6 +428,54 @@ def rank(
         )
     ranking.seconds = time.perf_counter() - started
     return ranking
+
+
+def _ranking_of(rows: list[CandidateScore], *, by: str, budget: Budget, data_info: dict[str, Any]) -> Ranking:
+    """The ranking of sorted `rows`: the first usable one with a `by` score is recommended."""
+    best = next((row for row in rows if row.usable and row.scores.get(by) is not None), None)
+    return Ranking(
+        rows=rows,
+        by=by,
+        recommended=best.spec if best else None,
+        budget=budget,
+        data=data_info,
+        seconds=0.0,
+        caveats=size_caveats(rows, best),
+        score_pick=best.spec if best else None,
+        picked_by=by,
+    )
+
+
+def _score_names(by: str, scores: Sequence[str] | None) -> list[str]:
+    """The scores to compute: those asked for (default all), with `by` always among them."""
+    if by not in SCORES:
+        raise ConfigError(f"The 'by' option must be one of {', '.join(SCORES)}. Got '{by}'.")
+    names = list(dict.fromkeys([*(scores or SCORES), by]))
+    unknown = [name for name in names if name not in SCORES]
+    if unknown:
+        raise ConfigError(f"Unknown score(s) {', '.join(unknown)}; choose from {', '.join(SCORES)}.")
+    return names
+
+
+def _score_within_budget(
+    candidate: str | Backbone,
+    inputs: list[str],
+    labels: list[str],
+    spec: RunSpec,
+    *,
+    budget: Budget,
+    folds: int,
+    names: list[str],
+) -> CandidateScore:
+    """One candidate's scores and costs; one listed over the parameter budget is not worth loading."""
+    if isinstance(candidate, str) and budget.max_params_m is not None:
+        listed = parse_params(backbone_entry(candidate).parameters)
+        if listed is not None and budget.violations(params_m=listed):
+            return CandidateScore(spec=candidate, params_m=listed, over_budget=budget.violations(params_m=listed))
+    row = _evaluate_candidate(candidate, inputs, labels, spec, folds=folds, names=names)
+    if row.error is None:
+        row.over_budget = budget.violations(latency_ms=row.latency_ms, memory_mb=row.memory_mb, params_m=row.params_m)
+    return row
 
 
 def _confirm_top(ranking: Ranking, count: int, data, *, config, options, strategy: str, valid_fraction: float) -> None:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -420,16 +421,7 @@ def transfer(
     spec, folder = _resolve_run(TransferSpec, config, options, TRANSFER_OPTIONS, resume=resume)
     policy_source = resolve_policy_dir(spec.source)
     info = read_policy_info(policy_source)
-    probe = make_env(spec.env, monitor=False)  # check the spaces before any folder is made or step is taken
-    check_spaces(
-        policy=info["spaces"],
-        observation_space=probe.observation_space,
-        action_space=probe.action_space,
-        source_env=info["env"]["id"],
-        target_env=spec.env.id,
-    )
-    threshold = spec.threshold if spec.threshold is not None else getattr(probe.spec, "reward_threshold", None)
-    probe.close()
+    threshold = _check_target_env(spec, info)  # before any folder is made or step is taken
     if folder is None:
         default_name = unique_run_name(info["env"]["id"], "to", spec.env.id, spec.strategy)
         folder, spec = _open_run(spec, default_name=default_name)
@@ -461,8 +453,7 @@ def transfer(
                 log.info(
                     "seed %d: jumpstart %.1f, asymptotic %.1f",
                     seed,
-                    per_seed[-1]["jumpstart"],
-                    per_seed[-1]["asymptotic"],
+                    *itemgetter("jumpstart", "asymptotic")(per_seed[-1]),
                 )
         metrics: dict[str, Any] = {
             "source_env": info["env"]["id"],
@@ -485,6 +476,22 @@ def transfer(
             f"{policy_dir} is missing: the first seed finished in an earlier run; rerun without --resume."
         )
     return TransferResult(run_dir=run_dir, policy_dir=policy_dir, metrics=metrics, curves=curves, spec=spec)
+
+
+def _check_target_env(spec: TransferSpec, info: dict[str, Any]) -> float | None:
+    """Refuse a target whose spaces the policy cannot act in; return the success threshold for the metrics."""
+    probe = make_env(spec.env, monitor=False)
+    try:
+        check_spaces(
+            policy=info["spaces"],
+            observation_space=probe.observation_space,
+            action_space=probe.action_space,
+            source_env=info["env"]["id"],
+            target_env=spec.env.id,
+        )
+        return spec.threshold if spec.threshold is not None else getattr(probe.spec, "reward_threshold", None)
+    finally:
+        probe.close()
 
 
 def _seed_metrics(transfer_curve: list[dict], scratch_curve: list[dict], threshold: float | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from transferkit.artifacts import save_model
 from transferkit.backbones import backbone_entry, create_backbone
 from transferkit.config import RunSpec, flat_to_dotted
 from transferkit.data import LabeledData, Splits, load_labeled, split_data, validate_labeled
+from transferkit.data.table_kind import inferred_table_line
 from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import write_run_report
@@ -89,7 +90,16 @@ def is_tabular(spec: RunSpec) -> bool:
     """A table is read as feature columns when --feature-columns is given or the backbone is a tabular one."""
     if spec.data.feature_columns:
         return True
-    return bool(spec.backbone.spec) and backbone_entry(spec.backbone.spec).modality == "tabular"
+    if spec.backbone.spec:
+        return backbone_entry(spec.backbone.spec).modality == "tabular"
+    return inferred_table(spec) is not None  # no backbone and no text column: a table of features
+
+
+def inferred_table(spec: RunSpec) -> str | None:
+    """The line saying the data was read as feature columns because it has no text column, else None."""
+    if spec.data.feature_columns or spec.backbone.spec:
+        return None
+    return inferred_table_line(spec.data.path, text_column=spec.data.text_column, label_column=spec.data.label_column)
 
 
 def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
@@ -159,6 +169,7 @@ def fit(
     else:
         spec = resolve_spec(data, config, options)
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
+    inferred = inferred_table(spec)  # before the backbone is filled in: what the data was read as, when inferred
     splits, data_summary = prepare_splits(spec)
     spec = complete_spec(spec, modality=splits.train.modality)
     task = get_task(spec.data.task).from_training(splits.train, spec=spec)
@@ -184,6 +195,9 @@ def fit(
         if (metrics.get("imbalance") or {}).get("suggestion"):
             log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
         metrics |= run_records(spec=spec, splits=splits, result=result, probas=probas, task=task, run_dir=run_dir)
+        if inferred:
+            metrics["inferred"] = inferred
+            log.info("%s", inferred)
         if splits.not_carved:  # too few rows to hold any out: say so, and what estimates the accuracy instead
             metrics["holdout"] = holdout_record(splits, result=result, spec=spec)
             log.info("%s", metrics["holdout"]["line"])

@@ -92,6 +92,14 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
     return table
 
 
+def _prediction_summary(frame: Any) -> str:
+    """Counts of predicted labels (or label sets); for values (regression) their range."""
+    column = next((name for name in ("label", "labels") if name in frame), None)
+    if column is None:
+        return f"values {frame['value'].min():.4g} to {frame['value'].max():.4g}" if "value" in frame else ""
+    return ", ".join(f"{label}: {count}" for label, count in frame[column].value_counts().head(10).items())
+
+
 CONFIG_HELP = "YAML run config; flags override it."
 RESUME_HELP = "Continue the run in this folder from its last checkpoint."
 
@@ -288,8 +296,7 @@ def predict(
         runtime=runtime,
         onnx_path=onnx_path,
     )
-    counts = ", ".join(f"{label}: {count}" for label, count in frame["label"].value_counts().items())
-    out.print(f"Wrote {len(frame)} predictions to {output} ({counts})")
+    out.print(f"Wrote {len(frame)} predictions to {output} ({_prediction_summary(frame)})")
 
 
 @app.command(
@@ -305,6 +312,8 @@ def evaluate(
     """Measure a saved model on labelled data."""
     metrics = api.evaluate(model, data, text_column=text_column, label_column=label_column, output=output)
     out.print(_metrics_table({"test": metrics}, f"{model} on {data}"))
+    if "per_class" not in metrics:  # multi-label / regression: the table above, the rest in --output's JSON
+        return
     more = Table(title="ranking, calibration and uncertainty")
     for column in ("weighted-F1", "ROC-AUC", "PR-AUC", "log-loss", "ECE", "accuracy 95% CI"):
         more.add_column(column, justify="right")

@@ -49,7 +49,8 @@ def strategy_names() -> list[str]:
 
 
 # Task names, the same way: the schema sits below `transferkit.tasks`, whose `register_task` adds plugins.
-BUILTIN_TASKS = ("classification",)
+# "auto" is resolved from the labels before training (`transferkit.tasks.infer_task`).
+BUILTIN_TASKS = ("auto", "classification")
 _TASK_NAMES = list(BUILTIN_TASKS)
 
 
@@ -131,8 +132,15 @@ class DataConfig(_Section):
     text_column: str = Field("text", description="Text column of a CSV / JSONL file.")
     label_column: str = Field("label", description="Label column of a CSV / JSONL file.")
     task: str = Field(
-        "classification",
-        description="What to predict from the labels: classification (one class per example) or a task plugin.",
+        "auto",
+        description="What to predict from the labels: classification (one class per example), multilabel (several, "
+        "separated), regression (a number) or a task plugin; auto: inferred from the labels.",
+    )
+    label_separator: str = Field(
+        "|", min_length=1, description="Multi-label: the separator between labels in a label cell (Drama|Comedy)."
+    )
+    label_columns: list[str] | None = Field(
+        None, description="Multi-label: several 0/1 label columns (a,b,c) instead of one --label-column."
     )
     skip_bad_files: bool = Field(False, description="Leave out unreadable files instead of failing.")
     valid_fraction: float = Field(
@@ -326,6 +334,9 @@ class OptimConfig(_Section):
     cutmix: float = Field(0.0, ge=0.0, description="CutMix alpha for images (0 = off).")
     grad_clip: float | None = Field(None, gt=0.0, description="Clip the gradient norm to this value.")
     early_stopping: int | None = Field(None, ge=1, description="Stop after N epochs without improvement of monitor.")
+    regression_loss: Literal["mse", "huber"] = Field(
+        "mse", description="Regression: the loss on the standardised target (huber: less swayed by outliers)."
+    )
     monitor: Literal["val_loss", "val_accuracy"] = Field(
         "val_loss", description="What early stopping and the plateau schedule watch."
     )

@@ -36,14 +36,14 @@ SUFFIXES = {"torchscript": ".pt", "onnx": ".onnx"}
 
 
 class _Probabilities(nn.Module):
-    """Tensors in, class probabilities out: the graph that is exported."""
+    """Tensors in, the model's predictions out (class or label probabilities, or values): the exported graph."""
 
     def __init__(self, model: Predictor) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_tensors(*tensors).softmax(dim=-1)
+        return self.model.activate(self.model.forward_tensors(*tensors))
 
 
 @dataclass

@@ -21,6 +21,8 @@ SPECIAL = {
     "class_weight": ("balanced", "balanced"),
     "weight_decay": ("0.5", 0.5),
     "feature_columns": ("age, income", ["age", "income"]),
+    "label_columns": ("drama,comedy", ["drama", "comedy"]),
+    "label_separator": (";", ";"),
     "lora_targets": ("query,value", ["query", "value"]),
     "column_map": ("Income=annual_inc", {"Income": "annual_inc"}),
     "mlm": ("hf:/models/mlm", "hf:/models/mlm"),

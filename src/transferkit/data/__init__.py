@@ -23,11 +23,14 @@ def load_labeled(
     split_column: str | None = None,
     tabular: bool = False,
     feature_columns: list[str] | None = None,
+    label_columns: list[str] | None = None,
+    label_separator: str = "|",
 ) -> LabeledData:
     """Read labelled data from an image or audio folder, a CSV / TSV / JSONL / Parquet file, or ``builtin:NAME``.
 
     With `tabular` (or `feature_columns`) a table is read as numeric / categorical feature columns
-    (default: every column but the label and split columns) instead of a text column.
+    (default: every column but the label and split columns) instead of a text column. `label_columns`
+    (several 0/1 columns of a table) make each row's label the set of its 1 columns, joined by `label_separator`.
 
     Example::
 
@@ -38,14 +41,17 @@ def load_labeled(
     if text.startswith("builtin:"):
         return load_builtin(text.removeprefix("builtin:"))
     path = Path(path)
+    label_set = {"label_columns": label_columns, "label_separator": label_separator}  # multi-label 0/1 columns
     if path.is_dir():
         return load_audio_folder(path) if is_audio_folder(path) else load_image_folder(path)
     if path.suffix.lower() in TABLE_SUFFIXES and (tabular or feature_columns):
         return load_tabular_table(
-            path, label_column=label_column, feature_columns=feature_columns, split_column=split_column
+            path, label_column=label_column, feature_columns=feature_columns, split_column=split_column, **label_set
         )
     if path.suffix.lower() in TABLE_SUFFIXES:
-        return load_text_table(path, text_column=text_column, label_column=label_column, split_column=split_column)
+        return load_text_table(
+            path, text_column=text_column, label_column=label_column, split_column=split_column, **label_set
+        )
     if not path.exists():
         raise DataError(f"Data path {path} does not exist; pass an image folder, a CSV / JSONL file or builtin:NAME.")
     raise DataError(

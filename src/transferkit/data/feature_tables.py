@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from transferkit.data.dataset import BadItem, LabeledData
-from transferkit.data.text_tables import read_table, require_column
+from transferkit.data.text_tables import read_table, require_column, with_label_set_column
 from transferkit.errors import DataError
 
 
@@ -54,8 +54,11 @@ def load_tabular_table(
     label_column: str | None,
     feature_columns: list[str] | None = None,
     split_column: str | None = None,
+    label_columns: list[str] | None = None,
+    label_separator: str = "|",
 ) -> LabeledData:
     """Read a tabular classification table; `feature_columns` default to every non-label, non-split column.
+    `label_columns` (several 0/1 columns) make each row's label the set of its 1 columns (multi-label).
 
     Pass `label_column=None` for unlabelled rows (prediction). Rows without a label are bad items.
 
@@ -65,12 +68,17 @@ def load_tabular_table(
         data.modality, data.class_counts  # ('tabular', {'bad': 517, 'good': 9340})
     """
     frame, bad = read_table(path)
+    if label_columns:
+        frame, label_column = with_label_set_column(frame, label_columns, separator=label_separator, path=path)
     if label_column is not None:
         require_column(frame, label_column, option="--label-column", path=path)
     if split_column is not None:
         require_column(frame, split_column, option="--split-column", path=path)
     columns = feature_columns_of(
-        frame, feature_columns=feature_columns, exclude=[label_column, split_column, "rownames"], path=path
+        frame,
+        feature_columns=feature_columns,
+        exclude=[label_column, split_column, "rownames", *(label_columns or [])],
+        path=path,
     )
     bad_locations = {item.location for item in bad}
     is_jsonl = Path(path).suffix.lower() in {".jsonl", ".json"}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from transferkit.data.dataset import BadItem, LabeledData
+from transferkit.data.labels import combine_label_columns
 from transferkit.errors import DataError, require
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".parquet"}
@@ -121,6 +122,19 @@ def _has_bad_bytes(value: object) -> bool:
     return isinstance(value, str) and any("\udc80" <= char <= "\udcff" for char in value)
 
 
+LABEL_SET_COLUMN = "__label_set__"
+
+
+def with_label_set_column(
+    frame: pd.DataFrame, columns: list[str], *, separator: str, path: str | Path
+) -> tuple[pd.DataFrame, str]:
+    """`frame` with one more column holding each row's label set from the 0/1 `columns`, and that column's name."""
+    for column in columns:
+        require_column(frame, column, option="--label-columns", path=path)
+    labels = combine_label_columns(frame, columns, separator=separator, path=path)
+    return frame.assign(**{LABEL_SET_COLUMN: labels}), LABEL_SET_COLUMN
+
+
 def require_column(frame: pd.DataFrame, column: str, *, option: str, path: str | Path) -> None:
     if column in frame.columns:
         return
@@ -133,15 +147,24 @@ def require_column(frame: pd.DataFrame, column: str, *, option: str, path: str |
 
 
 def load_text_table(
-    path: str | Path, *, text_column: str, label_column: str | None, split_column: str | None = None
+    path: str | Path,
+    *,
+    text_column: str,
+    label_column: str | None,
+    split_column: str | None = None,
+    label_columns: list[str] | None = None,
+    label_separator: str = "|",
 ) -> LabeledData:
-    """Read a text classification table. Pass `label_column=None` for unlabelled inputs (prediction).
+    """Read a text classification table. Pass `label_column=None` for unlabelled inputs (prediction);
+    `label_columns` (several 0/1 columns) make each row's label the set of its 1 columns (multi-label).
 
     Example::
 
         data = load_text_table("reviews.csv", text_column="review", label_column="score")
     """
     frame, bad = read_table(path)
+    if label_columns:
+        frame, label_column = with_label_set_column(frame, label_columns, separator=label_separator, path=path)
     bad_locations = {item.location for item in bad}
     require_column(frame, text_column, option="--text-column", path=path)
     if label_column is not None:

@@ -9,7 +9,8 @@ from transferkit.engine.module import ClassifierModule
 
 
 def pairwise_cosine_loss(embeddings: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean squared error between each pair's cosine similarity and 1 (same class) or 0 (different classes).
+    """Mean squared error between each pair's cosine similarity and 1 (same class) or 0 (different classes);
+    with multi-label targets (0/1 rows), the Jaccard overlap of the pair's label sets (`pair_similarity`).
 
     SetFit's CosineSimilarityLoss (Tunstall et al., 2022, "Efficient Few-Shot Learning Without Prompts")
     scores pairs sampled from the training set, encoding two texts per pair. Here every one of the
@@ -27,8 +28,25 @@ def pairwise_cosine_loss(embeddings: torch.Tensor, targets: torch.Tensor) -> tor
     unit = F.normalize(embeddings.float(), dim=-1)
     rows, columns = torch.triu_indices(len(targets), len(targets), offset=1, device=embeddings.device)
     similarity = (unit[rows] * unit[columns]).sum(dim=-1)
-    same_class = (targets[rows] == targets[columns]).to(similarity.dtype)
-    return F.mse_loss(similarity, same_class)
+    return F.mse_loss(similarity, pair_similarity(targets, rows, columns).to(similarity.dtype))
+
+
+def pair_similarity(targets: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """How alike each pair's targets are: 1 / 0 for the same / different class, or for multi-label 0/1 rows the
+    Jaccard overlap of the two label sets (|A and B| / |A or B|; two empty sets count as alike), so a pair
+    sharing some genres is pulled part of the way instead of counting as "different" (one-vs-rest pairs).
+
+    Example:
+        >>> t = torch.tensor([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
+        >>> pair_similarity(t, torch.tensor([0]), torch.tensor([1])).tolist()
+        [0.3333333432674408]
+    """
+    if targets.dim() == 1:
+        return (targets[rows] == targets[columns]).float()
+    first, second = targets[rows].float(), targets[columns].float()
+    overlap = (first * second).sum(dim=-1)
+    union = ((first + second) > 0).float().sum(dim=-1)
+    return torch.where(union > 0, overlap / union.clamp(min=1.0), torch.ones_like(union))
 
 
 class ContrastiveModule(ClassifierModule):

@@ -11,7 +11,7 @@ from transferkit.backbones.base import Backbone, Batch
 
 
 class RawExamples(Dataset):
-    """(raw input, class index) pairs."""
+    """(raw input, target) pairs: the target is whatever the task encoded (class index, 0/1 row, value)."""
 
     def __init__(self, inputs: list[str], targets: torch.Tensor) -> None:
         self.inputs = list(inputs)
@@ -20,8 +20,8 @@ class RawExamples(Dataset):
     def __len__(self) -> int:
         return len(self.inputs)
 
-    def __getitem__(self, index: int) -> tuple[str, int]:
-        return self.inputs[index], int(self.targets[index])
+    def __getitem__(self, index: int) -> tuple[str, torch.Tensor]:
+        return self.inputs[index], self.targets[index]  # a class index, a 0/1 row (multi-label) or a value
 
 
 class BackboneCollate:
@@ -32,7 +32,7 @@ class BackboneCollate:
 
     def __call__(self, items: list[tuple[str, int]]) -> tuple[Batch, torch.Tensor]:
         inputs = [item for item, _ in items]
-        return self.backbone.load_batch(inputs), torch.tensor([target for _, target in items], dtype=torch.long)
+        return self.backbone.load_batch(inputs), torch.stack([torch.as_tensor(target) for _, target in items])
 
 
 class EpochShuffleSampler(Sampler[int]):

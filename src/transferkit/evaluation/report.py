@@ -124,6 +124,14 @@ def _split_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 Section = tuple[str, str, str]  # (title, html, markdown)
+
+
+def table_section(title: str, header: list[str], rows: list[list[Any]], *, note: str | None = None) -> Section:
+    """A section holding one table (and an optional note under it), for the tasks' own sections."""
+    html_note = f'<p class="note">{html.escape(note)}</p>' if note else ""
+    return title, _table(header, rows) + html_note, _md_table(header, rows) + (f"\n\n{note}" if note else "")
+
+
 # A task's own sections: (those shown before the training curves, those after them). See `classification_sections`.
 TaskSections = Callable[..., tuple[list[Section], list[Section]]]
 
@@ -142,7 +150,7 @@ def _summary_section(metrics: dict[str, Any]) -> Section:
         strategy = f"{strategy}: {metrics['strategy']['chosen']}"
     backbone = metrics.get("backbone", {}).get("spec", "?")
     cards = [("backbone", backbone), ("strategy", strategy)]
-    if main:
+    if main and "accuracy" in main:  # other tasks headline their own scores in their sections
         interval = main.get("interval")
         accuracy = f"{main['accuracy']:.3f}"
         if interval:
@@ -443,12 +451,14 @@ def write_run_report(
     probas: dict[str, np.ndarray],
     class_names: list[str],
     task_sections: TaskSections = classification_sections,
+    mistakes: bool = True,
 ) -> tuple[Path, Path]:
     """The report of a `fit` run: its metrics, its config, the task's sections and the most confident mistakes
-    on the test split."""
+    on the test split (single-label classification: `mistakes`)."""
     name = "test" if "test" in probas else "valid"
     data = splits.test if name == "test" else splits.valid
-    examples = worst_examples(data, probas[name], class_names) if name in probas and data is not None else []
+    shown = mistakes and name in probas and data is not None
+    examples = worst_examples(data, probas[name], class_names) if shown else []
     return write_report(
         run_dir,
         metrics=metrics,

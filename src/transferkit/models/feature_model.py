@@ -110,6 +110,10 @@ class FeatureModel(nn.Module):
         names.append(CLASSIC_INPUT)
         return tuple(tensors), names
 
+    def activate(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Class probabilities of output logits (a feature model is a single-label classifier)."""
+        return outputs.softmax(dim=-1)
+
     @torch.inference_mode()
     def predict_proba(
         self, inputs: list[str], *, batch_size: int = 32, embeddings: np.ndarray | None = None

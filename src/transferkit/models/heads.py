@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 HeadKind = Literal["linear", "mlp"]
+# What turns the head's outputs into predictions: one class (softmax), independent labels (sigmoid), a number.
+Activation = Literal["softmax", "sigmoid", "identity"]
 
 
 class Standardize(nn.Module):
@@ -45,6 +47,7 @@ class ClassifierHead(nn.Module):
         hidden_dim: int = 256,
         dropout: float = 0.0,
         normalize: bool = False,
+        activation: Activation = "softmax",
     ) -> None:
         super().__init__()
         self.config = {
@@ -55,6 +58,9 @@ class ClassifierHead(nn.Module):
             "dropout": dropout,
             "normalize": normalize,
         }
+        if activation != "softmax":  # recorded only when not the default: classification's model.json is unchanged
+            self.config["activation"] = activation
+        self.activation = activation
         self.normalize = normalize
         self.standardize = Standardize(in_features)
         if kind == "linear":
@@ -87,3 +93,11 @@ class ClassifierHead(nn.Module):
 
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.layers(self.scaled(embeddings))
+
+    def activate(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Predictions of raw outputs: softmax probabilities, sigmoid probabilities, or the outputs themselves."""
+        if self.activation == "sigmoid":
+            return outputs.sigmoid()
+        if self.activation == "identity":
+            return outputs
+        return outputs.softmax(dim=-1)

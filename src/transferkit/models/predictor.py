@@ -49,3 +49,7 @@ class Predictor(Protocol):
     def forward_tensors(self, *tensors: torch.Tensor) -> torch.Tensor:
         """Output logits from `model_inputs`' tensors."""
         ...
+
+    def activate(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Predictions of output logits: softmax (one class), sigmoid (multi-label) or none (regression)."""
+        ...

@@ -42,11 +42,15 @@ class TransferModel(nn.Module):
             return self({"input_ids": tensors[0], "attention_mask": tensors[1]})
         return self(tensors[0])
 
+    def activate(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Predictions of output logits by the head's activation (softmax, sigmoid or none)."""
+        return self.head.activate(outputs)
+
     @torch.inference_mode()
     def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
         """Probabilities from precomputed backbone embeddings."""
         self.eval()
-        return self.head(torch.as_tensor(features, dtype=torch.float32)).softmax(dim=-1).numpy()
+        return self.head.activate(self.head(torch.as_tensor(features, dtype=torch.float32))).numpy()
 
     @torch.inference_mode()
     def predict_proba(self, inputs: list[str], *, batch_size: int = 32) -> np.ndarray:
@@ -56,6 +60,6 @@ class TransferModel(nn.Module):
         with progress_bar("Predicting", total=len(inputs)) as advance:
             for start in range(0, len(inputs), batch_size):
                 items = inputs[start : start + batch_size]
-                chunks.append(self(self.backbone.load_batch(items)).softmax(dim=-1).numpy())
+                chunks.append(self.activate(self(self.backbone.load_batch(items))).numpy())
                 advance(len(items))
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)

@@ -82,9 +82,9 @@ def raw_loaders(
     class_names = target.output_names
     loader_args = {"batch_size": batch_size, "seed": spec.run.seed, "devices": spec.run.devices}
     train_inputs, train_targets, sampler = imbalance_plan(train.inputs, target.encode(train.labels or []), spec)
-    augmented = training_dataset_and_collate(
-        backbone, train_inputs, train_targets, [class_names[i] for i in train_targets.tolist()], spec
-    )
+    # Augmentation keeps each view's class name (tasks other than single-label classification refuse --augment).
+    names = [class_names[i] for i in train_targets.tolist()] if train_targets.dim() == 1 else list(train.labels or [])
+    augmented = training_dataset_and_collate(backbone, train_inputs, train_targets, names, spec)
     if sampler is not None and augmented is not None:
         raise ConfigError("--resample balanced-batches and --augment cannot be combined in fine-tuning yet.")
     train_loader = raw_loader(
@@ -139,6 +139,7 @@ class FineTuneStrategy(Strategy):
             kind=spec.strategy.head,
             hidden_dim=spec.strategy.hidden_dim,
             dropout=spec.strategy.dropout,
+            activation=target.activation,
         )
         # One scale for every dimension: per-dimension scales estimated from few examples blow up the
         # shifts of low-variance dimensions once the backbone starts moving.

@@ -25,6 +25,7 @@ from transferkit.models.target import TrainingTarget
 from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import Strategy, StrategyResult, register_strategy
 from transferkit.strategies.options import loss_weights, train_options, trainer_options_for
+from transferkit.strategies.ridge import ridge_head
 
 
 def _loader(
@@ -187,10 +188,11 @@ def training_rows(
 
 
 def head_weight_decay(head: ClassifierHead, rows: HeadRows, *, optimizer: str, spec: RunSpec) -> float:
-    """--weight-decay, or for auto: cross-validated for a linear L-BFGS head (on the clean rows), else fixed."""
+    """--weight-decay, or for auto: cross-validated for a linear L-BFGS head of one class per row (on the clean
+    rows), else fixed (multi-label rows)."""
     if spec.optim.weight_decay != "auto":
         return spec.optim.weight_decay
-    if optimizer == "lbfgs" and spec.strategy.head == "linear":
+    if optimizer == "lbfgs" and spec.strategy.head == "linear" and rows.clean_targets.dim() == 1:
         standardized = head.scaled(torch.as_tensor(rows.clean_features)).numpy()
         return select_weight_decay(standardized, rows.clean_targets.numpy(), seed=spec.run.seed)
     return FIXED_WEIGHT_DECAY
@@ -269,9 +271,13 @@ class ProbeStrategy(Strategy):
             hidden_dim=spec.strategy.hidden_dim,
             dropout=spec.strategy.dropout,
             normalize=normalize,
+            activation=target.activation,
         )
         head.fit_scaling(torch.as_tensor(train_features), uniform=uniform_scale)
         rows = training_rows(backbone, train, spec, target=target, features=train_features, stats=train_stats)
+        if target.activation == "identity" and spec.strategy.head == "linear":  # a number: closed-form ridge
+            details = ridge_head(head, rows.features, rows.targets.numpy())
+            return head.eval(), [], details | {"feature_cache": rows.cache}
         if spec.strategy.probe_solver == "sklearn" and spec.strategy.head == "linear":
             details = sklearn_head(
                 head,

@@ -68,6 +68,17 @@ class Task(ABC):
         """Labels in `labels` this task cannot encode (validation / test / evaluation data), sorted."""
         return []
 
+    # --- the data, before the task is learnt (class-level: splitting comes first) --------------------
+    @classmethod
+    def split_keys(cls, data: LabeledData, *, spec: RunSpec) -> list[str] | None:
+        """What the train / valid / test splits are stratified on, one key per row; None: the labels (classes)."""
+        return None
+
+    @classmethod
+    def data_summary(cls, summary: dict[str, Any], splits: Any, *, spec: RunSpec) -> dict[str, Any]:
+        """metrics.json's "data" block from the reader's summary (class counts per split) and the splits."""
+        return summary
+
     # --- training -----------------------------------------------------------------------------------
     def check(self, *, spec: RunSpec, train: LabeledData, valid: LabeledData | None) -> None:
         """Refuse, before training, options or data this task cannot honour (naming the fix)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from transferkit.artifacts import save_model
 from transferkit.backbones import backbone_entry, create_backbone
 from transferkit.config import RunSpec, flat_to_dotted
 from transferkit.data import LabeledData, Splits, load_labeled, split_data, validate_labeled
+from transferkit.data.strata import split_by_keys
 from transferkit.data.table_kind import inferred_table_line
 from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
@@ -24,7 +26,7 @@ from transferkit.models.predictor import Predictor
 from transferkit.run_folder import RunFolder, default_run_name, inherited_run_name, run_log, write_json
 from transferkit.strategies import Strategy, StrategyResult, get_strategy
 from transferkit.strategies.choice import choose_for_run
-from transferkit.tasks import Task, get_task
+from transferkit.tasks import Task, get_task, infer_task
 from transferkit.workflows.baselines import run_baselines
 from transferkit.workflows.run_setup import open_run_dir, resume_spec
 
@@ -58,7 +60,7 @@ def resolve_spec(data: str | Path | None, config: RunSpec | str | Path | None, o
     return spec
 
 
-def _load_split_file(path: str | None, spec: RunSpec, *, classes: list[str], what: str) -> LabeledData | None:
+def _load_split_file(path: str | None, spec: RunSpec, *, classes: list[str] | None, what: str) -> LabeledData | None:
     if path is None:
         return None
     data = load_labeled(
@@ -67,18 +69,25 @@ def _load_split_file(path: str | None, spec: RunSpec, *, classes: list[str], wha
         label_column=spec.data.label_column,
         tabular=is_tabular(spec),
         feature_columns=spec.data.feature_columns,
+        **label_set_options(spec),
     )
     validate_labeled_extra(data, spec, classes=classes, what=what)
     return data
 
 
-def validate_labeled_extra(data: LabeledData, spec: RunSpec, *, classes: list[str], what: str) -> None:
+def label_set_options(spec: RunSpec) -> dict[str, Any]:
+    """The readers' multi-label options: several 0/1 label columns and the separator of label sets."""
+    return {"label_columns": spec.data.label_columns, "label_separator": spec.data.label_separator}
+
+
+def validate_labeled_extra(data: LabeledData, spec: RunSpec, *, classes: list[str] | None, what: str) -> None:
+    """Refuse unusable items, and (`classes` given: single-label classification) labels the training data lacks."""
     if data.bad_items and not spec.data.skip_bad_files:
         raise DataError(
             f"{len(data.bad_items)} unusable item(s) in {data.source}: {describe_bad_items(data.bad_items)}. "
             "Fix or remove them, or pass --skip-bad-files."
         )
-    unknown = sorted(set(data.labels or []) - set(classes))
+    unknown = sorted(set(data.labels or []) - set(classes)) if classes is not None else []
     if unknown:
         raise DataError(
             f"The {what} data {data.source} has label(s) {', '.join(unknown)} that the training data "
@@ -111,10 +120,15 @@ def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
         split_column=spec.data.split_column,
         tabular=is_tabular(spec),
         feature_columns=spec.data.feature_columns,
+        **label_set_options(spec),
     )
     report = validate_labeled(data, skip_bad_files=spec.data.skip_bad_files)
-    classes = data.class_names
-    splits = split_data(
+    task_name, inferred = resolve_task_name(spec, data)
+    task_class = get_task(task_name)
+    classes = data.class_names if task_name == "classification" else None  # the other tasks check their own
+    keys = task_class.split_keys(data, spec=spec)
+    splitter = split_data if keys is None else partial(split_by_keys, keys=keys)
+    splits = splitter(
         data,
         valid_fraction=spec.data.valid_fraction,
         test_fraction=spec.data.test_fraction,
@@ -124,10 +138,20 @@ def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
         valid_data=_load_split_file(spec.data.valid_path, spec, classes=classes, what="validation"),
         test_data=_load_split_file(spec.data.test_path, spec, classes=classes, what="test"),
     )
-    if len(splits.train.class_names) < 2:
+    if classes is not None and len(splits.train.class_names) < 2:
         raise DataError(f"The training split of {data.source} has a single class; add examples of other classes.")
-    summary = report.to_dict() | {"splits": splits.summary()}
+    summary = task_class.data_summary(report.to_dict() | {"splits": splits.summary()}, splits, spec=spec)
+    summary["task"] = {"name": task_name, **({"inferred": inferred} if inferred else {})}
     return splits, summary
+
+
+def resolve_task_name(spec: RunSpec, data: LabeledData) -> tuple[str, str | None]:
+    """The run's task: --task, or for auto the one the labels describe (with why)."""
+    if spec.data.task != "auto":
+        return spec.data.task, None
+    return infer_task(
+        data.labels or [], separator=spec.data.label_separator, label_columns=bool(spec.data.label_columns)
+    )
 
 
 def check_backbone_modality(backbone_spec: str, modality: str) -> None:
@@ -171,6 +195,7 @@ def fit(
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     inferred = inferred_table(spec)  # before the backbone is filled in: what the data was read as, when inferred
     splits, data_summary = prepare_splits(spec)
+    spec = spec.with_overrides({"data.task": data_summary["task"]["name"]})  # auto: the task the labels describe
     spec = complete_spec(spec, modality=splits.train.modality)
     task = get_task(spec.data.task).from_training(splits.train, spec=spec)
     folder = RunFolder.open(resume) if resume is not None else open_run_dir(spec)
@@ -332,5 +357,6 @@ def save_run(
         probas=probas,
         class_names=task.output_names,
         task_sections=task.report_sections,
+        mistakes=task.name == "classification",
     )
     return model_dir

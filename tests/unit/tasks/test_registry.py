@@ -92,7 +92,7 @@ def test_a_custom_task_plugs_into_get_task():
 def test_the_config_accepts_registered_tasks_only():
     from transferkit.config import RunSpec
 
-    assert RunSpec().data.task == "classification"
+    assert RunSpec().data.task == "auto"  # resolved from the labels by fit (tasks.infer_task)
     assert RunSpec.from_dict({"data": {"task": "toy-echo"}}).data.task == "toy-echo"  # registered above
     with pytest.raises(ConfigError, match="classification"):
         RunSpec.from_dict({"data": {"task": "sentiment"}})

@@ -84,7 +84,8 @@ def model_kind(config) -> str:
 
 
 @lru_cache(maxsize=64)
-def _config(name: str, spec: str):
+def read_hf_config(name: str, spec: str):
+    """The model's config.json through transformers (cached: `read_hf_config.cache_clear()` forgets it)."""
     from transformers import AutoConfig
 
     quiet_transformers()
@@ -107,7 +108,7 @@ def _config(name: str, spec: str):
 
 def hf_modality(spec: str) -> str:
     """Modality of an ``hf:`` spec, from its config (local folder or hub cache)."""
-    kind = model_kind(_config(parse_spec(spec).name, spec))
+    kind = model_kind(read_hf_config(parse_spec(spec).name, spec))
     return "audio" if kind == "audio" else "text"
 
 
@@ -124,7 +125,7 @@ def build_hf(
     """Load a transformers model + tokenizer / feature extractor from a hub id or a local folder."""
     from transformers import AutoFeatureExtractor, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-    config = _config(name, spec)
+    config = read_hf_config(name, spec)
     kind = model_kind(config)
     model_class = AutoModelForCausalLM if kind == "decoder" else AutoModel
     folder = Path(name)

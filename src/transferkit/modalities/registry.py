@@ -48,6 +48,12 @@ def get_modality(name: str) -> Modality:
     return found
 
 
+def unregister_modality(name: str) -> None:
+    """Remove a modality registered under `name` (a plugin, or a test that registered one for a while)."""
+    if _REGISTRY.pop(name, None) is None:
+        raise ConfigError(f"No modality named '{name}' is registered.")
+
+
 def available_modalities() -> list[str]:
     """Registered modality names, sorted."""
     return sorted(_REGISTRY)

@@ -425,16 +425,15 @@ def transfer(
     if folder is None:
         default_name = unique_run_name(info["env"]["id"], "to", spec.env.id, spec.strategy)
         folder, spec = _open_run(spec, default_name=default_name)
-    run_dir = folder.path
-    started = time.perf_counter()
+    run_dir, started = folder.path, time.perf_counter()
+    arms = ["scratch", "transfer"] if spec.baseline else ["transfer"]
     curves: dict[str, Any] = {"source": {"seeds": {"0": info.get("curve", [])}}, "transfer": {"seeds": {}}}
-    if spec.baseline:
-        curves["scratch"] = {"seeds": {}}
+    curves |= {"scratch": {"seeds": {}}} if spec.baseline else {}
     per_seed = []
     with folder.in_progress(), run_log(run_dir) as log, _torch_threads(TORCH_THREADS):
         for index, seed in enumerate(spec.seeds):
             grid = [0]  # zero-shot evaluates once and repeats the value on the scratch curve's steps
-            for arm in ["scratch", "transfer"] if spec.baseline else ["transfer"]:
+            for arm in arms:
                 curve, model = _arm(
                     spec, arm=arm, seed=seed, folder=folder, source=policy_source, resume=resume, zero_shot_grid=grid
                 )

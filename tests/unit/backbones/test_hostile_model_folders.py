@@ -164,7 +164,7 @@ def test_transformers_loads_are_told_not_to_trust_remote_code(tiny_bert_dir, mon
         monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
     from transferkit.backbones import hf_hub
 
-    hf_hub._config.cache_clear()
+    hf_hub.read_hf_config.cache_clear()
     create_backbone(f"hf:{tiny_bert_dir}")
     assert {name for name, _ in calls} == {"AutoConfig", "AutoModel", "AutoTokenizer"}
     assert all(value is False for _, value in calls), calls

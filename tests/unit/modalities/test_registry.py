@@ -12,7 +12,7 @@ from transferkit.backbones import backbone_entry
 from transferkit.embedding_cache import input_hash
 from transferkit.errors import ConfigError
 from transferkit.modalities import Modality, available_modalities, get_modality, register_modality
-from transferkit.modalities.registry import _REGISTRY
+from transferkit.modalities.registry import unregister_modality
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "transferkit"
 
@@ -57,7 +57,7 @@ def toy_modality():
     )
     register_modality(toy)
     yield toy
-    del _REGISTRY[toy.name]
+    unregister_modality(toy.name)
 
 
 def test_a_modality_registered_from_outside_is_found_and_used(toy_modality, tmp_path):

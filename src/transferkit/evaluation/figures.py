@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 
+# A wider confusion matrix is unreadable, and above ~1,300 classes its figure passes matplotlib's 2^16-pixel limit.
+CONFUSION_FIGURE_MAX_CLASSES = 60
+
 
 def figures_available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
@@ -50,8 +53,10 @@ def training_curves_png(history: list[dict[str, float]]) -> bytes | None:
     return _png(figure)
 
 
-def confusion_matrix_png(labels: list[str], matrix: list[list[int]]) -> bytes:
-    """Counts per (true, predicted) class, darker for more."""
+def confusion_matrix_png(labels: list[str], matrix: list[list[int]]) -> bytes | None:
+    """Counts per (true, predicted) class, darker for more; None above CONFUSION_FIGURE_MAX_CLASSES classes."""
+    if len(labels) > CONFUSION_FIGURE_MAX_CLASSES:
+        return None
     values = np.asarray(matrix)
     size = max(3.5, 0.5 * len(labels) + 2)
     figure = _figure(size, size * 0.85)

@@ -31,6 +31,7 @@ from transferkit.modalities import get_modality
 from transferkit.run_folder import write_atomic
 
 WORST_EXAMPLES = 8
+PER_CLASS_ROWS = 50  # more classes than this: the per-class table shows the weakest ones
 CURVE_FILE = "curve.json"
 MISTAKES_FILE = "mistakes.json"
 
@@ -202,21 +203,32 @@ def _training_curves_section(metrics: dict[str, Any], *, draw: bool) -> Section 
 
 def _confusion_section(main_name: str, main: dict[str, Any], *, draw: bool) -> Section:
     confusion = main["confusion_matrix"]
-    per_class = [
-        [name, row["precision"], row["recall"], row["f1"], row["support"]] for name, row in main["per_class"].items()
-    ]
+    labels, total = confusion["labels"], confusion.get("classes_total", len(confusion["labels"]))
+    notes = [f"The matrix shows the {len(labels)} most confused of {total} classes."] if total > len(labels) else []
+    scores = list(main["per_class"].items())
+    if len(scores) > PER_CLASS_ROWS:  # thousands of rows help nobody: the weakest classes, the rest in metrics.json
+        scores = sorted(scores, key=lambda item: (item[1]["f1"], -item[1]["support"]))[:PER_CLASS_ROWS]
+        notes.append(f"Per-class scores of the {PER_CLASS_ROWS} classes with the lowest F1 of {total}.")
+    if notes:
+        notes.append("metrics.json holds every class's scores.")
+    per_class = [[name, row["precision"], row["recall"], row["f1"], row["support"]] for name, row in scores]
     header = ["class", "precision", "recall", "F1", "support"]
-    matrix_rows = [[label, *row] for label, row in zip(confusion["labels"], confusion["matrix"], strict=True)]
-    matrix_header = ["true \\ predicted", *confusion["labels"]]
-    image = (
-        _img(figures.confusion_matrix_png(confusion["labels"], confusion["matrix"]), "confusion matrix")
-        if draw
-        else _table(matrix_header, matrix_rows)
-    )
+    matrix_rows = [[label, *row] for label, row in zip(labels, confusion["matrix"], strict=True)]
+    matrix_header = ["true \\ predicted", *labels]
+    if len(labels) > figures.CONFUSION_FIGURE_MAX_CLASSES:  # an old metrics.json with a whole large matrix
+        notes.insert(0, f"{len(labels)} classes are too many to draw or tabulate a confusion matrix for.")
+        matrix_rows, image = [], ""
+    elif draw:
+        image = _img(figures.confusion_matrix_png(labels, confusion["matrix"]), "confusion matrix")
+    else:
+        image = _table(matrix_header, matrix_rows)
+    note = " ".join(notes)
+    html_note = f'<p class="note">{html.escape(note)}</p>' if note else ""
+    matrix_md = _md_table(matrix_header, matrix_rows) + "\n\n" if matrix_rows else ""
     return (
         f"Confusion matrix and per-class scores ({main_name})",
-        image + _table(header, per_class),
-        _md_table(matrix_header, matrix_rows) + "\n\n" + _md_table(header, per_class),
+        html_note + image + _table(header, per_class),
+        (note + "\n\n" if note else "") + matrix_md + _md_table(header, per_class),
     )
 
 

@@ -32,6 +32,10 @@ from transferkit.strategies.options import classification_target
 from transferkit.tasks.base import Task
 from transferkit.tasks.registry import register_task
 
+# The most classes a run accepts (the head, the probabilities of every evaluated row and the report grow with
+# it); checked before any training. The report shows the most confused / weakest classes above a few dozen.
+MAX_CLASSES = 10_000
+
 
 @register_task
 class ClassificationTask(Task):
@@ -75,6 +79,12 @@ class ClassificationTask(Task):
     def check(self, *, spec: RunSpec, train: LabeledData, valid: LabeledData | None) -> None:
         if len(train.class_names) < 2:
             raise DataError(f"The training split of {train.source} has a single class; add examples of other classes.")
+        if len(train.class_names) > MAX_CLASSES:
+            raise DataError(
+                f"The training split of {train.source} has {len(train.class_names):,} classes, more than the "
+                f"{MAX_CLASSES:,} transferkit supports; check --label-column (an ID or free-text column has a class "
+                "per row) or group rare labels."
+            )
         check_threshold_option(spec.imbalance.threshold, num_classes=len(self.class_names), has_valid=bool(valid))
 
     def training_target(self, *, spec: RunSpec, train: LabeledData) -> TrainingTarget:

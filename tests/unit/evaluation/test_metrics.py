@@ -97,3 +97,21 @@ def test_metrics_carry_the_headline_interval(three_class):
     m = classification_metrics(labels, proba, names)
     assert m["interval"]["low"] <= m["accuracy"] <= m["interval"]["high"]
     assert 0 < m["ece"] < 1 and m["calibration"]["ece"] == m["ece"]
+
+
+@pytest.mark.parametrize(("rows", "classes"), [(200, 7), (300, 12)])
+def test_many_class_ranking_gives_scikit_learns_macro_values(rows, classes):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from transferkit.evaluation.metrics import many_class_ranking
+
+    rng = np.random.default_rng(rows)
+    y = rng.integers(0, classes, rows)
+    proba = np.round(rng.uniform(size=(rows, classes)), 1)  # many ties
+    present = np.unique(y)
+    onehot = (y[:, None] == present[None, :]).astype(int)
+    got = many_class_ranking(y, proba, present)
+    assert got["roc_auc"] == pytest.approx(roc_auc_score(onehot, proba[:, present], average="macro"), abs=1e-12)
+    assert got["pr_auc"] == pytest.approx(
+        average_precision_score(onehot, proba[:, present], average="macro"), abs=1e-12
+    )

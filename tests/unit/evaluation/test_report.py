@@ -101,3 +101,35 @@ def test_image_reports_embed_thumbnails_and_include_a_learning_curve(tmp_path, r
     page = html_path.read_text()
     assert page.count('class="thumb"') == 3
     assert "<h2>Learning curve" in page
+
+
+def many_class_metrics(num_classes: int, rows_per_class: int = 2, seed: int = 0) -> dict:
+    """Test metrics of a run with `num_classes` classes, mostly right, some confused."""
+    rng = np.random.default_rng(seed)
+    names = [f"class-{i:05d}" for i in range(num_classes)]
+    y = np.repeat(np.arange(num_classes), rows_per_class)
+    predicted = np.where(rng.uniform(size=len(y)) < 0.8, y, rng.integers(0, num_classes, len(y)))
+    proba = np.full((len(y), num_classes), 0.1 / num_classes, dtype=np.float32)
+    proba[np.arange(len(y)), predicted] += 0.9
+    return classification_metrics([names[i] for i in y], proba, names, bootstrap=False)
+
+
+def test_thousands_of_classes_give_a_readable_report_not_a_crash(tmp_path):
+    # Above ~1,300 classes the whole-matrix figure passed matplotlib's 2^16-pixel limit after training.
+    test = many_class_metrics(1_500)
+    confusion = test["confusion_matrix"]
+    assert len(confusion["labels"]) == 30 and confusion["classes_total"] == 1_500
+    assert len(test["per_class"]) == 1_500  # every class's scores stay in metrics.json
+    html_path, md_path = write_report(tmp_path, metrics={"test": test, "backbone": {"spec": "x"}}, config_yaml="")
+    page = html_path.read_text()
+    assert "The matrix shows the 30 most confused of 1500 classes." in page
+    assert "Per-class scores of the 50 classes with the lowest F1 of 1500." in page
+    assert page.count("<tr>") < 200 and len(page) < 500_000
+    assert "most confused of 1500 classes" in md_path.read_text()
+
+
+def test_an_old_metrics_file_with_a_whole_large_matrix_skips_the_figure_with_a_note(tmp_path):
+    names = [f"c{i}" for i in range(70)]
+    test = {"confusion_matrix": {"labels": names, "matrix": np.eye(70, dtype=int).tolist()}, "per_class": {}}
+    html_path, _ = write_report(tmp_path, metrics={"test": test, "backbone": {"spec": "x"}}, config_yaml="")
+    assert "70 classes are too many to draw or tabulate a confusion matrix for." in html_path.read_text()

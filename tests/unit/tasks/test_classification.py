@@ -122,3 +122,13 @@ def test_threshold_auto_is_tuned_on_validation_rows_only():
 def test_threshold_auto_needs_validation_rows():
     with pytest.raises(ConfigError, match="validation"):
         task().check(spec=spec_with(**{"imbalance.threshold": "auto"}), train=TRAIN, valid=None)
+
+
+def test_more_classes_than_the_documented_maximum_are_refused_before_training():
+    from transferkit.tasks.classification import MAX_CLASSES
+
+    labels = [f"id-{i}" for i in range(MAX_CLASSES + 1)]
+    train = LabeledData(modality="text", inputs=labels, labels=labels, source="ids.csv")
+    task = ClassificationTask.from_training(train, spec=spec_with())
+    with pytest.raises(DataError, match=r"ids\.csv has 10,001 classes, more than the 10,000 .* check --label-column"):
+        task.check(spec=spec_with(), train=train, valid=None)

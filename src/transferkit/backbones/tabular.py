@@ -2,11 +2,12 @@
 (``tabular:columns``, the preprocessed columns themselves as the embedding).
 
 The preprocessing (median imputation + standardisation of numeric columns, most-frequent imputation +
-one-hot encoding of categorical ones) is fitted by scikit-learn on the training split only, before the
-strategy runs. Its learned values are kept as JSON (never a pickle) in the backbone's ``WeightsCfg``, so
-they travel in model.json and a saved model predicts on a CSV. ``tabular:mlp`` starts from random weights:
-pretrain it with a fine-tuning strategy on a source table, then transfer it with ``path:runs/NAME/model``
-(``column_map`` renames target columns to the source's names).
+one-hot encoding of categorical ones, at most MAX_ONE_HOT_CATEGORIES columns each) is fitted by
+scikit-learn on the training split only, before the strategy runs. Its learned values are kept as JSON
+(never a pickle) in the backbone's ``WeightsCfg``, so they travel in model.json and a saved model predicts
+on a CSV. ``tabular:mlp`` starts from random weights: pretrain it with a fine-tuning strategy on a source
+table, then transfer it with ``path:runs/NAME/model`` (``column_map`` renames target columns to the
+source's names).
 
 Example::
 
@@ -31,6 +32,9 @@ from transferkit.errors import ConfigError, DataError
 
 MLP_HIDDEN = 64
 INIT_SEED = 0
+# One-hot width per categorical column: the most frequent categories, the rest (and unseen ones) share an
+# "other" column, so a high-cardinality column cannot widen the features by a column per row.
+MAX_ONE_HOT_CATEGORIES = 50
 
 
 def _numeric(values: pd.Series) -> pd.Series:
@@ -77,7 +81,11 @@ class TabularPreprocessor:
                     "categorical",
                     make_pipeline(
                         SimpleImputer(strategy="most_frequent"),
-                        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                        OneHotEncoder(
+                            handle_unknown="infrequent_if_exist",
+                            max_categories=MAX_ONE_HOT_CATEGORIES,
+                            sparse_output=False,
+                        ),
                     ),
                     categorical,
                 ),
@@ -104,20 +112,25 @@ class TabularPreprocessor:
                 }
         if categorical:
             imputer, encoder = transformer.named_transformers_["categorical"].steps
+            infrequent = encoder[1].infrequent_categories_
             for i, column in enumerate(categorical):
+                rare = set() if infrequent[i] is None else {str(c) for c in infrequent[i]}
                 params["categorical"][column] = {
                     "fill": str(imputer[1].statistics_[i]),
-                    "categories": [str(c) for c in encoder[1].categories_[i]],
+                    "categories": [str(c) for c in encoder[1].categories_[i] if str(c) not in rare],
+                    **({"other": True} if rare else {}),  # absent in models saved before the cap
                 }
         self.params_ = params
         return self
 
     @property
     def num_outputs(self) -> int:
-        return len(self.params_["numeric"]) + sum(len(c["categories"]) for c in self.params_["categorical"].values())
+        categorical = self.params_["categorical"].values()
+        return len(self.params_["numeric"]) + sum(len(c["categories"]) + bool(c.get("other")) for c in categorical)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Preprocessed float32 matrix: numeric columns first, then one-hot blocks (unknown categories: all 0)."""
+        """Preprocessed float32 matrix: numeric columns first, then one-hot blocks (a category beyond the kept
+        ones: the block's "other" column where it has one, else all 0)."""
         if self.params_ is None:
             raise DataError("The tabular preprocessing is not fitted; fit() it on the training rows first.")
         missing = [c for c in self.params_["columns"] if c not in frame.columns]
@@ -132,9 +145,10 @@ class TabularPreprocessor:
             blocks.append(((values - p["mean"]) / p["scale"])[:, None])
         for column, p in self.params_["categorical"].items():
             values = frame[column].astype(object).where(frame[column].notna(), p["fill"]).astype(str)
-            blocks.append(
-                (values.to_numpy()[:, None] == np.array(p["categories"], dtype=object)[None, :]).astype(np.float64)
-            )
+            onehot = values.to_numpy()[:, None] == np.array(p["categories"], dtype=object)[None, :]
+            if p.get("other"):
+                onehot = np.concatenate([onehot, ~onehot.any(axis=1, keepdims=True)], axis=1)
+            blocks.append(onehot.astype(np.float64))
         return np.concatenate(blocks, axis=1).astype(np.float32) if blocks else np.zeros((len(frame), 0), np.float32)
 
 

@@ -33,6 +33,8 @@ class LabeledData:
     source: str
     split: list[str] | None = None
     bad_items: list[BadItem] = field(default_factory=list)
+    # Source columns left out of the features, with why (tables: ID-like columns); recorded in the data summary.
+    dropped_columns: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.inputs)

@@ -8,6 +8,7 @@ predict on a file); the tabular backbone parses the rows and applies its fitted 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,11 @@ import pandas as pd
 from transferkit.data.dataset import BadItem, LabeledData
 from transferkit.data.text_tables import read_table, require_column, with_label_set_column
 from transferkit.errors import DataError
+
+# A text column with a distinct value in at least this share of its (at least ID_MIN_VALUES) filled rows is an
+# identifier (a user ID, a name, a free-text note): it tells rows apart but generalises to no new row.
+ID_UNIQUE_SHARE = 0.9
+ID_MIN_VALUES = 20
 
 
 def _value(value: object) -> str | None:
@@ -46,6 +52,39 @@ def feature_columns_of(
     if not columns:
         raise DataError(f"{path} has no feature columns besides the label; add columns or check --label-column.")
     return columns
+
+
+def id_like_columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, str]:
+    """The text columns among `columns` whose values are (nearly) all distinct, with the reason.
+
+    Example:
+        >>> frame = pd.DataFrame({"user": [f"u{i}" for i in range(30)], "plan": ["a", "b", "c"] * 10})
+        >>> id_like_columns(frame, ["user", "plan"])
+        {'user': 'ID-like: 30 distinct text values in 30 filled rows'}
+    """
+    found = {}
+    for column in columns:
+        values = frame[column].map(_value).dropna()
+        if len(values) < ID_MIN_VALUES or pd.to_numeric(values, errors="coerce").notna().all():
+            continue  # too few rows to tell, or numbers (an amount is distinct per row and still a feature)
+        distinct = values.nunique()
+        if distinct >= ID_UNIQUE_SHARE * len(values):
+            found[column] = f"ID-like: {distinct} distinct text values in {len(values)} filled rows"
+    return found
+
+
+def without_id_columns(frame: pd.DataFrame, columns: list[str], *, path: str | Path) -> tuple[list[str], dict]:
+    """`columns` less the ID-like ones (with a warning naming them), and those left out with why."""
+    dropped = id_like_columns(frame, columns)
+    if not dropped or len(dropped) == len(columns):  # a table of nothing but text IDs keeps them: nothing else
+        return columns, {}
+    warnings.warn(
+        f"{path}: column(s) {', '.join(dropped)} look like identifiers (a distinct text value in nearly every row) "
+        "and are left out of the features; name them in --feature-columns to keep them.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return [column for column in columns if column not in dropped], dropped
 
 
 def load_tabular_table(
@@ -80,6 +119,9 @@ def load_tabular_table(
         exclude=[label_column, split_column, "rownames", *(label_columns or [])],
         path=path,
     )
+    dropped: dict[str, str] = {}
+    if not feature_columns and label_column is not None:  # columns named with --feature-columns are kept as named
+        columns, dropped = without_id_columns(frame, columns, path=path)
     bad_locations = {item.location for item in bad}
     is_jsonl = Path(path).suffix.lower() in {".jsonl", ".json"}
     inputs, labels, splits = [], [], []
@@ -108,6 +150,7 @@ def load_tabular_table(
         source=str(path),
         split=splits if split_column is not None else None,
         bad_items=bad,
+        dropped_columns=dropped,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transferkit.data.dataset import BadItem, LabeledData, imbalance_ratio
 from transferkit.errors import DataError
@@ -18,9 +18,10 @@ class DataReport:
     class_counts: dict[str, int]
     imbalance_ratio: float
     skipped: list[BadItem]
+    dropped_columns: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {
+        summary = {
             "source": self.source,
             "modality": self.modality,
             "num_examples": self.num_examples,
@@ -28,6 +29,7 @@ class DataReport:
             "imbalance_ratio": round(self.imbalance_ratio, 3),
             "skipped": [str(item) for item in self.skipped],
         }
+        return summary | ({"dropped_columns": self.dropped_columns} if self.dropped_columns else {})
 
 
 def describe_bad_items(items: list[BadItem]) -> str:
@@ -59,4 +61,5 @@ def validate_labeled(data: LabeledData, *, skip_bad_files: bool) -> DataReport:
         class_counts=counts,
         imbalance_ratio=imbalance_ratio(counts),
         skipped=list(data.bad_items),
+        dropped_columns=dict(data.dropped_columns),
     )

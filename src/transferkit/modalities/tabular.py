@@ -16,6 +16,8 @@ from transferkit.data.validation import describe_bad_items
 from transferkit.errors import DataError
 from transferkit.modalities.base import ClassicRecipe, Modality, snippet, utf8_bytes
 
+BOOSTING_MAX_CATEGORIES = 250  # HistGradientBoostingClassifier refuses more than max_bins (255) categories
+
 
 def load_labeled(
     path: str | Path,
@@ -70,8 +72,9 @@ def table_matrix(rows: Any) -> Any:
         numbers = pd.to_numeric(frame[column], errors="coerce")  # numbers written as text ("52000") stay numbers
         if numbers.notna().sum() == frame[column].notna().sum():
             frame[column] = numbers
-        else:
-            frame[column] = frame[column].astype("category")
+        else:  # gradient boosting takes at most 255 categories a column: the rest count as missing
+            kept = frame[column].value_counts().index[:BOOSTING_MAX_CATEGORIES]
+            frame[column] = frame[column].where(frame[column].isin(kept)).astype("category")
     return frame
 
 

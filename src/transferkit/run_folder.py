@@ -313,11 +313,6 @@ def _set_aside(path: Path) -> Path:
     return aside
 
 
-def create_run_dir(output_dir: str | Path, name: str, *, overwrite: bool) -> Path:
-    """Claim runs/NAME (see RunFolder.claim) and return its path; for callers that need no swap."""
-    return RunFolder.claim(output_dir, name, overwrite=overwrite).path
-
-
 @contextmanager
 def run_log(run_dir: Path) -> Iterator[logging.Logger]:
     """Send transferkit's log records to run_dir/fit.log for the duration of a run."""

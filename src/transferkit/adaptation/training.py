@@ -23,8 +23,6 @@ from transferkit.engine import HistoryCallback
 from transferkit.models.heads import ClassifierHead
 from transferkit.progress import progress_enabled
 
-ALIGNMENTS = ("none", "dann", "coral", "mmd")
-
 
 @dataclass
 class TrainConfig:

@@ -112,61 +112,50 @@ for _name, _factory, _modality, _description, _params, _input in _BUNDLED:
     )
 
 # Tabular backbones over the preprocessed columns of a table (preprocessing fitted on the training split).
-register_backbone(
-    "tabular:mlp",
-    load_tabular,
-    modality="tabular",
-    description="MLP (2 x 64, GELU) over preprocessed columns; random init: pretrain on a source table",
-    parameters="~5k",
-    input="table rows: numeric + categorical columns",
-    offline=True,
-)
-register_backbone(
-    "tabular:columns",
-    load_tabular,
-    modality="tabular",
-    description="the preprocessed columns themselves (standardised numeric, one-hot categorical)",
-    parameters="0",
-    input="table rows: numeric + categorical columns",
-    offline=True,
-)
+for _name, _description, _params in (
+    ("mlp", "MLP (2 x 64, GELU) over preprocessed columns; random init: pretrain on a source table", "~5k"),
+    ("columns", "the preprocessed columns themselves (standardised numeric, one-hot categorical)", "0"),
+):
+    register_backbone(
+        f"tabular:{_name}",
+        load_tabular,
+        modality="tabular",
+        description=_description,
+        parameters=_params,
+        input="table rows: numeric + categorical columns",
+        offline=True,
+    )
 
 # Well-known hub backbones: listed so users find them; they need the network or a local weights file.
+_HUB_LOADERS = {"timm": load_timm, "torchvision": load_torchvision, "hf": load_hf}
 _HUB = [
-    ("timm:resnet18", load_timm, "image", "ResNet-18, ImageNet-1k", "11.7M", "224x224 RGB"),
-    ("timm:resnet50", load_timm, "image", "ResNet-50, ImageNet-1k", "25.6M", "224x224 RGB"),
-    ("timm:inception_v3", load_timm, "image", "Inception v3, ImageNet-1k", "23.8M", "299x299 RGB"),
-    ("timm:efficientnet_b0", load_timm, "image", "EfficientNet-B0, ImageNet-1k", "5.3M", "224x224 RGB"),
-    ("timm:convnext_tiny", load_timm, "image", "ConvNeXt-Tiny, ImageNet-1k", "28.6M", "224x224 RGB"),
-    ("timm:vit_small_patch16_224", load_timm, "image", "ViT-S/16, ImageNet-21k -> 1k", "22.1M", "224x224 RGB"),
-    ("torchvision:resnet50", load_torchvision, "image", "ResNet-50, torchvision IMAGENET1K_V2", "25.6M", "224x224 RGB"),
-    ("torchvision:inception_v3", load_torchvision, "image", "Inception v3, torchvision", "27.2M", "299x299 RGB"),
-    (
-        "torchvision:mobilenet_v2",
-        load_torchvision,
-        "image",
-        "MobileNetV2, torchvision IMAGENET1K_V2",
-        "3.5M",
-        "224x224 RGB",
-    ),
-    ("hf:bert-base-uncased", load_hf, "text", "BERT base encoder, mean pooling", "110M", "text, 512 tokens"),
-    ("hf:distilbert-base-uncased", load_hf, "text", "DistilBERT encoder, mean pooling", "66M", "text, 512 tokens"),
-    ("hf:roberta-base", load_hf, "text", "RoBERTa base encoder, mean pooling", "125M", "text, 512 tokens"),
-    ("hf:gpt2", load_hf, "text", "GPT-2 decoder, last-token pooling", "124M", "text, 1024 tokens"),
-    ("hf:facebook/wav2vec2-base", load_hf, "audio", "wav2vec 2.0 base speech encoder", "95M", "audio, 16 kHz"),
-    ("hf:facebook/hubert-base-ls960", load_hf, "audio", "HuBERT base speech encoder", "95M", "audio, 16 kHz"),
+    ("timm:resnet18", "image", "ResNet-18, ImageNet-1k", "11.7M", "224x224 RGB"),
+    ("timm:resnet50", "image", "ResNet-50, ImageNet-1k", "25.6M", "224x224 RGB"),
+    ("timm:inception_v3", "image", "Inception v3, ImageNet-1k", "23.8M", "299x299 RGB"),
+    ("timm:efficientnet_b0", "image", "EfficientNet-B0, ImageNet-1k", "5.3M", "224x224 RGB"),
+    ("timm:convnext_tiny", "image", "ConvNeXt-Tiny, ImageNet-1k", "28.6M", "224x224 RGB"),
+    ("timm:vit_small_patch16_224", "image", "ViT-S/16, ImageNet-21k -> 1k", "22.1M", "224x224 RGB"),
+    ("torchvision:resnet50", "image", "ResNet-50, torchvision IMAGENET1K_V2", "25.6M", "224x224 RGB"),
+    ("torchvision:inception_v3", "image", "Inception v3, torchvision", "27.2M", "299x299 RGB"),
+    ("torchvision:mobilenet_v2", "image", "MobileNetV2, torchvision IMAGENET1K_V2", "3.5M", "224x224 RGB"),
+    ("hf:bert-base-uncased", "text", "BERT base encoder, mean pooling", "110M", "text, 512 tokens"),
+    ("hf:distilbert-base-uncased", "text", "DistilBERT encoder, mean pooling", "66M", "text, 512 tokens"),
+    ("hf:roberta-base", "text", "RoBERTa base encoder, mean pooling", "125M", "text, 512 tokens"),
+    ("hf:gpt2", "text", "GPT-2 decoder, last-token pooling", "124M", "text, 1024 tokens"),
+    ("hf:facebook/wav2vec2-base", "audio", "wav2vec 2.0 base speech encoder", "95M", "audio, 16 kHz"),
+    ("hf:facebook/hubert-base-ls960", "audio", "HuBERT base speech encoder", "95M", "audio, 16 kHz"),
     (
         "hf:openai/whisper-tiny.en",
-        load_hf,
         "audio",
         "Whisper tiny.en encoder (transformers, trainable)",
         "8M",
         "audio, 16 kHz, 30 s",
     ),
 ]
-for _name, _factory, _modality, _description, _params, _input in _HUB:
+for _name, _modality, _description, _params, _input in _HUB:
+    _loader = _HUB_LOADERS[_name.split(":")[0]]  # the spec's source
     register_backbone(
-        _name, _factory, modality=_modality, description=_description, parameters=_params, input=_input, offline=False
+        _name, _loader, modality=_modality, description=_description, parameters=_params, input=_input, offline=False
     )
 
 __all__ = [

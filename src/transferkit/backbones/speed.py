@@ -10,13 +10,13 @@ import json
 import os
 import platform
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from transferkit.backbones.base import Backbone
+from transferkit.run_folder import write_json
 
 
 def speed_cache_path() -> Path:
@@ -65,13 +65,8 @@ def measure_speed(backbone: Backbone, inputs: list[str], *, batch_size: int = 32
         "machine": f"{platform.machine()} {os.cpu_count()} cpus",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    entries = _read()
-    entries[_key(backbone)] = record
-    path = speed_cache_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    temporary.write_text(json.dumps(entries, indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    speed_cache_path().parent.mkdir(parents=True, exist_ok=True)
+    write_json(speed_cache_path(), _read() | {_key(backbone): record})
     return record
 
 

@@ -16,8 +16,6 @@ from functools import lru_cache
 import torch
 from PIL import Image
 
-IMAGE_POLICIES = ("light", "strong")
-
 
 @lru_cache(maxsize=64)
 def image_policy(policy: str, size: tuple[int, int]):

@@ -55,14 +55,10 @@ run_logger = logging.getLogger("transferkit")
 TORCH_THREADS = 1  # small policy networks: one thread is fastest and holds up on a busy machine
 
 # Flat option names of `pretrain` / `transfer` and the config keys they set.
+ENV_OPTIONS = ("params", "randomize", "obs_noise", "action_delay", "actuator_strength", "max_episode_steps")
 PRETRAIN_OPTIONS = {
     "env": "env.id",
-    "params": "env.params",
-    "randomize": "env.randomize",
-    "obs_noise": "env.obs_noise",
-    "action_delay": "env.action_delay",
-    "actuator_strength": "env.actuator_strength",
-    "max_episode_steps": "env.max_episode_steps",
+    **{key: f"env.{key}" for key in ENV_OPTIONS},
     "algo": "algo.name",
     "net_arch": "algo.net_arch",
     "algo_kwargs": "algo.kwargs",
@@ -78,16 +74,11 @@ PRETRAIN_OPTIONS = {
 }
 TRANSFER_OPTIONS = {
     **{
-        key: PRETRAIN_OPTIONS[key]
-        for key in PRETRAIN_OPTIONS
+        key: name
+        for key, name in PRETRAIN_OPTIONS.items()
         if key not in {"algo", "net_arch", "algo_kwargs", "curriculum", "seed"}
     },
-    "source": "source",
-    "strategy": "strategy",
-    "seeds": "seeds",
-    "threshold": "threshold",
-    "baseline": "baseline",
-    "algo_kwargs": "algo_kwargs",
+    **{key: key for key in ("source", "strategy", "seeds", "threshold", "baseline", "algo_kwargs")},
 }
 
 
@@ -192,32 +183,30 @@ def _open_run(spec: Any, *, default_name: str) -> tuple[RunFolder, Any]:
 
 def _learn(
     model: Any,
+    spec: PretrainSpec | TransferSpec,
     *,
-    steps: int,
+    algo: AlgoConfig,
     eval_env: Any,
-    eval_every: int,
-    eval_episodes: int,
     eval_seed: int,
     checkpoint_dir: Path,
-    checkpoint_every: int,
-    algo: AlgoConfig,
-    env: EnvSpec,
-    curriculum: Curriculum | None = None,
-    points: list[dict] | None = None,
+    points: list[dict] | None,
     description: str,
-    run_id: str | None = None,
+    run_id: str | None,
+    curriculum: Curriculum | None = None,
 ) -> list[dict[str, float]]:
-    """Train `model` up to `steps` total environment steps (continuing from model.num_timesteps)."""
-    curve = LearningCurve(eval_env, every=eval_every, episodes=eval_episodes, seed=eval_seed, points=points)
+    """Train `model` up to spec.steps total environment steps (continuing from model.num_timesteps)."""
+    episodes = spec.eval.episodes
+    curve = LearningCurve(eval_env, every=spec.eval.every, episodes=episodes, seed=eval_seed, points=points)
 
     def state() -> dict[str, Any]:
         return {"curve": curve.points, "curriculum": curriculum.state() if curriculum else None, "run_id": run_id}
 
     callbacks = [curve]
     if curriculum is not None:
-        callbacks.append(CurriculumCallback(curriculum, base_params=env.params))
-    callbacks.append(CheckpointCallback(checkpoint_dir, every=checkpoint_every, algo=algo, env=env, state=state))
-    remaining = steps - int(model.num_timesteps)
+        callbacks.append(CurriculumCallback(curriculum, base_params=spec.env.params))
+    every = spec.checkpoint_every
+    callbacks.append(CheckpointCallback(checkpoint_dir, every=every, algo=algo, env=spec.env, state=state))
+    remaining = spec.steps - int(model.num_timesteps)
     with progress_bar(description, total=max(remaining, 0)) as advance:
         if remaining > 0:
             callbacks.append(ProgressCallback(advance))
@@ -227,7 +216,7 @@ def _learn(
                 reset_num_timesteps=model.num_timesteps == 0,
             )
         elif not curve.points:
-            curve.points.append(evaluate(model, eval_env, episodes=eval_episodes, seed=eval_seed))
+            curve.points.append(evaluate(model, eval_env, episodes=episodes, seed=eval_seed))
     return curve.points
 
 
@@ -294,15 +283,11 @@ def pretrain(
             resumed_from = _resume_note(log, checkpoint_dir, model if state is not None else None)
         points = _learn(
             model,
-            steps=spec.steps,
+            spec,
+            algo=spec.algo,
             eval_env=eval_env,
-            eval_every=spec.eval.every,
-            eval_episodes=spec.eval.episodes,
             eval_seed=seed + EVAL_SEED_OFFSET,
             checkpoint_dir=checkpoint_dir,
-            checkpoint_every=spec.checkpoint_every,
-            algo=spec.algo,
-            env=spec.env,
             curriculum=curriculum,
             points=state["curve"] if state else None,
             description=f"pretrain {spec.algo.name} on {spec.env.id}",
@@ -375,15 +360,11 @@ def _arm(
     else:
         curve = _learn(
             model,
-            steps=spec.steps,
+            spec,
+            algo=algo,
             eval_env=eval_env,
-            eval_every=spec.eval.every,
-            eval_episodes=spec.eval.episodes,
             eval_seed=eval_seed,
             checkpoint_dir=checkpoint_dir,
-            checkpoint_every=spec.checkpoint_every,
-            algo=algo,
-            env=spec.env,
             points=state["curve"] if state else None,
             description=f"{arm} seed {seed} on {spec.env.id}",
             run_id=folder.run_id,

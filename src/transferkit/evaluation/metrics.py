@@ -66,6 +66,20 @@ def ranking_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float | 
     }
 
 
+def mean_log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """scikit-learn's log-loss; above SKLEARN_RANKING_MAX_CLASSES classes from the true classes' column alone (the
+    same clipped value: its one-hot labels and temporaries are several rows x classes arrays).
+
+    Example:
+        >>> round(mean_log_loss(np.array([0, 1]), np.array([[0.8, 0.2], [0.5, 0.5]])), 4)
+        0.4581
+    """
+    if proba.shape[1] <= SKLEARN_RANKING_MAX_CLASSES:
+        return float(log_loss(y_true, proba, labels=list(range(proba.shape[1]))))
+    eps = np.finfo(proba.dtype).eps
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y_true)), y_true], eps, 1 - eps))))
+
+
 def many_class_ranking(y_true: np.ndarray, proba: np.ndarray, present: np.ndarray) -> dict[str, float]:
     """Macro one-vs-rest ROC-AUC and average precision over the `present` classes, by their definitions
     (ties count half; precision at each positive's score), the values scikit-learn gives. Its macro average
@@ -165,7 +179,7 @@ def classification_metrics(
         "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(y_true, y_pred, labels=classes, average="weighted", zero_division=0)),
         **ranking_metrics(y_true, proba),
-        "log_loss": float(log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=classes)),
+        "log_loss": mean_log_loss(y_true, proba / proba.sum(axis=1, keepdims=True)),
         "majority_rate": float(counts.max() / counts.sum()),
     }
     if bootstrap:

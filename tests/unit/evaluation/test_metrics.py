@@ -115,3 +115,17 @@ def test_many_class_ranking_gives_scikit_learns_macro_values(rows, classes):
     assert got["pr_auc"] == pytest.approx(
         average_precision_score(onehot, proba[:, present], average="macro"), abs=1e-12
     )
+
+
+def test_mean_log_loss_above_the_class_limit_is_scikit_learns():
+    from sklearn.metrics import log_loss
+
+    from transferkit.evaluation.metrics import mean_log_loss
+
+    rng = np.random.default_rng(0)
+    proba = rng.uniform(size=(300, 80)) ** 4
+    proba[0, 3] = 0.0  # a true class at probability 0: clipped alike
+    proba /= proba.sum(axis=1, keepdims=True)
+    y = rng.integers(0, 80, 300)
+    y[0] = 3
+    assert mean_log_loss(y, proba) == pytest.approx(log_loss(y, proba, labels=list(range(80))), rel=1e-12)

@@ -151,15 +151,11 @@ def save_model(
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         if card is not None:  # not checksummed: users may edit their model card
             (staging / CARD).write_text(card, encoding="utf-8")
-        _swap_into_place(staging, folder)
+        swap_into_place(staging, folder)  # a kill half-way leaves the old model where load_model finds it
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
-
-
-def _swap_into_place(staging: Path, folder: Path) -> None:
-    swap_into_place(staging, folder)  # a kill half-way leaves the old model where load_model finds it
 
 
 def load_task(folder: str | Path) -> Task:

@@ -255,17 +255,12 @@ def cache_info(root: str | Path | None = None) -> CacheInfo:
 
 
 def _owned_files(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    owned = []
-    for folder in root.iterdir():
-        if folder.is_dir() and not folder.is_symlink() and KEY_FOLDER.fullmatch(folder.name):
-            owned.extend(
-                path
-                for path in folder.iterdir()
-                if path.is_file() and not path.is_symlink() and _is_cache_file(path.name)
-            )
-    return owned
+    return [
+        path
+        for folder in _key_folders(root)
+        for path in folder.iterdir()
+        if path.is_file() and not path.is_symlink() and _is_cache_file(path.name)
+    ]
 
 
 def _is_cache_file(name: str) -> bool:
@@ -317,12 +312,9 @@ def extract_features(
         features, stats = extract_features(backbone, ["great food", "awful"], cache_dir="/tmp/c")
         features.shape  # (2, 384)
     """
-    stats = ExtractionStats()
     keys = [input_hash(backbone.modality, item) for item in inputs]
     cache = FeatureCache(cache_dir or default_cache_dir(), backbone.cache_key()) if use_cache else None
-    found: dict[str, np.ndarray] = {}
-    if cache is not None:
-        found.update(cache.get_many(set(keys)))
+    found = cache.get_many(set(keys)) if cache is not None else {}
     first_index: dict[str, int] = {}
     for index, key in enumerate(keys):
         if key not in found:
@@ -331,8 +323,8 @@ def extract_features(
     sizes = backbone.input_sizes([inputs[index] for _, index in missing]) if missing else None
     if sizes is not None:  # longest first, so similar lengths share a batch and dynamic padding wastes little
         missing = [entry for _, entry in sorted(zip(sizes, missing, strict=True), key=lambda pair: -pair[0])]
-    stats.hits = sum(key in found for key in keys)
-    stats.misses = len(keys) - stats.hits
+    hits = sum(key in found for key in keys)
+    stats = ExtractionStats(hits=hits, misses=len(keys) - hits)
     computed: dict[str, np.ndarray] = {}
     if missing:
         backbone.eval()

@@ -56,9 +56,12 @@ def _backbone(spec: str | None, domain: Domain, max_length: int | None) -> Backb
     return create_backbone(spec, **({"max_length": max_length} if max_length else {}))
 
 
+def _read_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: options[k] for k in ("text_column", "label_column", "numeric_columns")}
+
+
 def _load_pair(source: str | Path, target: str | Path, options: dict[str, Any]) -> tuple[Domain, Domain]:
-    read = {k: options[k] for k in ("text_column", "label_column", "numeric_columns")}
-    domains = (load_domain(source, **read), load_domain(target, **read))
+    domains = (load_domain(source, **_read_options(options)), load_domain(target, **_read_options(options)))
     if domains[0].modality != domains[1].modality:
         raise DataError(
             f"The source {domains[0].source} is {domains[0].modality} data but the target "
@@ -100,14 +103,8 @@ def shift(
 
         shift("data/fonts", "data/mnist").severity  # 'severe'
     """
-    options = {
-        "text_column": text_column,
-        "label_column": label_column,
-        "numeric_columns": numeric_columns,
-        "limit": limit,
-        "seed": seed,
-    }
-    source_domain, target_domain = _load_pair(source, target, options)
+    options = dict(text_column=text_column, label_column=label_column, numeric_columns=numeric_columns)
+    source_domain, target_domain = _load_pair(source, target, options | {"limit": limit, "seed": seed})
     model = _backbone(backbone, source_domain, max_length)
     report = measure_shift(
         source=embed(model, source_domain, batch_size=batch_size, cache_dir=cache_dir),
@@ -312,15 +309,8 @@ def _train_candidates(
     for name in methods:
         problem, tuned = prepared.problem, model
         if name == "adabn" and backbone_adabn:
-            embed_options = {"batch_size": options["batch_size"], "cache_dir": options["cache_dir"]}
-            problem, tuned = _adabn_problem(
-                prepared,
-                create_backbone(model.spec),
-                *domains,
-                embed_options,
-                options["seed"],
-                options["valid_fraction"],
-            )
+            tuned = create_backbone(model.spec)
+            problem = _adabn_problem(prepared, tuned, *domains, options)
         for row, adapted in _train_method(name, weights, replace(prepared, problem=problem), options):
             log.info("candidate %s", {k: v for k, v in row.items() if k != "target"})
             candidates.append(row)
@@ -339,12 +329,7 @@ def _load_domains(options: dict[str, Any]) -> tuple[Domain, Domain, Domain | Non
     target_labels = options["target_labels"]
     if target_labels is None:
         return source_domain, target_domain, None
-    labelled_domain = load_domain(
-        target_labels,
-        text_column=options["text_column"],
-        label_column=options["label_column"],
-        numeric_columns=options["numeric_columns"],
-    )
+    labelled_domain = load_domain(target_labels, **_read_options(options))
     if labelled_domain.labels is None:
         raise DataError(f"--target-labels {target_labels} has no labels; give class folders or a label column.")
     return source_domain, target_domain, labelled_domain
@@ -373,22 +358,17 @@ def _train_method(
 
 
 def _adabn_problem(
-    prepared: _Prepared,
-    backbone: Backbone,
-    source: Domain,
-    target: Domain,
-    embed_options: dict,
-    seed: int,
-    valid_fraction: float,
-) -> tuple[AdaptationProblem, Backbone]:
+    prepared: _Prepared, backbone: Backbone, source: Domain, target: Domain, options: dict[str, Any]
+) -> AdaptationProblem:
     """Embeddings with BatchNorm statistics re-estimated per domain; the backbone ends on the target's."""
+    embed_options = {"batch_size": options["batch_size"], "cache_dir": options["cache_dir"]}
     xs = embed_with_domain_statistics(backbone, source, **embed_options)
     xt = embed_with_domain_statistics(backbone, target, **embed_options)
-    redone = _prepare(xs, xt, source, target, None, valid_fraction, seed).problem
+    redone = _prepare(xs, xt, source, target, None, options["valid_fraction"], options["seed"]).problem
     # Labelled target rows (finetune) keep their plain embeddings: AdaBN does not train on them.
     redone.labelled_target = prepared.problem.labelled_target
     redone.labelled_target_targets = prepared.problem.labelled_target_targets
-    return redone, backbone
+    return redone
 
 
 def _summary(
@@ -491,7 +471,6 @@ def _save(
     options: dict[str, Any],
     chosen: dict[str, Any],
 ) -> Path:
-    head = adapted.target_model_head()
     metadata = {
         "run": run_dir.name,
         "modality": source.modality,
@@ -506,9 +485,10 @@ def _save(
     if backbone is None:  # numeric table: the columns themselves are the embedding
         backbone = numeric_columns_backbone(options["numeric_columns"], source.matrix)
         metadata.update(modality="tabular", feature_columns=backbone.input_columns)
-        return save_model(
-            TransferModel(backbone, head, classes), run_dir / "model", backbone_trained=False, metadata=metadata
-        )
-    model = TransferModel(backbone, head, classes)
     trained = chosen["method"] == "adabn" and bool(batch_norm_layers(backbone)) and options["adabn_backbone"]
-    return save_model(model, run_dir / "model", backbone_trained=trained, metadata=metadata)
+    return save_model(
+        TransferModel(backbone, adapted.target_model_head(), classes),
+        run_dir / "model",
+        backbone_trained=trained,
+        metadata=metadata,
+    )

@@ -17,8 +17,6 @@ from transferkit.errors import ConfigError
 from transferkit.rl.algo_kwargs import check_algo_kwargs
 from transferkit.run_folder import load_yaml_mapping
 
-ALGORITHMS = ("ppo", "sac", "dqn")
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -120,10 +120,23 @@ def split_data(
     return Splits(train=train, valid=valid, test=test, not_carved=not_carved)
 
 
+# Below this many rows in the smallest class a validation split (3 rows of it at 15%) costs more than it tells:
+# the probe chooses its L2 strength by cross-validation and auto chooses by cross-validation, so every row trains
+# instead. Measured on real MNIST digits (EfficientNet-Lite0 probe, 3 draws, 1,000 test digits): holding 15% out
+# cost 0.037 accuracy at 10 per class and 0.025 at 20.
+MIN_CLASS_ROWS_FOR_VALID = 20
+
+
 def _carve(
     data: LabeledData, fraction: float, *, seed: int, what: str, not_carved: dict[str, str]
 ) -> tuple[LabeledData, LabeledData | None]:
     """`stratified_split`, or (all rows, None) with the reason in `not_carved` when the data is too small."""
+    smallest = min(data.class_counts.values())
+    if what == "valid" and 2 <= smallest < MIN_CLASS_ROWS_FOR_VALID:
+        not_carved[what] = (
+            f"the smallest class has {smallest} training rows (fewer than {MIN_CLASS_ROWS_FOR_VALID}): every row trains"
+        )
+        return data, None
     reason = why_not_carved(data, fraction)
     if reason is not None and data.class_counts[min(data.class_counts, key=data.class_counts.get)] >= 2:
         not_carved[what] = reason

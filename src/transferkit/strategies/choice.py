@@ -4,7 +4,7 @@ Transfer is not always a win: when labels follow surface cues (a hashtag, a URL,
 TF-IDF beats a frozen sentence encoder. `choose_by_cv` scores three candidates with the same
 stratified folds of the training split and says which one wins and by how much:
 
-- probe: standardised backbone embeddings + logistic regression;
+- probe: scaled backbone embeddings + logistic regression, scaled and regularised as `--strategy probe` is;
 - classic: TF-IDF (text) or pixels (images) + logistic regression (`ClassicBaseline`);
 - concat: the standardised embeddings next to the classic features, + logistic regression.
 
@@ -30,13 +30,16 @@ from sklearn.preprocessing import StandardScaler
 from transferkit.data.dataset import LabeledData
 from transferkit.models.classic import ClassicBaseline, stratified_folds
 from transferkit.models.feature_model import fit_concat
+from transferkit.strategies.probe import probe_c, uniform_scaling
 
 CANDIDATES = ("probe", "classic", "concat")
-EMBEDDING_C = 0.1
 
 
 def _probe_matrix(embeddings: np.ndarray, train: list[int], test: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The fold's rows scaled as the probe scales them (one common scale when rows are fewer than dimensions)."""
     scaler = StandardScaler().fit(embeddings[train])
+    if uniform_scaling(len(train), embeddings.shape[1]):
+        scaler.scale_ = np.full_like(scaler.scale_, float(scaler.scale_.mean()))
     return scaler.transform(embeddings[train]), scaler.transform(embeddings[test])
 
 
@@ -55,7 +58,8 @@ def cheap_scorers(data: LabeledData, embeddings: np.ndarray, *, seed: int) -> di
 
     def probe(train: list[int], test: list[int]) -> float:
         x_train, x_test = _probe_matrix(embeddings, train, test)
-        model = LogisticRegression(C=EMBEDDING_C, max_iter=2000).fit(x_train, labels[train])
+        c = probe_c(x_train, labels[train], seed=seed)  # the probe's own L2 choice, inside the fold
+        model = LogisticRegression(C=c, max_iter=2000).fit(x_train, labels[train])
         return float((model.predict(x_test) == labels[test]).mean())
 
     def classic(train: list[int], test: list[int]) -> float:

@@ -220,6 +220,9 @@ def fit(
         if (metrics.get("imbalance") or {}).get("suggestion"):
             log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
         metrics |= run_records(spec=spec, splits=splits, result=result, probas=probas, task=task, run_dir=run_dir)
+        if splits.not_carved:  # too few rows to hold any out: say so, and what estimates the accuracy instead
+            metrics["holdout"] = holdout_record(splits, result=result, spec=spec)
+            log.info("%s", metrics["holdout"]["line"])
         if inferred:
             metrics["inferred"] = inferred
             log.info("%s", inferred)
@@ -301,9 +304,12 @@ def run_records(
 
 
 def holdout_record(splits: Splits, *, result: StrategyResult, spec: RunSpec) -> dict[str, Any]:
-    """Which splits were not carved and why, and the cross-validated accuracy that stands in for a test score
-    (strategy auto's score of its choice; for the probe, its score on the same folds)."""
+    """Which splits were not carved and why, and (no test split) the cross-validated accuracy that stands in for
+    a test score: strategy auto's score of its choice, or the probe's on the same folds."""
     why = "; ".join(f"no {what} split: {reason}" for what, reason in splits.not_carved.items())
+    if "test" not in splits.not_carved:
+        line = f"No validation split ({why}); the test split scores the model."
+        return {"not_carved": dict(splits.not_carved), "estimate": None, "line": line}
     selection = result.selection
     if selection is None and spec.strategy.name == "probe":
         selection = choose_for_run(spec=spec, train=splits.train) | {"chosen": "probe"}

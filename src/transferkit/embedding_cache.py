@@ -19,7 +19,7 @@ import re
 import uuid
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from transferkit.backbones.base import Backbone
+from transferkit.backbones.base import Backbone, Batch
 from transferkit.errors import ConfigError
 from transferkit.modalities import get_modality
 from transferkit.progress import progress_bar
@@ -325,20 +325,44 @@ def extract_features(
         missing = [entry for _, entry in sorted(zip(sizes, missing, strict=True), key=lambda pair: -pair[0])]
     hits = sum(key in found for key in keys)
     stats = ExtractionStats(hits=hits, misses=len(keys) - hits)
+    features = embed_missing(
+        backbone,
+        keys,
+        found,
+        missing,
+        lambda rows: backbone.load_batch([inputs[row] for row in rows]),
+        cache=cache,
+        description=description,
+        batch_size=batch_size,
+    )
+    return features, stats
+
+
+def embed_missing(
+    backbone: Backbone,
+    keys: list[str],
+    found: dict[str, np.ndarray],
+    missing: list[tuple[str, int]],
+    make_batch: Callable[[list[int]], Batch],
+    *,
+    cache: FeatureCache | None,
+    description: str,
+    batch_size: int,
+) -> np.ndarray:
+    """The embeddings of `keys` in order: those in `found`, and the `missing` (key, row) pairs embedded in
+    batches that `make_batch(rows)` builds, then stored in `cache`."""
     computed: dict[str, np.ndarray] = {}
     if missing:
         backbone.eval()
         with torch.inference_mode(), progress_bar(description, total=len(missing)) as advance:
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
-                batch = backbone.load_batch([inputs[index] for _, index in chunk])
-                embeddings = backbone(batch).float().cpu().numpy()
-                for (key, _), embedding in zip(chunk, embeddings, strict=True):
-                    computed[key] = embedding
+                embeddings = backbone(make_batch([row for _, row in chunk])).float().cpu().numpy()
+                computed.update(zip([key for key, _ in chunk], embeddings, strict=True))
                 advance(len(chunk))
         if cache is not None:
             cache.put_many(computed)
     found.update(computed)
     if not keys:
-        return np.zeros((0, backbone.num_features), np.float32), stats
-    return np.stack([found[key] for key in keys]).astype(np.float32), stats
+        return np.zeros((0, backbone.num_features), np.float32)
+    return np.stack([found[key] for key in keys]).astype(np.float32)

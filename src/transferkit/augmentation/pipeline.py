@@ -25,10 +25,9 @@ import torch
 from torch.utils.data import Dataset
 
 from transferkit.backbones.base import Backbone, Batch
-from transferkit.embedding_cache import ExtractionStats, FeatureCache, default_cache_dir, input_hash
+from transferkit.embedding_cache import ExtractionStats, FeatureCache, default_cache_dir, embed_missing, input_hash
 from transferkit.errors import ConfigError
 from transferkit.modalities import get_modality
-from transferkit.progress import progress_bar
 
 POLICIES = ("none", "light", "strong")
 
@@ -121,26 +120,19 @@ def extract_augmented_features(
         for h, view in zip(hashes, views, strict=True)
     ]
     cache = FeatureCache(cache_dir or default_cache_dir(), backbone.cache_key())
-    found = {key: value for key in set(keys) if (value := cache.get(key)) is not None}
+    found = cache.get_many(set(keys))
     missing = list({key: index for index, key in enumerate(keys) if key not in found}.items())
     stats = ExtractionStats(hits=sum(key in found for key in keys), misses=sum(key not in found for key in keys))
-    computed: dict[str, np.ndarray] = {}
-    if missing:
-        backbone.eval()
-        with torch.inference_mode(), progress_bar("Embedding augmented views", total=len(missing)) as advance:
-            for start in range(0, len(missing), batch_size):
-                chunk = missing[start : start + batch_size]
-                rows = [index for _, index in chunk]
-                seeds = [view_seed(hashes[i], view=views[i], seed=seed) for i in rows]
-                batch = augmenter.batch([inputs[i] for i in rows], seeds=seeds)
-                for (key, _), embedding in zip(chunk, backbone(batch).float().cpu().numpy(), strict=True):
-                    computed[key] = embedding
-                advance(len(chunk))
-        cache.put_many(computed)
-    found.update(computed)
-    if not keys:
-        return np.zeros((0, backbone.num_features), np.float32), stats
-    return np.stack([found[key] for key in keys]).astype(np.float32), stats
+
+    def make_batch(rows: list[int]) -> Batch:
+        seeds = [view_seed(hashes[i], view=views[i], seed=seed) for i in rows]
+        return augmenter.batch([inputs[i] for i in rows], seeds=seeds)
+
+    description = "Embedding augmented views"
+    features = embed_missing(
+        backbone, keys, found, missing, make_batch, cache=cache, description=description, batch_size=batch_size
+    )
+    return features, stats
 
 
 def settings_from_spec(spec) -> AugmentSettings:

@@ -128,14 +128,7 @@ class Shortlist:
     notes: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "modality": self.modality,
-            "n_samples": self.n_samples,
-            "device": self.device,
-            "rows": [row.to_dict() for row in self.rows],
-            "excluded": [row.to_dict() for row in self.excluded],
-            "notes": self.notes,
-        }
+        return asdict(self)
 
 
 def family_of(entry: BackboneEntry) -> tuple[str, str]:

@@ -21,14 +21,7 @@ from transferkit.errors import ConfigError
 from transferkit.models.target import TrainingTarget
 from transferkit.models.transfer_model import TransferModel
 from transferkit.strategies.base import StrategyResult, register_strategy
-from transferkit.strategies.finetune import (
-    FINETUNE_WEIGHT_DECAY,
-    FineTuneStrategy,
-    Prepared,
-    TwoStageStrategy,
-    raw_loaders,
-)
-from transferkit.strategies.options import train_options
+from transferkit.strategies.finetune import FineTuneStrategy, Prepared, TwoStageStrategy, group_records, raw_loaders
 from transferkit.strategies.probe import ProbeStrategy
 from transferkit.strategies.regularizers import L2SP
 
@@ -151,18 +144,15 @@ class ContrastiveStrategy(FineTuneStrategy):
             raise ConfigError("The contrastive strategy needs at least two classes in the training data.")
         optim = spec.optim
         groups = self.backbone_plan(backbone, spec)
-        weight_decay = FINETUNE_WEIGHT_DECAY if optim.weight_decay == "auto" else float(optim.weight_decay)
         batch_size = optim.batch_size or self.default_batch_size
         train_loader, valid_loader, training_rows = raw_loaders(
             backbone, train, valid, spec, batch_size=batch_size, target=target
         )
         epochs = optim.epochs or self.epochs_for(training_rows, batch_size)
-        options = train_options(
+        options = self.minibatch_options(
             spec,
-            optimizer="adamw" if optim.optimizer == "auto" else optim.optimizer,
-            weight_decay=weight_decay,
+            backbone,
             has_valid=valid_loader is not None,
-            default_lr=self.learning_rate_for(backbone),
             default_schedule="cosine",
             default_warmup_epochs=WARMUP_FRACTION * epochs,
         )
@@ -178,12 +168,10 @@ class ContrastiveStrategy(FineTuneStrategy):
             "stage1": "contrastive (pairwise cosine, SetFit's objective)",
             "optimizer": options.optimizer,
             "lr": options.base_lr,
-            "weight_decay": weight_decay,
+            "weight_decay": options.weight_decay,
             "training_rows": training_rows,
             "batch_size": batch_size,
-            "groups": [
-                {"name": g.name, "lr_scale": round(g.lr_scale, 6), "unfreeze_epoch": g.unfreeze_epoch} for g in groups
-            ],
+            "groups": group_records(groups),
         }
         details |= {"epochs": epochs, "schedule": options.schedule, "warmup_epochs": options.warmup_epochs}
         return Prepared(backbone, module, train_loader, valid_loader, epochs, details)

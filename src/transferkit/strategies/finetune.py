@@ -24,6 +24,7 @@ from transferkit.data.dataset import LabeledData
 from transferkit.embedding_cache import extract_features
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.engine.data import raw_loader
+from transferkit.engine.module import TrainOptions
 from transferkit.engine.targets import SingleLabelTarget
 from transferkit.errors import ConfigError
 from transferkit.imbalance.sampling import INDEX_METHODS, BalancedBatchSampler, check_resample, resample_indices
@@ -50,6 +51,11 @@ class Prepared:
     valid_loader: DataLoader | None
     epochs: int
     details: dict[str, Any]
+
+
+def group_records(groups: list[LayerGroup]) -> list[dict[str, Any]]:
+    """The layer groups as metrics.json lists them."""
+    return [{"name": g.name, "lr_scale": round(g.lr_scale, 6), "unfreeze_epoch": g.unfreeze_epoch} for g in groups]
 
 
 def imbalance_plan(
@@ -194,6 +200,18 @@ class FineTuneStrategy(Strategy):
         if (optim.mixup or optim.cutmix) and backbone.modality != "image":
             raise ConfigError("The 'mixup' and 'cutmix' options mix images; set them to 0 for text data.")
 
+    def minibatch_options(self, spec: RunSpec, backbone: Backbone, *, has_valid: bool, **defaults: Any) -> TrainOptions:
+        """TrainOptions for minibatch training: AdamW and FINETUNE_WEIGHT_DECAY unless the spec sets them."""
+        optim = spec.optim
+        return train_options(
+            spec,
+            optimizer="adamw" if optim.optimizer == "auto" else optim.optimizer,
+            weight_decay=FINETUNE_WEIGHT_DECAY if optim.weight_decay == "auto" else float(optim.weight_decay),
+            has_valid=has_valid,
+            default_lr=self.learning_rate_for(backbone),
+            **defaults,
+        )
+
     def finalize(self, model: TransferModel) -> TransferModel:
         """Hook for strategies that change the backbone's structure for training (LoRA merges here)."""
         return model
@@ -217,16 +235,8 @@ class FineTuneStrategy(Strategy):
         )
         model = TransferModel(backbone, head, class_names)
         groups = self.plan(backbone=backbone, head=head, spec=spec)
-        weight_decay = FINETUNE_WEIGHT_DECAY if optim.weight_decay == "auto" else float(optim.weight_decay)
         has_valid = valid is not None and len(valid) > 0
-        options = train_options(
-            spec,
-            optimizer="adamw" if optim.optimizer == "auto" else optim.optimizer,
-            weight_decay=weight_decay,
-            has_valid=has_valid,
-            default_lr=self.learning_rate_for(backbone),
-            class_counts=train.class_counts,
-        )
+        options = self.minibatch_options(spec, backbone, has_valid=has_valid, class_counts=train.class_counts)
         backbone_groups = [group for group in groups if group.name != "head"]
         regularizers = [L2SP(backbone_groups, alpha=spec.strategy.l2sp)] if spec.strategy.l2sp else []
         module = ClassifierModule(
@@ -251,10 +261,8 @@ class FineTuneStrategy(Strategy):
             },
             "optimizer": options.optimizer,
             "lr": options.base_lr,
-            "weight_decay": weight_decay,
-            "groups": [
-                {"name": g.name, "lr_scale": round(g.lr_scale, 6), "unfreeze_epoch": g.unfreeze_epoch} for g in groups
-            ],
+            "weight_decay": options.weight_decay,
+            "groups": group_records(groups),
             "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         }
         epochs = optim.epochs or self.default_epochs

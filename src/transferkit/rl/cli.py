@@ -189,18 +189,13 @@ def pretrain(
 
 
 def _summary_table(metrics: dict[str, Any]) -> Table:
+    from transferkit.rl.report import METRIC_ROWS
+
     table = Table(title=f"{metrics['source_env']} -> {metrics['target_env']} ({metrics['strategy']}) vs scratch")
     for column in ("metric", "mean", "95% interval"):
         table.add_column(column)
     summary = metrics["summary"]
-    for key in (
-        "jumpstart",
-        "asymptotic",
-        "transfer_ratio",
-        "area_ratio",
-        "area_difference",
-        "time_to_threshold_ratio",
-    ):
+    for key in METRIC_ROWS:
         if key in summary and summary[key]["mean"] is not None:
             cell = summary[key]
             interval = f"[{cell['low']:.3g}, {cell['high']:.3g}]" if cell["low"] is not None else "-"

@@ -28,6 +28,7 @@ from transferkit.errors import (
     NotFittedError,
     TransferKitError,
 )
+from transferkit.forecasting import ForecastResult, forecast
 from transferkit.models.transfer_model import TransferModel
 from transferkit.ranking import Budget, Ranking, Shortlist, rank, recommend
 from transferkit.strategies import Strategy, register_strategy
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "FitResult",
+    "ForecastResult",
     "MissingDependencyError",
     "NotFittedError",
     "Ranking",
@@ -59,6 +61,7 @@ __all__ = [
     "evaluate",
     "extract_features",
     "fit",
+    "forecast",
     "list_backbones",
     "load_model",
     "predict",

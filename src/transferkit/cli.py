@@ -596,6 +596,11 @@ from transferkit.adaptation import cli as adaptation_cli  # noqa: E402
 app.command("shift", epilog=adaptation_cli.SHIFT_EXAMPLE)(adaptation_cli.shift)
 app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
 
+# Forecasting (transferkit.forecasting.cli); neuralforecast / statsforecast load only when it runs.
+from transferkit.forecasting import cli as forecasting_cli  # noqa: E402
+
+app.command("forecast", epilog=forecasting_cli.EXAMPLE)(forecasting_cli.forecast)
+
 
 def _metric_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,27 @@
+"""Forecasting with transfer: pretrain a global NHITS (neuralforecast) on many source series, apply it to new
+target series zero-shot, fine-tuned or head-only, and backtest it against a model trained on the target
+alone and statsforecast's naive, seasonal naive and AutoETS forecasts (MASE, sMAPE, direction accuracy).
+
+A layer beside fit, adapt and rl (workflows); neuralforecast and statsforecast load only when a run starts
+(the forecast extra).
+"""
+
+from transferkit.forecasting.backtest import Backtest
+from transferkit.forecasting.metrics import direction_accuracy, mase, smape
+from transferkit.forecasting.table import SeriesTable, TableSpec, read_series, series_from_frame
+from transferkit.forecasting.transfer import STRATEGIES
+from transferkit.forecasting.workflow import ForecastResult, forecast
+
+__all__ = [
+    "STRATEGIES",
+    "Backtest",
+    "ForecastResult",
+    "SeriesTable",
+    "TableSpec",
+    "direction_accuracy",
+    "forecast",
+    "mase",
+    "read_series",
+    "series_from_frame",
+    "smape",
+]

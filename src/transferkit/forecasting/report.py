@@ -1,0 +1,97 @@
+"""The forecast run's report.html: the verdict against the naive forecast, the backtest table and a plot of
+each target series' last origin with the forecasts and their intervals (matplotlib, the report extra)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transferkit.evaluation.report import CSS
+from transferkit.forecasting.table import ID, VALUE
+from transferkit.run_folder import write_atomic
+
+PLOTTED = ("Naive", "AutoETS")  # drawn beside the run's strategy
+SHOWN_HISTORY = 60  # points of history before the last origin in the plot
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _table(metrics: dict[str, Any]) -> str:
+    header = (
+        "<tr><th class='l'>model</th><th>MASE</th><th>sMAPE %</th><th>direction accuracy</th><th>beats naive</th></tr>"
+    )
+    rows = []
+    for name, summary in sorted(metrics["models"].items(), key=lambda item: item[1]["mase"]):
+        beats = "-" if name == "Naive" else ("yes" if metrics["beats_naive"][name] else "no")
+        cells = [_number(summary["mase"]), _number(summary["smape"]), _number(summary["direction_accuracy"]), beats]
+        rows.append(f"<tr><td class='l'>{html.escape(name)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells))
+    return f"<table>{header}{''.join(rows)}</table>"
+
+
+def _plot(forecasts: pd.DataFrame, history: pd.DataFrame, *, key: str, strategy: str) -> str | None:
+    """A base64 PNG of one series' last backtest origin, or None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    shown = forecasts[forecasts["series"] == key]
+    last = shown[shown["origin"] == shown["origin"].max()]
+    values = history.loc[history[ID] == key, VALUE].to_numpy()
+    origin = int(last["origin"].iloc[0])
+    figure, axis = plt.subplots(figsize=(7, 3.6))
+    start = max(origin - SHOWN_HISTORY, 0)
+    end = min(origin + int((last["model"] == strategy).sum()), len(values))
+    axis.plot(range(start, end), values[start:end], color="black", label="actual")
+    for name in (strategy, *PLOTTED):
+        rows = last[last["model"] == name]
+        steps = range(origin, origin + len(rows))
+        (line,) = axis.plot(steps, rows["forecast"], label=name)
+        if name == strategy:
+            axis.fill_between(
+                steps, rows["lo"], rows["hi"], color=line.get_color(), alpha=0.2, label=f"{name} interval"
+            )
+    axis.set_title(f"{key}: last backtest origin")
+    axis.legend(fontsize=8)
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def write_report(run_dir: Path, *, metrics: dict[str, Any], forecasts: pd.DataFrame, history: pd.DataFrame) -> Path:
+    """Write run_dir/report.html (self-contained: inline CSS, figures as base64 PNG); return its path."""
+    verdict_class = "bad" if metrics["naive_wins"] else "good"
+    parts = [
+        f"<h1>Forecast backtest: {html.escape(metrics['strategy'])}</h1>",
+        f"<p class='{verdict_class}'>{html.escape(metrics['verdict'])}</p>",
+        f"<p class='note'>{metrics['backtest']['origins']} rolling origins, horizon {metrics['horizon']}, "
+        f"context {metrics['context']}; MASE below 1 beats the random walk's in-sample one-step error.</p>",
+        "<h2>Backtest</h2>",
+        _table(metrics),
+        "<h2>Forecasts</h2>",
+    ]
+    filled = {key: count for key, count in metrics["filled_timestamps"]["target"].items() if count}
+    if filled:
+        parts.append(f"<p class='note'>Missing timestamps filled (last value carried): {html.escape(str(filled))}</p>")
+    for key in metrics["target_series"]:
+        png = _plot(forecasts, history, key=key, strategy=metrics["strategy"])
+        if png is None:
+            parts.append("<p class='note'>Install matplotlib (pip install 'transferkit[report]') for figures.</p>")
+            break
+        parts.append(f'<img class="fig" alt="{html.escape(key)} forecasts" src="data:image/png;base64,{png}">')
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>Forecast report</title><style>{CSS}</style>"
+    page += f"</head><body>{''.join(parts)}</body></html>"
+    path = run_dir / "report.html"
+    write_atomic(path, page)
+    return path

@@ -597,6 +597,23 @@ def ranking_rescore() -> str:
     return table([*header, "mean tau vs probe", "mean regret of the pick"], rows)
 
 
+# -- forecasting -----------------------------------------------------------------------------------------------
+
+FORECAST_MODELS = ["zero-shot", "finetune", "head-only", "target-only", "AutoETS", "SeasonalNaive", "Naive"]
+
+
+def forecast_transfer() -> str:
+    """MASE per held-out index and model (bold: the lowest), and whether anything beat the naive forecast."""
+    rows = []
+    for r in load("forecast_transfer")["results"]:
+        models = r["models"]
+        best = min(models, key=lambda name: models[name]["mase"])
+        cells = [f"**{f3(models[m]['mase'])}**" if m == best else f3(models[m]["mase"]) for m in FORECAST_MODELS]
+        beats = [m for m in FORECAST_MODELS if m != "Naive" and models[m]["mase"] < models["Naive"]["mase"]]
+        rows.append([r["target"], ", ".join(r["sources"]), *cells, ", ".join(beats) or "**nothing**"])
+    return table(["target", "pretrained on", *FORECAST_MODELS, "beats naive"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "demo": demo,
     "backbone_speed": backbone_speed,
@@ -614,6 +631,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "auto_select_fewshot": auto_select_fewshot,
     "domain_adaptation": domain_adaptation,
     "rl_transfer": rl_transfer,
+    "forecast_transfer": forecast_transfer,
     "ranking_targets": ranking_targets,
     "ranking_confirm": ranking_confirm,
     "ranking_confirm_cost": ranking_confirm_cost,

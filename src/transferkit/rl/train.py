@@ -126,6 +126,17 @@ def _resolve(spec_cls: type, config: Any, options: dict[str, Any], names: dict[s
     return spec_cls.from_dict(values, source="options")
 
 
+# Options that may differ when a run resumes: the new step target and where the run folder is.
+RESUMABLE = ("steps", "name", "output_dir", "overwrite")
+
+
+def _dotted_value(values: dict[str, Any], dotted: str) -> Any:
+    """The value at a dotted config key (``algo.name``) of a dumped spec, None when absent."""
+    for part in dotted.split("."):
+        values = values.get(part) if isinstance(values, dict) else None
+    return values
+
+
 def _resolve_run(
     spec_cls: type, config: Any, options: dict[str, Any], names: dict[str, str], *, resume: bool
 ) -> tuple[Any, RunFolder | None]:
@@ -139,12 +150,18 @@ def _resolve_run(
     if not saved.is_file():
         raise ConfigError(f"Nothing to resume: {saved} does not exist; start the run without --resume.")
     previous = spec_cls.from_yaml(saved)
+    other_options = ConfigError(
+        f"Run folder {run_dir} was started with other options; resume with the same options (only --steps may "
+        "change), or pass just --name and --resume."
+    )
+    # Compared before validation, so a changed option is named as such even when it would not fit the saved run
+    saved_values = previous.model_dump()
+    given = {name: value for name, value in options.items() if value is not None and name in names}
+    if any(_dotted_value(saved_values, names[name]) != value for name, value in given.items() if name not in RESUMABLE):
+        raise other_options
     spec = _resolve(spec_cls, previous, {k: v for k, v in options.items() if k != "overwrite"}, names)
     if spec.model_copy(update={"steps": previous.steps}).model_dump() != previous.model_dump():
-        raise ConfigError(
-            f"Run folder {run_dir} was started with other options; resume with the same options (only --steps may "
-            "change), or pass just --name and --resume."
-        )
+        raise other_options
     write_atomic(saved, spec.to_yaml())
     return spec, RunFolder.open(run_dir)
 

@@ -363,6 +363,9 @@ class RunConfig(_Section):
     output_dir: str = Field("runs", description="Where run folders go.")
     seed: int = Field(0, description="Random seed.")
     overwrite: bool = Field(False, description="Replace an existing run folder of the same name.")
+    report: bool = Field(
+        True, description="Write report.html / report.md into the run folder (--no-report: model and metrics only)."
+    )
     baseline: Literal["none", "scratch", "classic", "both"] = Field(
         "none", description="Also train baselines (classic, from scratch, or both) and report the transfer gain."
     )
@@ -376,6 +379,11 @@ class RunConfig(_Section):
     )
     budget_minutes: float = Field(
         2.0, gt=0.0, description="strategy auto: time for the cross-validated choice (two-stage only if it fits)."
+    )
+    preset: Literal["fast", "balanced", "best"] = Field(
+        "balanced",
+        description="strategy auto: fast (only the candidates that train in seconds on cached embeddings), "
+        "balanced (fine-tuned candidates too, within --budget-minutes) or best (four times the budget).",
     )
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field("auto", description="Lightning accelerator.")
     devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")

@@ -38,7 +38,6 @@ def model_card(
     backbone = metrics.get("backbone") or {}
     weights = backbone.get("weights") or {}
     data = metrics.get("data") or {}
-    counts = data.get("class_counts") or {}
     lines = [
         f"# Model card: {spec.run.name}",
         "",
@@ -53,7 +52,7 @@ def model_card(
         "## Training data",
         "",
         f"- Source: {spec.data.path} (text column `{spec.data.text_column}`, label column `{spec.data.label_column}`)",
-        f"- Class counts: {', '.join(f'{k}: {v}' for k, v in counts.items()) or 'n/a'}",
+        *own.get("training_data", []),  # the task's counts: per class, per label, or the target's range
         f"- Splits: {data.get('splits', 'n/a')}",
         "",
         "## Backbone",
@@ -72,7 +71,7 @@ def model_card(
         *own["metrics"],
     ]
     lines += _selection_lines(metrics.get("selection")) + _baseline_lines(metrics.get("baselines") or {})
-    return "\n".join(lines + _limitations_and_use(data))
+    return "\n".join(lines + _limitations_and_use(own.get("limitations", [])))
 
 
 def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
@@ -104,17 +103,12 @@ def _baseline_lines(baselines: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _limitations_and_use(data: dict[str, Any]) -> list[str]:
-    train_counts = (data.get("splits") or {}).get("train") or data.get("class_counts") or {}
-    smallest = min(train_counts.values()) if train_counts else 0
+def _limitations_and_use(task_lines: list[str]) -> list[str]:
     return [
         "",
         "## Limitations",
         "",
-        f"- Trained on {sum(train_counts.values())} labelled examples (smallest class: {smallest}); metrics on small "
-        "test sets are uncertain (see the interval above).",
-        "- Probabilities are those of the model on data like its training data; under a shift of inputs or of "
-        "class proportions they are not calibrated. Check `transferkit evaluate` on your own labelled data.",
+        *task_lines,  # how much data trained it and what its outputs mean, in the task's terms
         "- The backbone's pretraining data and its biases carry over to this model.",
         "",
         "## How to use",

@@ -39,17 +39,18 @@ SCORES = {"mae": mean_absolute_error, "rmse": _rmse, "r2": r2_score, "spearman":
 def regression_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, *, train_mean: float, seed: int = 0, interval: bool = True
 ) -> dict[str, Any]:
-    """MAE, RMSE, R² and Spearman's rank correlation of `y_pred` (each with a 95% bootstrap interval), and the
-    same errors of always predicting the training split's mean (the baseline a model must beat)."""
+    """MAE, RMSE, R² and Spearman's rank correlation of `y_pred`, each with a 95% bootstrap interval (Spearman's
+    only where every resample has ranks to correlate), and the same errors of always predicting the training
+    split's mean (the baseline a model must beat)."""
     y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     metrics: dict[str, Any] = {"num_examples": len(y_true)}
     for name, score in SCORES.items():
         value = float(score(y_true, y_pred)) if len(y_true) > 1 else float("nan")
         metrics[name] = None if math.isnan(value) else value
     if interval and len(y_true) > 2:
-        metrics["intervals"] = {
-            name: _interval(y_true, y_pred, score, seed=seed) for name, score in SCORES.items() if name != "spearman"
-        }
+        intervals = {name: _interval(y_true, y_pred, score, seed=seed) for name, score in SCORES.items()}
+        # Spearman is undefined on a resample of one repeated value (tiny sets): no interval then, not a NaN one.
+        metrics["intervals"] = {name: bounds for name, bounds in intervals.items() if bounds is not None}
     mean = np.full_like(y_true, train_mean)
     metrics["baseline"] = {
         "name": "training mean",
@@ -61,9 +62,9 @@ def regression_metrics(
     return metrics
 
 
-def _interval(y_true: np.ndarray, y_pred: np.ndarray, score, *, seed: int) -> dict[str, float]:
+def _interval(y_true: np.ndarray, y_pred: np.ndarray, score, *, seed: int) -> dict[str, float] | None:
     low, high = bootstrap_interval(y_true, y_pred, metric=score, samples=REGRESSION_BOOTSTRAP_SAMPLES, seed=seed)
-    return {"low": low, "high": high}
+    return None if math.isnan(low) or math.isnan(high) else {"low": low, "high": high}
 
 
 def conformal_halfwidth(y_true: np.ndarray, y_pred: np.ndarray, *, coverage: float = CONFORMAL_COVERAGE) -> float:

@@ -115,7 +115,8 @@ class Task(ABC):
     # --- documents ------------------------------------------------------------------------------------
     @abstractmethod
     def card_lines(self, *, metrics: dict[str, Any], spec: RunSpec, modality: str, chosen: str) -> dict[str, list[str]]:
-        """Model-card lines by part: "summary", "intended_use", "metrics" (Markdown)."""
+        """Model-card lines by part: "summary", "intended_use", "metrics", and the bullets of "training_data"
+        (counts per class, per label, the target's range) and "limitations" (how much data, what outputs mean)."""
 
     def report_sections(
         self, metrics: dict[str, Any], *, examples: list[Any], modality: str, draw: bool

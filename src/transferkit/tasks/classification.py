@@ -141,12 +141,28 @@ class ClassificationTask(Task):
                 f"Classifying {modality} inputs like those of the training data ({spec.data.path}) into these classes."
             ],
             "metrics": table,
+            **_card_data_lines(metrics.get("data") or {}),
         }
 
     def report_sections(
         self, metrics: dict[str, Any], *, examples: list[Any], modality: str, draw: bool
     ) -> tuple[list[Section], list[Section]]:
         return classification_sections(metrics, examples=examples, modality=modality, draw=draw)
+
+
+def _card_data_lines(data: dict[str, Any]) -> dict[str, list[str]]:
+    counts = data.get("class_counts") or {}
+    train_counts = (data.get("splits") or {}).get("train") or counts
+    smallest = min(train_counts.values()) if train_counts else 0
+    return {
+        "training_data": [f"- Class counts: {', '.join(f'{k}: {v}' for k, v in counts.items()) or 'n/a'}"],
+        "limitations": [
+            f"- Trained on {sum(train_counts.values())} labelled examples (smallest class: {smallest}); metrics on "
+            "small test sets are uncertain (see the interval above).",
+            "- Probabilities are those of the model on data like its training data; under a shift of inputs or of "
+            "class proportions they are not calibrated. Check `transferkit evaluate` on your own labelled data.",
+        ],
+    }
 
 
 def _card_split_line(name: str, entry: dict[str, Any] | None) -> str | None:

@@ -35,7 +35,7 @@ from transferkit.evaluation.multilabel import (
 from transferkit.evaluation.report import Section, table_section
 from transferkit.models.target import TrainingTarget
 from transferkit.tasks.base import Task
-from transferkit.tasks.checks import refuse_classification_options
+from transferkit.tasks.checks import refuse_classification_options, refuse_labels_seen_once
 from transferkit.tasks.registry import register_task
 
 DEFAULT_THRESHOLD = 0.5
@@ -92,6 +92,9 @@ class MultiLabelTask(Task):
 
     @classmethod
     def split_keys(cls, data: LabeledData, *, spec: RunSpec) -> list[str] | None:
+        # every row, before the split: a label in one row can be trained on or measured, not both
+        names = [split_label_set(cell, spec.data.label_separator) for cell in data.labels or []]
+        refuse_labels_seen_once(data, names, spec=spec)
         return ["all"] * len(data)  # one key: a random split (see SPLIT_NOTE)
 
     @classmethod
@@ -197,6 +200,7 @@ class MultiLabelTask(Task):
                 "labels (a threshold per label, tuned on the validation split)."
             ],
             "metrics": table,
+            **_card_data_lines(metrics),
         }
 
     def report_sections(
@@ -215,6 +219,24 @@ SCORE_ROWS = [
     ("subset_accuracy", "subset accuracy"),
     ("hamming_loss", "Hamming loss"),
 ]
+
+
+def _card_data_lines(metrics: dict[str, Any]) -> dict[str, list[str]]:
+    counts = (metrics.get("labels") or {}).get("label_counts") or {}  # training split, examples per label
+    examples = ((metrics.get("data") or {}).get("splits") or {}).get("train", {}).get("examples", "n/a")
+    rarest = min(counts, key=counts.get) if counts else None
+    rare = f"; the rarest label, {rarest}, has {counts[rarest]} training example(s)" if rarest else ""
+    return {
+        "training_data": [
+            f"- Training examples per label: {', '.join(f'{k}: {v}' for k, v in counts.items()) or 'n/a'}"
+        ],
+        "limitations": [
+            f"- Trained on {examples} labelled examples{rare}; a label with few examples has an uncertain "
+            "threshold and score (see its row in the report).",
+            "- Each label's probability is the model's on data like its training data; under a shift of inputs or "
+            "of label frequencies the tuned thresholds no longer hold. Check `transferkit evaluate` on your own data.",
+        ],
+    }
 
 
 def _num(value: float | None) -> str:

@@ -33,7 +33,7 @@ from transferkit.evaluation.regression import (
 from transferkit.evaluation.report import Section, table_section
 from transferkit.models.target import TrainingTarget
 from transferkit.tasks.base import Task
-from transferkit.tasks.checks import refuse_classification_options
+from transferkit.tasks.checks import refuse_classification_options, refuse_non_finite
 from transferkit.tasks.registry import register_task
 
 MAX_SPLIT_BINS = 5  # splits are stratified on quantile bins of the target
@@ -93,6 +93,7 @@ class RegressionTask(Task):
 
     @classmethod
     def split_keys(cls, data: LabeledData, *, spec: RunSpec) -> list[str] | None:
+        refuse_non_finite(data, spec=spec)  # every row, before the split: name the bad cells and their rows
         values = numbers_of(data.labels or [], source=data.source)
         bins = max(1, min(MAX_SPLIT_BINS, len(values) // ROWS_PER_BIN))
         if bins < 2:
@@ -188,12 +189,33 @@ class RegressionTask(Task):
                 f"({spec.data.path}), within the training range ({metrics.get('data', {}).get('target', {})})."
             ],
             "metrics": table,
+            **_card_data_lines(metrics, label=spec.data.label_column),
         }
 
     def report_sections(
         self, metrics: dict[str, Any], *, examples: list[Any], modality: str, draw: bool
     ) -> tuple[list[Section], list[Section]]:
         return [section for section in (_scores_section(metrics),) if section], []
+
+
+def _card_data_lines(metrics: dict[str, Any], *, label: str) -> dict[str, list[str]]:
+    data = metrics.get("data") or {}
+    target = data.get("target") or {}
+    examples = (data.get("splits") or {}).get("train", {}).get("examples", "n/a")
+    spread = (
+        f"from {target['min']:.4g} to {target['max']:.4g} (mean {target['mean']:.4g}, std {target['std']:.4g})"
+        if target
+        else "n/a"
+    )
+    return {
+        "training_data": [f"- Target '{label}' in the training split: {spread}"],
+        "limitations": [
+            f"- Trained on {examples} labelled examples; values outside the training range are extrapolations, and "
+            "metrics on small test sets are uncertain (see the intervals above).",
+            "- The prediction interval holds its coverage for inputs like the validation rows it was calibrated on; "
+            "under a shift of inputs it does not. Check `transferkit evaluate` on your own labelled data.",
+        ],
+    }
 
 
 def _watches_accuracy(spec: RunSpec) -> bool:

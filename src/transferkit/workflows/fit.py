@@ -27,6 +27,7 @@ from transferkit.run_folder import RunFolder, default_run_name, inherited_run_na
 from transferkit.strategies import Strategy, StrategyResult, get_strategy
 from transferkit.strategies.choice import choose_for_run
 from transferkit.tasks import Task, get_task, infer_task
+from transferkit.tasks.checks import check_label_cells
 from transferkit.workflows.baselines import run_baselines
 from transferkit.workflows.run_setup import open_run_dir, resume_spec
 
@@ -124,6 +125,7 @@ def prepare_splits(spec: RunSpec) -> tuple[Splits, dict[str, Any]]:
     )
     report = validate_labeled(data, skip_bad_files=spec.data.skip_bad_files)
     task_name, inferred = resolve_task_name(spec, data)
+    check_label_cells(data, spec=spec, task=task_name)
     task_class = get_task(task_name)
     classes = data.class_names if task_name == "classification" else None  # the other tasks check their own
     keys = task_class.split_keys(data, spec=spec)
@@ -355,6 +357,8 @@ def save_run(
         task=task,
     )
     write_json(run_dir / "metrics.json", metrics)
+    if not spec.run.report:  # --no-report (the scikit-learn estimators' temporary runs)
+        return model_dir
     write_run_report(
         run_dir,
         metrics=metrics,

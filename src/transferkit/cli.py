@@ -250,7 +250,7 @@ def _print_fit_result(result: api.FitResult) -> None:
 
 def _print_selection(choice: dict[str, Any], *, saved: bool) -> None:
     scores = ", ".join(f"{name} {score['mean']:.3f}" for name, score in choice["scores"].items())
-    versus = f"+{choice['margin']:.3f} over {choice['runner_up']}" if choice["runner_up"] else "the only candidate"
+    versus = f"{choice['margin']:+.3f} vs {choice['runner_up']}" if choice["runner_up"] else "the only candidate"
     out.print(
         f"Cross-validated choice ({choice['folds']} folds; {scores}): {choice['chosen']}, {versus} "
         f"({'saved as the model' if saved else 'reported only'})",
@@ -259,6 +259,8 @@ def _print_selection(choice: dict[str, Any], *, saved: bool) -> None:
     )
     for candidate, why in (choice.get("skipped") or {}).items():
         out.print(f"Not scored: {candidate}: {why}", markup=False, highlight=False)
+    if choice.get("decided_by"):  # strategy auto: whether the recorded prior or cross-validation decided, and why
+        out.print(f"Decided by {choice['decided_by']}: {choice['why']}", markup=False, highlight=False)
 
 
 def fit(*, data: str | None = None, config: Path | None = None, resume: Path | None = None, **options: Any) -> None:
@@ -444,7 +446,8 @@ def demo(
     """Sentiment of real Amazon fine-food reviews with bundled MiniLM, trained on a few hundred reviews."""
     result = api.demo(output_dir=output_dir, limit=limit, seed=seed, test_limit=test_limit)
     test = result.metrics["test"]
-    out.print(_metrics_table(result.metrics, f"fine-food reviews, {limit} labelled, bundled:minilm + probe"))
+    chosen = result.metrics.get("strategy", {}).get("chosen") or result.spec.strategy.name
+    out.print(_metrics_table(result.metrics, f"fine-food reviews, {limit} labelled, bundled:minilm + {chosen}"))
     out.print(
         f"Test accuracy {test['accuracy']:.3f} vs {test['majority_rate']:.3f} for always predicting the majority "
         f"class; {result.metrics['seconds']['total']:.0f} s."

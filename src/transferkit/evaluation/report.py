@@ -342,6 +342,8 @@ def _selection_section(metrics: dict[str, Any]) -> Section | None:
     )
     for name, why in (selection.get("skipped") or {}).items():
         note += f" Not scored: {name}: {why}."
+    if selection.get("decided_by"):  # strategy auto: the recorded prior or cross-validation, and why
+        note += f" Decided by {selection['decided_by']}: {selection['why']}."
     return (
         "Model choice",
         f'<p class="note">{html.escape(note)}</p>' + _table(header, rows),

@@ -1,20 +1,23 @@
-"""`--strategy auto` (the default): cross-validation on the training split picks the model that is saved.
+"""`--strategy auto` (the default): a recorded prior and cross-validation on the training split pick the model.
 
-Candidates, scored on the same stratified folds (`transferkit.strategies.choice`):
+The prior (`transferkit.strategies.policy`, built by benchmarks/default_policy.py from runs on public data)
+ranks the strategies for the data's modality, backbone family and size. Candidates:
 
 - probe, classic (TF-IDF / pixels + logistic regression), concat (embeddings next to the classic features):
-  seconds on the cached embeddings, always scored;
-- two-stage fine-tuning (LP-FT) and, on text, contrastive body tuning (SetFit's objective, the few-shot
-  text candidate): one fine-tune per fold, so each is scored only when the backbone can be fine-tuned, the
-  run's options suit the strategy, and its estimated cost fits in what is left of ``run.budget_minutes``
-  (two-stage claims the budget first). The estimate comes from one measured forward + backward pass on a
-  real training batch (gradients only where the strategy trains), times the rows each fold's fit and the
-  final fit train on over their epochs, plus the forward passes that score the folds (and, for contrastive,
-  re-embed the training rows with the tuned body). When it does not fit, the selection says so
-  (``skipped``) and why.
+  seconds on the cached embeddings, always scored, on repeated stratified folds while they cost little;
+- two-stage fine-tuning (LP-FT) and, on text, contrastive body tuning (SetFit's objective): one fine-tune
+  per fold, so each is scored only when the backbone can be fine-tuned, the run's options suit it, and its
+  estimated cost fits in what is left of ``run.budget_minutes``. They claim the budget in the prior's order
+  (most likely to win first). The estimate comes from one measured forward + backward pass on a real
+  training batch, times the rows each fold's fit and the final fit train on over their epochs, plus the
+  forward passes that score the folds. When it does not fit, the selection says so (``skipped``) and why;
+  a candidate whose final fit alone fits stays eligible for the prior.
 
-The winner is then trained on the whole training split and is the model that is saved. Ties go to the
-earlier candidate in probe, two-stage, contrastive, classic, concat order.
+The decision (`transferkit.strategies.choice.decide_with_prior`): the prior's best eligible candidate,
+unless cross-validation's best beats it by more than 2 standard errors of their paired fold differences.
+At the tiny size bucket (8 or fewer examples in the smallest class) the prior decides and no fold
+fine-tunes run. ``selection["decided_by"]`` and ``selection["why"]`` record which decided and why. The
+winner is then trained on the whole training split and is the model that is saved.
 
 Example::
 
@@ -43,9 +46,10 @@ from transferkit.models.classic import ClassicBaseline
 from transferkit.models.feature_model import classic_model, concat_model
 from transferkit.models.target import TrainingTarget
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
-from transferkit.strategies.choice import cheap_scorers, decide, folds_of, score_candidates
+from transferkit.strategies.choice import cheap_scorers, decide_with_prior, folds_of, score_candidates
 from transferkit.strategies.contrastive import ContrastiveStrategy
 from transferkit.strategies.finetune import FINETUNE_EPOCHS
+from transferkit.strategies.policy import TINY, Prior, prior_for
 
 ORDER = ("probe", "two-stage", "contrastive", "classic", "concat")
 # Candidates that fine-tune the backbone once per fold, in the order they claim the budget, with the
@@ -57,6 +61,9 @@ MEASURE_ROWS = 8
 EVAL_STEP_FRACTION = 0.35  # a forward pass costs about a third of forward + backward
 # Classic features that save without pickle (TF-IDF vocabulary, pixels); tables' gradient boosting does not.
 CLASSIC_MODALITIES = ("text", "image")
+PRESET_BUDGET_SCALE = {"fast": 1.0, "balanced": 1.0, "best": 4.0}  # times --budget-minutes
+CHEAP_REPEATS = 3  # repeated folds for the candidates that train in seconds: paired differences need several
+CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
 
 
 def named_spec(spec: RunSpec, name: str) -> RunSpec:
@@ -173,36 +180,41 @@ class AutoStrategy(Strategy):
         self, *, backbone: Backbone, train: LabeledData, embeddings: np.ndarray, spec: RunSpec, run_dir: Path
     ) -> dict[str, Any]:
         started = time.perf_counter()
-        budget = spec.run.budget_minutes * 60
+        budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
+        prior = prior_for(train.modality, spec.backbone.spec or "", per_class=min(train.class_counts.values()))
         folds = folds_of(train, seed=spec.run.seed)
         scorers = cheap_scorers(train, embeddings, seed=spec.run.seed)
         skipped: dict[str, str] = {}
         if train.modality not in CLASSIC_MODALITIES:
             skipped |= {name: f"no classic features for {train.modality} data" for name in ("classic", "concat")}
             scorers = {"probe": scorers["probe"]}
-        scores = score_candidates(scorers, folds)
+        scores = self._score_cheap(scorers, train, spec, budget=budget, started=started)
+        eligible = list(scores)
         estimates: dict[str, float] = {}
-        for name, modalities in FINE_TUNED.items():
-            if modalities is not None and train.modality not in modalities:
-                continue  # not a candidate for this kind of data
+        tiny = prior.bucket == TINY  # the prior decides: no fold fine-tunes, only the final fit must fit the budget
+        for name in self._fine_tuned_in_prior_order(prior, train.modality):
             reason = self.not_scored_because(name, backbone, spec, spent=time.perf_counter() - started)
             if reason is None:
-                estimate, row = self._estimate_seconds(name, backbone, train, spec, folds)
+                estimate, row = self._estimate_seconds(name, backbone, train, spec, [] if tiny else folds)
                 estimates[name] = round(estimate, 1)
                 left = budget - (time.perf_counter() - started)
+                if estimate <= left and tiny:
+                    eligible.append(name)
+                    continue
                 if estimate > left:
-                    reason = (
-                        f"estimated {estimate:.0f} s for {len(folds)} cross-validation fine-tunes and the final one "
-                        f"(measured: {row * 1000:.0f} ms per training example), but {max(left, 0):.0f} s of the "
-                        f"{spec.run.budget_minutes:g}-minute budget were left; raise --budget-minutes to include it"
-                    )
+                    reason = self._over_budget(estimate, row, left, spec, fits=0 if tiny else len(folds))
+                    final = self._estimate_seconds(name, backbone, train, spec, [], row=row)[0]
+                    if not tiny and final <= left:  # no evidence, but affordable: the prior may still pick it
+                        eligible.append(name)
+                        reason += f"; its final fit alone (estimated {final:.0f} s) fits, so the prior may pick it"
             if reason is not None:
                 skipped[name] = reason
                 continue
             scorer = self._fine_tune_scorer(name, backbone, train, named_spec(spec, name), run_dir)
             scores |= score_candidates({name: scorer}, folds)
+            eligible.append(name)
         ordered = {name: scores[name] for name in ORDER if name in scores}
-        selection = decide(ordered, folds=len(folds), skipped=skipped)
+        selection = decide_with_prior(ordered, prior=prior, eligible=eligible, folds=len(folds), skipped=skipped)
         selection |= {
             "budget_seconds": round(budget, 1),
             "seconds": round(time.perf_counter() - started, 2),
@@ -211,13 +223,43 @@ class AutoStrategy(Strategy):
         }
         return selection
 
+    def _score_cheap(self, scorers, train: LabeledData, spec: RunSpec, *, budget: float, started: float):
+        """The cheap candidates on repeated folds: more repeats (paired evidence) while they cost little."""
+        scores = score_candidates(scorers, folds_of(train, seed=spec.run.seed))
+        for repeat in range(1, CHEAP_REPEATS):
+            if time.perf_counter() - started > CHEAP_BUDGET_SHARE * budget:
+                break
+            more = score_candidates(scorers, folds_of(train, seed=spec.run.seed + repeat))
+            for name, score in more.items():
+                values = scores[name]["folds"] + score["folds"]
+                scores[name] |= {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
+                scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
+        return scores
+
+    @staticmethod
+    def _fine_tuned_in_prior_order(prior: Prior, modality: str) -> list[str]:
+        """The fine-tuned candidates for this modality, most likely to win first (they claim the budget in turn)."""
+        names = [name for name, modalities in FINE_TUNED.items() if modalities is None or modality in modalities]
+        return sorted(names, key=lambda n: prior.ranking.index(n) if n in prior.ranking else len(prior.ranking))
+
+    @staticmethod
+    def _over_budget(estimate: float, row: float, left: float, spec: RunSpec, *, fits: int) -> str:
+        what = f"{fits} cross-validation fine-tunes and the final one" if fits else "the final fine-tune"
+        return (
+            f"estimated {estimate:.0f} s for {what} (measured: {row * 1000:.0f} ms per training example), but "
+            f"{max(left, 0):.0f} s of the {spec.run.budget_minutes:g}-minute budget were left; raise "
+            "--budget-minutes to include it"
+        )
+
     def not_scored_because(self, name: str, backbone: Backbone, spec: RunSpec, *, spent: float) -> str | None:
         """Why fine-tuned candidate `name` cannot be cross-validated in this run, or None when it can."""
+        if spec.run.preset == "fast":
+            return "--preset fast: only the candidates that train in seconds on cached embeddings"
         if not backbone.trainable:
             return f"{backbone.spec} cannot be fine-tuned (frozen features only)"
         if spec.run.devices > 1 or spec.run.num_nodes > 1:  # one fine-tune per fold across processes: no
             return f"not cross-validated on multi-device runs; pass --strategy {name} to fine-tune"
-        if spent >= spec.run.budget_minutes * 60:
+        if spent >= spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]:
             return (
                 f"the earlier candidates used the whole {spec.run.budget_minutes:g}-minute budget; "
                 "raise --budget-minutes"
@@ -229,15 +271,24 @@ class AutoStrategy(Strategy):
         return None
 
     def _estimate_seconds(
-        self, name: str, backbone: Backbone, train: LabeledData, spec: RunSpec, folds: list[tuple[list[int], list[int]]]
+        self,
+        name: str,
+        backbone: Backbone,
+        train: LabeledData,
+        spec: RunSpec,
+        folds: list[tuple[list[int], list[int]]],
+        *,
+        row: float | None = None,
     ) -> tuple[float, float]:
-        """Estimated seconds of `name`'s fold and final fits, and the measured seconds per training row."""
+        """Estimated seconds of `name`'s fold and final fits, and the seconds per training row (measured unless
+        given)."""
         inner = named_spec(spec, name)
         strategy = get_strategy(name)
         # Time only the groups the strategy trains (on images two-stage keeps the lowest ones frozen).
         plan = strategy.backbone_plan(backbone, inner)
         trained = [group.module for group in plan if group.unfreeze_epoch is not None]
-        row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names), trained=trained)
+        if row is None:
+            row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names), trained=trained)
         contrastive = isinstance(strategy, ContrastiveStrategy)
 
         def epochs_for(rows: int) -> int:  # contrastive's default grows with the rows (every pair must meet)
@@ -276,6 +327,7 @@ class AutoStrategy(Strategy):
         )
         selection = self.select(backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir)
         chosen = selection["chosen"]
+        final_started = time.perf_counter()
         class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
             inner = named_spec(spec, chosen)
@@ -288,6 +340,9 @@ class AutoStrategy(Strategy):
         else:
             model = concat_model(backbone, train.inputs, embeddings, train.labels or [], class_names=class_names)
             result = StrategyResult(model=model, backbone_trained=False)
+        # The budget covers the choice and this final fit: record both, so a run can be checked against it.
+        selection["final_fit_seconds"] = round(time.perf_counter() - final_started, 2)
+        selection["budget_used_seconds"] = round(selection.get("seconds", 0.0) + selection["final_fit_seconds"], 2)
         result.chosen, result.selection = chosen, selection
         return result
 

@@ -30,19 +30,28 @@ from sklearn.preprocessing import StandardScaler
 from transferkit.data.dataset import LabeledData
 from transferkit.models.classic import ClassicBaseline, stratified_folds
 from transferkit.models.feature_model import fit_concat
-from transferkit.strategies.probe import probe_c, uniform_scaling
+from transferkit.strategies.probe import uniform_scaling
 
 CANDIDATES = ("probe", "classic", "concat")
 
 
-def _probe_matrix(embeddings: np.ndarray, train: list[int], test: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The fold's rows scaled as the probe scales them (one common scale when rows are fewer than dimensions)."""
+def _probe_matrix(embeddings: np.ndarray, train: list[int], test: list[int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """The fold's rows scaled as the probe scales them, and the L2 strength C for them.
+
+    With fewer rows than dimensions the probe uses one common scale s; C = s^2 there is scikit-learn's plain
+    LogisticRegression(C=1) on the raw embeddings (the reference the probe matches, issue 21) at none of the
+    cost of a nested search in every fold. Otherwise standardised columns with C = 0.1.
+    """
     scaler = StandardScaler().fit(embeddings[train])
+    c = EMBEDDING_C
     if uniform_scaling(len(train), embeddings.shape[1]):
-        scaler.scale_ = np.full_like(scaler.scale_, float(scaler.scale_.mean()))
-    return scaler.transform(embeddings[train]), scaler.transform(embeddings[test])
+        scale = float(scaler.scale_.mean())
+        scaler.scale_ = np.full_like(scaler.scale_, scale)
+        c = scale**2
+    return scaler.transform(embeddings[train]), scaler.transform(embeddings[test]), c
 
 
+EMBEDDING_C = 0.1
 Scorer = Callable[[list[int], list[int]], float]
 
 
@@ -57,8 +66,7 @@ def cheap_scorers(data: LabeledData, embeddings: np.ndarray, *, seed: int) -> di
     labels = np.array(data.labels or [])
 
     def probe(train: list[int], test: list[int]) -> float:
-        x_train, x_test = _probe_matrix(embeddings, train, test)
-        c = probe_c(x_train, labels[train], seed=seed)  # the probe's own L2 choice, inside the fold
+        x_train, x_test, c = _probe_matrix(embeddings, train, test)
         model = LogisticRegression(C=c, max_iter=2000).fit(x_train, labels[train])
         return float((model.predict(x_test) == labels[test]).mean())
 
@@ -104,6 +112,77 @@ def decide(scores: dict[str, dict[str, Any]], *, folds: int, skipped: dict[str, 
         "scores": scores,
         "skipped": dict(skipped or {}),
     }
+
+
+# Cross-validation overrides the recorded prior only when its margin exceeds this many standard errors of the
+# paired per-fold differences (the same folds score both), over at least MIN_PAIRED_FOLDS folds.
+NOISE_STANDARD_ERRORS = 2.0
+MIN_PAIRED_FOLDS = 3
+
+
+def repeated_folds(data: LabeledData, *, seed: int, repeats: int) -> list[tuple[list[int], list[int]]]:
+    """`folds_of` for `repeats` seeds in a row: the first repeat is `folds_of(data, seed=seed)` itself."""
+    return [fold for repeat in range(repeats) for fold in folds_of(data, seed=seed + repeat)]
+
+
+def paired_margin(challenger: list[float], incumbent: list[float]) -> dict[str, float]:
+    """Mean and standard error of the per-fold differences over the folds both were scored on (the first ones).
+
+    Example:
+        >>> paired_margin([0.8, 0.7, 0.9, 0.8], [0.7, 0.7, 0.8, 0.7])
+        {'mean': 0.075, 'standard_error': 0.025, 'folds': 4}
+    """
+    n = min(len(challenger), len(incumbent))
+    differences = np.array(challenger[:n]) - np.array(incumbent[:n])
+    error = float(differences.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    return {"mean": round(float(differences.mean()), 4), "standard_error": round(error, 4), "folds": n}
+
+
+def decide_with_prior(
+    scores: dict[str, dict[str, Any]],
+    *,
+    prior: Any,
+    eligible: list[str],
+    folds: int,
+    skipped: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The prior's best eligible candidate, unless cross-validation beats it by more than its own noise.
+
+    `eligible` holds every candidate that can be the saved model (scored, or affordable but not scored);
+    `prior.ranking` orders them (others after, in their given order). At the tiny size bucket the prior
+    decides: folds of a few rows cannot tell candidates apart. A challenger needs the best mean CV accuracy
+    and a paired margin over the prior's pick above `NOISE_STANDARD_ERRORS` standard errors.
+    """
+    ranked = [name for name in prior.ranking if name in eligible] + [n for n in eligible if n not in prior.ranking]
+    default = ranked[0]
+    base = decide(scores, folds=folds, skipped=skipped) if scores else {"scores": {}, "skipped": dict(skipped or {})}
+    best = base.get("chosen")
+    record = {"prior": prior.to_dict(), "prior_choice": default, "cv_best": best, "paired": None}
+    if best is not None and best != default:  # the runner-up and margin say how the choice fares against CV's best
+        base |= {
+            "runner_up": best,
+            "margin": scores[default]["mean"] - scores[best]["mean"] if default in scores else 0.0,
+        }
+    if prior.bucket == "tiny":
+        why = f"tiny data: folds of a few rows are noise, so the recorded prior ({prior.source}) decides"
+        return base | record | {"chosen": default, "decided_by": "prior", "why": why}
+    if default not in scores:
+        why = f"{default} leads the recorded prior ({prior.source}) and could not be cross-validated in the budget"
+        return base | record | {"chosen": default, "decided_by": "prior", "why": why}
+    if best == default:
+        why = f"cross-validation agrees with the recorded prior ({prior.source})"
+        return base | record | {"chosen": default, "decided_by": "prior and cross-validation", "why": why}
+    paired = paired_margin(scores[best]["folds"], scores[default]["folds"])
+    record["paired"] = paired
+    noise = NOISE_STANDARD_ERRORS * paired["standard_error"]
+    if paired["folds"] >= MIN_PAIRED_FOLDS and paired["mean"] > noise:
+        why = f"{best} beat the prior's {default} by {paired['mean']:.3f} > {noise:.3f} (2 paired standard errors)"
+        return base | record | {"chosen": best, "decided_by": "cross-validation", "why": why}
+    why = (
+        f"cross-validation's best, {best}, led the prior's {default} by {paired['mean']:.3f}, within its noise "
+        f"({noise:.3f}, 2 paired standard errors over {paired['folds']} folds): the prior ({prior.source}) stands"
+    )
+    return base | record | {"chosen": default, "decided_by": "prior", "why": why}
 
 
 def choose_by_cv(data: LabeledData, embeddings: np.ndarray, *, seed: int = 0) -> dict[str, Any]:

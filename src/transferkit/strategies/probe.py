@@ -106,20 +106,6 @@ def uniform_scaling(rows: int, dims: int) -> bool:
     return rows < dims
 
 
-def probe_c(features: np.ndarray, targets: np.ndarray, *, seed: int) -> float:
-    """scikit-learn's C for a logistic regression on these (scaled) rows, cross-validated as the probe's L2.
-
-    Example:
-        >>> rng = np.random.default_rng(0)
-        >>> x, y = rng.normal(size=(40, 5)), np.repeat([0, 1], 20)
-        >>> float(probe_c(x + y[:, None], y, seed=0)) in set(L2_GRID_C.tolist())
-        True
-    """
-    targets = np.unique(targets, return_inverse=True)[1]
-    rows_per_vector = 2.0 if len(np.unique(targets)) == 2 else 1.0
-    return float(rows_per_vector / (select_weight_decay(features, targets, seed=seed) * len(targets)))
-
-
 PROBE_EPOCHS = 20
 DEFAULT_HEAD_BATCH_SIZE = 64  # minibatch optimisers only; L-BFGS takes every row at once
 

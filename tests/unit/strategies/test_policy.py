@@ -1,0 +1,60 @@
+"""auto's recorded prior and the noise-aware decision (issue 21): cross-validation overrides the prior only by
+more than 2 paired standard errors, the prior decides at tiny sizes, and the shipped policy ranks strategies."""
+
+from __future__ import annotations
+
+from transferkit.strategies.choice import decide_with_prior, paired_margin
+from transferkit.strategies.policy import FALLBACK_ORDER, Prior, load_policy, prior_for, size_bucket
+
+
+def _scores(**folds: list[float]) -> dict:
+    return {name: {"mean": sum(v) / len(v), "std": 0.0, "folds": v, "seconds": 0.0} for name, v in folds.items()}
+
+
+def _prior(bucket: str) -> Prior:
+    return Prior(ranking=["two-stage", "probe", "concat", "classic"], bucket=bucket, source="test")
+
+
+def test_cross_validation_overrides_the_prior_only_beyond_its_noise():
+    steady = _scores(probe=[0.6, 0.7, 0.65, 0.6, 0.7, 0.62], concat=[0.7, 0.8, 0.75, 0.7, 0.8, 0.72])
+    chosen = decide_with_prior(steady, prior=_prior("small"), eligible=list(steady), folds=3)
+    assert chosen["chosen"] == "concat" and chosen["decided_by"] == "cross-validation"
+    assert chosen["paired"] == paired_margin(steady["concat"]["folds"], steady["probe"]["folds"])
+    noisy = _scores(probe=[0.29, 0.75, 0.5, 0.6, 0.7, 0.4], concat=[0.75, 0.3, 0.6, 0.65, 0.5, 0.6])
+    kept = decide_with_prior(noisy, prior=_prior("small"), eligible=list(noisy), folds=3)
+    assert kept["cv_best"] == "concat" and kept["chosen"] == "probe" and kept["decided_by"] == "prior"
+    assert "within its noise" in kept["why"]
+
+
+def test_the_prior_decides_at_tiny_sizes_and_when_its_pick_could_not_be_scored():
+    scores = _scores(probe=[0.5, 0.6, 0.55], classic=[0.9, 0.95, 0.9])
+    tiny = decide_with_prior(scores, prior=_prior("tiny"), eligible=[*scores, "two-stage"], folds=3)
+    assert tiny["chosen"] == "two-stage" and tiny["decided_by"] == "prior" and "tiny" in tiny["why"]
+    unscored = decide_with_prior(scores, prior=_prior("large"), eligible=[*scores, "two-stage"], folds=3)
+    assert unscored["chosen"] == "two-stage" and "could not be cross-validated" in unscored["why"]
+    without = decide_with_prior(scores, prior=_prior("large"), eligible=list(scores), folds=3)
+    assert without["chosen"] == "classic"  # probe is the prior's pick among these, but classic wins beyond noise
+
+
+def test_the_shipped_policy_ranks_strategies_by_modality_family_and_size():
+    policy = load_policy()
+    assert policy["built_by"] == "benchmarks/default_policy.py" and policy["entries"]
+    for entry in policy["entries"]:
+        margins = [row["margin"] for row in entry["ranking"]]
+        assert margins[0] == 0 and margins == sorted(margins)
+        assert all({"gain_over_probe", "spread", "runs"} <= set(row) for row in entry["ranking"])
+    text = prior_for("text", "bundled:minilm", per_class=8)
+    assert text.bucket == "tiny" and text.source == "policy text / bundled:minilm / tiny"
+    assert prior_for("text", "hf:some/other-encoder", per_class=8).source == "policy text / * / tiny"
+    assert prior_for("audio", "bundled:whisper-tiny-en", per_class=8).ranking == list(FALLBACK_ORDER)
+    assert [size_bucket(n) for n in (4, 8, 9, 24, 64, 65)] == ["tiny", "tiny", "small", "small", "medium", "large"]
+
+
+def test_preset_fast_keeps_auto_to_the_seconds_cheap_candidates_and_best_quadruples_the_budget():
+    from transferkit.config import RUN_OPTIONS, RunSpec
+    from transferkit.strategies.auto import PRESET_BUDGET_SCALE, AutoStrategy
+
+    assert "preset" in RUN_OPTIONS and RunSpec().run.preset == "balanced"
+    fast = RunSpec.from_dict({"run": {"preset": "fast"}})
+    assert "--preset fast" in AutoStrategy().not_scored_because("two-stage", None, fast, spent=0.0)
+    assert PRESET_BUDGET_SCALE == {"fast": 1.0, "balanced": 1.0, "best": 4.0}

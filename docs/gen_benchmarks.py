@@ -614,6 +614,52 @@ def forecast_transfer() -> str:
     return table(["target", "pretrained on", *FORECAST_MODELS, "beats naive"], rows)
 
 
+# -- multi-label and regression (issue 23) -----------------------------------------------------------------------
+
+MULTILABEL_ARMS = {"transferkit_probe": "transferkit probe", "transferkit_contrastive": "transferkit contrastive"}
+
+
+def multilabel_vs_setfit() -> str:
+    """Macro-F1 and seconds per K and arm, with each transferkit arm against the target (higher macro-F1 than
+    SetFit in at most half its time)."""
+    rows = []
+    for k, stats in load("multilabel_vs_setfit").get("summary", {}).items():
+        peer = stats.get("setfit")
+        for arm, label in [*MULTILABEL_ARMS.items(), ("setfit", "SetFit one-vs-rest")]:
+            if arm not in stats:
+                continue
+            entry = stats[arm]
+            ratio = entry.get("time_ratio_vs_setfit")
+            verdict = "" if arm == "setfit" or not peer else ("met" if entry.get("target_met") else "**missed**")
+            cells = [f3(entry["macro_f1"]), f"{entry['seconds']:.1f}", "" if ratio is None else f"{ratio:.2f}"]
+            rows.append([k, label, entry["seeds"], entry["train_rows"], *cells, verdict])
+    header = ["K per genre", "arm", "seeds", "training titles", "macro-F1", "seconds", "time / SetFit's", "target"]
+    return table(header, rows)
+
+
+REGRESSION_ARMS = ["transfer", "scratch", "linear", "hgb"]
+
+
+def regression_transfer() -> str:
+    """Test R² (MAE) per dataset, training size and arm, bold where an arm has the best R²."""
+    rows = []
+    for dataset, sizes in load("regression_transfer").get("summary", {}).items():
+        for size, entry in sizes.items():
+            arms = [arm for arm in REGRESSION_ARMS if arm in entry]
+            best = max(arms, key=lambda arm: entry[arm]["r2"])
+            cells = []
+            for arm in REGRESSION_ARMS:
+                if arm not in entry:
+                    cells.append("")
+                    continue
+                text = f"{entry[arm]['r2']:.3f} ({entry[arm]['mae']:.4g})"
+                cells.append(f"**{text}**" if arm == best else text)
+            seeds = entry[arms[0]]["seeds"]
+            rows.append([dataset, size, seeds, *cells, "yes" if entry.get("transfer_best") else "no"])
+    header = ["data", "training rows", "seeds", *(f"{arm}: R² (MAE)" for arm in REGRESSION_ARMS), "transfer best"]
+    return table(header, rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "demo": demo,
     "backbone_speed": backbone_speed,
@@ -632,6 +678,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "domain_adaptation": domain_adaptation,
     "rl_transfer": rl_transfer,
     "forecast_transfer": forecast_transfer,
+    "multilabel_vs_setfit": multilabel_vs_setfit,
+    "regression_transfer": regression_transfer,
     "ranking_targets": ranking_targets,
     "ranking_confirm": ranking_confirm,
     "ranking_confirm_cost": ranking_confirm_cost,

@@ -1,7 +1,9 @@
-"""Text sources: CSV / TSV / JSONL / Parquet files with a text column and (for training) a label column."""
+"""Text sources: CSV / TSV / JSONL / Parquet files with a text column and (for training) a label column; a column of
+image file paths makes the table image data (multi-label images: paths and label sets in a CSV)."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import io
 import json
@@ -11,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from transferkit.data.dataset import BadItem, LabeledData
+from transferkit.data.images import IMAGE_SUFFIXES, check_image
 from transferkit.data.labels import combine_label_columns
 from transferkit.errors import DataError, require
 
@@ -191,7 +194,7 @@ def load_text_table(
         inputs.append(str(text))
         if split_column is not None:
             splits.append(str(row[split_column]).strip().lower())
-    return LabeledData(
+    data = LabeledData(
         modality="text",
         inputs=inputs,
         labels=labels if label_column is not None else None,
@@ -199,3 +202,21 @@ def load_text_table(
         split=splits if split_column is not None else None,
         bad_items=bad,
     )
+    return image_rows(data, folder=Path(path).parent, column=text_column)
+
+
+def image_rows(data: LabeledData, *, folder: Path, column: str) -> LabeledData:
+    """A table whose column names an image file in every row (absolute, or relative to the table's folder) is
+    image data: each file is checked as an image folder's are, and an unusable one is a bad item with its row."""
+    files = [Path(cell) if Path(cell).is_absolute() else folder / cell for cell in data.inputs]
+    if not files or not all(file.suffix.lower() in IMAGE_SUFFIXES for file in files):
+        return data
+    keep, bad = [], list(data.bad_items)
+    for index, file in enumerate(files):
+        reason = check_image(file) if file.is_file() else f"no such image file (from column '{column}')"
+        if reason:
+            bad.append(BadItem(f"{data.source} '{data.inputs[index]}'", reason))
+        else:
+            keep.append(index)
+    inputs = [str(files[index]) for index in keep]
+    return dataclasses.replace(data.subset(keep), modality="image", inputs=inputs, bad_items=bad)

@@ -16,12 +16,12 @@ def demo(
     """The embedded default job: sentiment of real Amazon fine-food reviews with bundled MiniLM.
 
     Trains on `limit` labelled reviews (stratified sample of the 4,000 training reviews, 15% of them
-    for validation) and evaluates on the 1,000 test reviews.
+    for validation) with the default `fit` (strategy auto within its default budget, unless `options`
+    say otherwise) and evaluates on the 1,000 test reviews.
     """
     return fit(
         "builtin:fine-food",
         backbone="bundled:minilm",
-        strategy="probe",
         limit=limit,
         seed=seed,
         output_dir=str(output_dir),

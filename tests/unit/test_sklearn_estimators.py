@@ -144,3 +144,13 @@ def test_multilabel_classifier_tags_real_movie_titles(minilm):
     from sklearn.metrics import f1_score
 
     assert f1_score(y[160:], predicted, average="micro") > 0.4  # titles alone; predicting nothing scores 0
+
+
+@pytest.mark.e2e
+def test_output_dir_keeps_the_run_folder_and_its_report(tmp_path):
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    kept = TransferClassifier(backbone="tabular:columns", options=FAST, output_dir=str(tmp_path)).fit(X[:80], y[:80])
+    assert kept.run_dir_.parent == tmp_path and (kept.run_dir_ / "report.html").is_file()
+    assert (kept.run_dir_ / "model" / "model.json").is_file()
+    temporary = TransferClassifier(backbone="tabular:columns", options=FAST).fit(X[:80], y[:80])
+    assert temporary.run_dir_ is None and temporary.metrics_["data"]["task"]["name"] == "classification"

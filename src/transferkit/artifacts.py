@@ -189,14 +189,33 @@ def load_model(folder: str | Path, *, allow_download: bool = False) -> Predictor
     record = manifest.get("model") or {"kind": "transfer"}
     if record["kind"] in ("classic", "concat"):
         return _load_feature_model(folder, manifest, record, backbone, tensors)
-    head = ClassifierHead(**manifest["head"])
-    head.load_state_dict({k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")})
+    if info is None:
+        raise ArtifactError(f"{folder / MANIFEST} records no backbone for its model; retrain or restore the folder.")
+    head = _saved_head(folder, manifest.get("head"), tensors)
     if info["trained"]:
         backbone.load_state_dict(
             {k.removeprefix("backbone."): v for k, v in tensors.items() if k.startswith("backbone.")}
         )
     model = TransferModel(backbone, head, manifest["class_names"])
     return model.eval()
+
+
+def _saved_head(folder: Path, config: dict[str, Any] | None, tensors: dict[str, torch.Tensor]) -> ClassifierHead:
+    """The head model.json describes, with its weights; settings that do not build a head, or a head whose
+    shapes differ from the weights file, are an ArtifactError (checked on the meta device: no memory is
+    allocated for sizes a tampered model.json may claim)."""
+    weights = {k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")}
+    problem = f"{folder / MANIFEST} has head settings {config!r} that do not match {folder / WEIGHTS}"
+    try:
+        with torch.device("meta"):
+            shapes = {key: tuple(value.shape) for key, value in ClassifierHead(**(config or {})).state_dict().items()}
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ArtifactError(f"{problem} ({exc}); retrain or restore the model folder.") from None
+    if shapes != {key: tuple(value.shape) for key, value in weights.items()}:
+        raise ArtifactError(f"{problem}; retrain or restore the model folder.")
+    head = ClassifierHead(**(config or {}))
+    head.load_state_dict(weights)
+    return head
 
 
 def _load_backbone(folder: Path, info: dict[str, Any]):

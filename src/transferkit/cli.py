@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import platform
 import sys
+import tempfile
 import traceback
 import types
 import typing
@@ -20,7 +23,7 @@ import transferkit
 from transferkit import api
 from transferkit.backbones.tabular import parse_column_map
 from transferkit.config import BUILTIN_STRATEGIES, RUN_OPTIONS, RunOption
-from transferkit.errors import TransferKitError
+from transferkit.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TransferKitError, attached_log
 from transferkit.evaluation import gain_summary
 from transferkit.imbalance.advice import imbalance_lines
 from transferkit.rl.cli import app as rl_app
@@ -101,6 +104,13 @@ def _prediction_summary(frame: Any) -> str:
 
 
 CONFIG_HELP = "YAML run config; flags override it."
+# Commands that load a model folder (perhaps received from someone else): its backbone loads from local files
+# and caches only, unless this flag lets it fetch weights from their hub.
+ALLOW_DOWNLOAD = typer.Option(
+    False,
+    "--allow-download",
+    help="Let the model folder's backbone download its weights (e.g. an hf: model not cached here) [off: local only].",
+)
 RESUME_HELP = "Continue the run in this folder from its last checkpoint."
 
 
@@ -149,6 +159,8 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
 
 def _metavar(option: RunOption) -> str | None:
     """How to write the value where typer's `<type>` would not tell (lists, maps, weight_decay's float|auto)."""
+    if option.choices:
+        return f"<{'|'.join(option.choices)}>"
     shape = _text_shape(option)
     if shape == "number-or-word":
         words = [word for kind in _value_types(option) for word in typing.get_args(kind)]
@@ -183,8 +195,8 @@ def _fit_parameter(option: RunOption) -> inspect.Parameter:
     kinds = _value_types(option)
     if kinds == (bool,):
         annotation, decls = bool, [f"{flag}/--no-{flag[2:]}"]
-    elif option.choices:
-        annotation, decls = Literal[option.choices], [flag]  # typer lists the choices
+    elif option.choices:  # checked by RunSpec (one line naming the config key and the choices), listed in --help
+        annotation, decls = str, [flag]
     else:
         annotation = kinds[0] if len(kinds) == 1 and kinds[0] in (int, float, str) else str
         decls = [flag]
@@ -288,6 +300,7 @@ def predict(
         "torch", help="torch, or onnx: run MODEL/model.onnx (transferkit export) in onnxruntime."
     ),
     onnx_path: Path = typer.Option(None, "--onnx", help="runtime onnx: the exported file [MODEL/model.onnx]."),
+    allow_download: bool = ALLOW_DOWNLOAD,
 ) -> None:
     """Predict labels and per-class probabilities into a CSV."""
     frame = api.predict(
@@ -299,6 +312,7 @@ def predict(
         skip_bad_files=skip_bad_files,
         runtime=runtime,
         onnx_path=onnx_path,
+        allow_download=allow_download,
     )
     out.print(f"Wrote {len(frame)} predictions to {output} ({_prediction_summary(frame)})")
 
@@ -312,9 +326,12 @@ def evaluate(
     text_column: str = typer.Option(None, help="Text column [the training one]."),
     label_column: str = typer.Option("label", help="Label column."),
     output: Path = typer.Option(None, help="Write the metrics to this JSON file."),
+    allow_download: bool = ALLOW_DOWNLOAD,
 ) -> None:
     """Measure a saved model on labelled data."""
-    metrics = api.evaluate(model, data, text_column=text_column, label_column=label_column, output=output)
+    metrics = api.evaluate(
+        model, data, text_column=text_column, label_column=label_column, output=output, allow_download=allow_download
+    )
     out.print(_metrics_table({"test": metrics}, f"{model} on {data}"))
     if "per_class" not in metrics:  # multi-label / regression: the table above, the rest in --output's JSON
         return
@@ -655,20 +672,76 @@ def export(
     output: Path = typer.Option(None, help="File to write [model.onnx / model.pt in the model folder]."),
     text_column: str = typer.Option(None, help="Text column of CSV / JSONL check inputs [the training one]."),
     limit: int = typer.Option(8, help="Use at most N check inputs."),
+    allow_download: bool = ALLOW_DOWNLOAD,
 ) -> None:
     """Export a model to ONNX or TorchScript and check it against PyTorch (max abs difference <= 1e-4)."""
     from transferkit.export import export_model
+    from transferkit.run_folder import check_output
 
-    frame = api.predict(model, check, text_column=text_column)  # reads the inputs as predict does
-    result = export_model(model, format=format, output=output, check_inputs=frame["input"].tolist()[:limit])
+    if output is not None:
+        check_output(output)  # before the check inputs are read and predicted
+    frame = api.predict(model, check, text_column=text_column, allow_download=allow_download)  # read as predict does
+    inputs = frame["input"].tolist()[:limit]
+    result = export_model(model, format=format, output=output, check_inputs=inputs, allow_download=allow_download)
     out.print(
         f"Wrote {result.path} and {result.metadata_path}; parity with PyTorch on {result.checked_inputs} input(s): "
         f"max abs difference {result.max_abs_diff:.2e} (limit {result.tolerance:.0e}): OK"
     )
 
 
+def _one_line(text: str, *, limit: int = 2000) -> str:
+    """`text` on one line (the error promise: one line on stderr), cut to `limit` characters."""
+    line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _say(line: str) -> None:
+    err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _crash_log(exc: BaseException, argv: list[str]) -> Path | None:
+    """The file holding the traceback of an unexpected error: the run's fit.log when the error happened in a run,
+    else a new file under the cache's logs/ folder (the temporary folder when that cannot be written)."""
+    attached = attached_log(exc)
+    if attached is not None and attached.is_file():
+        return attached
+    from transferkit.run_folder import unique_stamp
+
+    report = (
+        f"transferkit {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+        f"command: transferkit {' '.join(argv)}\n\n"
+        + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    )
+    cache = Path(os.environ.get("TRANSFERKIT_CACHE", Path.home() / ".cache" / "transferkit"))
+    for folder in (cache / "logs", Path(tempfile.gettempdir()) / "transferkit-logs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"error-{unique_stamp()}.log"
+            path.write_text(report, encoding="utf-8", errors="backslashreplace")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _usage_error(exc: Exception) -> int:
+    """A command-line usage error (unknown option, bad value, missing argument) as one line, exit code 2."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `transferkit rl` alone: the help is the answer
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
+    context = getattr(exc, "ctx", None)
+    hint = f" (see '{context.command_path if context is not None else 'transferkit'} --help')"
+    _say(f"Error: {_one_line(exc.format_message())}{hint}")  # type: ignore[attr-defined]
+    return EXIT_USAGE
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code: 0 ok, 2 for a user error (one line, or a traceback with --debug)."""
+    """Run the CLI and return its exit code; every failure ends with one line on stderr (`--debug`: the traceback).
+
+    0: done. 2 (EXIT_USAGE): the input or the options (a TransferKitError or a usage error), the line saying what
+    and how to fix it. 1 (EXIT_BUG): an unexpected error, a bug; the line names the log file holding the
+    traceback (the run's fit.log, else one under the cache's logs/). 130: interrupted.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]  # accepted anywhere on the line, not only before the command
@@ -678,19 +751,30 @@ def run(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         else:
-            err.print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    except typer.Abort:
-        err.print("Aborted.")
-        return 1
+            _say(f"Error: {_one_line(str(exc))}")
+        return EXIT_USAGE
+    except (typer.Abort, KeyboardInterrupt):
+        _say("Interrupted.")
+        return EXIT_INTERRUPTED
     except Exception as exc:
-        # Usage errors and exits from click (typer may vendor its own copy): they carry their exit code.
-        if not hasattr(exc, "exit_code"):
-            raise
-        if hasattr(exc, "show"):
-            exc.show()
-        return int(exc.exit_code)
-    return result if isinstance(result, int) else 0
+        # Exits and usage errors of click (typer vendors its own copy): they carry their exit code.
+        if hasattr(exc, "exit_code") and not hasattr(exc, "format_message"):
+            return int(exc.exit_code)
+        if hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
+            return _usage_error(exc)
+        if debug:
+            traceback.print_exc()
+            return EXIT_BUG
+        log = _crash_log(exc, argv)
+        where = f"the traceback is in {log}" if log else "rerun with --debug for the traceback"
+        _say(
+            f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc), limit=300)} (a bug in transferkit; "
+            f"{where}; please report it)"
+        )
+        return EXIT_BUG
+    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130), which click returns
+        _say("Interrupted.")
+    return result if isinstance(result, int) else EXIT_OK
 
 
 def main() -> None:

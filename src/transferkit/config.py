@@ -117,8 +117,19 @@ def _class_weight_map(mapping: Any) -> tuple[str, dict[str, float]]:
     return "map", {str(k): float(v) for k, v in mapping.items()}
 
 
+MAX_INT = 2**31 - 1  # no count, size or step of a run comes near it; a bigger number is a typo or hostile
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: .inf / .nan (YAML) or 'inf' (a flag) is refused by name, never trained with
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_huge(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise ValueError(f"is too large (at most {MAX_INT:,})")
+        return value
 
 
 class DataConfig(_Section):
@@ -348,12 +359,15 @@ class OptimConfig(_Section):
     @classmethod
     def _number_or_auto(cls, value: Any) -> Any:
         """One message for both arms of `float | "auto"` (pydantic would report each arm's failure)."""
-        if value == "auto" or (isinstance(value, int | float) and not isinstance(value, bool)):
+        if value == "auto":
             return value
         try:
-            return float(value)
+            number = float(value) if not isinstance(value, bool) else None
         except (TypeError, ValueError):
-            raise ValueError("must be a number or 'auto'") from None
+            number = None
+        if number is None or not number >= 0.0:  # not >= 0: also refuses nan
+            raise ValueError("must be a number >= 0 or 'auto'")
+        return value if isinstance(value, int | float) else number
 
 
 class RunConfig(_Section):
@@ -361,7 +375,7 @@ class RunConfig(_Section):
 
     name: str | None = Field(None, description="Run name (folder under output_dir); default from data and backbone.")
     output_dir: str = Field("runs", description="Where run folders go.")
-    seed: int = Field(0, description="Random seed.")
+    seed: int = Field(0, ge=0, description="Random seed.")
     overwrite: bool = Field(False, description="Replace an existing run folder of the same name.")
     report: bool = Field(
         True, description="Write report.html / report.md into the run folder (--no-report: model and metrics only)."
@@ -538,6 +552,8 @@ def _friendly_error(exc: ValidationError, source: str) -> ConfigError:
     """Turn pydantic's report into one line that names the key and the fix."""
     first = exc.errors()[0]
     loc = [str(part) for part in first["loc"]]
+    if len(loc) > 2 and loc[2].split("[")[0] in ("float", "int", "str", "bool", "literal", "function-after"):
+        loc = loc[:2]  # the arm of a union field (weight_decay's float | 'auto'): the key is the field
     key = ".".join(loc)
     if first["type"] == "extra_forbidden":
         valid = _valid_keys(loc[:-1])
@@ -548,7 +564,30 @@ def _friendly_error(exc: ValidationError, source: str) -> ConfigError:
     if first["type"] == "strategy_option":  # the message already names the option and the fix
         return ConfigError(f"{first['msg']} (in {source}).")
     message = first["msg"].removeprefix("Value error, ")
-    return ConfigError(f"The '{key}' option {message}. Got {first.get('input')!r} (in {source}).")
+    choices = _literal_choices(loc) if first["type"] == "literal_error" else ()
+    if choices:
+        message = f"must be one of {', '.join(map(str, choices))}"
+    else:
+        message = message.replace("Input should be", "must be", 1)
+    return ConfigError(f"The '{key}' option {message}. Got {_short_repr(first.get('input'))} (in {source}).")
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _literal_choices(loc: list[str]) -> tuple[Any, ...]:
+    """The values a Literal field at `loc` (section, key) allows, from the schema; () where `loc` is not one."""
+    if len(loc) != 2 or loc[0] not in RunSpec.model_fields:
+        return ()
+    section = RunSpec.model_fields[loc[0]].annotation
+    field = section.model_fields.get(loc[1]) if isinstance(section, type) and issubclass(section, BaseModel) else None
+    if field is None:
+        return ()
+    annotation = field.annotation
+    arms = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    return tuple(value for arm in arms if typing.get_origin(arm) is Literal for value in typing.get_args(arm))
 
 
 def _valid_keys(parent: list[str]) -> list[str]:

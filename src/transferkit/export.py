@@ -27,7 +27,7 @@ from transferkit.artifacts import load_model, load_task
 from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.models.feature_model import FeatureModel
 from transferkit.models.predictor import Predictor
-from transferkit.run_folder import atomic_output, write_json
+from transferkit.run_folder import atomic_output, check_output, write_json
 from transferkit.tasks import ClassificationTask, task_record
 
 ExportFormat = Literal["torchscript", "onnx"]
@@ -116,6 +116,7 @@ def export_model(
     output: str | Path | None = None,
     check_inputs: list[str],
     tolerance: float = PARITY_TOLERANCE,
+    allow_download: bool = False,
 ) -> ExportResult:
     """Export `model` (a model folder or a TransferModel) and check it against PyTorch on `check_inputs`.
 
@@ -125,6 +126,7 @@ def export_model(
         output: The file to write; default ``model.pt`` / ``model.onnx`` inside the model folder.
         check_inputs: Real inputs (image paths or texts) for the parity check; at least one.
         tolerance: Largest allowed absolute difference of any class probability (fp32).
+        allow_download: Let a model folder's backbone fetch its weights from their hub (default: local only).
 
     Raises:
         ArtifactError: when the exported model disagrees with PyTorch by more than `tolerance`.
@@ -133,9 +135,11 @@ def export_model(
         raise ConfigError(f"The 'format' option must be one of {', '.join(SUFFIXES)}. Got {format!r}.")
     if not check_inputs:
         raise ConfigError("Export needs real inputs for its parity check; pass image files or texts (--check).")
+    if output is not None:
+        check_output(output)
     in_memory = not isinstance(model, str | Path)
     folder = None if in_memory else Path(model)
-    loaded = model if in_memory else load_model(model)
+    loaded = model if in_memory else load_model(model, allow_download=allow_download)
     loaded.eval()
     path = Path(output) if output is not None else (folder or Path(".")) / f"model{SUFFIXES[format]}"
     wrapper = _Probabilities(loaded).eval()

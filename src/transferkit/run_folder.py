@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transferkit.errors import ArtifactError, ConfigError
+from transferkit.errors import ArtifactError, ConfigError, TransferKitError, attach_log, attached_log
 from transferkit.version import __version__
 
 LOG_FILE = "fit.log"
@@ -105,11 +105,51 @@ def load_yaml_mapping(path: str | Path, *, what: str = "Config file") -> dict[st
         raise ConfigError(f"{what} {path} is not UTF-8 text; save it as UTF-8 (a YAML mapping).") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{what} {path} is not valid YAML ({exc.__class__.__name__}): fix the syntax.") from None
+    except RecursionError:
+        raise ConfigError(f"{what} {path} is nested too deeply to read; write a flat config.") from None
     if values is None:
         return {}
     if not isinstance(values, dict):
         raise ConfigError(f"{what} {path} must hold a mapping of keys to values, not a {type(values).__name__}.")
+    _check_expanded_size(values, path, what=what)
     return values
+
+
+MAX_YAML_NODES = 100_000  # a run config has a few hundred; aliases can make a small file expand past memory
+
+
+def _check_expanded_size(values: Any, path: Path, *, what: str) -> None:
+    """Refuse YAML whose aliases (``*name``) expand to more than MAX_YAML_NODES values, or refer to themselves:
+    everything that reads the mapping later (validation, printing) walks it expanded."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError(f"{what} {path} holds a YAML alias that contains itself; write the values out.")
+        open_nodes.add(key)
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_YAML_NODES:
+                raise ConfigError(
+                    f"{what} {path} expands to more than {MAX_YAML_NODES:,} values (YAML aliases); write a plain "
+                    "config without repeated '*' references."
+                )
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        size(values)
+    except RecursionError:
+        raise ConfigError(f"{what} {path} is nested too deeply; write a flat config.") from None
 
 
 # ---- atomic writes and swaps -----------------------------------------------------------------------
@@ -149,14 +189,21 @@ def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
-def write_output(path: str | Path, content: str | bytes) -> None:
-    """A file the user asked for (predictions, metrics, a sweep, a curve): written atomically, and replacing
-    an existing one logs a warning naming it (never silently)."""
+def check_output(path: str | Path) -> Path:
+    """An output file the user named can be written there: its folder exists and it is not a folder itself.
+    Commands call it before their work, so a typo in --output fails at once, not after the work is done."""
     path = Path(path)
     if not path.parent.is_dir():
         raise ConfigError(f"Cannot write {path}: the folder {path.parent} does not exist; create it first.")
     if path.is_dir():
         raise ConfigError(f"Cannot write {path}: it is a folder; pass a file name.")
+    return path
+
+
+def write_output(path: str | Path, content: str | bytes) -> None:
+    """A file the user asked for (predictions, metrics, a sweep, a curve): written atomically, and replacing
+    an existing one logs a warning naming it (never silently)."""
+    path = check_output(path)
     if path.exists():
         logger.warning("Replacing the existing %s", path)
     write_bytes_atomic(path, content.encode("utf-8") if isinstance(content, str) else content)
@@ -229,7 +276,7 @@ class RunFolder:
         path = Path(output_dir) / name
         replaced = _set_aside(path) if overwrite and _occupied(path) else None
         _refuse_occupied(path)
-        path.mkdir(parents=True, exist_ok=True)
+        _make_run_dir(path)
         run_id = uuid.uuid4().hex
         marker = {"run_id": run_id, "name": name, "kind": kind, "transferkit_version": __version__}
         try:
@@ -251,7 +298,7 @@ class RunFolder:
         """The folder the primary process of a multi-process run claims (it may not exist yet under torchrun)."""
         check_run_name(name)
         path = Path(output_dir) / name
-        path.mkdir(parents=True, exist_ok=True)
+        _make_run_dir(path)
         return cls(path=path, run_id=read_run_id(path))
 
     @classmethod
@@ -267,21 +314,39 @@ class RunFolder:
         """Run the work; afterwards drop the replaced run (success) or put it back (failure)."""
         try:
             yield self
-        except BaseException:
-            self._restore_replaced()
+        except BaseException as exc:
+            moved_to = self._restore_replaced()
+            log = attached_log(exc)
+            if moved_to is not None and log is not None and log.parent == self.path:
+                attach_log(exc, moved_to / log.name)  # the failed attempt's log moved with it
             raise
         if self.replaced is not None:
             shutil.rmtree(self.replaced, ignore_errors=True)
             self.replaced = None
 
-    def _restore_replaced(self) -> None:
+    def _restore_replaced(self) -> Path | None:
+        """Put the replaced run back; return where the failed attempt went (None when nothing was replaced)."""
         if self.replaced is None or not self.replaced.exists():
-            return
+            return None
         failed = self.path.with_name(f"{self.name}.failed-{(self.run_id or uuid.uuid4().hex)[:8]}")
         os.replace(self.path, failed)
         os.replace(self.replaced, self.path)
         logger.warning("this run failed: the previous run is back in %s; this attempt is in %s", self.path, failed)
         self.replaced = None
+        return failed
+
+
+def _make_run_dir(path: Path) -> None:
+    """Create runs/NAME (and runs/); an --output-dir that is a file or cannot be written is the user's to fix."""
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"Cannot make the run folder {path}: {folder} is a file; pass a folder to --output-dir.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot make the run folder {path} ({exc.strerror or exc}); pass a writable --output-dir."
+        ) from None
 
 
 def _occupied(path: Path) -> bool:
@@ -315,7 +380,10 @@ def _set_aside(path: Path) -> Path:
 
 @contextmanager
 def run_log(run_dir: Path) -> Iterator[logging.Logger]:
-    """Send transferkit's log records to run_dir/fit.log for the duration of a run."""
+    """Send transferkit's log records to run_dir/fit.log for the duration of a run.
+
+    A run that fails leaves its error in the log (with the traceback, unless it is a TransferKitError about the
+    input), and the exception carries the log's path (`errors.attached_log`) for the command line to name."""
     handler = logging.FileHandler(run_dir / LOG_FILE, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
@@ -323,6 +391,20 @@ def run_log(run_dir: Path) -> Iterator[logging.Logger]:
     logger.setLevel(logging.INFO)
     try:
         yield logger
+    except Exception as exc:
+        handler.handle(
+            logger.makeRecord(
+                logger.name,
+                logging.ERROR,
+                __file__,
+                0,
+                "run failed: %s",
+                (exc,),
+                None if isinstance(exc, TransferKitError) else (type(exc), exc, exc.__traceback__),
+            )
+        )
+        attach_log(exc, run_dir / LOG_FILE)
+        raise
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)

@@ -161,4 +161,4 @@ def test_weight_decay_takes_a_number_or_auto(capsys, resolved_specs):
     assert CliRunner().invoke(app, ["fit", "d.csv", "--weight-decay", "auto"]).exit_code == 0
     assert resolved_specs[-1].optim.weight_decay == "auto"
     assert run(["fit", "d.csv", "--weight-decay", "lots"]) == 2
-    assert "'optim.weight_decay' option must be a number or 'auto'. Got 'lots'" in capsys.readouterr().err
+    assert "'optim.weight_decay' option must be a number >= 0 or 'auto'. Got 'lots'" in capsys.readouterr().err

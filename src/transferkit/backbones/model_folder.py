@@ -60,6 +60,43 @@ def plain_file_name(name: object, *, manifest: Path) -> str:
     return name
 
 
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# model.json's entries that loading reads, each with the shape it must have (None: the entry may be absent).
+_MANIFEST_SHAPE: dict[str, tuple[str, Any]] = {
+    "class_names": ("a list of class names", lambda value: _is_str_list(value) and value),
+    "model": ("an object with a 'kind'", lambda value: value is None or isinstance((value or {}).get("kind"), str)),
+    "head": ("an object of head settings", lambda value: value is None or isinstance(value, dict)),
+    "task": (
+        "an object with a 'name' and a 'state'",
+        lambda value: (
+            value is None
+            or (isinstance(value, dict) and isinstance(value.get("name"), str) and isinstance(value.get("state"), dict))
+        ),
+    ),
+    "metadata": ("an object", lambda value: value is None or isinstance(value, dict)),
+}
+
+
+def check_manifest_shape(manifest: dict[str, Any], path: Path) -> None:
+    """Every entry loading reads is there with the right shape: a clear ArtifactError, never a KeyError later.
+
+    Example:
+        >>> check_manifest_shape({"class_names": "ab"}, Path("model.json"))
+        Traceback (most recent call last):
+        ...
+        transferkit.errors.ArtifactError: model.json has a malformed 'class_names' entry (needs a list of class ...
+    """
+    for key, (shape, valid) in _MANIFEST_SHAPE.items():
+        if not valid(manifest.get(key)):
+            raise ArtifactError(
+                f"{path} has a malformed '{key}' entry (needs {shape}); the folder is incomplete or was altered: "
+                "retrain or restore the model folder."
+            )
+
+
 def _listed_files(manifest: dict[str, Any], path: Path) -> dict[str, str]:
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(isinstance(value, str) for value in files.values()):
@@ -90,6 +127,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
             f"{path} has format version {manifest.get('format_version')}; this transferkit reads "
             f"{FORMAT_VERSION}. Upgrade transferkit or retrain."
         )
+    check_manifest_shape(manifest, path)
     for name, checksum in _listed_files(manifest, path).items():
         file = folder / name
         if file.is_symlink():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from transferkit.backbones.base import Backbone, WeightsCfg, state_checksum
 from transferkit.data.feature_tables import rows_frame
 from transferkit.errors import ConfigError, DataError
 
+logger = logging.getLogger("transferkit")
 MLP_HIDDEN = 64
 INIT_SEED = 0
 # One-hot width per categorical column: the most frequent categories, the rest (and unseen ones) share an
@@ -60,12 +62,16 @@ class TabularPreprocessor:
 
     @staticmethod
     def split_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-        """Numeric columns (every present value parses as a number) and categorical ones."""
+        """Numeric columns (every present value parses as a number) and categorical ones; a column without any
+        value in these rows is in neither (it carries nothing to learn from, and imputation cannot fill it)."""
         numeric, categorical = [], []
         for column in frame.columns:
             present = frame[column].dropna()
+            if not len(present):
+                logger.warning("column '%s' is empty in every training row; the model leaves it out", column)
+                continue
             parsed = _numeric(present)
-            (numeric if len(present) and parsed.notna().all() else categorical).append(str(column))
+            (numeric if parsed.notna().all() else categorical).append(str(column))
         return numeric, categorical
 
     def sklearn_transformer(self, numeric: list[str], categorical: list[str]):

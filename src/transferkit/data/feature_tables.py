@@ -11,6 +11,7 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from transferkit.data.dataset import BadItem, LabeledData
@@ -87,6 +88,21 @@ def without_id_columns(frame: pd.DataFrame, columns: list[str], *, path: str | P
     return [column for column in columns if column not in dropped], dropped
 
 
+def infinite_cells(frame: pd.DataFrame, columns: list[str]) -> dict[int, list[str]]:
+    """Row position -> the columns whose value reads as an infinite number ('inf', '-Infinity', '1e999').
+
+    Example:
+        >>> infinite_cells(pd.DataFrame({"x": ["1", "inf", None], "y": ["a", "b", "-1e999"]}), ["x", "y"])
+        {1: ['x'], 2: ['y']}
+    """
+    found: dict[int, list[str]] = {}
+    for column in columns:
+        numbers = pd.to_numeric(frame[column].astype(object), errors="coerce").to_numpy(dtype=np.float64)
+        for position in np.flatnonzero(np.isinf(numbers)):
+            found.setdefault(int(position), []).append(column)
+    return found
+
+
 def load_tabular_table(
     path: str | Path,
     *,
@@ -123,11 +139,15 @@ def load_tabular_table(
     if not feature_columns and label_column is not None:  # columns named with --feature-columns are kept as named
         columns, dropped = without_id_columns(frame, columns, path=path)
     bad_locations = {item.location for item in bad}
+    infinite = infinite_cells(frame, columns)
     is_jsonl = Path(path).suffix.lower() in {".jsonl", ".json"}
     inputs, labels, splits = [], [], []
     for position, record in enumerate(frame.to_dict(orient="records")):
         location = f"{path} {'record' if is_jsonl else 'row'} {position + (1 if is_jsonl else 2)}"
         if location in bad_locations:
+            continue
+        if position in infinite:  # no scaling or imputation makes sense of it: the row is unusable
+            bad.append(BadItem(location, f"infinite value in {', '.join(repr(c) for c in infinite[position])}"))
             continue
         if label_column is not None:
             label = _value(record[label_column])

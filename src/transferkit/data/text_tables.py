@@ -3,6 +3,7 @@ image file paths makes the table image data (multi-label images: paths and label
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import difflib
 import io
@@ -36,6 +37,11 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, list[BadItem]]:
         raise DataError(f"Data file {path} is empty; it needs a header row and at least two labelled rows.")
     # surrogateescape keeps undecodable bytes visible so the affected rows can be reported one by one.
     text = raw.decode("utf-8-sig", errors="surrogateescape")
+    if not text.strip():  # a byte-order mark (and blanks) only: what an editor saves for an empty sheet
+        raise DataError(
+            f"Data file {path} holds only a byte-order mark and no rows; it needs a header row and at least two "
+            "labelled rows."
+        )
     if suffix in {".jsonl", ".json"}:
         frame, bad = _read_jsonl(text, path)
     else:
@@ -43,7 +49,25 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, list[BadItem]]:
     return frame, bad
 
 
+def _check_header(text: str, path: Path, *, sep: str) -> None:
+    """The header row must be UTF-8 (column names are matched against options) and name each column once."""
+    header = next(line for line in text.splitlines() if line.strip())  # pandas skips blank lines too
+    if _has_bad_bytes(header):
+        raise DataError(f"The header row of {path} is not UTF-8 text; save the file as UTF-8.")
+    try:
+        names = next(csv.reader([header], delimiter=sep))
+    except csv.Error:  # pandas reports the malformed line
+        return
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"The header row of {path} names column(s) {', '.join(repr(name) for name in repeated)} more than once; "
+            "give each column its own name."
+        )
+
+
 def _read_delimited(text: str, path: Path, *, sep: str) -> tuple[pd.DataFrame, list[BadItem]]:
+    _check_header(text, path, sep=sep)
     # The C parser re-encodes its input and chokes on the escaped bytes; the python parser takes them as they are.
     engine = "python" if _has_bad_bytes(text) else "c"
     try:
@@ -59,10 +83,14 @@ def _read_delimited(text: str, path: Path, *, sep: str) -> tuple[pd.DataFrame, l
             f"{path} row 2 (the first data row) has more fields than the header; fix the quoting or column count "
             "on that line."
         ) from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         raise DataError(
             f"{path} is not a well-formed CSV ({exc}); fix the quoting or column count on that line."
         ) from exc
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} has no header row; the first line must name the columns.") from None
+    except UnicodeError:  # bytes that are not UTF-8 where pandas needs text (column names): not row by row
+        raise DataError(f"The header row of {path} is not UTF-8 text; save the file as UTF-8.") from None
     bad = []
     for position, row in enumerate(frame.itertuples(index=False)):
         if any(_has_bad_bytes(value) for value in row):
@@ -104,6 +132,11 @@ def _read_json_array(text: str, path: Path) -> tuple[pd.DataFrame, list[BadItem]
         raise DataError(f"{path} is not valid JSON ({exc}); fix it or save one JSON object per line.") from None
     if not isinstance(items, list):
         raise DataError(f"{path} is not a JSON array of records; save a list of objects or one object per line.")
+    if items and not any(isinstance(item, dict) for item in items):
+        raise DataError(
+            f"{path} is a JSON array of {type(items[0]).__name__} values, not of records; save a list of objects "
+            'such as [{"text": "...", "label": "..."}] or one object per line.'
+        )
     records, bad = [], []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):

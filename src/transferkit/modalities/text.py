@@ -33,6 +33,20 @@ def load_labeled(
     return load_text_table(path, text_column=text_column, label_column=label_column, split_column=split_column)
 
 
+def text_lines(path: Path) -> list[str]:
+    """The non-blank lines of a .txt file; lines that are not UTF-8 are named in a DataError, not guessed at."""
+    decoded = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+    lines, bad = [], []
+    for number, line in enumerate(decoded.splitlines(), start=1):
+        if any("\udc80" <= char <= "\udcff" for char in line):
+            bad.append(BadItem(f"{path} line {number}", "bad encoding (not UTF-8)"))
+        elif line.strip():
+            lines.append(line)
+    if bad:
+        raise DataError(f"Unusable lines in {path}: {describe_bad_items(bad)}. Save the file as UTF-8.")
+    return lines
+
+
 def read_inputs(
     paths: list[str | Path], *, text_column: str = "text", feature_columns: list[str] | None = None
 ) -> tuple[list[str], list[BadItem]]:
@@ -42,7 +56,7 @@ def read_inputs(
         if not path.is_file():
             raise DataError(f"Input {path} does not exist; pass CSV / JSONL / TXT files of texts.")
         if path.suffix.lower() == ".txt":
-            texts.extend(line for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+            texts.extend(text_lines(path))
         elif path.suffix.lower() in TABLE_SUFFIXES:
             table = load_text_table(path, text_column=text_column, label_column=None)
             if table.bad_items:

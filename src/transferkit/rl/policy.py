@@ -171,6 +171,23 @@ def resolve_policy_dir(path: str | Path) -> Path:
     )
 
 
+def _is_space(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("type"), str) and isinstance(value.get("shape"), list)
+
+
+def _check_info_shape(info: dict[str, Any], path: Path) -> None:
+    """The entries transfer reads before building anything (the source env, the spaces) are there and well formed."""
+    env, spaces = info.get("env"), info.get("spaces")
+    if not (isinstance(env, dict) and isinstance(env.get("id"), str)):
+        raise ArtifactError(
+            f"{path} has no valid 'env' entry (with the source env's id); the policy folder is corrupt."
+        )
+    if not (isinstance(spaces, dict) and _is_space(spaces.get("observation")) and _is_space(spaces.get("action"))):
+        raise ArtifactError(
+            f"{path} has no valid 'spaces' entry (observation and action spaces); the policy folder is corrupt."
+        )
+
+
 def read_policy_info(path: str | Path) -> dict[str, Any]:
     directory = resolve_policy_dir(path)
     try:
@@ -179,6 +196,8 @@ def read_policy_info(path: str | Path) -> dict[str, Any]:
         raise ArtifactError(
             f"{directory / INFO_FILE} is not valid JSON ({exc}); the policy folder is corrupt."
         ) from None
+    except UnicodeDecodeError:
+        raise ArtifactError(f"{directory / INFO_FILE} is not UTF-8 JSON; the policy folder is corrupt.") from None
     if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
         found = info.get("format_version") if isinstance(info, dict) else None
         raise ArtifactError(f"{directory} has policy format {found}; expected {FORMAT_VERSION}.")
@@ -192,6 +211,7 @@ def read_policy_info(path: str | Path) -> dict[str, Any]:
             f"{directory / INFO_FILE} is refused: '{key}' {message}. A policy folder holds data only; "
             "retrain it or remove that setting."
         ) from None
+    _check_info_shape(info, directory / INFO_FILE)
     return info
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from transferkit.errors import ArtifactError, TransferKitError
 from transferkit.tasks.base import Task
 from transferkit.tasks.registry import get_task
 
@@ -22,4 +23,12 @@ def task_from_manifest(manifest: dict[str, Any]) -> Task:
     if record is None:
         state = {"class_names": manifest["class_names"], "threshold": (manifest.get("metadata") or {}).get("threshold")}
         return get_task(DEFAULT_TASK).from_state(state)
-    return get_task(record["name"]).from_state(record["state"])
+    try:
+        return get_task(record["name"]).from_state(record["state"])
+    except TransferKitError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ArtifactError(
+            f"model.json's task record ({record.get('name')!r}) has a malformed state ({exc!r}); retrain or restore "
+            "the model folder."
+        ) from None

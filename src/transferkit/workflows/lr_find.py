@@ -20,7 +20,7 @@ from transferkit.config import RunSpec
 from transferkit.engine import TrainerOptions, build_trainer
 from transferkit.errors import ConfigError
 from transferkit.modalities import get_modality
-from transferkit.run_folder import write_output
+from transferkit.run_folder import check_output, write_output
 from transferkit.strategies import get_strategy
 from transferkit.strategies.finetune import FineTuneStrategy
 from transferkit.workflows.fit import check_backbone_modality, prepare_splits, resolve_spec
@@ -63,6 +63,8 @@ def lr_find(
         result.suggestion  # 0.00012
     """
     options.setdefault("strategy", "two-stage")
+    if output is not None:
+        check_output(output)
     spec = resolve_spec(data, config, options)
     strategy = get_strategy(spec.strategy.name)
     if not isinstance(strategy, FineTuneStrategy):

@@ -15,16 +15,20 @@ from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
 from transferkit.modalities.inputs import read_prediction_inputs
 from transferkit.models.predictor import Predictor
-from transferkit.run_folder import write_output
+from transferkit.run_folder import check_output, write_output
 from transferkit.tasks import ClassificationTask, Task, task_from_manifest
 
 
-def _as_model(model: Predictor | str | Path) -> tuple[Predictor, Task, dict[str, Any]]:
-    """The model, its task and its metadata; a model in memory is single-label classification of its classes."""
+def _as_model(model: Predictor | str | Path, *, allow_download: bool = False) -> tuple[Predictor, Task, dict[str, Any]]:
+    """The model, its task and its metadata; a model in memory is single-label classification of its classes.
+
+    A model folder loads from local files and caches only unless `allow_download` (its backbone's weights
+    may then be fetched from their hub)."""
     if not isinstance(model, str | Path):
         return model, ClassificationTask(class_names=model.class_names), {}
     manifest = read_manifest(Path(model))
-    return load_model(model), task_from_manifest(manifest), manifest["metadata"]
+    loaded = load_model(model, allow_download=allow_download)
+    return loaded, task_from_manifest(manifest), manifest.get("metadata") or {}
 
 
 def model_columns(model: Predictor, metadata: dict[str, Any] | None = None) -> list[str] | None:
@@ -44,6 +48,7 @@ def predict(
     skip_bad_files: bool = False,
     runtime: str = "torch",
     onnx_path: str | Path | None = None,
+    allow_download: bool = False,
 ) -> pd.DataFrame:
     """Predict labels and per-class probabilities for files / folders (`inputs`) or raw `texts`.
 
@@ -51,7 +56,8 @@ def predict(
     policy, argmax or the threshold tuned at fit time, and ``prob_<class>`` per class), also written
     to `output` as CSV when given. ``runtime="onnx"`` runs the exported graph (`onnx_path`, default
     model.onnx in the model folder, from `transferkit export`) through onnxruntime; the model folder
-    still supplies the preprocessing (tokenizer, image transform, classic features).
+    still supplies the preprocessing (tokenizer, image transform, classic features). A model folder's backbone
+    loads from local files and caches only unless `allow_download`.
 
     Example::
 
@@ -59,8 +65,10 @@ def predict(
     """
     if runtime not in ("torch", "onnx"):
         raise ConfigError(f"The 'runtime' option must be one of torch, onnx. Got {runtime!r}.")
+    if output is not None:
+        check_output(output)
     folder = Path(model) if isinstance(model, str | Path) else None
-    model, task, metadata = _as_model(model)
+    model, task, metadata = _as_model(model, allow_download=allow_download)
     modality = model.modality
     if texts is not None:
         if modality != "text":
@@ -99,14 +107,17 @@ def evaluate(
     label_column: str = "label",
     output: str | Path | None = None,
     batch_size: int = 32,
+    allow_download: bool = False,
 ) -> dict[str, Any]:
-    """Metrics of a saved model on labelled data (same formats as `fit`).
+    """Metrics of a saved model on labelled data (same formats as `fit`); `allow_download` as for `predict`.
 
     Example::
 
         evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")
     """
-    model, task, metadata = _as_model(model)
+    if output is not None:
+        check_output(output)
+    model, task, metadata = _as_model(model, allow_download=allow_download)
     columns = model_columns(model, metadata)
     labeled = load_labeled(
         data,

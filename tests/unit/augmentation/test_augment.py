@@ -242,7 +242,7 @@ def test_plan_augments_only_classes_under_the_threshold():
 
 
 def test_bad_augment_options_are_one_line_errors():
-    with pytest.raises(ConfigError, match=r"'augment\.policy' option .*'none', 'light' or 'strong'.*'medium'"):
+    with pytest.raises(ConfigError, match=r"'augment\.policy' option must be one of none, light, strong.*'medium'"):
         RunSpec.from_dict({"augment": {"policy": "medium"}})
     with pytest.raises(ConfigError, match=r"'augment\.mlm' option is used only with augment\.text contextual"):
         RunSpec.from_dict({"augment": {"policy": "light", "mlm": "hf:x"}})

@@ -21,3 +21,5 @@ def test_a_table_without_a_text_column_is_read_as_a_table_and_the_run_says_so(tm
     metrics = json.loads(next((tmp_path / "runs").iterdir()).joinpath("metrics.json").read_text())
     assert metrics["backbone"]["spec"].startswith("tabular:") and metrics["inferred"].startswith("Read cancer.csv")
     assert metrics["test"]["accuracy"] > 0.85
+    scaling = metrics["temperature_scaling"]  # fitted on the validation outputs, scored on the test ones
+    assert scaling["temperature"] > 0 and 0 <= scaling["ece_after"] <= 1 and scaling["fitted_on"] == "validation"

@@ -20,6 +20,7 @@ from transferkit.data.table_kind import inferred_table_line
 from transferkit.data.validation import describe_bad_items
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import write_run_report
+from transferkit.evaluation.calibration import temperature_record
 from transferkit.modalities import get_modality
 from transferkit.model_card import model_card
 from transferkit.models.predictor import Predictor
@@ -222,12 +223,11 @@ def fit(
         if (metrics.get("imbalance") or {}).get("suggestion"):
             log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
         metrics |= run_records(spec=spec, splits=splits, result=result, probas=probas, task=task, run_dir=run_dir)
-        if splits.not_carved:  # too few rows to hold any out: say so, and what estimates the accuracy instead
-            metrics["holdout"] = holdout_record(splits, result=result, spec=spec)
-            log.info("%s", metrics["holdout"]["line"])
         if inferred:
             metrics["inferred"] = inferred
             log.info("%s", inferred)
+        if (scaling := temperature_scaling_record(spec=spec, splits=splits, probas=probas, task=task)) is not None:
+            metrics["temperature_scaling"] = scaling
         if splits.not_carved:  # too few rows to hold any out: say so, and what estimates the accuracy instead
             metrics["holdout"] = holdout_record(splits, result=result, spec=spec)
             log.info("%s", metrics["holdout"]["line"])
@@ -303,6 +303,22 @@ def run_records(
     elif spec.run.select:  # an explicit strategy with --select: the same choice, reported only
         records["selection"] = choose_for_run(spec=spec, train=splits.train)
     return records
+
+
+def temperature_scaling_record(
+    *, spec: RunSpec, splits: Splits, probas: dict[str, np.ndarray], task: Task
+) -> dict[str, Any] | None:
+    """Single-label runs with validation and test splits: temperature scaling fitted on the validation outputs,
+    with the test ECE and log loss before and after (reported; the saved model's probabilities are unchanged)."""
+    if spec.data.task != "classification" or splits.valid is None or splits.test is None or "test" not in probas:
+        return None
+    names = list(task.output_names)
+
+    def encoded(part: LabeledData) -> np.ndarray:
+        return np.array([names.index(label) for label in part.labels or []])
+
+    fit_on, score_on = (encoded(splits.valid), probas["valid"]), (encoded(splits.test), probas["test"])
+    return temperature_record(fit_on, score_on, fitted_on="validation")
 
 
 def holdout_record(splits: Splits, *, result: StrategyResult, spec: RunSpec) -> dict[str, Any]:

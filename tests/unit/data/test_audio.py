@@ -28,7 +28,8 @@ def test_audio_folder_is_detected_and_split_stratified(tone_clips):
     assert not data.bad_items
     splits = split_data(data, valid_fraction=0.25, test_fraction=0.25, seed=0)
     assert splits.test.class_counts == {"high": 2, "low": 2}
-    assert sum(splits.valid.class_counts.values()) == 3 and len(splits.valid.class_counts) == 2
+    # 6 clips per class are left to train on: too few to spare a validation split, so every one trains (issue 21)
+    assert splits.valid is None and "valid" in splits.not_carved and splits.train.class_counts == {"high": 6, "low": 6}
 
 
 def test_load_clip_resamples_to_the_models_rate_and_keeps_the_pitch(tmp_path):

@@ -148,7 +148,11 @@ def _highway_names(unwrapped: Any) -> list[str]:
 
 def _apply_highway(unwrapped: Any, params: dict[str, float], defaults: dict[str, Any]) -> None:
     for key, value in params.items():
-        unwrapped.config[key] = type(unwrapped.config[key])(value)
+        default = defaults.setdefault(key, unwrapped.config[key])
+        # An int default may take a fractional value: highway-fast's vehicles_density is 1, and a randomised
+        # density of 0.93 truncated to int was 0 (a division by zero in highway-env). Whole values stay ints.
+        whole = isinstance(default, int) and float(value).is_integer()
+        unwrapped.config[key] = int(value) if whole else float(value)
 
 
 register_param_family(ParamFamily("highway-env", _is_highway, _highway_names, _apply_highway))

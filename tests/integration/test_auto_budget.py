@@ -6,7 +6,7 @@ from __future__ import annotations
 import transferkit
 
 COLUMNS = {"text_column": "review", "label_column": "score", "max_length": 64}
-BUDGET_MINUTES = 0.25
+BUDGET_MINUTES = 0.5
 
 
 def test_auto_stays_within_a_small_budget_and_says_what_decided(reviews_csv, tmp_path):
@@ -14,6 +14,7 @@ def test_auto_stays_within_a_small_budget_and_says_what_decided(reviews_csv, tmp
         reviews_csv, output_dir=str(tmp_path), split_column="split", budget_minutes=BUDGET_MINUTES, **COLUMNS
     )
     selection = result.metrics["selection"]
+    assert selection["budget_seconds"] == BUDGET_MINUTES * 60
     assert selection["budget_used_seconds"] <= 1.2 * BUDGET_MINUTES * 60, selection
     assert selection["decided_by"] in {"prior", "cross-validation", "prior and cross-validation"}
     assert selection["why"] and selection["prior"]["source"].startswith("policy text")

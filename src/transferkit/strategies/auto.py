@@ -62,6 +62,7 @@ EVAL_STEP_FRACTION = 0.35  # a forward pass costs about a third of forward + bac
 # Classic features that save without pickle (TF-IDF vocabulary, pixels); tables' gradient boosting does not.
 CLASSIC_MODALITIES = ("text", "image")
 PRESET_BUDGET_SCALE = {"fast": 1.0, "balanced": 1.0, "best": 4.0}  # times --budget-minutes
+MEASURE_RESERVE = 0.1  # measuring a fine-tune's cost takes seconds: not started in the budget's last tenth
 CHEAP_REPEATS = 3  # repeated folds for the candidates that train in seconds: paired differences need several
 CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
 
@@ -259,9 +260,9 @@ class AutoStrategy(Strategy):
             return f"{backbone.spec} cannot be fine-tuned (frozen features only)"
         if spec.run.devices > 1 or spec.run.num_nodes > 1:  # one fine-tune per fold across processes: no
             return f"not cross-validated on multi-device runs; pass --strategy {name} to fine-tune"
-        if spent >= spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]:
+        if spent >= (1 - MEASURE_RESERVE) * spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]:
             return (
-                f"the earlier candidates used the whole {spec.run.budget_minutes:g}-minute budget; "
+                f"the earlier candidates used (nearly) all of the {spec.run.budget_minutes:g}-minute budget; "
                 "raise --budget-minutes"
             )
         try:

@@ -103,6 +103,10 @@ def load_yaml_mapping(path: str | Path, *, what: str = "Config file") -> dict[st
         values = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {path} is not UTF-8 text; save it as UTF-8 (a YAML mapping).") from None
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(
+            f"{what} {path} uses a YAML tag that is never loaded ({_one_line_yaml(exc)}); a config holds plain values."
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{what} {path} is not valid YAML ({exc.__class__.__name__}): fix the syntax.") from None
     except RecursionError:
@@ -113,6 +117,11 @@ def load_yaml_mapping(path: str | Path, *, what: str = "Config file") -> dict[st
         raise ConfigError(f"{what} {path} must hold a mapping of keys to values, not a {type(values).__name__}.")
     _check_expanded_size(values, path, what=what)
     return values
+
+
+def _one_line_yaml(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    return " ".join(str(problem).split())[:120]
 
 
 MAX_YAML_NODES = 100_000  # a run config has a few hundred; aliases can make a small file expand past memory

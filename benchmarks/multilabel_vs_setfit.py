@@ -93,7 +93,7 @@ def transferkit_arm(strategy: str, train: LabeledData, test: LabeledData, *, see
     seconds = time.perf_counter() - started
     proba = np.asarray(fitter.predict_proba(result, test, spec))
     predicted = (proba >= task.cuts()).astype(int)
-    return {"seconds": seconds, "macro_f1": macro_f1(task.encode(test.labels), predicted), "labels": task.label_names}
+    return {"seconds": seconds, "macro_f1": macro_f1(task.encode(test.labels), predicted)}
 
 
 def setfit_arm(train: LabeledData, test: LabeledData, *, seed: int, scratch: Path, names: list[str]) -> dict:
@@ -157,6 +157,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--note", default="")
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    parser.add_argument("--resume", action="store_true", help="keep the rows already in --out, run only the others")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -179,18 +181,24 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()},
         "results": [],
     }
+    if args.resume and args.out.exists():  # an interrupted run: keep its rows and its start load
+        previous = json.loads(args.out.read_text(encoding="utf-8"))
+        payload["results"], payload["machine"]["loadavg_start"] = (
+            previous["results"],
+            previous["machine"]["loadavg_start"],
+        )
+    done = {(row["per_label"], row["seed"], row["arm"]) for row in payload["results"]}
+    names = get_task("multilabel").from_training(pool, spec=RunSpec()).label_names  # the genres, sorted
     with tempfile.TemporaryDirectory() as scratch_root:
         for seed in args.seeds:
             for k in args.per_label:
                 train = sample_per_label(pool, per_label=k, seed=seed)
-                names: list[str] = []
-                for arm in ARMS:
+                for arm in [arm for arm in args.arms if (k, seed, arm) not in done]:
                     scratch = Path(tempfile.mkdtemp(dir=scratch_root))
                     if arm == "setfit":
                         outcome = setfit_arm(train, test, seed=seed, scratch=scratch, names=names)
                     else:
                         outcome = transferkit_arm(arm.split("_")[1], train, test, seed=seed, scratch=scratch)
-                        names = outcome.pop("labels")
                     row = {"per_label": k, "seed": seed, "arm": arm, "train_rows": len(train)}
                     row |= {"macro_f1": round(outcome["macro_f1"], 4), "seconds": round(outcome["seconds"], 2)}
                     row["loadavg_1min"] = round(os.getloadavg()[0], 2)

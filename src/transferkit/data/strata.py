@@ -3,10 +3,10 @@ says what to stratify on (bins of the number; one key for all rows: a random spl
 (`split_data`: user splits, fractions, --limit, the tiny-data fallback) runs on those keys.
 
 Example:
-    >>> data = LabeledData("text", list("abcdefghij"), [str(v) for v in range(10)], "numbers")
-    >>> splits = split_by_keys(data, ["low"] * 5 + ["high"] * 5, valid_fraction=0.2, test_fraction=0.2, seed=0)
+    >>> data = LabeledData("text", [f"row {i}" for i in range(100)], [str(v) for v in range(100)], "numbers")
+    >>> splits = split_by_keys(data, ["low"] * 50 + ["high"] * 50, valid_fraction=0.2, test_fraction=0.2, seed=0)
     >>> sorted(len(part) for part in (splits.train, splits.valid, splits.test))
-    [2, 2, 6]
+    [16, 20, 64]
     >>> splits.test.labels[0] in data.labels  # the rows keep their own labels
     True
 """

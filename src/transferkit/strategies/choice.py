@@ -118,6 +118,7 @@ def decide(scores: dict[str, dict[str, Any]], *, folds: int, skipped: dict[str, 
 # paired per-fold differences (the same folds score both), over at least MIN_PAIRED_FOLDS folds.
 NOISE_STANDARD_ERRORS = 2.0
 MIN_PAIRED_FOLDS = 3
+TINY_MIN_MARGIN = 0.05  # at the tiny bucket only a gross miss of the prior is overridden
 
 
 def repeated_folds(data: LabeledData, *, seed: int, repeats: int) -> list[tuple[list[int], list[int]]]:
@@ -164,6 +165,10 @@ def decide_with_prior(
             "margin": scores[default]["mean"] - scores[best]["mean"] if default in scores else 0.0,
         }
     if prior.bucket == "tiny":
+        override = _tiny_override(scores, ranked, best)
+        if override is not None:
+            record["paired"] = override["paired"]
+            return base | record | {"chosen": best, "decided_by": "cross-validation", "why": override["why"]}
         why = f"tiny data: folds of a few rows are noise, so the recorded prior ({prior.source}) decides"
         return base | record | {"chosen": default, "decided_by": "prior", "why": why}
     if default not in scores:
@@ -183,6 +188,24 @@ def decide_with_prior(
         f"({noise:.3f}, 2 paired standard errors over {paired['folds']} folds): the prior ({prior.source}) stands"
     )
     return base | record | {"chosen": default, "decided_by": "prior", "why": why}
+
+
+def _tiny_override(scores: dict[str, dict[str, Any]], ranked: list[str], best: str | None) -> dict[str, Any] | None:
+    """At the tiny bucket CV overrides only a gross miss: its best beats the prior's best scored candidate by more
+    than `TINY_MIN_MARGIN` and 3 paired standard errors (on 8x8 scikit-learn digits at 8 per class, raw pixels
+    beat the EfficientNet probe by 0.11 on the test set, benchmarks/results/default_regret.json)."""
+    reference = next((name for name in ranked if name in scores), None)
+    if best is None or reference is None or best == reference:
+        return None
+    paired = paired_margin(scores[best]["folds"], scores[reference]["folds"])
+    needed = max(TINY_MIN_MARGIN, 3 * paired["standard_error"])
+    if paired["folds"] < MIN_PAIRED_FOLDS or paired["mean"] <= needed:
+        return None
+    why = (
+        f"tiny data, but {best} beat {reference} (the prior's best scored candidate) by {paired['mean']:.3f} > "
+        f"{needed:.3f} (at least {TINY_MIN_MARGIN} and 3 paired standard errors): cross-validation overrides the prior"
+    )
+    return {"paired": paired, "why": why}
 
 
 def choose_by_cv(data: LabeledData, embeddings: np.ndarray, *, seed: int = 0) -> dict[str, Any]:

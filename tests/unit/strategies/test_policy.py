@@ -28,8 +28,11 @@ def test_cross_validation_overrides_the_prior_only_beyond_its_noise():
 
 def test_the_prior_decides_at_tiny_sizes_and_when_its_pick_could_not_be_scored():
     scores = _scores(probe=[0.5, 0.6, 0.55], classic=[0.9, 0.95, 0.9])
-    tiny = decide_with_prior(scores, prior=_prior("tiny"), eligible=[*scores, "two-stage"], folds=3)
+    close = _scores(probe=[0.5, 0.6, 0.55], classic=[0.55, 0.62, 0.6])  # +0.04: not a gross miss
+    tiny = decide_with_prior(close, prior=_prior("tiny"), eligible=[*close, "two-stage"], folds=3)
     assert tiny["chosen"] == "two-stage" and tiny["decided_by"] == "prior" and "tiny" in tiny["why"]
+    gross = decide_with_prior(scores, prior=_prior("tiny"), eligible=[*scores, "two-stage"], folds=3)
+    assert gross["chosen"] == "classic" and gross["decided_by"] == "cross-validation" and "overrides the prior" in gross["why"]
     unscored = decide_with_prior(scores, prior=_prior("large"), eligible=[*scores, "two-stage"], folds=3)
     assert unscored["chosen"] == "two-stage" and "could not be cross-validated" in unscored["why"]
     without = decide_with_prior(scores, prior=_prior("large"), eligible=list(scores), folds=3)

@@ -32,7 +32,8 @@ def test_the_prior_decides_at_tiny_sizes_and_when_its_pick_could_not_be_scored()
     tiny = decide_with_prior(close, prior=_prior("tiny"), eligible=[*close, "two-stage"], folds=3)
     assert tiny["chosen"] == "two-stage" and tiny["decided_by"] == "prior" and "tiny" in tiny["why"]
     gross = decide_with_prior(scores, prior=_prior("tiny"), eligible=[*scores, "two-stage"], folds=3)
-    assert gross["chosen"] == "classic" and gross["decided_by"] == "cross-validation" and "overrides the prior" in gross["why"]
+    assert gross["chosen"] == "classic" and gross["decided_by"] == "cross-validation"
+    assert "overrides the prior" in gross["why"]
     unscored = decide_with_prior(scores, prior=_prior("large"), eligible=[*scores, "two-stage"], folds=3)
     assert unscored["chosen"] == "two-stage" and "could not be cross-validated" in unscored["why"]
     without = decide_with_prior(scores, prior=_prior("large"), eligible=list(scores), folds=3)

@@ -1066,6 +1066,64 @@ def demo_default() -> str:
     return table(header, rows)
 
 
+def default_regret() -> str:
+    """Issue 21: the default fit vs every fixed strategy and the classic peer, on sets the policy was not built from."""
+    data = load("default_regret")
+    header = ["set", "per class", "seed", "default", "default chose (decided by)", "fixed strategies", "classic peer"]
+    header += ["regret", "peer gap"]
+    rows = []
+    for r in data["results"]:
+        fixed = ", ".join(f"{name} {f3(value)}" for name, value in r["fixed"].items())
+        choice = r["default_choice"] or {}
+        chosen = f"{choice.get('chosen')} ({choice.get('decided_by')})" if choice else "-"
+        rows.append([r["set"], r["per_class"], r["seed"], f3(r["default"]), chosen, fixed, f3(r["peer_classic"])])
+        rows[-1] += [f"{r['regret']:+.3f}", f"{r['peer_gap']:+.3f}"]
+    s = data["summary"]
+    line = (
+        f"Mean regret {s['mean_regret']:+.3f} (target <= {s['target_mean_regret_at_most']}), largest "
+        f"{s['max_regret']:+.3f}; worst gap to the classic peer {s['worst_peer_gap']:+.3f} (target <= "
+        f"{s['target_peer_gap_at_most']})."
+    )
+    return table(header, rows) + "\n\n" + line
+
+
+def default_policy() -> str:
+    """Issue 21: auto's recorded prior, as shipped (src/transferkit/strategies/policy.json)."""
+    entries = [e for e in load("default_policy")["policy"]["entries"] if e["family"] != "*"]
+    header = ["modality", "backbone", "size", "ranking: strategy (gain over the probe, spread, runs)"]
+    rows = [
+        [
+            e["modality"],
+            code(e["family"]),
+            e["bucket"],
+            "; ".join(
+                f"{r['strategy']} ({r['gain_over_probe']:+.3f}, {f3(r['spread'])}, {r['runs']})" for r in e["ranking"]
+            ),
+        ]
+        for e in entries
+    ]
+    return table(header, rows)
+
+
+def demo_default() -> str:
+    """Issue 21: `transferkit demo` with the default fit."""
+    data = load("demo_default")
+    header = ["seed", "test accuracy", "majority rate", "chosen", "decided by", "seconds", "load at start"]
+    rows = [
+        [
+            r["seed"],
+            f3(r["test_accuracy"]),
+            f3(r["majority_rate"]),
+            r["chosen"],
+            r["decided_by"],
+            r["seconds"],
+            r["loadavg_1min_at_start"],
+        ]
+        for r in data["results"]
+    ]
+    return table(header, rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "demo": demo,
     "demo_default": demo_default,

@@ -251,8 +251,6 @@ def _print_fit_result(result: api.FitResult) -> None:
         out.print(line, markup=False, highlight=False)
     if "selection" in result.metrics:
         _print_selection(result.metrics["selection"], saved=result.spec.strategy.name == "auto")
-    if "holdout" in result.metrics:  # too few rows for a test split: the one line that says so
-        out.print(result.metrics["holdout"]["line"], markup=False, highlight=False)
     if "inferred" in result.metrics:  # what the data was read as, when no option said
         out.print(result.metrics["inferred"], markup=False, highlight=False)
     if "holdout" in result.metrics:  # too few rows for a test split: the one line that says so

@@ -124,3 +124,13 @@ class Task(ABC):
         """The report's sections about this task's outputs: (before the training curves, after them); each a
         (title, html, markdown) triple built from metrics.json (`draw`: matplotlib figures are available)."""
         return [], []
+
+
+def score_text(value: float | None) -> str:
+    """A score as the report and the card show it (n/a when it is undefined on that split)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def scored_splits(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The evaluated splits of a run's metrics, validation first: {"valid": ..., "test": ...} as present."""
+    return {name: metrics[name] for name in ("valid", "test") if isinstance(metrics.get(name), dict)}

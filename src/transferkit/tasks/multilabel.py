@@ -34,7 +34,7 @@ from transferkit.evaluation.multilabel import (
 )
 from transferkit.evaluation.report import Section, table_section
 from transferkit.models.target import TrainingTarget
-from transferkit.tasks.base import Task
+from transferkit.tasks.base import Task, score_text, scored_splits
 from transferkit.tasks.checks import refuse_classification_options, refuse_labels_seen_once
 from transferkit.tasks.registry import register_task
 
@@ -187,7 +187,7 @@ class MultiLabelTask(Task):
             if entry:
                 table.append(
                     f"| {split} | {entry['num_examples']} | {entry['micro_f1']:.3f} | {entry['macro_f1']:.3f} | "
-                    f"{entry['samples_f1']:.3f} | {_num(entry['mean_average_precision'])} | "
+                    f"{entry['samples_f1']:.3f} | {score_text(entry['mean_average_precision'])} | "
                     f"{entry['subset_accuracy']:.3f} | {entry['baselines']['frequent_set_micro_f1']:.3f} |"
                 )
         return {
@@ -239,16 +239,8 @@ def _card_data_lines(metrics: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def _splits(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: metrics[name] for name in ("valid", "test") if isinstance(metrics.get(name), dict)}
-
-
 def _scores_section(metrics: dict[str, Any]) -> Section | None:
-    splits = _splits(metrics)
+    splits = scored_splits(metrics)
     if not splits:
         return None
     rows = [[label, *(entry.get(key) for entry in splits.values())] for key, label in SCORE_ROWS]
@@ -270,7 +262,7 @@ def _scores_section(metrics: dict[str, Any]) -> Section | None:
 
 
 def _per_label_section(metrics: dict[str, Any]) -> Section | None:
-    name, entry = next(reversed(_splits(metrics).items()), (None, None))  # test when there is one
+    name, entry = next(reversed(scored_splits(metrics).items()), (None, None))  # test when there is one
     if not entry:
         return None
     cuts = dict(zip(entry["per_label"], (metrics.get("thresholds") or {}).get("thresholds") or [], strict=False))

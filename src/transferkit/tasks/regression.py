@@ -32,7 +32,7 @@ from transferkit.evaluation.regression import (
 )
 from transferkit.evaluation.report import Section, table_section
 from transferkit.models.target import TrainingTarget
-from transferkit.tasks.base import Task
+from transferkit.tasks.base import Task, score_text, scored_splits
 from transferkit.tasks.checks import refuse_classification_options, refuse_non_finite
 from transferkit.tasks.registry import register_task
 
@@ -180,7 +180,7 @@ class RegressionTask(Task):
             if entry:
                 table.append(
                     f"| {split} | {entry['num_examples']} | {entry['mae']:.4g} | {entry['rmse']:.4g} | "
-                    f"{_num(entry['r2'])} | {_num(entry['spearman'])} | {entry['baseline']['mae']:.4g} |"
+                    f"{score_text(entry['r2'])} | {score_text(entry['spearman'])} | {entry['baseline']['mae']:.4g} |"
                 )
         return {
             "summary": [f"A regressor of '{spec.data.label_column}' trained with transferkit: {chosen}"],
@@ -222,12 +222,8 @@ def _watches_accuracy(spec: RunSpec) -> bool:
     return spec.optim.monitor == "val_accuracy" and bool(spec.optim.early_stopping or spec.optim.schedule == "plateau")
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def _scores_section(metrics: dict[str, Any]) -> Section | None:
-    splits = {name: metrics[name] for name in ("valid", "test") if isinstance(metrics.get(name), dict)}
+    splits = scored_splits(metrics)
     if not splits:
         return None
 
@@ -249,7 +245,7 @@ def _scores_section(metrics: dict[str, Any]) -> Section | None:
     interval = metrics.get("interval")
     note = "Brackets: 95% bootstrap intervals."
     if interval:
-        rows.append(["interval coverage", *(_num(e.get("interval_coverage")) for e in splits.values())])
+        rows.append(["interval coverage", *(score_text(e.get("interval_coverage")) for e in splits.values())])
         note += (
             f" Prediction intervals: ± {interval['halfwidth']:.4g} (split-conformal on {interval['calibration_rows']} "
             f"validation rows, {interval['coverage']:.0%} target coverage)."

@@ -13,26 +13,85 @@ import os
 # ~45 s. Passive waiting must be chosen before torch loads, so it is set here (users can override it).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift
-from transferkit.api import FitResult, demo, evaluate, fit, predict
-from transferkit.artifacts import load_model, save_model
-from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone
-from transferkit.config import RunSpec
-from transferkit.embedding_cache import extract_features
-from transferkit.errors import (
-    ArtifactError,
-    BackboneError,
-    ConfigError,
-    DataError,
-    MissingDependencyError,
-    NotFittedError,
-    TransferKitError,
-)
-from transferkit.forecasting import ForecastResult, forecast
-from transferkit.models.transfer_model import TransferModel
-from transferkit.ranking import Budget, Ranking, Shortlist, rank, recommend
-from transferkit.strategies import Strategy, register_strategy
-from transferkit.version import __version__
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Names load on first use (PEP 562), so that `import transferkit.runtime` (the torch-free bundle runtime) does not
+# pull in torch, transformers and Lightning through this file.
+_LAZY = {
+    "AdaptResult": "transferkit.adaptation",
+    "ShiftReport": "transferkit.adaptation",
+    "adapt": "transferkit.adaptation",
+    "shift": "transferkit.adaptation",
+    "FitResult": "transferkit.api",
+    "demo": "transferkit.api",
+    "evaluate": "transferkit.api",
+    "fit": "transferkit.api",
+    "predict": "transferkit.api",
+    "load_model": "transferkit.artifacts",
+    "save_model": "transferkit.artifacts",
+    "Backbone": "transferkit.backbones",
+    "WeightsCfg": "transferkit.backbones",
+    "create_backbone": "transferkit.backbones",
+    "list_backbones": "transferkit.backbones",
+    "register_backbone": "transferkit.backbones",
+    "RunSpec": "transferkit.config",
+    "extract_features": "transferkit.embedding_cache",
+    "ArtifactError": "transferkit.errors",
+    "BackboneError": "transferkit.errors",
+    "ConfigError": "transferkit.errors",
+    "DataError": "transferkit.errors",
+    "MissingDependencyError": "transferkit.errors",
+    "NotFittedError": "transferkit.errors",
+    "TransferKitError": "transferkit.errors",
+    "ForecastResult": "transferkit.forecasting",
+    "forecast": "transferkit.forecasting",
+    "TransferModel": "transferkit.models.transfer_model",
+    "Budget": "transferkit.ranking",
+    "Ranking": "transferkit.ranking",
+    "Shortlist": "transferkit.ranking",
+    "rank": "transferkit.ranking",
+    "recommend": "transferkit.ranking",
+    "Strategy": "transferkit.strategies",
+    "register_strategy": "transferkit.strategies",
+    "__version__": "transferkit.version",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'transferkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # static checkers and IDEs see the real imports
+    from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift
+    from transferkit.api import FitResult, demo, evaluate, fit, predict
+    from transferkit.artifacts import load_model, save_model
+    from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone
+    from transferkit.config import RunSpec
+    from transferkit.embedding_cache import extract_features
+    from transferkit.errors import (
+        ArtifactError,
+        BackboneError,
+        ConfigError,
+        DataError,
+        MissingDependencyError,
+        NotFittedError,
+        TransferKitError,
+    )
+    from transferkit.forecasting import ForecastResult, forecast
+    from transferkit.models.transfer_model import TransferModel
+    from transferkit.ranking import Budget, Ranking, Shortlist, rank, recommend
+    from transferkit.strategies import Strategy, register_strategy
+    from transferkit.version import __version__
 
 __all__ = [
     "AdaptResult",

@@ -1,0 +1,1 @@
+"""Object detection by transfer: box-labelled data readers, torchvision detectors over pretrained backbones."""

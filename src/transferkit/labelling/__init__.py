@@ -1,0 +1,1 @@
+"""The labelling loop: zero-shot start, active learning, label audit and distillation."""

@@ -30,6 +30,7 @@ from transferkit.strategies.choice import choose_for_run
 from transferkit.tasks import Task, get_task, infer_task
 from transferkit.tasks.checks import check_label_cells
 from transferkit.workflows.baselines import run_baselines
+from transferkit.workflows.routes import route_for
 from transferkit.workflows.run_setup import open_run_dir, resume_spec
 
 
@@ -195,6 +196,8 @@ def fit(
         spec = resume_spec(resume, other_options=bool(data or config or options))
     else:
         spec = resolve_spec(data, config, options)
+    if (route := route_for(spec.data.task)) is not None:  # detection, language models: their own workflow
+        return route.fit(spec, resume=resume)
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     inferred = inferred_table(spec)  # before the backbone is filled in: what the data was read as, when inferred
     splits, data_summary = prepare_splits(spec)

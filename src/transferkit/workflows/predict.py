@@ -17,6 +17,7 @@ from transferkit.modalities.inputs import read_prediction_inputs
 from transferkit.models.predictor import Predictor
 from transferkit.run_folder import check_output, write_output
 from transferkit.tasks import ClassificationTask, Task, task_from_manifest
+from transferkit.workflows.routes import route_for_model
 
 
 def _as_model(model: Predictor | str | Path, *, allow_download: bool = False) -> tuple[Predictor, Task, dict[str, Any]]:
@@ -65,6 +66,8 @@ def predict(
     """
     if runtime not in ("torch", "onnx"):
         raise ConfigError(f"The 'runtime' option must be one of torch, onnx. Got {runtime!r}.")
+    if (route := route_for_model(model)) is not None and route.predict is not None:  # detection, language models
+        return route.predict(model, inputs, texts=texts, output=output, batch_size=batch_size)
     if output is not None:
         check_output(output)
     folder = Path(model) if isinstance(model, str | Path) else None
@@ -115,6 +118,8 @@ def evaluate(
 
         evaluate("runs/demo/model", "test.csv", text_column="review", label_column="score")
     """
+    if (route := route_for_model(model)) is not None and route.evaluate is not None:  # detection, language models
+        return route.evaluate(model, data, output=output, batch_size=batch_size)
     if output is not None:
         check_output(output)
     model, task, metadata = _as_model(model, allow_download=allow_download)

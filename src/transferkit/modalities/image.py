@@ -14,7 +14,8 @@ from sklearn.preprocessing import StandardScaler
 
 from transferkit.data.dataset import BadItem, LabeledData
 from transferkit.data.images import load_image_folder, load_image_inputs, open_rgb
-from transferkit.errors import ConfigError
+from transferkit.data.text_tables import TABLE_SUFFIXES, load_text_table
+from transferkit.errors import ConfigError, DataError
 from transferkit.modalities.base import ClassicRecipe, Modality, file_bytes
 from transferkit.modalities.classic import ClassicFeatures, logistic_cv
 
@@ -27,9 +28,25 @@ def load_labeled(path: str | Path, **_: Any) -> LabeledData:
     return load_image_folder(path)
 
 
-def read_inputs(paths: list[str | Path], **_: Any) -> tuple[list[str], list[BadItem]]:
-    """Image files and folders (recursively); unreadable files come back as bad items."""
-    return load_image_inputs(list(paths))
+def read_inputs(paths: list[str | Path], *, text_column: str = "path", **_: Any) -> tuple[list[str], list[BadItem]]:
+    """Image files and folders (recursively), and tables (CSV / JSONL / Parquet) whose `text_column` names an
+    image file in every row, as `fit` reads them; unreadable files come back as bad items."""
+    items: list[str] = []
+    bad: list[BadItem] = []
+    for path in map(Path, paths):
+        if path.suffix.lower() in TABLE_SUFFIXES and path.is_file():
+            table = load_text_table(path, text_column=text_column, label_column=None)
+            if table.modality != "image":
+                raise DataError(
+                    f"Column '{text_column}' of {path} does not name an image file in every row; pass "
+                    "--text-column with the column of image paths (absolute, or relative to the table's folder)."
+                )
+            found, unusable = table.inputs, table.bad_items
+        else:
+            found, unusable = load_image_inputs([path])
+        items += found
+        bad += unusable
+    return items, bad
 
 
 def pixel_features(paths: list[str], size: int = PIXEL_SIZE) -> np.ndarray:

@@ -75,6 +75,19 @@ def test_image_reads_class_folders_and_reports_bad_files(image_folder):
     assert image.classic.prepare(items).shape == (4, 32 * 32)
 
 
+def test_image_predict_reads_a_table_of_image_paths_as_fit_does(image_folder, tmp_path):
+    files = sorted(str(path.relative_to(image_folder)) for path in image_folder.rglob("*.png"))
+    table = image_folder / "photos.csv"
+    pd.DataFrame({"path": files, "note": ["x"] * len(files)}).to_csv(table, index=False)
+    items, bad = get_modality("image").read_inputs([table], text_column="path")
+    assert items == [str(image_folder / name) for name in files if name != "cup/broken.png"]
+    assert [item.location for item in bad] == [f"{table} 'cup/broken.png'"]  # the row's file, named as fit names it
+    with pytest.raises(DataError, match="--text-column with the column of image paths"):
+        read_prediction_inputs("image", [table], text_column="note")
+    mixed = read_prediction_inputs("image", [table, image_folder / "cat"], text_column="path", skip_bad_files=True)
+    assert mixed == items + sorted(str(path) for path in (image_folder / "cat").iterdir())
+
+
 def test_audio_reads_wav_clips(clip_folder):
     audio = get_modality("audio")
     data = audio.load_labeled(clip_folder)

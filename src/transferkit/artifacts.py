@@ -36,6 +36,54 @@ from transferkit.tasks import ClassificationTask, Task, task_from_manifest, task
 
 VOCABULARY = "classic_vocabulary.json"
 CARD = "README.md"
+# A few held-out inputs kept with the model, so `export` can check parity without the user's data (--check adds theirs)
+EXAMPLES = "examples.json"
+MAX_EXAMPLES = 8
+MAX_EXAMPLE_BYTES = 1 << 20  # an image file larger than this is not kept as an example
+
+
+def write_examples(path: Path, inputs: list[str], modality: str) -> bool:
+    """Keep up to MAX_EXAMPLES `inputs` in `path` (texts and rows as strings; images as their bytes, base64, since
+    their paths may not outlive the run); returns whether any were kept."""
+    import base64
+
+    kept: list[dict[str, str]] = []
+    for item in inputs:
+        if len(kept) == MAX_EXAMPLES:
+            break
+        if modality == "image":
+            file = Path(item)
+            if file.is_file() and file.stat().st_size <= MAX_EXAMPLE_BYTES:
+                kept.append({"name": file.name, "base64": base64.b64encode(file.read_bytes()).decode("ascii")})
+        elif modality in ("text", "tabular"):
+            kept.append({"input": item})
+    if kept:
+        path.write_text(json.dumps({"modality": modality, "examples": kept}), encoding="utf-8")
+    return bool(kept)
+
+
+def saved_examples(folder: str | Path, into: Path) -> list[str]:
+    """The held-out inputs `save_model` kept in `folder` (checksummed with the model), as `predict` reads them:
+    texts / JSON rows, or image files written under `into`; [] for a folder saved without them.
+
+    Example::
+
+        saved_examples("runs/demo/model", into=Path(tempfile.mkdtemp()))
+    """
+    import base64
+
+    folder = Path(folder)
+    if EXAMPLES not in read_manifest(folder)["files"]:  # only a checksummed file is read
+        return []
+    record = json.loads((folder / EXAMPLES).read_text(encoding="utf-8"))
+    if record.get("modality") != "image":
+        return [str(entry["input"]) for entry in record["examples"]]
+    paths = []
+    for index, entry in enumerate(record["examples"]):
+        path = Path(into) / f"{index:02d}-{Path(entry['name']).name}"
+        path.write_bytes(base64.b64decode(entry["base64"]))
+        paths.append(str(path))
+    return paths
 
 
 def backbone_options(model: Predictor) -> dict[str, Any]:
@@ -104,13 +152,15 @@ def save_model(
     metadata: dict[str, Any] | None = None,
     card: str | None = None,
     task: Task | None = None,
+    examples: list[str] | None = None,
 ) -> Path:
     """Write `model` to `folder` atomically; returns the folder.
 
     A TransferModel saves its head (and its backbone when fine-tuned); a FeatureModel (classic or
     concatenated features, chosen by strategy auto) saves its linear layer, scalers and TF-IDF vocabulary,
     with the record of its frozen backbone. `card` is written as README.md (the model card). `task` (default:
-    single-label classification of the model's classes) is recorded with its state, for `load_task`.
+    single-label classification of the model's classes) is recorded with its state, for `load_task`. `examples`
+    (held-out inputs) are kept for export's parity check (`saved_examples`).
 
     Example::
 
@@ -135,6 +185,8 @@ def save_model(
                 unshared_tensors({f"backbone.{key}": value for key, value in model.backbone.state_dict().items()})
             )
         save_file(tensors, str(staging / WEIGHTS))
+        if examples:
+            write_examples(staging / EXAMPLES, list(examples), model.modality)
         manifest = {
             "format_version": FORMAT_VERSION,
             "transferkit_version": __version__,
@@ -145,7 +197,9 @@ def save_model(
             "head": head,
             "metadata": metadata or {},
             "files": {
-                name: sha256_file(staging / name) for name in (WEIGHTS, VOCABULARY) if (staging / name).is_file()
+                name: sha256_file(staging / name)
+                for name in (WEIGHTS, VOCABULARY, EXAMPLES)
+                if (staging / name).is_file()
             },
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -618,6 +618,10 @@ app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
 from transferkit.forecasting import cli as forecasting_cli  # noqa: E402
 
 app.command("forecast", epilog=forecasting_cli.EXAMPLE)(forecasting_cli.forecast)
+# Serving (transferkit.serving.cli); fastapi / uvicorn load only when it runs.
+from transferkit.serving import cli as serving_cli  # noqa: E402
+
+app.command("serve", epilog=serving_cli.EXAMPLE)(serving_cli.serve)
 
 
 def _metric_text(value: float | None) -> str:
@@ -662,29 +666,64 @@ app.command(epilog="Example: transferkit curve reviews.csv --text-column review 
 )
 
 
-@app.command(epilog="Example: transferkit export runs/reviews/model --format onnx --check reviews.csv")
+@app.command(epilog="Example: transferkit export runs/reviews/model --format onnx --bundle bundles/reviews")
 def export(
     model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
     format: str = typer.Option("onnx", "--format", help="onnx or torchscript."),
-    check: list[str] = typer.Option(..., "--check", help="Real inputs for the parity check (images or texts)."),
+    check: list[str] = typer.Option(
+        None, "--check", help="Your own inputs for the parity check (images or texts), besides the kept examples."
+    ),
     output: Path = typer.Option(None, help="File to write [model.onnx / model.pt in the model folder]."),
+    bundle: Path = typer.Option(
+        None, "--bundle", help="Write a self-contained, torch-free bundle folder here (--format onnx)."
+    ),
+    quantize: str = typer.Option("none", "--quantize", help="--bundle: none, or int8 (dynamic quantisation)."),
     text_column: str = typer.Option(None, help="Text column of CSV / JSONL check inputs [the training one]."),
-    limit: int = typer.Option(8, help="Use at most N check inputs."),
+    limit: int = typer.Option(8, help="Use at most N of your check inputs."),
     allow_download: bool = ALLOW_DOWNLOAD,
 ) -> None:
-    """Export a model to ONNX or TorchScript and check it against PyTorch (max abs difference <= 1e-4)."""
+    """Export a model to ONNX or TorchScript (or a torch-free bundle) and check it against PyTorch (max abs
+    difference <= 1e-4) on held-out examples kept with the model, plus --check inputs."""
     from transferkit.export import export_model
     from transferkit.run_folder import check_output
 
     if output is not None:
         check_output(output)  # before the check inputs are read and predicted
-    frame = api.predict(model, check, text_column=text_column, allow_download=allow_download)  # read as predict does
-    inputs = frame["input"].tolist()[:limit]
-    result = export_model(model, format=format, output=output, check_inputs=inputs, allow_download=allow_download)
+    inputs = []
+    if check:
+        frame = api.predict(model, check, text_column=text_column, allow_download=allow_download)  # read as predict
+        inputs = frame["input"].tolist()[:limit]
+    if bundle is not None:
+        _export_bundle(model, bundle, format=format, inputs=inputs, quantize=quantize, allow_download=allow_download)
+        return
+    with tempfile.TemporaryDirectory(prefix="transferkit-examples-") as scratch:
+        from transferkit.bundle import parity_inputs
+
+        inputs = parity_inputs(model, inputs, Path(scratch))
+        result = export_model(model, format=format, output=output, check_inputs=inputs, allow_download=allow_download)
     out.print(
         f"Wrote {result.path} and {result.metadata_path}; parity with PyTorch on {result.checked_inputs} input(s): "
         f"max abs difference {result.max_abs_diff:.2e} (limit {result.tolerance:.0e}): OK"
     )
+
+
+def _export_bundle(model: Path, bundle: Path, *, format: str, inputs: list[str], quantize: str, **options) -> None:
+    from transferkit.bundle import export_bundle
+    from transferkit.errors import ConfigError
+
+    if format != "onnx":
+        raise ConfigError(f"--bundle writes an ONNX bundle; drop --format {format} or pass --format onnx.")
+    result = export_bundle(model, bundle, check_inputs=inputs, quantize=quantize, **options)
+    out.print(
+        f"Wrote the bundle {result.path}; the runtime's parity with PyTorch on {result.checked_inputs} input(s): "
+        f"max abs difference {result.max_abs_diff:.2e} (limit {result.tolerance:.0e}): OK"
+    )
+    if result.quantised:
+        change = result.quantised["vs_fp32"]
+        out.print(
+            f"int8 graph (the default; fp32 kept): {result.quantised['size_ratio']:.2f}x the size; on the same inputs "
+            f"max abs change {change['max_abs_diff']:.2e}, decisions unchanged on {change['agreement']:.0%}."
+        )
 
 
 def _one_line(text: str, *, limit: int = 2000) -> str:

@@ -1,0 +1,112 @@
+"""A loaded bundle: checked files, an onnxruntime session, the preprocessing and the decision rule.
+
+Example::
+
+    bundle = load_bundle("bundles/reviews")
+    bundle.predict(["Stale and overpriced.", "Wonderful tea!"])  # [{"label": "other", "probabilities": {...}}, ...]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from transferkit.errors import ArtifactError, ConfigError, require
+from transferkit.runtime.decide import decisions, output_names
+from transferkit.runtime.manifest import read_bundle_manifest
+from transferkit.runtime.preprocess import READERS
+
+
+class Bundle:
+    """An exported model ready to predict, with onnxruntime and no torch."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], *, precision: str | None, threads: int | None) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.precision = precision or manifest.get("default_graph", "fp32")
+        if self.precision not in manifest["graphs"]:
+            raise ConfigError(
+                f"The bundle {folder} has no {self.precision!r} graph; it has {', '.join(manifest['graphs'])}."
+            )
+        self.reader = READERS[manifest["modality"]](folder, manifest["preprocessing"])
+        self.session = _session(folder / manifest["graphs"][self.precision], threads=threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        if sorted(self.input_names) != sorted(manifest["inputs"]):
+            raise ArtifactError(f"{folder}'s graph takes {self.input_names}, not {manifest['inputs']}; export again.")
+
+    @property
+    def modality(self) -> str:
+        return self.manifest["modality"]
+
+    @property
+    def task(self) -> dict[str, Any]:
+        return self.manifest["task"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return output_names(self.task)
+
+    @property
+    def max_length(self) -> int | None:
+        """The text model's token limit (None for images and tables)."""
+        return getattr(self.reader, "max_length", None)
+
+    def arrays(self, inputs: Sequence[Any], *, truncate: bool = True) -> dict[str, np.ndarray]:
+        """The graph's input arrays for raw `inputs` (texts, images as paths / bytes / PIL images, or rows)."""
+        return self.reader(list(inputs), truncate=truncate)
+
+    def predict_proba(self, inputs: Sequence[Any], *, batch_size: int = 32, truncate: bool = True) -> np.ndarray:
+        """The graph's outputs (probabilities; standardised values for regression), one row per input."""
+        chunks = []
+        for start in range(0, len(inputs), batch_size):
+            arrays = self.arrays(inputs[start : start + batch_size], truncate=truncate)
+            chunks.append(self.session.run(None, {name: arrays[name] for name in self.input_names})[0])
+        if not chunks:
+            return np.zeros((0, len(self.output_names)), np.float32)
+        return np.concatenate(chunks)
+
+    def predict(self, inputs: Sequence[Any], *, batch_size: int = 32, truncate: bool = True) -> list[dict[str, Any]]:
+        """One decision per input, by the task's rule (label and probabilities, labels, or value)."""
+        return decisions(self.predict_proba(inputs, batch_size=batch_size, truncate=truncate), self.task)
+
+    def metadata(self) -> dict[str, Any]:
+        """What GET /metadata shows: task, outputs, modality, backbone, limits, parity and the model card."""
+        card = self.folder / "README.md"
+        keys = ("modality", "task", "backbone", "parity", "quantised", "transferkit_version", "source")
+        return {key: self.manifest.get(key) for key in keys} | {
+            "outputs": self.output_names,
+            "graph": self.precision,
+            "max_length": self.max_length,
+            "card": card.read_text(encoding="utf-8") if "README.md" in self.manifest["files"] else None,
+        }
+
+
+def _session(path: Path, *, threads: int | None):
+    onnxruntime = require("onnxruntime", extra="runtime", purpose="Predicting from a bundle")
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        return onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own types for a corrupt graph
+        raise ArtifactError(f"{path} is not a loadable ONNX graph ({type(exc).__name__}); export again.") from None
+
+
+def load_bundle(folder: str | Path, *, precision: str | None = None, threads: int | None = None) -> Bundle:
+    """Check and load the bundle in `folder` (every file against bundle.json's checksums).
+
+    Args:
+        folder: A folder written by ``transferkit export MODEL --format onnx --bundle DIR``.
+        precision: ``fp32`` or ``int8`` (a quantised bundle); default: the bundle's default graph.
+        threads: onnxruntime's intra-op threads [TRANSFERKIT_THREADS, else onnxruntime's default].
+    """
+    folder = Path(folder)
+    manifest = read_bundle_manifest(folder)
+    if threads is None and os.environ.get("TRANSFERKIT_THREADS", "").isdigit():
+        threads = int(os.environ["TRANSFERKIT_THREADS"])
+    return Bundle(folder, manifest, precision=precision, threads=threads)

@@ -1,0 +1,36 @@
+"""What `transferkit serve` is configured with: batching, limits and timeouts (each a --flag)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Batching, request limits and timeouts of one server process.
+
+    Attributes:
+        max_batch: Inputs predicted together, at most (requests batched across clients).
+        max_wait_ms: How long the first request of a batch waits for others to join it.
+        max_items: Inputs per request, at most (HTTP 413 beyond).
+        max_request_mb: Request body size, at most (HTTP 413 beyond).
+        max_queue: Requests waiting for the model, at most (HTTP 503 beyond: retry later).
+        timeout_s: A request not answered within this many seconds gets HTTP 504.
+        truncate: Cut texts longer than the model's token limit (False: HTTP 422 naming the text).
+        threads: onnxruntime threads per process (None: onnxruntime's default, all cores).
+        precision: The bundle's graph to run: fp32 or int8 (None: the bundle's default).
+    """
+
+    max_batch: int = 32
+    max_wait_ms: float = 5.0
+    max_items: int = 64
+    max_request_mb: float = 16.0
+    max_queue: int = 256
+    timeout_s: float = 30.0
+    truncate: bool = False
+    threads: int | None = None
+    precision: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

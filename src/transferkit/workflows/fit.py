@@ -374,6 +374,8 @@ def save_run(
         },
         card=model_card(metrics=metrics, spec=spec, task=task, modality=modality),
         task=task,
+        # held-out inputs (validation first; never training rows) for export's parity check without --check
+        examples=(splits.valid or splits.test).inputs if (splits.valid or splits.test) else None,
     )
     write_json(run_dir / "metrics.json", metrics)
     if not spec.run.report:  # --no-report (the scikit-learn estimators' temporary runs)

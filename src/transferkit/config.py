@@ -180,6 +180,11 @@ class DataConfig(_Section):
     feature_columns: list[str] | None = Field(
         None, description="Tabular data: feature columns (default: every column but the label / split columns)."
     )
+    format: Literal["auto", "coco", "voc", "yolo"] = Field(
+        "auto",
+        description="Detection (--task detection): the annotation format of DATA, COCO JSON, Pascal VOC XML or YOLO"
+        " txt; auto: detected from the files.",
+    )
 
     @field_validator("task")
     @classmethod
@@ -204,6 +209,9 @@ class BackboneConfig(_Section):
     column_map: dict[str, str] | None = Field(
         None, description="Tabular transfer: pretrained model's column name -> this table's column name."
     )
+    image_size: int | None = Field(
+        None, ge=64, le=2048, description="Detection: the side images are resized to for the detector (default 320)."
+    )
 
 
 class StrategyConfig(_Section):
@@ -222,6 +230,9 @@ class StrategyConfig(_Section):
         json_schema_extra=_flag("strategy"),
     )
     head: Literal["linear", "mlp"] = Field("linear", description="Head on top of the backbone's embedding.")
+    detector: Literal["fasterrcnn", "retinanet", "fcos", "ssdlite"] = Field(
+        "fasterrcnn", description="Detection (--task detection): the torchvision detector on the backbone."
+    )
     hidden_dim: int = Field(256, ge=1, description="mlp head: width of its hidden layer.")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the embedding before the head's linear layers.")
     probe_solver: Literal["lightning", "sklearn"] = Field(
@@ -406,6 +417,11 @@ class RunConfig(_Section):
     )
     budget_minutes: float = Field(
         2.0, gt=0.0, description="strategy auto: time for the cross-validated choice (two-stage only if it fits)."
+    )
+    calibrate: bool = Field(
+        True,
+        description="Single-label classification: temperature-scale the saved model's probabilities on the validation "
+        "split (decisions unchanged); metrics.json reports the calibration error before and after.",
     )
     max_minutes: float | None = Field(
         None,

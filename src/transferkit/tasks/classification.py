@@ -23,6 +23,7 @@ import numpy as np
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.errors import DataError
+from transferkit.evaluation.calibration import temperature_scaled
 from transferkit.evaluation.metrics import class_pr_auc, classification_metrics, label_indices
 from transferkit.evaluation.report import Section, classification_sections
 from transferkit.imbalance.advice import imbalance_summary
@@ -43,9 +44,12 @@ class ClassificationTask(Task):
 
     name = "classification"
 
-    def __init__(self, *, class_names: list[str], threshold: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, class_names: list[str], threshold: dict[str, Any] | None = None, temperature: float | None = None
+    ) -> None:
         self.class_names = list(class_names)
         self.threshold = threshold  # binary tasks with --threshold auto: the tuned cut, else argmax
+        self.temperature = temperature  # --calibrate: the model's log-probabilities are divided by it
 
     # --- the target encoding and its state ---------------------------------------------------------
     @classmethod
@@ -54,10 +58,13 @@ class ClassificationTask(Task):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ClassificationTask:
-        return cls(class_names=state["class_names"], threshold=state.get("threshold"))
+        return cls(
+            class_names=state["class_names"], threshold=state.get("threshold"), temperature=state.get("temperature")
+        )
 
     def state(self) -> dict[str, Any]:
-        return {"class_names": self.class_names, "threshold": self.threshold}
+        calibration = {"temperature": self.temperature} if self.temperature else {}  # folders from before: none
+        return {"class_names": self.class_names, "threshold": self.threshold, **calibration}
 
     @property
     def output_names(self) -> list[str]:
@@ -90,6 +97,23 @@ class ClassificationTask(Task):
     def training_target(self, *, spec: RunSpec, train: LabeledData) -> TrainingTarget:
         return classification_target(spec, train)
 
+    # --- calibration -----------------------------------------------------------------------------------
+    def calibrate(self, temperature: float) -> None:
+        """From now on the model's probabilities are temperature-scaled; a tuned binary threshold moves to the same
+        scale, so every decision stays what it was (the scaling is monotone in each row)."""
+        if self.threshold:
+            column = self.class_names.index(self.threshold["class"])
+            cut = np.zeros((1, 2))
+            cut[0, column], cut[0, 1 - column] = self.threshold["value"], 1 - self.threshold["value"]
+            value = float(temperature_scaled(cut, temperature)[0, column])
+            self.threshold = {**self.threshold, "value": round(value, 6), "calibrated": True}
+        self.temperature = float(temperature)
+
+    def calibrated(self, proba: np.ndarray) -> np.ndarray:
+        """The model's probabilities as this task reports them (temperature-scaled once calibrated)."""
+        proba = np.asarray(proba)
+        return proba if not self.temperature else temperature_scaled(proba, self.temperature)
+
     # --- deciding and measuring ---------------------------------------------------------------------
     def tune(self, *, spec: RunSpec, train: LabeledData, valid: LabeledData | None, valid_proba: Any) -> None:
         if spec.imbalance.threshold == "auto" and valid is not None:  # tuned on validation rows; test only measures
@@ -97,13 +121,14 @@ class ClassificationTask(Task):
 
     def decide_indices(self, proba: np.ndarray) -> np.ndarray:
         """Predicted class indices: the tuned threshold where there is one, else the most probable class."""
-        return apply_threshold(proba, self.class_names, self.threshold)
+        return apply_threshold(self.calibrated(proba), self.class_names, self.threshold)
 
     def decide(self, proba: np.ndarray) -> list[str]:
         return self.decode(self.decide_indices(proba))
 
     def metrics(self, labels: Sequence[str], proba: np.ndarray) -> dict[str, Any]:
-        return classification_metrics(list(labels), np.asarray(proba), self.class_names, threshold=self.threshold)
+        proba = self.calibrated(proba)
+        return classification_metrics(list(labels), proba, self.class_names, threshold=self.threshold)
 
     def fit_metrics(
         self, *, spec: RunSpec, train: LabeledData, evaluated: dict[str, LabeledData], probas: dict[str, np.ndarray]
@@ -123,6 +148,7 @@ class ClassificationTask(Task):
 
     def prediction_columns(self, proba: np.ndarray) -> dict[str, Any]:
         columns: dict[str, Any] = {"label": self.decide(proba)}
+        proba = self.calibrated(proba)
         for position, name in enumerate(self.class_names):
             columns[f"prob_{name}"] = proba[:, position]
         return columns
@@ -141,7 +167,7 @@ class ClassificationTask(Task):
                 f"Classifying {modality} inputs like those of the training data ({spec.data.path}) into these classes."
             ],
             "metrics": table,
-            **_card_data_lines(metrics.get("data") or {}),
+            **_card_data_lines(metrics.get("data") or {}, temperature=self.temperature),
         }
 
     def report_sections(
@@ -150,7 +176,7 @@ class ClassificationTask(Task):
         return classification_sections(metrics, examples=examples, modality=modality, draw=draw)
 
 
-def _card_data_lines(data: dict[str, Any]) -> dict[str, list[str]]:
+def _card_data_lines(data: dict[str, Any], *, temperature: float | None) -> dict[str, list[str]]:
     counts = data.get("class_counts") or {}
     train_counts = (data.get("splits") or {}).get("train") or counts
     smallest = min(train_counts.values()) if train_counts else 0
@@ -159,8 +185,14 @@ def _card_data_lines(data: dict[str, Any]) -> dict[str, list[str]]:
         "limitations": [
             f"- Trained on {sum(train_counts.values())} labelled examples (smallest class: {smallest}); metrics on "
             "small test sets are uncertain (see the interval above).",
-            "- Probabilities are those of the model on data like its training data; under a shift of inputs or of "
-            "class proportions they are not calibrated. Check `transferkit evaluate` on your own labelled data.",
+            (
+                f"- Probabilities are temperature-scaled (T = {temperature:.3g}, fitted on the validation split) for "
+                "data like the training data"
+                if temperature
+                else "- Probabilities are those of the model on data like its training data"
+            )
+            + "; under a shift of inputs or of class proportions they are not calibrated. Check `transferkit "
+            "evaluate` on your own labelled data.",
         ],
     }
 

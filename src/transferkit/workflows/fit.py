@@ -230,7 +230,9 @@ def fit(
             metrics["inferred"] = inferred
             log.info("%s", inferred)
         if (scaling := temperature_scaling_record(spec=spec, splits=splits, probas=probas, task=task)) is not None:
-            metrics["temperature_scaling"] = scaling
+            metrics["temperature_scaling"] = scaling | {"applied": spec.run.calibrate}
+            if spec.run.calibrate:  # the saved model's probabilities; the metrics above are the model's own
+                task.calibrate(scaling["temperature"])
         if splits.not_carved:  # too few rows to hold any out: say so, and what estimates the accuracy instead
             metrics["holdout"] = holdout_record(splits, result=result, spec=spec)
             log.info("%s", metrics["holdout"]["line"])
@@ -312,7 +314,7 @@ def temperature_scaling_record(
     *, spec: RunSpec, splits: Splits, probas: dict[str, np.ndarray], task: Task
 ) -> dict[str, Any] | None:
     """Single-label runs with validation and test splits: temperature scaling fitted on the validation outputs,
-    with the test ECE and log loss before and after (reported; the saved model's probabilities are unchanged)."""
+    with the test ECE and log loss before and after (applied to the saved model unless --no-calibrate)."""
     if spec.data.task != "classification" or splits.valid is None or splits.test is None or "test" not in probas:
         return None
     names = list(task.output_names)

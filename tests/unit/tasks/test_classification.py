@@ -102,6 +102,22 @@ def test_a_tuned_threshold_decides_instead_of_argmax():
     assert task().metrics(["common", "rare", "rare"], PROBA)["accuracy"] == pytest.approx(2 / 3)
 
 
+def test_calibration_rescales_probabilities_but_keeps_every_decision():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([0.3, 0.3], size=200)  # overconfident-looking rows
+    t = ClassificationTask(class_names=["common", "rare"], threshold={"class": "rare", "value": 0.25})
+    before = t.decide(proba)
+    t.calibrate(2.0)
+    assert t.decide(proba) == before  # the cut moved to the same scale
+    assert 0.25 < t.threshold["value"] < 0.5  # a temperature above 1 pulls probabilities towards 1/2
+    calibrated = t.prediction_columns(proba)["prob_rare"]
+    expected = np.sqrt(proba[:, 1]) / (np.sqrt(proba[:, 0]) + np.sqrt(proba[:, 1]))  # softmax(log p / 2)
+    np.testing.assert_allclose(calibrated, expected, rtol=1e-9)
+    restored = ClassificationTask.from_state(t.state())  # saved in model.json, restored by predict / evaluate
+    np.testing.assert_allclose(restored.prediction_columns(proba)["prob_rare"], expected, rtol=1e-9)
+    assert restored.metrics(before, proba)["accuracy"] == 1.0
+
+
 def test_threshold_auto_is_tuned_on_validation_rows_only():
     valid = LabeledData(
         modality="text", inputs=["a", "b", "c", "d"], labels=["common", "common", "rare", "rare"], source="v"

@@ -1,6 +1,7 @@
 """The task's decision rule, applied to the graph's outputs as `transferkit predict` applies it.
 
-classification: argmax, or a tuned binary threshold; multilabel: sigmoid outputs against per-label thresholds;
+classification: argmax, or a tuned binary threshold, on temperature-scaled probabilities when calibrated;
+multilabel: sigmoid outputs against per-label thresholds;
 regression: the standardised output back in the label's units (with the conformal interval when one was tuned).
 """
 
@@ -11,6 +12,17 @@ from typing import Any
 import numpy as np
 
 DEFAULT_MULTILABEL_THRESHOLD = 0.5
+
+
+def calibrated(proba: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+    """Probabilities temperature-scaled as a calibrated task reports them (fit --calibrate); else unchanged."""
+    temperature = state.get("temperature")
+    if not temperature:
+        return proba
+    logits = np.log(np.clip(proba, 1e-12, 1.0)) / float(temperature)
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
 
 
 def class_indices(proba: np.ndarray, state: dict[str, Any]) -> np.ndarray:
@@ -62,6 +74,8 @@ def decisions(outputs: np.ndarray, task: dict[str, Any]) -> list[dict[str, Any]]
                 row |= {"low": row["value"] - interval["halfwidth"], "high": row["value"] + interval["halfwidth"]}
         return rows
     names = output_names(task)
+    if name == "classification":
+        outputs = calibrated(np.asarray(outputs, dtype=np.float64), state)
     scores = [dict(zip(names, map(float, row), strict=True)) for row in outputs]
     if name == "multilabel":
         chosen = np.asarray(outputs) >= label_cuts(state)

@@ -1,0 +1,53 @@
+"""A table model's bundle: parity with PyTorch, quantised graph, checksums, and bad bundles refused clearly."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.unit.runtime.tiny_bundles import table_bundle
+from transferkit.artifacts import load_model
+from transferkit.errors import ArtifactError, ConfigError
+from transferkit.runtime import load_bundle
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return table_bundle(tmp_path_factory.mktemp("table"), quantize="int8")
+
+
+def test_the_bundle_predicts_as_the_pytorch_model(table):
+    folder, bundle_dir, rows = table
+    manifest = json.loads((bundle_dir / "bundle.json").read_text())
+    assert manifest["parity"]["inputs"] == 8 and manifest["parity"]["max_abs_diff"] <= 1e-4  # the kept examples
+    assert {"model.onnx", "model.int8.onnx", "README.md"} - set(manifest["files"]) == {"README.md"}  # no card saved
+    expected = load_model(folder).predict_proba(rows[:60])
+    fp32 = load_bundle(bundle_dir, precision="fp32")
+    np.testing.assert_allclose(fp32.predict_proba(rows[:60]), expected, atol=1e-4)
+    assert [p["label"] for p in fp32.predict(rows[:60])] == [["malignant", "benign"][i] for i in expected.argmax(1)]
+    int8 = load_bundle(bundle_dir)  # the quantised graph is the default
+    assert int8.precision == "int8" and manifest["quantised"]["vs_fp32"]["inputs"] == 8
+    assert np.abs(int8.predict_proba(rows[:60]) - expected).max() < 0.05
+
+
+@pytest.mark.parametrize("damage", ["missing", "altered", "manifest"])
+def test_a_damaged_bundle_is_refused_with_the_file_named(table, tmp_path, damage):
+    copy = shutil.copytree(table[1], tmp_path / "bundle")
+    if damage == "missing":
+        (copy / "model.onnx").unlink()
+    elif damage == "altered":
+        with open(copy / "model.onnx", "ab") as handle:
+            handle.write(b"\0")
+    else:
+        (copy / "bundle.json").write_text("{not json")
+    expected = {"missing": "model.onnx is missing", "altered": "model.onnx does not match", "manifest": "bundle.json"}
+    with pytest.raises(ArtifactError, match=expected[damage]):
+        load_bundle(copy)
+
+
+def test_a_folder_that_is_not_a_bundle_and_an_unknown_precision(table, tmp_path):
+    with pytest.raises(ArtifactError, match="not a transferkit bundle"):
+        load_bundle(tmp_path)
+    with pytest.raises(ConfigError, match="no 'fp16' graph"):
+        load_bundle(table[1], precision="fp16")

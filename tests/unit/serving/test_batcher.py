@@ -1,0 +1,40 @@
+"""Dynamic batching: concurrent requests share batches, answers keep their order, one bad request fails alone."""
+
+import asyncio
+
+from transferkit.errors import DataError
+from transferkit.serving.batcher import DynamicBatcher
+
+
+def _predict(items):
+    if "bad" in items:
+        raise DataError("bad input")
+    return [item.upper() for item in items]
+
+
+async def _many(batcher, requests):
+    await batcher.start()
+    try:
+        return await asyncio.gather(*(batcher.submit(r) for r in requests), return_exceptions=True)
+    finally:
+        await batcher.stop()
+
+
+def test_concurrent_requests_are_batched_and_answered_in_order():
+    batcher = DynamicBatcher(_predict, max_batch=8, max_wait_s=0.05)
+    requests = [[f"t{i}a", f"t{i}b"] for i in range(10)]
+    answers = asyncio.run(_many(batcher, requests))
+    assert answers == [[f"T{i}A", f"T{i}B"] for i in range(10)]
+    assert batcher.stats.inputs == 20 and batcher.stats.largest == 8 and batcher.stats.batches < 10
+
+
+def test_one_bad_request_does_not_fail_its_batch():
+    batcher = DynamicBatcher(_predict, max_batch=16, max_wait_s=0.05)
+    answers = asyncio.run(_many(batcher, [["a"], ["bad"], ["c"]]))
+    assert answers[0] == ["A"] and answers[2] == ["C"] and isinstance(answers[1], DataError)
+
+
+def test_batch_size_one_predicts_each_request_alone():
+    batcher = DynamicBatcher(_predict, max_batch=1, max_wait_s=0.05)
+    asyncio.run(_many(batcher, [["a"], ["b"], ["c"]]))
+    assert batcher.stats.batches == 3 and batcher.stats.largest == 1

@@ -29,6 +29,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from transferkit.backbones.base import Backbone, Batch
+from transferkit.backbones.onnx_embedder import OnnxEmbedder, check_embed_runtime
 from transferkit.errors import ConfigError
 from transferkit.modalities import get_modality
 from transferkit.progress import progress_bar
@@ -36,6 +37,41 @@ from transferkit.progress import progress_bar
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("TRANSFERKIT_CACHE", Path.home() / ".cache" / "transferkit")) / "features"
+
+
+EMBED_RUNTIME_ENV = "TRANSFERKIT_EMBED_RUNTIME"
+_EMBEDDERS: dict[tuple[int, str], OnnxEmbedder] = {}  # one onnxruntime session per backbone and folder
+
+
+def default_onnx_dir() -> Path:
+    """Where exported embedding graphs live: beside the features, one folder per backbone cache key."""
+    return default_cache_dir().parent / "onnx"
+
+
+def embed_runtime(runtime: str | None = None) -> str:
+    """The frozen stage's runtime: `runtime` when given, else TRANSFERKIT_EMBED_RUNTIME, else torch.
+
+    Example:
+        >>> embed_runtime("onnx")
+        'onnx'
+    """
+    return check_embed_runtime(runtime or os.environ.get(EMBED_RUNTIME_ENV) or "torch")
+
+
+def runtime_cache_key(backbone: Backbone, runtime: str) -> str:
+    """The cache key of `backbone`'s embeddings on `runtime`: ONNX Runtime's agree with torch's to float noise
+    (cosine >= 0.9999) but are kept apart, so one cached set never mixes embeddings of two runtimes."""
+    key = backbone.cache_key()
+    return key if runtime == "torch" else hashlib.sha256(f"{key}:{runtime}".encode()).hexdigest()[:24]
+
+
+def onnx_embedder(backbone: Backbone, folder: str | Path | None = None) -> OnnxEmbedder:
+    """The ONNX Runtime embedder of `backbone`, exporting its graph once into `folder` (default: the cache's)."""
+    folder = Path(folder) if folder is not None else default_onnx_dir() / backbone.cache_key()
+    slot = (id(backbone), str(folder))
+    if slot not in _EMBEDDERS or _EMBEDDERS[slot].backbone is not backbone:
+        _EMBEDDERS[slot] = OnnxEmbedder(backbone, folder)
+    return _EMBEDDERS[slot]
 
 
 def input_hash(modality: str, item: str) -> str:
@@ -304,8 +340,12 @@ def extract_features(
     batch_size: int = 32,
     description: str = "Extracting features",
     use_cache: bool = True,
+    runtime: str | None = None,
 ) -> tuple[np.ndarray, ExtractionStats]:
     """Embed `inputs` with the frozen backbone, reusing cached entries.
+
+    `runtime` runs the backbone on ``torch`` or ``onnx`` (ONNX Runtime, its graph exported once into the cache);
+    default: TRANSFERKIT_EMBED_RUNTIME, else torch. Texts are embedded longest first, so each batch pads little.
 
     Example::
 
@@ -313,7 +353,8 @@ def extract_features(
         features.shape  # (2, 384)
     """
     keys = [input_hash(backbone.modality, item) for item in inputs]
-    cache = FeatureCache(cache_dir or default_cache_dir(), backbone.cache_key()) if use_cache else None
+    runtime = embed_runtime(runtime)
+    cache = FeatureCache(cache_dir or default_cache_dir(), runtime_cache_key(backbone, runtime)) if use_cache else None
     found = cache.get_many(set(keys)) if cache is not None else {}
     first_index: dict[str, int] = {}
     for index, key in enumerate(keys):
@@ -334,6 +375,7 @@ def extract_features(
         cache=cache,
         description=description,
         batch_size=batch_size,
+        runtime=runtime,
     )
     return features, stats
 
@@ -348,16 +390,18 @@ def embed_missing(
     cache: FeatureCache | None,
     description: str,
     batch_size: int,
+    runtime: str = "torch",
 ) -> np.ndarray:
     """The embeddings of `keys` in order: those in `found`, and the `missing` (key, row) pairs embedded in
-    batches that `make_batch(rows)` builds, then stored in `cache`."""
+    batches that `make_batch(rows)` builds (on `runtime`, as `extract_features`), then stored in `cache`."""
     computed: dict[str, np.ndarray] = {}
     if missing:
         backbone.eval()
+        embed = _embed_function(backbone, check_embed_runtime(runtime))
         with torch.inference_mode(), progress_bar(description, total=len(missing)) as advance:
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
-                embeddings = backbone(make_batch([row for _, row in chunk])).float().cpu().numpy()
+                embeddings = embed(make_batch([row for _, row in chunk]))
                 computed.update(zip([key for key, _ in chunk], embeddings, strict=True))
                 advance(len(chunk))
         if cache is not None:
@@ -366,3 +410,9 @@ def embed_missing(
     if not keys:
         return np.zeros((0, backbone.num_features), np.float32)
     return np.stack([found[key] for key in keys]).astype(np.float32)
+
+
+def _embed_function(backbone: Backbone, runtime: str) -> Callable[[Batch], np.ndarray]:
+    if runtime == "onnx":
+        return onnx_embedder(backbone)
+    return lambda batch: backbone(batch).float().cpu().numpy()

@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+
+class _Rate(ProgressColumn):
+    """Items per second, over rich's recent-speed window."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:.1f}/s" if task.speed else "-/s", style="progress.data.speed")
 
 
 def progress_enabled() -> bool:
@@ -23,12 +31,15 @@ def progress_enabled() -> bool:
 
 
 @contextmanager
-def progress_bar(description: str, *, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield an `advance(n)` function; rich draws the bar on stderr (stdout stays clean for results)."""
+def progress_bar(description: str, *, total: int, rate: bool = False) -> Iterator[Callable[[int], None]]:
+    """Yield an `advance(n)` function; rich draws the bar on stderr (stdout stays clean for results).
+    `rate` adds items per second (long streamed jobs, e.g. batch prediction)."""
     if total == 0 or not progress_enabled():
         yield lambda _n: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns: tuple = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    if rate:
+        columns += (_Rate(),)
     with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)

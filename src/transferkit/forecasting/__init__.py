@@ -1,6 +1,7 @@
-"""Forecasting with transfer: pretrain a global NHITS (neuralforecast) on many source series, apply it to new
-target series zero-shot, fine-tuned or head-only, and backtest it against a model trained on the target
-alone and statsforecast's naive, seasonal naive and AutoETS forecasts (MASE, sMAPE, direction accuracy).
+"""Forecasting with transfer: pretrain a global NHITS or PatchTST (neuralforecast) on many source series, apply
+it to new target series zero-shot, fine-tuned or head-only, and backtest it against a model trained on the
+target alone and statsforecast's naive, seasonal naive, AutoETS and AutoARIMA forecasts (MASE, sMAPE, direction
+accuracy).
 
 A layer beside fit, adapt and rl (workflows); neuralforecast and statsforecast load only when a run starts
 (the forecast extra).

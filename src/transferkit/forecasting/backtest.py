@@ -71,17 +71,34 @@ def origin_histories(frame: pd.DataFrame, *, backtest: Backtest) -> pd.DataFrame
     return pd.concat(pieces, ignore_index=True)
 
 
-def neural_forecasts(forecaster: Any, histories: pd.DataFrame, *, level: int) -> pd.DataFrame:
-    """The fitted NeuralForecast's forecast (median and interval) from every origin's history."""
+def future_values(frame: pd.DataFrame, *, backtest: Backtest, columns: list[str]) -> pd.DataFrame:
+    """The future covariates of the `horizon` steps after every origin, named like origin_histories' series (what
+    a forecaster is told in advance: calendar, planned promotions)."""
+    pieces = []
+    for key, piece in frame.groupby(ID, sort=False):
+        for position in backtest.positions(len(piece)):
+            ahead = piece.iloc[position : position + backtest.horizon][[TIME, *columns]].copy()
+            ahead.insert(0, ID, f"{key}{SEPARATOR}{position}")
+            pieces.append(ahead)
+    return pd.concat(pieces, ignore_index=True)
+
+
+def neural_forecasts(
+    forecaster: Any, histories: pd.DataFrame, *, level: int, future: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The fitted NeuralForecast's forecast (median and interval) from every origin's history (and, for a model
+    with future covariates, their values over each origin's horizon)."""
+    model = forecaster.models[0]
     with quiet_lightning():
-        predicted = forecaster.predict(df=histories)
-    return predicted.rename(columns=neural_columns(level))[[ID, TIME, "forecast", "lo", "hi"]]
+        predicted = forecaster.predict(df=histories, futr_df=future if model.futr_exog_list else None)
+    columns = neural_columns(model.alias or type(model).__name__, level)
+    return predicted.rename(columns=columns)[[ID, TIME, "forecast", "lo", "hi"]]
 
 
 def baseline_forecasts(
     histories: pd.DataFrame, *, horizon: int, freq: str | int, level: int, season: int
 ) -> dict[str, pd.DataFrame]:
-    """statsforecast's naive, seasonal naive and AutoETS, refit at every origin, with their intervals."""
+    """statsforecast's naive, seasonal naive, AutoETS and AutoARIMA, refit at every origin, with their intervals."""
     models = baseline_models(season_length=season)
     engine = statsforecast().StatsForecast(models=models, freq=freq, n_jobs=1)
     predicted = engine.forecast(df=histories[[ID, TIME, VALUE]], h=horizon, level=[level])

@@ -48,6 +48,10 @@ def forecast(
     covariate: list[str] = typer.Option(
         None, help="Long table: a covariate column known up to each origin (repeatable)."
     ),
+    future_covariate: list[str] = typer.Option(
+        None, help="Long table: a covariate column known ahead, over the horizon too (calendar; repeatable)."
+    ),
+    model: str = typer.Option("nhits", help="Neural model: nhits or patchtst (neuralforecast)."),
     series: str = typer.Option(None, help="Only these target series, comma-separated."),
     source_series: str = typer.Option(None, help="Only these source series, comma-separated."),
     freq: str = typer.Option(None, help="Time step: a pandas frequency (D, B, h, W, MS) or an integer [inferred]."),
@@ -57,7 +61,7 @@ def forecast(
     history: int = typer.Option(None, help="Target points (before the first origin) to train on [all]."),
     origins: int = typer.Option(5, help="Rolling backtest origins."),
     step: int = typer.Option(None, help="Steps between origins [the horizon]."),
-    season: int = typer.Option(1, help="Season length for seasonal naive, AutoETS and MASE's scale."),
+    season: int = typer.Option(1, help="Season length for seasonal naive, AutoETS, AutoARIMA and MASE's scale."),
     steps: int = typer.Option(300, help="Training steps of the pretrained (and target-only) model."),
     finetune_steps: int = typer.Option(100, help="Training steps on the target for finetune / head-only."),
     no_target_only: bool = typer.Option(False, "--no-target-only", help="Skip the target-only comparison model."),
@@ -67,7 +71,8 @@ def forecast(
     output_dir: str = typer.Option("runs", help="Where run folders go."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder."),
 ) -> None:
-    """Forecast target series with a model pretrained on source series; backtest it against naive and AutoETS."""
+    """Forecast target series with a model pretrained on source series; backtest it against naive, AutoETS and
+    AutoARIMA."""
     from transferkit.forecasting.workflow import forecast as run_forecast
 
     result = run_forecast(
@@ -78,6 +83,8 @@ def forecast(
         time_column=time_column,
         value_column=value_column,
         covariates=tuple(covariate or ()),
+        future_covariates=tuple(future_covariate or ()),
+        model=model,
         series=_names(series),
         source_series=_names(source_series),
         freq=_freq(freq),

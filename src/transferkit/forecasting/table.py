@@ -29,7 +29,8 @@ ID, TIME, VALUE = "unique_id", "ds", "y"
 
 @dataclass(frozen=True)
 class TableSpec:
-    """How to read a series table: its layout, column names and time step."""
+    """How to read a series table: its layout, column names and time step. `covariates` are known up to each
+    forecast origin (past values only); `future_covariates` are known ahead too (calendar, planned promotions)."""
 
     wide: bool = False
     id_column: str = "series_id"
@@ -38,6 +39,11 @@ class TableSpec:
     covariates: tuple[str, ...] = ()
     freq: str | int | None = None
     series: tuple[str, ...] = ()
+    future_covariates: tuple[str, ...] = ()
+
+    @property
+    def all_covariates(self) -> tuple[str, ...]:
+        return (*self.covariates, *self.future_covariates)
 
 
 @dataclass
@@ -80,12 +86,12 @@ def series_from_frame(frame: pd.DataFrame, *, spec: TableSpec, what: str = "data
     long = _wide_to_long(frame, spec, what) if spec.wide else _long_columns(frame, spec, what)
     if spec.series:
         long = _select(long, spec.series, what)
-    _check_values(long, spec.covariates, what)
+    _check_values(long, spec.all_covariates, what)
     long[TIME] = _parse_times(long[TIME], spec.freq, what)
     _check_duplicates(long, what)
     freq = _grid_step(long, spec.freq, what)
-    regular, filled = _fill_gaps(long, freq, spec.covariates)
-    return SeriesTable(frame=regular, freq=freq, covariates=spec.covariates, filled=filled)
+    regular, filled = _fill_gaps(long, freq, spec.all_covariates)
+    return SeriesTable(frame=regular, freq=freq, covariates=spec.all_covariates, filled=filled)
 
 
 def _missing_column(name: str, option: str, frame: pd.DataFrame, what: str) -> DataError:
@@ -96,14 +102,15 @@ def _missing_column(name: str, option: str, frame: pd.DataFrame, what: str) -> D
 def _long_columns(frame: pd.DataFrame, spec: TableSpec, what: str) -> pd.DataFrame:
     options = {"--id-column": spec.id_column, "--time-column": spec.time_column, "--value-column": spec.value_column}
     options |= {f"--covariate {name}": name for name in spec.covariates}
+    options |= {f"--future-covariate {name}": name for name in spec.future_covariates}
     for option, name in options.items():
         if name not in frame.columns:
             raise _missing_column(name, option, frame, what)
     renamed = {spec.id_column: ID, spec.time_column: TIME, spec.value_column: VALUE}
-    long = frame[[spec.id_column, spec.time_column, spec.value_column, *spec.covariates]].rename(columns=renamed)
+    long = frame[[spec.id_column, spec.time_column, spec.value_column, *spec.all_covariates]].rename(columns=renamed)
     long[ID] = long[ID].astype(str)
     long[VALUE] = _numeric(long[VALUE], spec.value_column, what)
-    for name in spec.covariates:
+    for name in spec.all_covariates:
         long[name] = _numeric(long[name], name, what)
     return long
 
@@ -111,7 +118,7 @@ def _long_columns(frame: pd.DataFrame, spec: TableSpec, what: str) -> pd.DataFra
 def _wide_to_long(frame: pd.DataFrame, spec: TableSpec, what: str) -> pd.DataFrame:
     """A column per series; the time column if the table has one, else the row number. Leading and trailing
     empty cells are where a series starts late or ends early; empty cells inside it are gaps (filled later)."""
-    if spec.covariates:
+    if spec.all_covariates:
         raise ConfigError("Covariates need a long table (--id-column, --time-column, --value-column), not --wide.")
     has_time = spec.time_column in frame.columns
     times = frame[spec.time_column] if has_time else pd.Series(np.arange(len(frame)), index=frame.index)

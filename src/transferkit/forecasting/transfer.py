@@ -1,9 +1,10 @@
-"""Transfer for forecasting: pretrain one global NHITS on many source series, then use it on target series.
+"""Transfer for forecasting: pretrain one global neural model (NHITS or PatchTST) on many source series, then
+use it on target series.
 
 Strategies (the rl and fit vocabulary where it fits):
 - zero-shot: the pretrained model forecasts the target as it is; no training on the target.
 - finetune: continue training every layer on the target's history (fewer steps, a tenth of the rate).
-- head-only: continue training only the output layer of each NHITS block.
+- head-only: continue training only the head (the output layer of each NHITS block, PatchTST's flatten head).
 - target-only: a fresh model of the same size trained on the target's history alone (the reference transfer
   has to beat, and the only choice without --source).
 """
@@ -31,7 +32,7 @@ def check_strategy(strategy: str, *, has_source: bool) -> None:
 
 
 def train_fresh(frame: pd.DataFrame, *, settings: NeuralSettings, freq: str | int) -> Any:
-    """A new NHITS trained on `frame` (the source series for pretraining, the target's for target-only)."""
+    """A new model trained on `frame` (the source series for pretraining, the target's for target-only)."""
     forecaster = build_neural(settings, freq=freq)
     with quiet_lightning():
         forecaster.fit(df=frame)

@@ -1,5 +1,5 @@
-"""`transferkit forecast`: pretrain NHITS on source series, transfer it to target series, and backtest it
-against the target-only model and statsforecast's baselines over rolling origins.
+"""`transferkit forecast`: pretrain NHITS or PatchTST on source series, transfer it to target series, and
+backtest it against the target-only model and statsforecast's baselines over rolling origins.
 
 Everything the data can get wrong is checked before the run folder is claimed, so bad input leaves nothing
 behind. The run folder holds config.yaml, metrics.json, forecasts.csv, report.html, fit.log and model/
@@ -25,7 +25,7 @@ import yaml
 
 from transferkit.errors import ConfigError
 from transferkit.forecasting import backtest as bt
-from transferkit.forecasting.engines import BASELINES, NeuralSettings, neuralforecast, statsforecast
+from transferkit.forecasting.engines import BASELINES, NEURAL_MODELS, NeuralSettings, neuralforecast, statsforecast
 from transferkit.forecasting.report import write_report
 from transferkit.forecasting.table import SeriesTable, TableSpec, check_lengths, read_series, series_from_frame
 from transferkit.forecasting.transfer import check_strategy, train_fresh, transfer
@@ -67,6 +67,8 @@ def forecast(
     time_column: str = "timestamp",
     value_column: str = "value",
     covariates: tuple[str, ...] | list[str] = (),
+    future_covariates: tuple[str, ...] | list[str] = (),
+    model: str = "nhits",
     series: tuple[str, ...] | list[str] = (),
     source_series: tuple[str, ...] | list[str] = (),
     freq: str | int | None = None,
@@ -89,11 +91,21 @@ def forecast(
     """Backtest a forecaster on the target series `data` (see the module docstring); return the run."""
     strategy = strategy or ("finetune" if source is not None else "target-only")
     check_strategy(strategy, has_source=source is not None)
+    _check_model(model, covariates=tuple(covariates), future_covariates=tuple(future_covariates))
     _check_numbers(horizon=horizon, origins=origins, history=history, level=level, season=season)
-    spec = TableSpec(wide, id_column, time_column, value_column, tuple(covariates), freq, tuple(series))
+    spec = TableSpec(
+        wide, id_column, time_column, value_column, tuple(covariates), freq, tuple(series), tuple(future_covariates)
+    )
     context = context or 4 * horizon
     settings = NeuralSettings(
-        horizon=horizon, input_size=context, steps=steps, level=level, seed=seed, hist_exog=tuple(covariates)
+        horizon=horizon,
+        input_size=context,
+        steps=steps,
+        level=level,
+        seed=seed,
+        hist_exog=tuple(covariates),
+        model=model,
+        futr_exog=tuple(future_covariates),
     )
     plan = Plan(
         strategy, settings, bt.Backtest(horizon, origins, step, season), history, finetune_steps, compare_target_only
@@ -105,7 +117,8 @@ def forecast(
     folder = RunFolder.claim(
         output_dir, name or unique_run_name("forecast", strategy), overwrite=overwrite, kind="forecast"
     )
-    options = {"data": _describe(data), "source": _describe(source), **asdict(spec), "strategy": strategy}
+    options = {"data": _describe(data), "source": _describe(source), **asdict(spec), "model": model}
+    options["strategy"] = strategy
     options |= {"horizon": horizon, "context": context, "history": history, "origins": origins, "step": step}
     options |= {"season": season, "steps": steps, "finetune_steps": finetune_steps, "level": level, "seed": seed}
     options["compare_target_only"] = compare_target_only
@@ -113,6 +126,19 @@ def forecast(
     with folder.in_progress(), run_log(folder.path):
         metrics, model_dir = _run(target, source_table, plan=plan, run_dir=folder.path)
     return ForecastResult(run_dir=folder.path, metrics=metrics, model_dir=model_dir)
+
+
+def _check_model(model: str, *, covariates: tuple[str, ...], future_covariates: tuple[str, ...]) -> None:
+    if model not in NEURAL_MODELS:
+        raise ConfigError(f"--model {model!r} is not one of: {', '.join(NEURAL_MODELS)}.")
+    both = sorted(set(covariates) & set(future_covariates))
+    if both:
+        raise ConfigError(f"Column {both[0]!r} is both a --covariate and a --future-covariate; pass it as one.")
+    if model == "patchtst" and (covariates or future_covariates):
+        raise ConfigError(
+            "--model patchtst reads only the series' own past (neuralforecast's PatchTST takes no covariates); "
+            "drop --covariate / --future-covariate or use --model nhits."
+        )
 
 
 def _check_numbers(*, horizon: int, origins: int, history: int | None, level: int, season: int) -> None:
@@ -161,9 +187,11 @@ def _run(target: SeriesTable, source: SeriesTable | None, *, plan: Plan, run_dir
     started = time.perf_counter()
     target_train = bt.training_frame(target.frame, backtest=plan.backtest, history=plan.history)
     histories = bt.origin_histories(target.frame, backtest=plan.backtest)
+    future = bt.future_values(target.frame, backtest=plan.backtest, columns=list(plan.settings.futr_exog))
     neural = _neural_models(target, source, target_train, plan=plan)
     forecasts = {
-        name: bt.neural_forecasts(model, histories, level=plan.settings.level) for name, model in neural.items()
+        name: bt.neural_forecasts(model, histories, level=plan.settings.level, future=future)
+        for name, model in neural.items()
     }
     forecasts |= bt.baseline_forecasts(
         histories,
@@ -196,12 +224,17 @@ def _neural_models(
     models: dict[str, Any] = {}
     with progress_bar("Training forecasters", total=len(names)) as advance:
         if source is not None:
-            logger.info("pretraining NHITS on %d source series for %d steps", len(source.ids), plan.settings.steps)
+            logger.info(
+                "pretraining %s on %d source series for %d steps",
+                plan.settings.alias,
+                len(source.ids),
+                plan.settings.steps,
+            )
             models["zero-shot"] = train_fresh(source.frame, settings=plan.settings, freq=source.freq)
             advance(1)
         for name in names:
             if name == "target-only":
-                logger.info("training NHITS on the target alone (%d points)", len(target_train))
+                logger.info("training %s on the target alone (%d points)", plan.settings.alias, len(target_train))
                 models[name] = train_fresh(target_train, settings=plan.settings, freq=target.freq)
             elif name != "zero-shot":
                 models[name] = transfer(
@@ -228,7 +261,9 @@ def _metrics(
     return {
         "task": "forecast",
         "strategy": plan.strategy,
-        "model": "NHITS (neuralforecast)",
+        "model": f"{plan.settings.alias} (neuralforecast)",
+        "covariates": list(plan.settings.hist_exog),
+        "future_covariates": list(plan.settings.futr_exog),
         "baselines": list(BASELINES),
         "horizon": plan.settings.horizon,
         "context": plan.settings.input_size,

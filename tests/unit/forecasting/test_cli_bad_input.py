@@ -30,6 +30,20 @@ def write_long(path, *, values, times=None, series="s1"):
         (np.arange(100.0), [0, *range(99)], [], "Series 's1' has timestamp 0 twice"),
         (np.arange(100.0), None, ["--strategy", "finetune"], "--strategy finetune transfers from source series"),
         (np.arange(100.0), None, ["--strategy", "lora"], "--strategy 'lora' is not one of"),
+        (np.arange(100.0), None, ["--model", "lstm"], "--model 'lstm' is not one of: nhits, patchtst"),
+        (
+            np.arange(100.0),
+            None,
+            ["--model", "patchtst", "--covariate", "value"],
+            "--model patchtst reads only the series' own past",
+        ),
+        (
+            np.arange(100.0),
+            None,
+            ["--covariate", "promo", "--future-covariate", "promo"],
+            "'promo' is both a --covariate and a --future-covariate",
+        ),
+        (np.arange(100.0), None, ["--future-covariate", "promo"], "no column 'promo' (--future-covariate promo)"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, capsys, values, times, extra, message):

@@ -72,6 +72,7 @@ TABLE_COLUMNS = [
         ("subset_accuracy", "subset acc."),
     ],
     [("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"), ("spearman", "Spearman")],
+    [("map", "mAP@[.5:.95]"), ("map_50", "mAP@.5"), ("map_75", "mAP@.75"), ("mar_100", "AR@100")],  # detection
 ]
 
 
@@ -97,7 +98,7 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
 
 def _prediction_summary(frame: Any) -> str:
     """Counts of predicted labels (or label sets); for values (regression) their range."""
-    column = next((name for name in ("label", "labels") if name in frame), None)
+    column = next((name for name in ("label", "labels", "class") if name in frame), None)  # class: detection boxes
     if column is None:
         return f"values {frame['value'].min():.4g} to {frame['value'].max():.4g}" if "value" in frame else ""
     return ", ".join(f"{label}: {count}" for label, count in frame[column].value_counts().head(10).items())
@@ -299,8 +300,16 @@ def predict(
     ),
     onnx_path: Path = typer.Option(None, "--onnx", help="runtime onnx: the exported file [MODEL/model.onnx]."),
     allow_download: bool = ALLOW_DOWNLOAD,
+    score_threshold: float = typer.Option(None, help="Detection: keep boxes scoring at least this [the model's]."),
+    nms_iou: float = typer.Option(None, "--nms-iou", help="Detection: IoU above which NMS drops a box [the model's]."),
+    draw: Path = typer.Option(None, "--draw", help="Detection: save each image with its boxes drawn into this folder."),
 ) -> None:
-    """Predict labels and per-class probabilities into a CSV."""
+    """Predict labels and per-class probabilities (detection: boxes, also as COCO-style JSON) into a CSV."""
+    boxes = {"score_threshold": score_threshold, "nms_iou": nms_iou, "draw": draw}
+    if any(value is not None for value in boxes.values()):  # detection-only options go to the model's task route
+        frame = _predict_boxes(model, inputs, output=output, batch_size=batch_size, **boxes)
+        out.print(f"Wrote {len(frame)} predictions to {output} ({_prediction_summary(frame)})")
+        return
     frame = api.predict(
         model,
         inputs,
@@ -313,6 +322,15 @@ def predict(
         allow_download=allow_download,
     )
     out.print(f"Wrote {len(frame)} predictions to {output} ({_prediction_summary(frame)})")
+
+
+def _predict_boxes(model: Path, inputs: list[str], **options: Any) -> Any:
+    from transferkit.errors import ConfigError
+    from transferkit.workflows.routes import route_for_model, saved_task_name
+
+    if saved_task_name(model) != "detection" or (route := route_for_model(model)) is None or route.predict is None:
+        raise ConfigError(f"--score-threshold, --nms-iou and --draw are for detection models; {model} is not one.")
+    return route.predict(model, inputs, **options)
 
 
 @app.command(
@@ -686,9 +704,17 @@ def export(
     difference <= 1e-4) on held-out examples kept with the model, plus --check inputs."""
     from transferkit.export import export_model
     from transferkit.run_folder import check_output
+    from transferkit.workflows.routes import route_for_model, saved_task_name
 
     if output is not None:
         check_output(output)  # before the check inputs are read and predicted
+    if saved_task_name(model) == "detection" and (route := route_for_model(model)) is not None and route.export:
+        result = route.export(model, format=format, output=output, check_inputs=check, limit=limit)
+        out.print(
+            f"Wrote {result.path} and {result.metadata_path}; parity with PyTorch on {result.checked_inputs} image(s), "
+            f"{result.boxes_compared} box(es) after NMS: max abs difference {result.max_abs_diff:.2e}: OK"
+        )
+        return
     inputs = []
     if check:
         frame = api.predict(model, check, text_column=text_column, allow_download=allow_download)  # read as predict

@@ -57,3 +57,32 @@ def route_for_model(model: Any) -> TaskRoute | None:
 
 
 # The task families. Each helper import happens inside the callable, when a run of that task starts.
+
+
+def _fit_detection(spec: Any, *, resume: Any = None) -> Any:
+    from transferkit.detection.workflow import fit_detection
+
+    return fit_detection(spec, resume=resume)
+
+
+def _predict_detection(model: Any, inputs: Any, **options: Any) -> Any:
+    from transferkit.detection.predict import predict_detection
+
+    return predict_detection(model, inputs, **options)
+
+
+def _evaluate_detection(model: Any, data: Any, **options: Any) -> Any:
+    from transferkit.detection.predict import evaluate_detection
+
+    return evaluate_detection(model, data, **options)
+
+
+def _export_detection(model: Any, **options: Any) -> Any:
+    from transferkit.detection.export import export_detection
+
+    return export_detection(model, **options)
+
+
+add_route(  # boxes: COCO / VOC / YOLO readers, torchvision detectors (transferkit.detection)
+    "detection", TaskRoute(_fit_detection, _predict_detection, _evaluate_detection, _export_detection)
+)

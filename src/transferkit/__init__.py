@@ -28,6 +28,7 @@ _LAZY = {
     "evaluate": "transferkit.api",
     "fit": "transferkit.api",
     "predict": "transferkit.api",
+    "predict_batch": "transferkit.api",
     "load_model": "transferkit.artifacts",
     "save_model": "transferkit.artifacts",
     "Backbone": "transferkit.backbones",
@@ -73,7 +74,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real imports
     from transferkit.adaptation import AdaptResult, ShiftReport, adapt, shift
-    from transferkit.api import FitResult, demo, evaluate, fit, predict
+    from transferkit.api import FitResult, demo, evaluate, fit, predict, predict_batch
     from transferkit.artifacts import load_model, save_model
     from transferkit.backbones import Backbone, WeightsCfg, create_backbone, list_backbones, register_backbone
     from transferkit.config import RunSpec
@@ -124,6 +125,7 @@ __all__ = [
     "list_backbones",
     "load_model",
     "predict",
+    "predict_batch",
     "rank",
     "recommend",
     "register_backbone",

@@ -7,6 +7,7 @@ Example::
     transferkit.predict(result.model_dir, ["new_reviews.csv"], output="predictions.csv")
 """
 
+from transferkit.workflows.batch_predict import predict_batch, streams
 from transferkit.workflows.demo import DEMO_TRAINING_REVIEWS, demo
 from transferkit.workflows.fit import FitResult, fit, is_tabular, prepare_splits, resolve_spec
 from transferkit.workflows.predict import evaluate, model_columns, predict
@@ -20,6 +21,8 @@ __all__ = [
     "is_tabular",
     "model_columns",
     "predict",
+    "predict_batch",
     "prepare_splits",
     "resolve_spec",
+    "streams",
 ]

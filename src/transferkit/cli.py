@@ -303,12 +303,43 @@ def predict(
     score_threshold: float = typer.Option(None, help="Detection: keep boxes scoring at least this [the model's]."),
     nms_iou: float = typer.Option(None, "--nms-iou", help="Detection: IoU above which NMS drops a box [the model's]."),
     draw: Path = typer.Option(None, "--draw", help="Detection: save each image with its boxes drawn into this folder."),
+    chunk_size: int = typer.Option(1024, help="Rows read, predicted and written at a time (memory holds one chunk)."),
+    restart: bool = typer.Option(False, "--restart", help="Discard a partial job left at OUTPUT.partial/ [resume it]."),
+    devices: int = typer.Option(1, help="Processes / devices to predict on, through Lightning (chunks shared out)."),
+    num_nodes: int = typer.Option(1, help="Machines, each running this command under torchrun or SLURM."),
+    accelerator: str = typer.Option("cpu", help="cpu, gpu or auto: where the backbone runs."),
+    embed_runtime: str = typer.Option(None, help="torch or onnx: run the backbone on ONNX Runtime [torch]."),
 ) -> None:
-    """Predict labels and per-class probabilities (detection: boxes, also as COCO-style JSON) into a CSV."""
+    """Predict labels and per-class probabilities (detection: boxes, also as COCO-style JSON) into a CSV.
+
+    Streamed: inputs are read and predictions written one chunk at a time; an interrupted job resumes when the
+    same command runs again (chunks already written are kept; a different job at the same --output is refused).
+    """
     boxes = {"score_threshold": score_threshold, "nms_iou": nms_iou, "draw": draw}
     if any(value is not None for value in boxes.values()):  # detection-only options go to the model's task route
         frame = _predict_boxes(model, inputs, output=output, batch_size=batch_size, **boxes)
         out.print(f"Wrote {len(frame)} predictions to {output} ({_prediction_summary(frame)})")
+        return
+    if api.streams(model):  # a model folder: streamed in chunks, resumable (workflows/batch_predict.py)
+        result = api.predict_batch(
+            model,
+            inputs,
+            output=output,
+            text_column=text_column,
+            chunk_size=chunk_size,
+            batch_size=batch_size,
+            skip_bad_files=skip_bad_files,
+            runtime=runtime,
+            embed_runtime_name=embed_runtime,
+            onnx_path=onnx_path,
+            restart=restart,
+            devices=devices,
+            num_nodes=num_nodes,
+            accelerator=accelerator,
+            allow_download=allow_download,
+        )
+        resumed = f"; {result.resumed_chunks} chunk(s) resumed" if result.resumed_chunks else ""
+        out.print(f"Wrote {result.rows} predictions to {output} ({result.summary()}{resumed})")
         return
     frame = api.predict(
         model,
@@ -636,6 +667,15 @@ app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
 from transferkit.forecasting import cli as forecasting_cli  # noqa: E402
 
 app.command("forecast", epilog=forecasting_cli.EXAMPLE)(forecasting_cli.forecast)
+
+# The labelling loop (transferkit.labelling.cli): zero-shot start, active learning, label audit, distillation.
+from transferkit.labelling import cli as labelling_cli  # noqa: E402
+
+app.command("zero-shot", epilog=labelling_cli.ZERO_SHOT_EXAMPLE)(labelling_cli.zero_shot)
+app.command("suggest", epilog=labelling_cli.SUGGEST_EXAMPLE)(labelling_cli.suggest)
+app.command("audit", epilog=labelling_cli.AUDIT_EXAMPLE)(labelling_cli.audit)
+app.command("distil", epilog=labelling_cli.DISTIL_EXAMPLE)(labelling_cli.distil)
+
 # Serving (transferkit.serving.cli); fastapi / uvicorn load only when it runs.
 from transferkit.serving import cli as serving_cli  # noqa: E402
 

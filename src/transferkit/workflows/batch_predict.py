@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transferkit.artifacts import load_model, read_manifest
+from transferkit.artifacts import MANIFEST, load_model, read_manifest
 from transferkit.embedding_cache import embed_runtime, onnx_embedder
 from transferkit.errors import ConfigError, DataError
 from transferkit.models.predictor import Predictor
@@ -45,6 +45,7 @@ from transferkit.progress import progress_bar
 from transferkit.run_folder import atomic_output, check_output, write_json
 from transferkit.tasks import Task, task_from_manifest
 from transferkit.workflows.predict import model_columns
+from transferkit.workflows.routes import route_for_model
 from transferkit.workflows.stream_inputs import StreamOptions, chunks, count_items, fingerprint, iter_items
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,12 @@ class BatchResult:
 
     def summary(self) -> str:
         return ", ".join(f"{label}: {count}" for label, count in Counter(self.counts).most_common(10))
+
+
+def streams(model: str | Path) -> bool:
+    """Whether `predict` of `model` goes through the streamed path: a transferkit model folder of a core task
+    (task families with their own predict route, and exported bundles, predict their own way)."""
+    return isinstance(model, str | Path) and (Path(model) / MANIFEST).is_file() and route_for_model(model) is None
 
 
 def predict_batch(
@@ -156,13 +163,14 @@ def _launch(job: BatchJob, *, devices: int, num_nodes: int, accelerator: str, re
 
     strategy = "ddp" if launched_externally() else "ddp_spawn"
     fabric = Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy)
-    return fabric.launch(_fabric_rank, job, restart)
+    return fabric.launch(_fabric_rank, asdict(job), restart)  # Lightning's launcher takes no frozen dataclass
 
 
-def _fabric_rank(fabric: Any, job: BatchJob, restart: bool) -> BatchResult | None:
+def _fabric_rank(fabric: Any, fields: dict[str, Any], restart: bool) -> BatchResult | None:
     """One process's share: its chunks, then (rank 0, after all ranks are done) the join."""
     import torch.distributed as dist
 
+    job = BatchJob(**fields)
     try:
         if fabric.global_rank == 0:
             prepare(job, restart=restart)  # the job file, before any rank writes a chunk
@@ -197,8 +205,21 @@ def run_job(
     total = count_items(paths, options)
     result = BatchResult(Path(job.output), 0, 0, 0, world_size)
     predictor = ChunkPredictor(model, task, job, device=device)
+    try:
+        _predict_chunks(job, predictor, _prepend(first, stream), done, result, total=total, rank=rank)
+    except BaseException:
+        if not written_chunks(job.partial) and world_size == 1:
+            discard(job.partial)  # nothing was predicted: leave no trace of the attempt
+        raise
+    return finish(job, result) if join else result
+
+
+def _predict_chunks(
+    job: BatchJob, predictor: ChunkPredictor, stream: Any, done: set[int], result: BatchResult, *, total: int, rank: int
+) -> None:
+    world_size = result.world_size
     with progress_bar("Predicting", total=_share(total, job.chunk_size, rank, world_size), rate=True) as advance:
-        for index, items in enumerate(_prepend(first, stream)):
+        for index, items in enumerate(stream):
             if index % world_size != rank:
                 continue
             result.chunks += 1
@@ -209,7 +230,6 @@ def run_job(
                 _write_chunk(job, index, frame)
                 result.skipped += skipped
             advance(len(items))
-    return finish(job, result) if join else result
 
 
 def _share(total: int, chunk_size: int, rank: int, world_size: int) -> int:

@@ -22,7 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from transferkit.data.dataset import BadItem
 from transferkit.data.folders import escapes
+from transferkit.data.validation import describe_bad_items
 from transferkit.errors import DataError, require
 from transferkit.modalities.inputs import read_prediction_inputs
 
@@ -194,11 +196,15 @@ def _require_column(columns: list[str], column: str, path: Path) -> None:
 
 
 def _text_lines(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8-sig", errors="strict") as handle:
-        try:
-            for line in handle:
-                line = line.rstrip("\r\n")
-                if line.strip():
-                    yield line
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path} is not UTF-8 text; save the file as UTF-8.") from exc
+    """The non-blank lines of a .txt file, one at a time; a line that is not UTF-8 is named, not guessed at."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                bad = [BadItem(f"{path} line {number}", "bad encoding (not UTF-8)")]
+                raise DataError(
+                    f"Unusable lines in {path}: {describe_bad_items(bad)}. Save the file as UTF-8."
+                ) from None
+            if line.strip():
+                yield line

@@ -27,6 +27,8 @@ from transferkit.backbones.model_folder import (
 )
 from transferkit.backbones.weights_io import downloads
 from transferkit.errors import ArtifactError
+from transferkit.models.boosting import BoostingModel
+from transferkit.models.boosting_io import TREES, read_trees, write_trees
 from transferkit.models.feature_model import ClassicFeatures, FeatureModel
 from transferkit.models.heads import ClassifierHead
 from transferkit.models.predictor import Predictor
@@ -177,6 +179,8 @@ def save_model(
         if isinstance(model, FeatureModel):  # what is saved depends on the model's structure
             tensors, record = _feature_model_parts(model, staging)
             head = None
+        elif isinstance(model, BoostingModel):  # trees: a skops file (allow-listed types), no tensors of its own
+            tensors, record, head = {}, _boosting_parts(model, staging), None
         else:
             tensors = {f"head.{k}": v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}
             head = model.head.config
@@ -198,7 +202,7 @@ def save_model(
             "metadata": metadata or {},
             "files": {
                 name: sha256_file(staging / name)
-                for name in (WEIGHTS, VOCABULARY, EXAMPLES)
+                for name in (WEIGHTS, VOCABULARY, EXAMPLES, TREES)
                 if (staging / name).is_file()
             },
         }
@@ -243,6 +247,8 @@ def load_model(folder: str | Path, *, allow_download: bool = False) -> Predictor
     record = manifest.get("model") or {"kind": "transfer"}
     if record["kind"] in ("classic", "concat"):
         return _load_feature_model(folder, manifest, record, backbone, tensors)
+    if record["kind"] == BoostingModel.kind:
+        return _load_boosting_model(folder, manifest, record, backbone)
     if info is None:
         raise ArtifactError(f"{folder / MANIFEST} records no backbone for its model; retrain or restore the folder.")
     head = _saved_head(folder, manifest.get("head"), tensors)
@@ -302,3 +308,41 @@ def _load_feature_model(folder: Path, manifest: dict, record: dict, backbone, te
         for parameter in backbone.parameters():
             parameter.requires_grad_(False)
     return model.eval()
+
+
+def _boosting_parts(model: BoostingModel, staging: Path) -> dict[str, Any]:
+    """Write the trees (skops) into `staging`; the manifest record says how to read them back."""
+    import sklearn
+
+    write_trees(model.estimator, staging / TREES)
+    return {
+        "kind": model.kind,
+        "modality": model.modality,
+        "estimator": type(model.estimator).__name__,
+        "columns": model.columns,
+        "categorical": model.categorical,
+        "params": model.params,
+        "sklearn_version": sklearn.__version__,
+    }
+
+
+def _load_boosting_model(folder: Path, manifest: dict, record: dict, backbone) -> BoostingModel:
+    """Gradient-boosted trees from a checksummed skops file whose types are all allow-listed."""
+    columns, categorical = record.get("columns"), record.get("categorical")
+    if TREES not in manifest["files"] or not (_str_list(columns) and _str_list(categorical)):
+        raise ArtifactError(
+            f"{folder / MANIFEST} has a malformed boosting record (needs {TREES} listed, columns, categorical); "
+            "retrain or restore the model folder."
+        )
+    return BoostingModel(
+        estimator=read_trees(folder / TREES),
+        class_names=manifest["class_names"],
+        columns=columns,
+        categorical=categorical,
+        backbone=backbone,
+        params=record.get("params") if isinstance(record.get("params"), dict) else None,
+    )
+
+
+def _str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)

@@ -429,6 +429,13 @@ class RunConfig(_Section):
         description="Stop each fine-tuning stage after N minutes (Lightning's max_time; the weights reached are "
         "kept). strategy auto sets it to what is left of its budget for the final fine-tune.",
     )
+    search: int = Field(
+        0,
+        ge=0,
+        description="strategy auto: after the choice, up to N Optuna trials (seeded TPE) over the chosen candidate's "
+        "options on the same folds, within --budget-minutes; the best is kept only if it beats the defaults by more "
+        "than 2 paired standard errors (0: no search).",
+    )
     preset: Literal["fast", "balanced", "best"] = Field(
         "balanced",
         description="strategy auto: fast (only the candidates that train in seconds on cached embeddings), "
@@ -527,6 +534,17 @@ class RunSpec(_Section):
     run: RunConfig = Field(default_factory=RunConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     imbalance: ImbalanceConfig = Field(default_factory=ImbalanceConfig)
+
+    @model_validator(mode="after")
+    def _search_needs_auto(self) -> RunSpec:
+        """--search tunes the candidate strategy auto chose (it has the folds and the defaults' scores to beat)."""
+        if self.run.search and self.strategy.name != "auto":
+            raise PydanticCustomError(
+                "strategy_option",  # one line that names the option and the fix, as for strategy options
+                f"The 'run.search' option tunes the candidate strategy auto chooses, not strategy "
+                f"{self.strategy.name}: drop --strategy (or its fine-tuning options) or drop --search",
+            )
+        return self
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> RunSpec:

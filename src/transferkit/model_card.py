@@ -19,6 +19,11 @@ KIND_TEXT = {
     "classic": "a classic model (TF-IDF or pixels + logistic regression); the pretrained backbone is not used",
     "concat": "logistic regression on the frozen backbone's embeddings concatenated with classic features",
 }
+# On a table, strategy auto's classic candidate is gradient-boosted trees (saved as allow-listed skops, not pickle).
+TABLE_CLASSIC_TEXT = (
+    "gradient-boosted trees (scikit-learn HistGradientBoostingClassifier) on the table's columns, saved as a skops "
+    "file whose types are checked against an allow-list; it does not export to ONNX"
+)
 
 
 def model_card(
@@ -41,7 +46,7 @@ def model_card(
     lines = [
         f"# Model card: {spec.run.name}",
         "",
-        f"{' '.join(own['summary'])}, {KIND_TEXT.get(chosen, 'a transfer strategy')}.",
+        f"{' '.join(own['summary'])}, {_kind_text(chosen, modality)}.",
         "",
         "## Intended use",
         "",
@@ -72,6 +77,12 @@ def model_card(
     ]
     lines += _selection_lines(metrics.get("selection")) + _baseline_lines(metrics.get("baselines") or {})
     return "\n".join(lines + _limitations_and_use(own.get("limitations", [])))
+
+
+def _kind_text(chosen: str, modality: str) -> str:
+    if chosen == "classic" and modality == "tabular":
+        return TABLE_CLASSIC_TEXT
+    return KIND_TEXT.get(chosen, "a transfer strategy")
 
 
 def _selection_lines(selection: dict[str, Any] | None) -> list[str]:

@@ -28,6 +28,7 @@ Example::
 from __future__ import annotations
 
 import copy
+import importlib.util
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,14 +43,25 @@ from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.embedding_cache import extract_features
 from transferkit.errors import ConfigError
+from transferkit.models.boosting import fit_boosting
 from transferkit.models.classic import ClassicBaseline
-from transferkit.models.feature_model import classic_model, concat_model
+from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.models.target import TrainingTarget
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
-from transferkit.strategies.choice import cheap_scorers, decide_with_prior, folds_of, score_candidates
+from transferkit.strategies.choice import (
+    boosting_accuracy,
+    cheap_scorers,
+    decide_with_prior,
+    folds_of,
+    probe_accuracy,
+    probe_weight_decay,
+    repeated_folds,
+    score_candidates,
+)
 from transferkit.strategies.contrastive import ContrastiveStrategy
 from transferkit.strategies.finetune import FINETUNE_EPOCHS
 from transferkit.strategies.policy import TINY, Prior, prior_for
+from transferkit.strategies.search import run_search, space_for
 
 ORDER = ("probe", "two-stage", "contrastive", "classic", "concat")
 # Candidates that fine-tune the backbone once per fold, in the order they claim the budget, with the
@@ -59,8 +71,11 @@ FINE_TUNED: dict[str, tuple[str, ...] | None] = {"two-stage": None, "contrastive
 FIT_OVERHEAD_SECONDS = 3.0  # Trainer set-up and the stage-1 probe of one two-stage fit
 MEASURE_ROWS = 8
 EVAL_STEP_FRACTION = 0.35  # a forward pass costs about a third of forward + backward
-# Classic features that save without pickle (TF-IDF vocabulary, pixels); tables' gradient boosting does not.
+# Classic features that save without pickle (TF-IDF vocabulary, pixels) and concatenate with embeddings.
 CLASSIC_MODALITIES = ("text", "image")
+# Tables' classic model is gradient-boosted trees (models/boosting.py, saved as allow-listed skops): a candidate
+# of its own; there is nothing to concatenate (a table's embedding is its preprocessed columns).
+TREE_MODALITIES = ("tabular",)
 PRESET_BUDGET_SCALE = {"fast": 1.0, "balanced": 1.0, "best": 4.0}  # times --budget-minutes
 # A fit that no fold has timed can run several times its estimate on a loaded machine (measured: a contrastive
 # final fit estimated at 71 s took 256 s on 2 cores at load 8): it must fit this many times over.
@@ -72,8 +87,10 @@ CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of th
 
 
 def named_spec(spec: RunSpec, name: str) -> RunSpec:
-    """The run's spec with strategy `name`; its other options unchanged, but for those `name` does not use."""
-    return spec.with_strategy(name, source="strategy auto")
+    """The run's spec with strategy `name`; its other options unchanged, but for those `name` does not use (and
+    --search, which tunes auto's choice)."""
+    base = spec.with_overrides({"run.search": 0}) if spec.run.search else spec
+    return base.with_strategy(name, source="strategy auto")
 
 
 def final_fit_limit(spec: RunSpec, *, spent_seconds: float) -> RunSpec:
@@ -202,7 +219,13 @@ class AutoStrategy(Strategy):
         folds = folds_of(train, seed=spec.run.seed)
         scorers = cheap_scorers(train, embeddings, seed=spec.run.seed)
         skipped: dict[str, str] = {}
-        if train.modality not in CLASSIC_MODALITIES:
+        if train.modality in TREE_MODALITIES:
+            skipped["concat"] = f"no classic features to concatenate for {train.modality} data (classic: boosted trees)"
+            scorers = {"probe": scorers["probe"], "classic": scorers["classic"]}
+            if importlib.util.find_spec("skops") is None:  # the trees could not be saved without pickle
+                skipped["classic"] = "gradient-boosted trees save through skops: pip install 'transferkit[tables]'"
+                scorers.pop("classic")
+        elif train.modality not in CLASSIC_MODALITIES:
             skipped |= {name: f"no classic features for {train.modality} data" for name in ("classic", "concat")}
             scorers = {"probe": scorers["probe"]}
         scores = self._score_cheap(scorers, train, spec, budget=budget, started=started)
@@ -347,15 +370,33 @@ class AutoStrategy(Strategy):
         )
         selection = self.select(backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir)
         chosen = selection["chosen"]
+        params: dict[str, Any] = {}
+        if spec.run.search:
+            search = self.search(
+                selection, backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir
+            )
+            selection["search"] = search
+            selection["seconds"] = round(selection["seconds"] + search.get("seconds", 0.0), 2)
+            params = search["best_params"] if search.get("adopted") else {}
         final_started = time.perf_counter()
         class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
-            inner = named_spec(spec, chosen)
+            inner = named_spec(spec, chosen).with_overrides(searched_options(chosen, params, embeddings, train))
             if chosen in FINE_TUNED:
                 inner = final_fit_limit(inner, spent_seconds=selection.get("seconds", 0.0))
             result = get_strategy(chosen).fit(
                 backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir, target=target
             )
+        elif chosen == "classic" and train.modality in TREE_MODALITIES:
+            model = fit_boosting(
+                train.inputs,
+                train.labels or [],
+                seed=spec.run.seed,
+                class_names=class_names,
+                backbone=backbone,
+                params=params,
+            )
+            result = StrategyResult(model=model, backbone_trained=False)
         elif chosen == "classic":
             baseline = ClassicBaseline(modality=train.modality, seed=spec.run.seed).fit(train.inputs, train.labels)
             result = StrategyResult(model=classic_model(baseline, class_names=class_names), backbone_trained=False)
@@ -368,13 +409,69 @@ class AutoStrategy(Strategy):
         result.chosen, result.selection = chosen, selection
         return result
 
+    def search(
+        self,
+        selection: dict[str, Any],
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        embeddings: np.ndarray,
+        spec: RunSpec,
+        run_dir: Path,
+    ) -> dict[str, Any]:
+        """--search: Optuna trials over the chosen candidate's options, on the folds its defaults were scored on,
+        in what is left of the budget (strategies/search.py); the record metrics.json keeps."""
+        chosen = selection["chosen"]
+        space = space_for(chosen, train.modality)
+        defaults = (selection.get("scores") or {}).get(chosen)
+        if space is None:
+            return {
+                "requested": spec.run.search,
+                "trials": 0,
+                "adopted": False,
+                "why": f"{chosen} has no searched options",
+            }
+        if defaults is None:
+            why = f"{chosen} was not cross-validated in the budget, so there is no score of its defaults to beat"
+            return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why}
+        budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
+        reserve = FINAL_FIT_FLOOR_SECONDS if chosen in FINE_TUNED else 0.0  # the final fine-tune's minimum
+        left = budget - selection["seconds"] - reserve
+        if left <= 0:
+            why = f"the choice used the {spec.run.budget_minutes:g}-minute budget; raise --budget-minutes to search"
+            return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why}
+        one_round = len(folds_of(train, seed=spec.run.seed))
+        folds = repeated_folds(train, seed=spec.run.seed, repeats=max(len(defaults["folds"]) // one_round, 1))
+        labels = np.array(train.labels or [])
+
+        def scorer_for(params: dict[str, Any]):
+            if chosen == "probe":
+                return lambda a, b: probe_accuracy(embeddings, labels, a, b, c_factor=params["c_factor"])
+            if chosen == "classic":
+                return lambda a, b: boosting_accuracy(train, a, b, seed=spec.run.seed, params=params)
+            per_fit = max(left / one_round, 1.0) / 60  # a trial's fold fine-tunes stop at the deadline too
+            inner = named_spec(spec, chosen).with_overrides(
+                {"optim.lr": params["lr"], "optim.epochs": params["epochs"], "run.max_minutes": per_fit}
+            )
+            return self._fine_tune_scorer(chosen, backbone, train, inner, run_dir)
+
+        return run_search(
+            space=space,
+            scorer_for=scorer_for,
+            folds=folds[: len(defaults["folds"])],
+            default_folds=defaults["folds"],
+            trials=spec.run.search,
+            timeout=left,
+            seed=spec.run.seed,
+        )
+
     def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:
         chosen = result.chosen or ""
         model = result.model
         if chosen in ("probe", *FINE_TUNED):
             return get_strategy(chosen).predict_proba(result, data, spec)
         embeddings = None
-        if model.backbone is not None:  # concat: the frozen backbone's embeddings come from the cache
+        if isinstance(model, FeatureModel) and model.backbone is not None:  # concat: embeddings from the cache
             embeddings, _ = extract_features(
                 model.backbone,
                 data.inputs,
@@ -383,3 +480,12 @@ class AutoStrategy(Strategy):
                 description="Embedding evaluation data",
             )
         return model.predict_proba(data.inputs, batch_size=spec.backbone.batch_size, embeddings=embeddings)
+
+
+def searched_options(chosen: str, params: dict[str, Any], embeddings: np.ndarray, train: LabeledData) -> dict:
+    """The spec overrides that make the final fit use the options --search adopted ({} for the defaults)."""
+    if not params:
+        return {}
+    if chosen == "probe":  # the head's weight decay matching the searched C
+        return {"optim.weight_decay": probe_weight_decay(embeddings, train.labels or [], c_factor=params["c_factor"])}
+    return {"optim.lr": params["lr"], "optim.epochs": params["epochs"]}

@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from transferkit.data.dataset import LabeledData
+from transferkit.models.boosting import fit_boosting
 from transferkit.models.classic import ClassicBaseline, stratified_folds
 from transferkit.models.feature_model import fit_concat
 from transferkit.strategies.probe import uniform_scaling
@@ -66,11 +67,11 @@ def cheap_scorers(data: LabeledData, embeddings: np.ndarray, *, seed: int) -> di
     labels = np.array(data.labels or [])
 
     def probe(train: list[int], test: list[int]) -> float:
-        x_train, x_test, c = _probe_matrix(embeddings, train, test)
-        model = LogisticRegression(C=c, max_iter=2000).fit(x_train, labels[train])
-        return float((model.predict(x_test) == labels[test]).mean())
+        return probe_accuracy(embeddings, labels, train, test)
 
     def classic(train: list[int], test: list[int]) -> float:
+        if data.modality == "tabular":  # gradient-boosted trees, fitted as the saved model is (models/boosting.py)
+            return boosting_accuracy(data, train, test, seed=seed)
         model = ClassicBaseline(modality=data.modality, seed=seed).fit(
             [data.inputs[i] for i in train], list(labels[train])
         )
@@ -83,6 +84,34 @@ def cheap_scorers(data: LabeledData, embeddings: np.ndarray, *, seed: int) -> di
         return float((model.predict(parts.matrix(test_inputs, embeddings[test])) == labels[test]).mean())
 
     return {"probe": probe, "classic": classic, "concat": concat}
+
+
+def probe_accuracy(
+    embeddings: np.ndarray, labels: np.ndarray, train: list[int], test: list[int], *, c_factor: float = 1.0
+) -> float:
+    """Accuracy on `test` rows of the probe's logistic regression fitted on `train` rows (L2 strength C x c_factor)."""
+    x_train, x_test, c = _probe_matrix(embeddings, train, test)
+    model = LogisticRegression(C=c * c_factor, max_iter=2000).fit(x_train, labels[train])
+    return float((model.predict(x_test) == labels[test]).mean())
+
+
+def probe_weight_decay(embeddings: np.ndarray, labels: list[str], *, c_factor: float) -> float:
+    """The probe head's L2 strength (weight decay) matching the cheap probe's C x `c_factor` on all these rows:
+    scikit-learn's 0.5 ||W||^2 + C sum(loss) is the head's mean(loss) + 0.5 wd ||W||^2 at wd = 1 / (C n), doubled
+    for two classes (the head's two rows share sklearn's one vector; see probe.select_weight_decay)."""
+    rows = list(range(len(labels)))
+    c = _probe_matrix(embeddings, rows, rows[:1])[2] * c_factor
+    return float((2.0 if len(set(labels)) == 2 else 1.0) / (c * len(labels)))
+
+
+def boosting_accuracy(
+    data: LabeledData, train: list[int], test: list[int], *, seed: int, params: dict[str, Any] | None = None
+) -> float:
+    """Accuracy on `test` rows of gradient-boosted trees fitted on `train` rows (with `params` over the defaults)."""
+    labels = np.array(data.labels or [])
+    model = fit_boosting([data.inputs[i] for i in train], list(labels[train]), seed=seed, params=params)
+    proba = model.predict_proba([data.inputs[i] for i in test])
+    return float((np.array(model.class_names)[proba.argmax(1)] == labels[test]).mean())
 
 
 def score_candidates(scorers: dict[str, Scorer], folds: list[tuple[list[int], list[int]]]) -> dict[str, dict[str, Any]]:
@@ -158,6 +187,8 @@ def decide_with_prior(
     default = ranked[0]
     base = decide(scores, folds=folds, skipped=skipped) if scores else {"scores": {}, "skipped": dict(skipped or {})}
     best = base.get("chosen")
+    # When cross-validation's best is saved, its runner-up and margin are cross-validation's own
+    cv_order = {key: base[key] for key in ("runner_up", "margin") if key in base}
     record = {"prior": prior.to_dict(), "prior_choice": default, "cv_best": best, "paired": None}
     if best is not None and best != default:  # the runner-up and margin say how the choice fares against CV's best
         base |= {
@@ -168,7 +199,7 @@ def decide_with_prior(
         override = _tiny_override(scores, ranked, best)
         if override is not None:
             record["paired"] = override["paired"]
-            return base | record | {"chosen": best, "decided_by": "cross-validation", "why": override["why"]}
+            return base | record | cv_order | {"chosen": best, "decided_by": "cross-validation", "why": override["why"]}
         why = f"tiny data: folds of a few rows are noise, so the recorded prior ({prior.source}) decides"
         return base | record | {"chosen": default, "decided_by": "prior", "why": why}
     if default not in scores:
@@ -182,7 +213,7 @@ def decide_with_prior(
     noise = NOISE_STANDARD_ERRORS * paired["standard_error"]
     if paired["folds"] >= MIN_PAIRED_FOLDS and paired["mean"] > noise:
         why = f"{best} beat the prior's {default} by {paired['mean']:.3f} > {noise:.3f} (2 paired standard errors)"
-        return base | record | {"chosen": best, "decided_by": "cross-validation", "why": why}
+        return base | record | cv_order | {"chosen": best, "decided_by": "cross-validation", "why": why}
     why = (
         f"cross-validation's best, {best}, led the prior's {default} by {paired['mean']:.3f}, within its noise "
         f"({noise:.3f}, 2 paired standard errors over {paired['folds']} folds): the prior ({prior.source}) stands"

@@ -34,7 +34,7 @@ def _value(x: Any) -> float | None:
 
 # Long: unpacks COCOeval's precision / recall arrays into per-class rows and curves, one field at a time.
 def summarise(metric, classes: list[str]) -> dict[str, Any]:
-    """{"map", "map_50", "map_75", "mar_100", "per_class": {class: {ap, ap_50, recall_50, boxes}}, "pr_curves"}.
+    """{"map", "map_50", "map_75", "mar_100", "per_class_ap": {class: {ap, ap_50, recall_50, boxes}}, "pr_curves"}.
 
     Example:
         >>> m = new_metric()
@@ -68,7 +68,7 @@ def summarise(metric, classes: list[str]) -> dict[str, Any]:
         "map_50": _value(result["map_50"]),
         "map_75": _value(result["map_75"]),
         "mar_100": _value(result["mar_100"]),
-        "per_class": per_class,
+        "per_class_ap": per_class,
         "pr_curves": curves,
     }
 
@@ -84,6 +84,6 @@ def score_detections(
     )
     summary = summarise(metric, classes or data.classes)
     for name, count in data.class_counts().items():
-        summary["per_class"].setdefault(name, {"ap": None, "ap_50": None, "recall_50": None})["boxes"] = count
+        summary["per_class_ap"].setdefault(name, {"ap": None, "ap_50": None, "recall_50": None})["boxes"] = count
     summary["images"] = len(data)
     return summary

@@ -62,7 +62,7 @@ def _tables(metrics: dict[str, Any]) -> list[str]:
         "<table><tr><th>split</th><th>images</th><th>mAP@[.5:.95]</th><th>mAP@.5</th><th>mAP@.75</th>"
         f"<th>AR@100</th></tr>{rows}</table>"
     )
-    per_class = (metrics.get("test") or {}).get("per_class") or {}
+    per_class = (metrics.get("test") or {}).get("per_class_ap") or {}
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{row.get('boxes', 'n/a')}</td><td>{_number(row.get('ap'))}</td>"
         f"<td>{_number(row.get('ap_50'))}</td><td>{_number(row.get('recall_50'))}</td></tr>"

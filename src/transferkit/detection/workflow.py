@@ -11,7 +11,7 @@ from typing import Any
 
 import lightning as L
 
-from transferkit.config import RunSpec
+from transferkit.config import RunSpec, register_task_name
 from transferkit.detection.data import DetectionSplits, load_splits
 from transferkit.detection.detectors import DetectorConfig, build_detector
 from transferkit.detection.model_io import save_detection_model
@@ -19,6 +19,7 @@ from transferkit.detection.training import DetectorModule, TrainPlan, detection_
 from transferkit.run_folder import RunFolder, default_run_name, run_log, write_atomic, write_json
 
 logger = logging.getLogger("transferkit")
+register_task_name("detection")  # also when this module is used without the workflows' routes (benchmarks)
 
 DEFAULT_BACKBONE = "bundled:mobilenet_v2"
 DEFAULT_SIZE = 320

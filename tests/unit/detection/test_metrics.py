@@ -24,8 +24,8 @@ def test_perfect_boxes_score_one_and_each_class_is_reported():
     data = _data()
     result = score_detections([_prediction(b, lab) for b, lab in zip(data.boxes, data.labels, strict=True)], data)
     assert result["map"] == 1.0 and result["map_50"] == 1.0
-    assert result["per_class"]["cat"] == {"ap": 1.0, "ap_50": 1.0, "recall_50": 1.0, "boxes": 1}
-    assert result["per_class"]["dog"]["boxes"] == 2
+    assert result["per_class_ap"]["cat"] == {"ap": 1.0, "ap_50": 1.0, "recall_50": 1.0, "boxes": 1}
+    assert result["per_class_ap"]["dog"]["boxes"] == 2
     assert result["pr_curves"]["dog"]["precision"][0] == 1.0
 
 
@@ -33,7 +33,7 @@ def test_a_missed_dog_and_a_loose_box_cost_what_they_should():
     data = _data()
     missed = [_prediction(data.boxes[0], data.labels[0]), _prediction([], [])]
     result = score_detections(missed, data)
-    assert result["per_class"]["dog"]["recall_50"] == 0.5 and result["per_class"]["cat"]["recall_50"] == 1.0
+    assert result["per_class_ap"]["dog"]["recall_50"] == 0.5 and result["per_class_ap"]["cat"]["recall_50"] == 1.0
     loose = [_prediction(data.boxes[0] + [0, 0, 8, 8], data.labels[0]), _prediction(data.boxes[1], data.labels[1])]
     shifted = score_detections(loose, data)
     assert shifted["map_50"] == 1.0  # IoU still above 0.5

@@ -272,6 +272,8 @@ def _print_selection(choice: dict[str, Any], *, saved: bool) -> None:
         out.print(f"Not scored: {candidate}: {why}", markup=False, highlight=False)
     if choice.get("decided_by"):  # strategy auto: whether the recorded prior or cross-validation decided, and why
         out.print(f"Decided by {choice['decided_by']}: {choice['why']}", markup=False, highlight=False)
+    if choice.get("search"):  # --search: trials, the best against the defaults with its noise, adopted or not
+        out.print(choice["search"]["line"], markup=False, highlight=False)
 
 
 def fit(*, data: str | None = None, config: Path | None = None, resume: Path | None = None, **options: Any) -> None:

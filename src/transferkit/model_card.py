@@ -98,7 +98,8 @@ def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
             else "the only candidate scored."
         ),
     ]
-    return lines + [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
+    lines += [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
+    return lines + ([f"- {selection['search']['line']}"] if selection.get("search") else [])  # --search
 
 
 def _baseline_lines(baselines: dict[str, Any]) -> list[str]:

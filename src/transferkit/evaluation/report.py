@@ -344,6 +344,8 @@ def _selection_section(metrics: dict[str, Any]) -> Section | None:
         note += f" Not scored: {name}: {why}."
     if selection.get("decided_by"):  # strategy auto: the recorded prior or cross-validation, and why
         note += f" Decided by {selection['decided_by']}: {selection['why']}."
+    if selection.get("search"):  # --search: trials, the best against the defaults with its noise, adopted or not
+        note += f" {selection['search']['line']}"
     return (
         "Model choice",
         f'<p class="note">{html.escape(note)}</p>' + _table(header, rows),

@@ -433,13 +433,13 @@ class AutoStrategy(Strategy):
             }
         if defaults is None:
             why = f"{chosen} was not cross-validated in the budget, so there is no score of its defaults to beat"
-            return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why}
+            return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why, "line": f"Search: {why}."}
         budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
         reserve = FINAL_FIT_FLOOR_SECONDS if chosen in FINE_TUNED else 0.0  # the final fine-tune's minimum
         left = budget - selection["seconds"] - reserve
         if left <= 0:
             why = f"the choice used the {spec.run.budget_minutes:g}-minute budget; raise --budget-minutes to search"
-            return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why}
+            return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why, "line": f"Search: {why}."}
         one_round = len(folds_of(train, seed=spec.run.seed))
         folds = repeated_folds(train, seed=spec.run.seed, repeats=max(len(defaults["folds"]) // one_round, 1))
         labels = np.array(train.labels or [])

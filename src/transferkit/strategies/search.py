@@ -111,7 +111,8 @@ def run_search(
         "folds": len(folds),
     }
     if not done:
-        return record | {"adopted": False, "why": "no trial finished within the budget: the defaults stand"}
+        why = "no trial finished within the budget: the defaults stand"
+        return record | {"adopted": False, "why": why, "line": f"Search: {why}."}
     best = study.best_trial
     paired = paired_margin(best.user_attrs["folds"], default_folds)
     noise = NOISE_STANDARD_ERRORS * paired["standard_error"]
@@ -122,7 +123,7 @@ def run_search(
         else f"the best trial's gain over the defaults, {paired['mean']:.3f}, is within the noise ({noise:.3f}, 2 "
         f"paired standard errors over {paired['folds']} folds): the defaults stand"
     )
-    return record | {
+    record |= {
         "best_params": dict(best.params),
         "best_score": round(float(best.value), 4),
         "gain": paired["mean"],
@@ -130,3 +131,27 @@ def run_search(
         "adopted": adopted,
         "why": why,
     }
+    return record | {"line": search_line(record)}
+
+
+def search_line(record: dict[str, Any]) -> str:
+    """One line for the console, the report and the model card: trials, best vs defaults with its noise, outcome.
+
+    Example:
+        >>> search_line({"trials": 3, "requested": 5, "sampler": "TPE", "seconds": 2.0, "best_score": 0.9,
+        ...              "default_score": 0.88, "gain": 0.02, "standard_error": 0.005, "folds": 9, "adopted": True,
+        ...              "best_params": {"max_iter": 95}, "why": "..."})[:66]
+        'Search: 3 of 5 trials (TPE, 2 s): best 0.900 vs the defaults 0.880'
+    """
+    if "best_score" not in record:
+        return f"Search: {record['why']}."
+    params = ", ".join(
+        f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in record["best_params"].items()
+    )
+    outcome = f"adopted: {params}" if record["adopted"] else f"not adopted ({record['why']}); best was {params}"
+    return (
+        f"Search: {record['trials']} of {record['requested']} trials ({record['sampler']}, {record['seconds']:.0f} s): "
+        f"best {record['best_score']:.3f} vs the defaults {record['default_score']:.3f}, gain {record['gain']:+.3f} "
+        f"(paired standard error {record['standard_error']:.3f} over {record['folds']} folds); {outcome}."
+    )

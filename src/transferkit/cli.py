@@ -73,12 +73,6 @@ TABLE_COLUMNS = [
     ],
     [("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"), ("spearman", "Spearman")],
     [("map", "mAP@[.5:.95]"), ("map_50", "mAP@.5"), ("map_75", "mAP@.75"), ("mar_100", "AR@100")],  # detection
-    [  # language models (transferkit.generation)
-        ("perplexity", "perplexity"),
-        ("base_perplexity", "base perplexity"),
-        ("exact_match", "exact match"),
-        ("base_exact_match", "base exact match"),
-    ],
 ]
 
 
@@ -675,20 +669,6 @@ app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
 from transferkit.forecasting import cli as forecasting_cli  # noqa: E402
 
 app.command("forecast", epilog=forecasting_cli.EXAMPLE)(forecasting_cli.forecast)
-
-# Language models (transferkit.generation.cli): torch and transformers load only when it runs.
-from transferkit.generation import cli as generation_cli  # noqa: E402
-
-app.command("generate", epilog=generation_cli.EXAMPLE)(generation_cli.generate)
-
-# The labelling loop (transferkit.labelling.cli): zero-shot start, active learning, label audit, distillation.
-from transferkit.labelling import cli as labelling_cli  # noqa: E402
-
-app.command("zero-shot", epilog=labelling_cli.ZERO_SHOT_EXAMPLE)(labelling_cli.zero_shot)
-app.command("suggest", epilog=labelling_cli.SUGGEST_EXAMPLE)(labelling_cli.suggest)
-app.command("audit", epilog=labelling_cli.AUDIT_EXAMPLE)(labelling_cli.audit)
-app.command("distil", epilog=labelling_cli.DISTIL_EXAMPLE)(labelling_cli.distil)
-
 # Serving (transferkit.serving.cli); fastapi / uvicorn load only when it runs.
 from transferkit.serving import cli as serving_cli  # noqa: E402
 

@@ -1,0 +1,120 @@
+"""Active-learning selection over cached embeddings: which unlabelled rows to label next.
+
+Uncertainty (entropy, margin) reads a probe's probabilities; diversity (k-center greedy) reads only the
+embeddings, so it also serves a cold start with no labels; BADGE (Ash et al., 2020) mixes both: k-means++ seeding
+over the probe's gradient embeddings, whose length is the uncertainty and whose direction is the content.
+small-text is installed, but its strategies query its own classifier wrappers, and its `greedy_coreset` treats
+positions in the unlabelled pool as rows of the matrix (equal only when the pool is the first rows): these few
+lines over numpy and scikit-learn are the whole of each method.
+
+Example::
+
+    picked = select("kcenter", n=50, embeddings=features, labelled=np.array([], dtype=int), seed=0)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import kmeans_plusplus
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer, StandardScaler
+
+from transferkit.errors import ConfigError
+
+UNCERTAINTY = ("entropy", "margin", "badge")  # these need a model's probabilities
+DIVERSITY = ("kcenter", "random")
+STRATEGIES = ("random", "entropy", "margin", "kcenter", "badge")
+BADGE_DIMENSIONS = 64  # embeddings are reduced before the gradient outer product (classes x dims columns)
+
+
+def probe(features: np.ndarray, labels: np.ndarray, *, seed: int = 0, C: float = 0.05):
+    """The logistic-regression probe every step uses: unit-length, standardised embeddings -> softmax."""
+    model = make_pipeline(Normalizer(), StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed))
+    return model.fit(features, labels)
+
+
+def entropy(proba: np.ndarray) -> np.ndarray:
+    clipped = np.clip(proba, 1e-12, 1.0)
+    return -(clipped * np.log(clipped)).sum(axis=1)
+
+
+def margin(proba: np.ndarray) -> np.ndarray:
+    """Top probability minus the runner-up's: small means the model cannot decide."""
+    ordered = np.sort(proba, axis=1)
+    return ordered[:, -1] - ordered[:, -2]
+
+
+def kcenter_greedy(embeddings: np.ndarray, labelled: np.ndarray, n: int, *, seed: int = 0) -> np.ndarray:
+    """Farthest-first traversal (Sener & Savarese, 2018) in cosine geometry: each pick is the row farthest from
+    every labelled or picked row. With no labels the first pick is random."""
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    nearest = np.full(len(unit), np.inf)
+    for start in range(0, len(labelled), 512):  # chunks bound the (rows x centres) distance block
+        centres = unit[labelled[start : start + 512]]
+        nearest = np.minimum(nearest, (2.0 - 2.0 * unit @ centres.T).min(axis=1))
+    picked: list[int] = []
+    if not len(labelled):
+        picked.append(int(np.random.default_rng(seed).integers(len(unit))))
+        nearest = np.minimum(nearest, 2.0 - 2.0 * unit @ unit[picked[0]])
+    while len(picked) < n:
+        choice = int(np.argmax(nearest))
+        picked.append(choice)
+        nearest = np.minimum(nearest, 2.0 - 2.0 * unit @ unit[choice])
+    return np.array(picked, dtype=int)
+
+
+def badge(reduced: np.ndarray, proba: np.ndarray, candidates: np.ndarray, n: int, *, seed: int = 0) -> np.ndarray:
+    """k-means++ seeding over gradient embeddings (p - onehot(argmax p)) outer x of the candidates."""
+    gradient = proba[candidates].copy()
+    gradient[np.arange(len(candidates)), gradient.argmax(axis=1)] -= 1.0
+    outer = (gradient[:, :, None] * reduced[candidates][:, None, :]).reshape(len(candidates), -1)
+    _centres, chosen = kmeans_plusplus(outer, n_clusters=n, random_state=seed)
+    return candidates[chosen]
+
+
+def reduce(embeddings: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Standardised principal components (at most BADGE_DIMENSIONS), so BADGE's outer product stays small."""
+    dims = min(BADGE_DIMENSIONS, embeddings.shape[1], len(embeddings))
+    return StandardScaler().fit_transform(PCA(n_components=dims, random_state=seed).fit_transform(embeddings))
+
+
+# Long: one branch per strategy, each a few lines, so the dispatch and its checks read in one place.
+def select(
+    strategy: str,
+    *,
+    n: int,
+    embeddings: np.ndarray,
+    labelled: np.ndarray,
+    proba: np.ndarray | None = None,
+    seed: int = 0,
+    reduced: np.ndarray | None = None,
+) -> np.ndarray:
+    """Up to `n` unlabelled rows of `embeddings` (rows not in `labelled`) to label next, best first.
+
+    `proba` (the current model's probabilities for every row) is needed by entropy, margin and badge;
+    `reduced` (from `reduce`) saves BADGE recomputing the projection on every call.
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"Unknown --strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}.")
+    if strategy in UNCERTAINTY and proba is None:
+        raise ConfigError(
+            f"--strategy {strategy} needs a trained model's probabilities; pass a run folder, or use kcenter "
+            "(diversity only) for a cold start."
+        )
+    labelled = np.asarray(labelled, dtype=int)
+    candidates = np.setdiff1d(np.arange(len(embeddings)), labelled)
+    n = min(n, len(candidates))
+    if n <= 0:
+        return np.array([], dtype=int)
+    rng = np.random.default_rng(seed)
+    if strategy == "random":
+        return rng.choice(candidates, size=n, replace=False)
+    if strategy == "entropy":
+        return candidates[np.argsort(-entropy(proba[candidates]), kind="stable")[:n]]
+    if strategy == "margin":
+        return candidates[np.argsort(margin(proba[candidates]), kind="stable")[:n]]
+    if strategy == "kcenter":
+        return kcenter_greedy(embeddings, labelled, n, seed=seed)
+    return badge(reduced if reduced is not None else reduce(embeddings, seed=seed), proba, candidates, n, seed=seed)

@@ -1,0 +1,156 @@
+"""Label audit on cached embeddings: likely label errors (with the label to use instead), near-duplicates and
+the ones that leak between train and test, outliers, and the pairs of classes the data confuses.
+
+Out-of-fold probabilities of a logistic-regression probe feed confident learning (cleanlab's
+`find_label_issues`, ranked by `get_label_quality_scores`); outliers come from cleanlab's `OutOfDistribution`
+(k-nearest-neighbour distances on the embeddings) and confused classes from `find_overlapping_classes`.
+Near-duplicates are nearest neighbours in cosine similarity above a threshold (scikit-learn). cleanlab's
+Datalab would run all of these at once but needs the Hugging Face `datasets` package (its datalab extra);
+the functions it calls are used directly instead.
+
+Example::
+
+    result = audit_embeddings(features, labels, class_names=["cat", "dog"])
+    result.issues.head()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.neighbors import NearestNeighbors
+
+from transferkit.errors import DataError, require
+from transferkit.labelling.active import probe
+from transferkit.progress import progress_bar
+
+FILTERS = ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given")
+DUPLICATE_SIMILARITY = 0.98  # cosine similarity of embeddings at or above which two rows count as near-duplicates
+OUTLIER_QUANTILE = 0.01  # the lowest-scoring share of rows called outliers
+
+
+@dataclass
+class AuditResult:
+    """What the audit found; `issues` has one row per flagged example, best evidence first."""
+
+    issues: pd.DataFrame
+    duplicates: pd.DataFrame
+    outliers: pd.DataFrame
+    confused: pd.DataFrame
+    pred_probs: np.ndarray
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def out_of_fold_proba(features: np.ndarray, labels: np.ndarray, *, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Cross-validated probe probabilities: each row scored by a probe that never saw its label."""
+    smallest = int(np.bincount(labels).min())
+    if smallest < 2:
+        raise DataError("Every class needs at least 2 labelled rows for a cross-validated audit; add examples.")
+    splitter = StratifiedKFold(n_splits=min(folds, smallest), shuffle=True, random_state=seed)
+    return cross_val_predict(probe(features, labels, seed=seed), features, labels, cv=splitter, method="predict_proba")
+
+
+def label_issues(
+    labels: np.ndarray, pred_probs: np.ndarray, class_names: list[str], *, filter_by: str = "both"
+) -> pd.DataFrame:
+    """cleanlab's flagged rows with the suggested label, its probability and the given label's quality."""
+    cleanlab_filter = require("cleanlab.filter", extra="labelling", purpose="The label audit")
+    from cleanlab.rank import get_label_quality_scores
+
+    flagged = cleanlab_filter.find_label_issues(labels, pred_probs, filter_by=filter_by)
+    quality = get_label_quality_scores(labels, pred_probs)
+    rows = np.flatnonzero(flagged)
+    rows = rows[np.argsort(quality[rows], kind="stable")]
+    suggested = pred_probs[rows].argmax(axis=1)
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "given": [class_names[index] for index in labels[rows]],
+            "suggested": [class_names[index] for index in suggested],
+            "confidence": pred_probs[rows, suggested].round(4),
+            "label_quality": quality[rows].round(4),
+        }
+    )
+
+
+def near_duplicates(
+    features: np.ndarray, *, threshold: float = DUPLICATE_SIMILARITY, split: list[str] | None = None
+) -> pd.DataFrame:
+    """Pairs of rows whose embeddings are at least `threshold` similar (cosine), each pair once; with `split`
+    (train / valid / test per row) a pair across splits is marked as a leak."""
+    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    neighbours = NearestNeighbors(n_neighbors=min(6, len(unit)), metric="cosine").fit(unit)
+    distances, indices = neighbours.kneighbors(unit)
+    pairs: dict[tuple[int, int], float] = {}
+    for row, (found, gaps) in enumerate(zip(indices, distances, strict=True)):
+        for other, gap in zip(found, gaps, strict=True):
+            if other != row and 1.0 - gap >= threshold:
+                pairs[(min(row, int(other)), max(row, int(other)))] = round(float(1.0 - gap), 4)
+    frame = pd.DataFrame([(a, b, s) for (a, b), s in sorted(pairs.items())], columns=["row", "other", "similarity"])
+    if split is not None:
+        frame["leak"] = [
+            split[a] != split[b] and "test" in (split[a], split[b]) for a, b in zip(frame.row, frame.other, strict=True)
+        ]
+    return frame
+
+
+def outliers(features: np.ndarray, *, quantile: float = OUTLIER_QUANTILE) -> pd.DataFrame:
+    """The rows least like the others (cleanlab's OutOfDistribution: mean distance to k nearest neighbours)."""
+    from cleanlab.outlier import OutOfDistribution
+
+    scores = OutOfDistribution().fit_score(features=features, verbose=False)
+    cut = np.quantile(scores, quantile)
+    rows = np.flatnonzero(scores <= cut)
+    rows = rows[np.argsort(scores[rows], kind="stable")]
+    return pd.DataFrame({"row": rows, "outlier_score": scores[rows].round(4)})
+
+
+def confused_classes(labels: np.ndarray, pred_probs: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+    """Class pairs the data mixes up most (cleanlab's find_overlapping_classes), by their joint share."""
+    from cleanlab.dataset import find_overlapping_classes
+
+    frame = find_overlapping_classes(labels=labels, pred_probs=pred_probs, class_names=class_names)
+    return frame.rename(
+        columns={"Class Name A": "class_a", "Class Name B": "class_b", "Num Overlapping Examples": "examples"}
+    )[["class_a", "class_b", "examples", "Joint Probability"]].rename(columns={"Joint Probability": "joint"})
+
+
+def audit_embeddings(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    class_names: list[str],
+    split: list[str] | None = None,
+    filter_by: str = "both",
+    folds: int = 5,
+    seed: int = 0,
+    duplicate_threshold: float = DUPLICATE_SIMILARITY,
+) -> AuditResult:
+    """Run every check over embeddings `features` and integer `labels` (indices into `class_names`)."""
+    with progress_bar("Auditing labels", total=4) as advance:
+        pred_probs = out_of_fold_proba(features, labels, folds=folds, seed=seed)
+        advance(1)
+        issues = label_issues(labels, pred_probs, class_names, filter_by=filter_by)
+        advance(1)
+        duplicates = near_duplicates(features, threshold=duplicate_threshold, split=split)
+        advance(1)
+        odd = outliers(features)
+        advance(1)
+    confused = confused_classes(labels, pred_probs, class_names)
+    accuracy = float((pred_probs.argmax(axis=1) == labels).mean())
+    summary = {
+        "rows": len(labels),
+        "label_issues": len(issues),
+        "label_issue_share": round(len(issues) / max(len(labels), 1), 4),
+        "near_duplicate_pairs": len(duplicates),
+        "leaking_pairs": int(duplicates["leak"].sum()) if "leak" in duplicates else None,
+        "outliers": len(odd),
+        "cross_validated_accuracy": round(accuracy, 4),
+        "filter_by": filter_by,
+        "duplicate_threshold": duplicate_threshold,
+    }
+    return AuditResult(issues, duplicates, odd, confused.head(10), pred_probs, summary)

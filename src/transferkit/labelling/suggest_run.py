@@ -1,0 +1,147 @@
+"""`transferkit suggest [runs/X] DATA --n 50`: the next rows to label, written as a CSV to fill in.
+
+With a run (or a model folder) its model's probabilities drive uncertainty (entropy, margin) and BADGE; with no
+run there are no probabilities and k-center greedy (diversity on the embeddings alone) makes the cold start.
+Rows of DATA that already have a label are never suggested and count as covered for k-center greedy; fill in the
+label column of to_label.csv, add those rows to your labelled data (or fill the same cells in DATA), and fit again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferkit.artifacts import load_model, read_manifest
+from transferkit.errors import ArtifactError, ConfigError
+from transferkit.labelling.active import STRATEGIES, UNCERTAINTY, entropy, margin, select
+from transferkit.labelling.pool import Pool, embed, pool_backbone, read_pool
+from transferkit.labelling.report import examples_table, labelling_run, summary_table, write_page
+from transferkit.run_folder import write_atomic, write_json
+
+logger = logging.getLogger("transferkit")
+SUGGESTIONS_FILE = "to_label.csv"
+
+
+@dataclass(frozen=True)
+class SuggestRun:
+    """A finished suggestion: its run folder, metrics.json's content and the rows to label."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    suggestions: pd.DataFrame
+
+
+def model_folder(run: str | Path) -> Path:
+    """runs/X/model for a run folder, or the folder itself when it is a model folder."""
+    path = Path(run)
+    for candidate in (path / "model", path):
+        if (candidate / "model.json").is_file() or (candidate / "manifest.json").is_file():
+            return candidate
+    raise ArtifactError(f"{path} holds no saved model; pass a run folder (runs/NAME) or its model/ folder.")
+
+
+def model_outputs(model: Any, pool: Pool, *, trained: bool, cache_dir, batch_size: int) -> tuple[np.ndarray, ...]:
+    """The pool's embeddings (the model's own backbone, cached) and the model's probabilities for every row."""
+    backbone = model.backbone
+    if backbone is None:
+        raise ConfigError("This model uses no pretrained backbone (a classic baseline); suggest needs embeddings.")
+    features = embed(backbone, pool.inputs, cache_dir=cache_dir if not trained else None, batch_size=batch_size)
+    if not trained and hasattr(model, "predict_proba_features"):  # a frozen backbone: the head alone, on the cache
+        return features, model.predict_proba_features(features)
+    return features, model.predict_proba(pool.inputs, batch_size=batch_size)
+
+
+# Long: the public call carries every option of the command (run, data, strategy, run folder).
+def suggest(
+    run: str | Path | None,
+    data: str | Path,
+    *,
+    n: int = 50,
+    strategy: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    backbone: str | None = None,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 32,
+    skip_bad_files: bool = False,
+    name: str | None = None,
+    output_dir: str | Path = "runs",
+    overwrite: bool = False,
+) -> SuggestRun:
+    """Choose `n` unlabelled rows of `data` to label next; write runs/NAME/to_label.csv and report.html.
+
+    Example::
+
+        picked = suggest("runs/reviews", "pool.csv", n=50, text_column="review", label_column="score")
+        picked.suggestions.head()
+    """
+    strategy = strategy or ("badge" if run is not None else "kcenter")
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"Unknown --strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}.")
+    if run is None and strategy in UNCERTAINTY:
+        raise ConfigError(f"--strategy {strategy} needs a trained run; with no run use kcenter or random.")
+    if n < 1:
+        raise ConfigError(f"--n is how many rows to suggest, at least 1; got {n}.")
+    pool = read_pool(data, text_column=text_column, label_column=label_column, skip_bad_files=skip_bad_files)
+    if not len(pool.unlabelled):
+        raise ConfigError(f"Every row of {pool.source} has a label in '{label_column}'; nothing is left to suggest.")
+    model, trained, folder = None, False, None
+    if run is not None:
+        folder = model_folder(run)
+        model = load_model(folder)
+        trained = bool((read_manifest(folder).get("backbone") or {}).get("trained"))
+        if model.modality != pool.modality:
+            raise ConfigError(f"The model in {folder} reads {model.modality}; {pool.source} holds {pool.modality}.")
+    settings = {"run": None if run is None else str(run), "data": str(data), "n": n, "strategy": strategy}
+    settings |= {"text_column": text_column, "label_column": label_column, "seed": seed}
+    with labelling_run("suggest", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
+        started = time.perf_counter()
+        if model is not None:
+            features, proba = model_outputs(model, pool, trained=trained, cache_dir=cache_dir, batch_size=batch_size)
+        else:
+            backbone_model = pool_backbone(backbone, pool.modality)
+            features, proba = embed(backbone_model, pool.inputs, cache_dir=cache_dir, batch_size=batch_size), None
+        picked = select(strategy, n=n, embeddings=features, labelled=pool.labelled, proba=proba, seed=seed)
+        table = suggestions_frame(pool, picked, proba=proba, model=model, text_column=text_column, label=label_column)
+        metrics = {
+            "task": "suggest",
+            "strategy": strategy,
+            "model": None if folder is None else str(folder),
+            "pool_rows": len(pool.inputs),
+            "labelled_rows": len(pool.labelled),
+            "suggested": len(picked),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        write_atomic(run_dir / SUGGESTIONS_FILE, table.drop(columns=["row"]).to_csv(index=False))
+        write_json(run_dir / "metrics.json", metrics)
+        columns = [column for column in ("model_guess", "confidence", "margin", "entropy") if column in table]
+        parts = [summary_table(metrics), f"<h2>Rows to label ({SUGGESTIONS_FILE})</h2>"]
+        parts.append(examples_table(table, pool.inputs, modality=pool.modality, columns=columns))
+        write_page(run_dir, title=f"Rows to label next ({strategy})", parts=parts)
+        logger.info("suggest: %d rows by %s written to %s", len(picked), strategy, run_dir / SUGGESTIONS_FILE)
+    return SuggestRun(run_dir=run_dir, metrics=metrics, suggestions=table)
+
+
+def suggestions_frame(
+    pool: Pool, picked: np.ndarray, *, proba: np.ndarray | None, model: Any, text_column: str, label: str
+) -> pd.DataFrame:
+    """to_label.csv: the source row, the input (under the pool's own column name), an empty label column to
+    fill in, and with a model its guess and how unsure it is."""
+    frame = pd.DataFrame({"row": picked, "source_row": [pool.rows[int(i)] for i in picked]})
+    frame[text_column] = [pool.inputs[int(i)] for i in picked]
+    frame[label] = ""
+    if proba is not None and model is not None:
+        chosen = proba[picked]
+        frame["model_guess"] = [model.class_names[int(k)] for k in chosen.argmax(axis=1)]
+        frame["confidence"] = chosen.max(axis=1).round(4)
+        frame["margin"] = margin(chosen).round(4) if chosen.shape[1] > 1 else 1.0
+        frame["entropy"] = entropy(chosen).round(4)
+    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    return frame

@@ -669,6 +669,15 @@ app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
 from transferkit.forecasting import cli as forecasting_cli  # noqa: E402
 
 app.command("forecast", epilog=forecasting_cli.EXAMPLE)(forecasting_cli.forecast)
+
+# The labelling loop (transferkit.labelling.cli): zero-shot start, active learning, label audit, distillation.
+from transferkit.labelling import cli as labelling_cli  # noqa: E402
+
+app.command("zero-shot", epilog=labelling_cli.ZERO_SHOT_EXAMPLE)(labelling_cli.zero_shot)
+app.command("suggest", epilog=labelling_cli.SUGGEST_EXAMPLE)(labelling_cli.suggest)
+app.command("audit", epilog=labelling_cli.AUDIT_EXAMPLE)(labelling_cli.audit)
+app.command("distil", epilog=labelling_cli.DISTIL_EXAMPLE)(labelling_cli.distil)
+
 # Serving (transferkit.serving.cli); fastapi / uvicorn load only when it runs.
 from transferkit.serving import cli as serving_cli  # noqa: E402
 

@@ -441,6 +441,16 @@ class RunConfig(_Section):
         description="strategy auto: fast (only the candidates that train in seconds on cached embeddings), "
         "balanced (fine-tuned candidates too, within --budget-minutes) or best (four times the budget).",
     )
+    zero_shot: str | None = Field(
+        None,
+        description='Also score a zero-shot classifier (no labels) from class descriptions on the test split, beside '
+        'the trained model: "great: a review praising the product, other: a complaint" (text data).',
+    )
+    drop_suspect: bool = Field(
+        False,
+        description="Audit the training labels (cleanlab on cached embeddings), train with and without the flagged"
+        " rows, and report both on the same test split.",
+    )
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field("auto", description="Lightning accelerator.")
     devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
     num_nodes: int = Field(1, ge=1, description="Nodes for multi-node runs (torchrun / SLURM).")

@@ -40,7 +40,7 @@ def test_uncertainty_picks_the_undecided_rows_and_never_a_labelled_one():
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_strategy_returns_distinct_unlabelled_rows(strategy):
-    rows, groups = clusters(per=20)
+    rows, _groups = clusters(per=20)
     labelled = np.arange(0, 100, 7)
     proba = np.full((len(rows), 5), 0.2)
     picked = select(strategy, n=10, embeddings=rows, labelled=labelled, proba=proba, seed=1)

@@ -210,7 +210,7 @@ class BackboneConfig(_Section):
         None, description="Tabular transfer: pretrained model's column name -> this table's column name."
     )
     image_size: int | None = Field(
-        None, ge=64, le=2048, description="Detection: the side images are resized to for the detector (default 320)."
+        None, ge=1, le=4096, description="Detection: the side images are resized to for the detector (default 320)."
     )
 
 

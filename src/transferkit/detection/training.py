@@ -119,8 +119,8 @@ class DetectorModule(L.LightningModule):
         return any(parameter is p for norm in self.fixed_norms for p in norm.parameters())
 
     def on_train_epoch_start(self) -> None:
-        if self.plan.strategy == "two-stage" and self.current_epoch == self.plan.stage1_epochs:
-            self._set_stage(frozen_backbone=False)  # stage 2: the upper groups join at the backbone's lower lr
+        if self.plan.strategy == "two-stage" and self.current_epoch >= self.plan.stage1_epochs:
+            self._set_stage(frozen_backbone=False)  # stage 2 (also on resume): the upper groups join at a lower lr
 
     def training_step(self, batch, batch_index: int) -> torch.Tensor:
         images, targets = batch

@@ -4,6 +4,7 @@ through the Lightning engine, score the held-out split with COCO metrics, save t
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,20 @@ import lightning as L
 
 from transferkit.config import RunSpec, register_task_name
 from transferkit.detection.data import DetectionSplits, load_splits
-from transferkit.detection.detectors import DetectorConfig, build_detector
+from transferkit.detection.detectors import DetectorConfig, backbone_family, build_detector
 from transferkit.detection.model_io import save_detection_model
 from transferkit.detection.training import DetectorModule, TrainPlan, detection_strategy, evaluate_model, loaders
-from transferkit.run_folder import RunFolder, default_run_name, run_log, write_atomic, write_json
+from transferkit.errors import ConfigError
+from transferkit.run_folder import (
+    RUN_NAME_ENV,
+    RunFolder,
+    default_run_name,
+    inherited_run_name,
+    is_primary_process,
+    run_log,
+    write_atomic,
+    write_json,
+)
 
 logger = logging.getLogger("transferkit")
 register_task_name("detection")  # also when this module is used without the workflows' routes (benchmarks)
@@ -26,6 +37,7 @@ DEFAULT_SIZE = 320
 DEFAULT_EPOCHS = 12
 DEFAULT_LR = 1e-3
 DEFAULT_BATCH = 8
+MIN_SIZE = 64
 
 
 @dataclass
@@ -49,7 +61,9 @@ def detection_spec(spec: RunSpec) -> RunSpec:
         overrides["backbone.image_size"] = DEFAULT_SIZE
     if spec.optim.epochs is None:
         overrides["optim.epochs"] = DEFAULT_EPOCHS
-    if spec.run.name is None:
+    if spec.run.name is None and inherited_run_name():  # a process Lightning launched for DDP: the primary's folder
+        overrides["run.name"] = inherited_run_name()
+    elif spec.run.name is None:
         strategy = detection_strategy(spec.strategy.name)
         overrides["run.name"] = default_run_name(
             spec.data.path or "data",
@@ -90,6 +104,8 @@ def splits_for(spec: RunSpec) -> DetectionSplits:
 
 def detector_config(spec: RunSpec, classes: list[str]) -> DetectorConfig:
     size = int(spec.backbone.image_size or DEFAULT_SIZE)
+    if size < MIN_SIZE:
+        raise ConfigError(f"--image-size {size} is too small for a detector (stride 64); use at least {MIN_SIZE}.")
     return DetectorConfig(
         detector=spec.strategy.detector,
         backbone=str(spec.backbone.spec),
@@ -138,6 +154,19 @@ def train_detector(
     return model, module, time.perf_counter() - started
 
 
+def _open_folder(spec: RunSpec, resume: str | Path | None) -> RunFolder:
+    """Claim runs/NAME and write config.yaml (the primary process), join it (DDP's other processes) or reopen it."""
+    if resume is not None:
+        return RunFolder.open(resume)
+    if not is_primary_process():
+        return RunFolder.join(spec.run.output_dir, str(spec.run.name))
+    folder = RunFolder.claim(spec.run.output_dir, str(spec.run.name), overwrite=spec.run.overwrite)
+    write_atomic(folder.path / "config.yaml", spec.to_yaml())
+    if spec.run.devices > 1 or spec.run.num_nodes > 1:
+        os.environ[RUN_NAME_ENV] = str(spec.run.name)  # for the processes Lightning launches by re-running the command
+    return folder
+
+
 # Long: the fit sequence in order (claim, train, score, save, report), each step one call.
 def fit_detection(spec: RunSpec, *, resume: str | Path | None = None) -> DetectionFitResult:
     """Train and evaluate a detector as `spec` says; the run folder holds model/, metrics.json and report.html.
@@ -148,21 +177,19 @@ def fit_detection(spec: RunSpec, *, resume: str | Path | None = None) -> Detecti
     """
     started = time.perf_counter()
     spec = detection_spec(spec)
-    splits = splits_for(spec)  # every box checked before anything is written
-    folder = (
-        RunFolder.open(resume)
-        if resume is not None
-        else RunFolder.claim(spec.run.output_dir, str(spec.run.name), overwrite=spec.run.overwrite)
-    )
+    detection_strategy(spec.strategy.name)  # options, backbone and every box checked before anything is written
+    backbone_family(str(spec.backbone.spec))
+    splits = splits_for(spec)
+    config = detector_config(spec, splits.train.classes)
+    folder = _open_folder(spec, resume)
     run_dir = folder.path
-    if resume is None:
-        write_atomic(run_dir / "config.yaml", spec.to_yaml())
     with folder.in_progress(), run_log(run_dir) as log:
         log.info("detection data %s: %s", spec.data.path, splits.summary())
         for line in splits.train.warnings:
             log.warning("%s", line)
         model, module, seconds = train_detector(spec, splits, run_dir=run_dir)
-        config = detector_config(spec, splits.train.classes)
+        if not is_primary_process():  # an extra DDP process: the primary scores and saves
+            return DetectionFitResult(run_dir, run_dir / "model", {"global_rank": 1}, spec, model)
         metrics: dict[str, Any] = {
             "task": {"name": "detection", "classes": splits.train.classes},
             "data": splits.summary(),

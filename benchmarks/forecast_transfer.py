@@ -3,14 +3,16 @@ on US stocks (AAPL, IBM, MSFT, GOOG daily adjusted closes 2004-2013, 2,148 commo
 
 Leave one index out: NHITS (neuralforecast) pretrains on the other three, then forecasts the held-out index
 zero-shot, fine-tuned (all layers) and head-only, against an NHITS trained on the target alone and
-statsforecast's naive, seasonal naive and AutoETS. The target has a short history (250 points before the
-first origin); the backtest has 20 rolling origins, 5 days apart, horizon 5 (the last 100 days). The sources
-stop where the target's backtest starts, so no model sees the test period's markets.
+statsforecast's naive, seasonal naive, AutoETS and AutoARIMA. With `--models nhits patchtst` a small PatchTST
+runs the same four arms (named "PatchTST zero-shot" and so on). The target has a short history (250 points
+before the first origin); the backtest has 20 rolling origins, 5 days apart, horizon 5 (the last 100 days).
+The sources stop where the target's backtest starts, so no model sees the test period's markets.
 
 Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/forecast_transfer.py [--dataset us-stocks] [--targets ...]
+      [--models nhits patchtst]
 (us-stocks needs `pip install bokeh-sampledata`). Writes benchmarks/results/forecast_transfer.json (EuStockMarkets)
 or forecast_transfer_us_stocks.json (inputs, machine, MASE / sMAPE / direction per model), updated after every
-target. About 5 minutes per dataset on 2 busy cores.
+target. About 5 minutes per dataset on 2 busy cores for NHITS; PatchTST adds about three times that.
 """
 
 from __future__ import annotations
@@ -54,10 +56,18 @@ DATASETS = {
 }
 SETTINGS = {"horizon": 5, "context": 20, "origins": 20, "step": 5, "history": 250, "steps": 300, "finetune_steps": 100}
 STRATEGIES = ("finetune", "head-only")
+MODEL_NAMES = {"nhits": "NHITS (3 stacks, 64-64 MLPs)", "patchtst": "PatchTST (2 encoder layers, width 64, 4 heads)"}
+ARMS = ("zero-shot", *STRATEGIES, "target-only")
 
 
-def run_target(prices, target: str, *, workdir: Path) -> dict:
-    """One held-out index: the finetune run (zero-shot, finetune, target-only, baselines), then head-only."""
+def arm_name(model: str, arm: str) -> str:
+    """NHITS keeps the plain arm names (the first results had only NHITS); other models prefix theirs."""
+    return arm if model == "nhits" else f"PatchTST {arm}"
+
+
+def run_target(prices, target: str, *, workdir: Path, models_to_run: list[str]) -> dict:
+    """One held-out index, per neural model: the finetune run (zero-shot, finetune, target-only, baselines), then
+    head-only."""
     from transferkit.forecasting import forecast
 
     test_points = SETTINGS["step"] * (SETTINGS["origins"] - 1) + SETTINGS["horizon"]
@@ -67,21 +77,24 @@ def run_target(prices, target: str, *, workdir: Path) -> dict:
     options = {key: value for key, value in SETTINGS.items()}
     models: dict = {}
     seconds = {}
-    for strategy in STRATEGIES:
-        started = time.perf_counter()
-        result = forecast(
-            target_frame,
-            source=source_frame,
-            wide=True,
-            strategy=strategy,
-            compare_target_only=strategy == "finetune",
-            output_dir=workdir,
-            name=f"{target}-{strategy}",
-            **options,
-        )
-        seconds[strategy] = round(time.perf_counter() - started, 1)
-        for name, summary in result.metrics["models"].items():
-            models.setdefault(name, {k: summary[k] for k in ("mase", "smape", "direction_accuracy")})
+    for model in models_to_run:
+        for strategy in STRATEGIES:
+            started = time.perf_counter()
+            result = forecast(
+                target_frame,
+                source=source_frame,
+                wide=True,
+                strategy=strategy,
+                model=model,
+                compare_target_only=strategy == "finetune",
+                output_dir=workdir,
+                name=f"{target}-{model}-{strategy}",
+                **options,
+            )
+            seconds[arm_name(model, strategy)] = round(time.perf_counter() - started, 1)
+            for name, summary in result.metrics["models"].items():
+                key = arm_name(model, name) if name in ARMS else name
+                models.setdefault(key, {k: summary[k] for k in ("mase", "smape", "direction_accuracy")})
     naive = models["Naive"]["mase"]
     best = min(models, key=lambda name: models[name]["mase"])
     return {
@@ -93,7 +106,10 @@ def run_target(prices, target: str, *, workdir: Path) -> dict:
         "best": best,
         "naive_wins": best == "Naive",
         "transfer_beats_target_only": {
-            name: models[name]["mase"] < models["target-only"]["mase"] for name in ("zero-shot", *STRATEGIES)
+            arm_name(model, name): models[arm_name(model, name)]["mase"]
+            < models[arm_name(model, "target-only")]["mase"]
+            for model in models_to_run
+            for name in ("zero-shot", *STRATEGIES)
         },
         "beats_naive": [name for name, summary in models.items() if summary["mase"] < naive],
         "seconds": seconds,
@@ -104,11 +120,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="eustock")
     parser.add_argument("--targets", default=None, help="comma-separated columns [all of the dataset's series]")
+    parser.add_argument("--models", nargs="+", choices=sorted(MODEL_NAMES), default=["nhits"])
     args = parser.parse_args()
     loader, source, filename = DATASETS[args.dataset]
     prices = loader()
     payload = {
-        "inputs": {"data": source, **SETTINGS, "model": "NHITS (3 stacks, 64-64 MLPs)"},
+        "inputs": {"data": source, **SETTINGS, "models": [MODEL_NAMES[model] for model in args.models]},
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
@@ -119,7 +136,8 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as workdir:
         for target in (args.targets or ",".join(prices.columns)).split(","):
-            payload["results"].append(run_target(prices, target, workdir=Path(workdir)))
+            payload["results"].append(run_target(prices, target, workdir=Path(workdir), models_to_run=args.models))
+            payload["machine"]["load_average_at_end"] = list(os.getloadavg())
             (RESULTS / filename).write_text(json.dumps(payload, indent=2) + "\n")
             print(json.dumps({target: {k: round(v["mase"], 3) for k, v in payload["results"][-1]["models"].items()}}))
 

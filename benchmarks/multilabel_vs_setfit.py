@@ -181,12 +181,15 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()},
         "results": [],
     }
-    if args.resume and args.out.exists():  # an interrupted run: keep its rows and its start load
+    invocation = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **payload["args"]}
+    payload["invocations"] = [invocation]
+    if args.resume and args.out.exists():  # an earlier or interrupted run: keep its rows, start load and history
         previous = json.loads(args.out.read_text(encoding="utf-8"))
         payload["results"], payload["machine"]["loadavg_start"] = (
             previous["results"],
             previous["machine"]["loadavg_start"],
         )
+        payload["invocations"] = [*previous.get("invocations", []), invocation]
     done = {(row["per_label"], row["seed"], row["arm"]) for row in payload["results"]}
     names = get_task("multilabel").from_training(pool, spec=RunSpec()).label_names  # the genres, sorted
     with tempfile.TemporaryDirectory() as scratch_root:

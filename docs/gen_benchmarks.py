@@ -599,19 +599,38 @@ def ranking_rescore() -> str:
 
 # -- forecasting -----------------------------------------------------------------------------------------------
 
-FORECAST_MODELS = ["zero-shot", "finetune", "head-only", "target-only", "AutoETS", "SeasonalNaive", "Naive"]
+FORECAST_MODELS = [
+    "zero-shot",
+    "finetune",
+    "head-only",
+    "target-only",
+    "AutoETS",
+    "AutoARIMA",
+    "SeasonalNaive",
+    "Naive",
+]
+FORECAST_PATCHTST = ["PatchTST zero-shot", "PatchTST finetune", "PatchTST head-only", "PatchTST target-only"]
 
 
-def forecast_transfer(name: str = "forecast_transfer") -> str:
-    """MASE per held-out series and model (bold: the lowest), and whether anything beat the naive forecast."""
+def forecast_transfer(name: str = "forecast_transfer", columns: tuple[str, ...] = tuple(FORECAST_MODELS)) -> str:
+    """MASE per held-out series and model (bold: the lowest of all the results' models; '-' where a results file
+    predates a model), and which models beat the naive forecast."""
     rows = []
     for r in load(name)["results"]:
         models = r["models"]
         best = min(models, key=lambda name: models[name]["mase"])
-        cells = [f"**{f3(models[m]['mase'])}**" if m == best else f3(models[m]["mase"]) for m in FORECAST_MODELS]
-        beats = [m for m in FORECAST_MODELS if m != "Naive" and models[m]["mase"] < models["Naive"]["mase"]]
+        cells = [
+            "-" if m not in models else f"**{f3(models[m]['mase'])}**" if m == best else f3(models[m]["mase"])
+            for m in columns
+        ]
+        beats = [m for m in models if m != "Naive" and models[m]["mase"] < models["Naive"]["mase"]]
         rows.append([r["target"], ", ".join(r["sources"]), *cells, ", ".join(beats) or "**nothing**"])
-    return table(["target", "pretrained on", *FORECAST_MODELS, "beats naive"], rows)
+    return table(["target", "pretrained on", *columns, "beats naive"], rows)
+
+
+def forecast_transfer_patchtst(name: str = "forecast_transfer") -> str:
+    """The PatchTST arms beside the NHITS finetune arm and the naive forecast."""
+    return forecast_transfer(name, columns=(*FORECAST_PATCHTST, "finetune", "Naive"))
 
 
 # -- multi-label and regression (issue 23) -----------------------------------------------------------------------
@@ -740,6 +759,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "rl_transfer": rl_transfer,
     "forecast_transfer": forecast_transfer,
     "forecast_transfer_us_stocks": lambda: forecast_transfer("forecast_transfer_us_stocks"),
+    "forecast_transfer_patchtst": forecast_transfer_patchtst,
+    "forecast_transfer_us_stocks_patchtst": lambda: forecast_transfer_patchtst("forecast_transfer_us_stocks"),
     "multilabel_vs_setfit": multilabel_vs_setfit,
     "regression_transfer": regression_transfer,
     "ranking_targets": ranking_targets,

@@ -426,6 +426,11 @@ def backbones(context: typer.Context) -> None:
     out.print(table)
     sources = ", ".join(f"{source.prefix}:NAME ({source.description})" for source in list_sources())
     out.print(f"Also any {sources}; add @FILE to load a local weights file.")
+    from transferkit.detection.detectors import can_detect
+
+    bundled = [entry.name for entry in transferkit.list_backbones() if entry.name.startswith("bundled:")]
+    detect = ", ".join(name for name in bundled if can_detect(name))
+    out.print(f"Detection (--task detection) on: {detect}; timm CNNs with features_only; torchvision MobileNets.")
 
 
 @backbones_app.command("show", epilog="Example: transferkit backbones show timm:resnet18@resnet18.safetensors")

@@ -104,6 +104,8 @@ def _timm_body(name: str, spec: str, pretrained: bool) -> tuple[nn.Module, tuple
         features = timm.create_model(name, pretrained=False, features_only=True, out_indices=(-2, -1))
     except (RuntimeError, ValueError, KeyError) as exc:
         raise ConfigError(f"timm model '{name}' has no features_only form for a detector ({exc}).") from None
+    if len(set(features.feature_info.reduction())) < 2:  # a plain ViT: every block at one stride, no pyramid
+        raise ConfigError(f"timm model '{name}' gives one feature stride only; a detector needs a CNN-like pyramid.")
     config = features.pretrained_cfg or {}
     mean, std = tuple(config.get("mean", IMAGENET_MEAN)), tuple(config.get("std", IMAGENET_STD))
     if pretrained:

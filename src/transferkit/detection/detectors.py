@@ -40,6 +40,7 @@ class DetectorConfig:
     score_threshold: float = 0.05
     nms_iou: float = 0.5
     detections_per_image: int = 100
+    multiscale: bool = False  # train at 75-100% of min_size (one picked per batch); evaluation at min_size
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -159,8 +160,9 @@ def _fpn_detector(config: DetectorConfig, backbone: nn.Module, mean: tuple, std:
     from torchvision.models.detection import FCOS, FasterRCNN, RetinaNet
     from torchvision.models.detection.anchor_utils import AnchorGenerator
 
+    sizes = tuple(int(config.min_size * f) for f in (0.75, 0.875, 1.0)) if config.multiscale else config.min_size
     common = {
-        "min_size": config.min_size,
+        "min_size": sizes,
         "max_size": config.max_size,
         "image_mean": list(mean),
         "image_std": list(std),

@@ -112,6 +112,7 @@ def detector_config(spec: RunSpec, classes: list[str]) -> DetectorConfig:
         num_classes=len(classes),
         min_size=size,
         max_size=size,
+        multiscale=spec.augment.policy == "strong" and spec.strategy.detector != "ssdlite",
     )
 
 

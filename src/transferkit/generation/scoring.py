@@ -1,0 +1,103 @@
+"""Scores of a language model: held-out perplexity (the transfer gain of language models), exact match and
+ROUGE-L (longest common subsequence F1, Lin 2004) of generated responses against references."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from transferkit.generation.tokens import IGNORE, collate
+
+
+@contextlib.contextmanager
+def autocast(precision: str) -> Iterator[None]:
+    """bf16 autocast on the CPU for precision bf16-mixed (the same numerics the model was trained with)."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+        yield
+
+
+@torch.no_grad()
+def perplexity(
+    model: Any,
+    rows: list[dict[str, torch.Tensor]],
+    *,
+    pad_id: int,
+    batch_size: int = 8,
+    precision: str = "32-true",
+    advance: Callable[[int], None] | None = None,
+) -> dict[str, float]:
+    """Mean next-token loss over every labelled position of `rows` and its exponential, the perplexity.
+
+    Example::
+
+        perplexity(model, blocks.rows(), pad_id=tokenizer.pad_token_id)["perplexity"]
+    """
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        for start in range(0, len(rows), batch_size):
+            batch = collate(rows[start : start + batch_size], pad_id=pad_id)
+            with autocast(precision):
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            targets = batch["labels"][:, 1:]
+            loss = torch.nn.functional.cross_entropy(
+                logits[:, :-1].float().reshape(-1, logits.shape[-1]),
+                targets.reshape(-1),
+                ignore_index=IGNORE,
+                reduction="sum",
+            )
+            total += float(loss)
+            count += int((targets != IGNORE).sum())
+            if advance is not None:
+                advance(len(rows[start : start + batch_size]))
+    finally:
+        model.train(was_training)
+    mean = total / max(1, count)
+    return {"loss": round(mean, 5), "perplexity": round(math.exp(min(mean, 50.0)), 4), "tokens": count}
+
+
+def normalise(text: str) -> str:
+    """Lower case, single spaces, no surrounding punctuation: 'Great!' and 'great' match."""
+    return re.sub(r"\s+", " ", text.strip().lower()).strip(" .!?,;:\"'")
+
+
+def rouge_l(prediction: str, reference: str) -> float:
+    """ROUGE-L F1 over lower-cased word tokens.
+
+    Example:
+        >>> rouge_l("the cat sat", "the cat sat down")
+        0.8571
+    """
+    a, b = normalise(prediction).split(), normalise(reference).split()
+    if not a or not b:
+        return float(a == b)
+    previous = [0] * (len(b) + 1)
+    for word in a:
+        current = [0]
+        for j, other in enumerate(b):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    lcs = previous[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(a), lcs / len(b)
+    return round(2 * precision * recall / (precision + recall), 4)
+
+
+def pair_scores(predictions: list[str], references: list[str]) -> dict[str, float]:
+    """Exact match (after `normalise`) and mean ROUGE-L of generated responses.
+
+    Example:
+        >>> pair_scores(["Great!", "bad"], ["great", "other"])
+        {'exact_match': 0.5, 'rouge_l': 0.5, 'examples': 2}
+    """
+    exact = [normalise(p) == normalise(r) for p, r in zip(predictions, references, strict=True)]
+    rouge = [rouge_l(p, r) for p, r in zip(predictions, references, strict=True)]
+    n = max(1, len(exact))
+    return {"exact_match": round(sum(exact) / n, 4), "rouge_l": round(sum(rouge) / n, 4), "examples": len(exact)}

@@ -222,10 +222,14 @@ class AutoStrategy(Strategy):
         skipped: dict[str, str] = {}
         if train.modality in TREE_MODALITIES:
             skipped["concat"] = f"no classic features to concatenate for {train.modality} data (classic: boosted trees)"
-            scorers = {"probe": scorers["probe"], "classic": scorers["classic"]}
+            options, refused = tree_options(spec)
+            scorers = {"probe": scorers["probe"]}
             if importlib.util.find_spec("skops") is None:  # the trees could not be saved without pickle
                 skipped["classic"] = "gradient-boosted trees save through skops: pip install 'transferkit[tables]'"
-                scorers.pop("classic")
+            elif refused:
+                skipped["classic"] = refused
+            else:  # the trees with the run's class weights, as the final fit trains them
+                scorers["classic"] = lambda a, b: boosting_accuracy(train, a, b, seed=spec.run.seed, params=options)
         elif train.modality not in CLASSIC_MODALITIES:
             skipped |= {name: f"no classic features for {train.modality} data" for name in ("classic", "concat")}
             scorers = {"probe": scorers["probe"]}
@@ -395,7 +399,7 @@ class AutoStrategy(Strategy):
                 seed=spec.run.seed,
                 class_names=class_names,
                 backbone=backbone,
-                params=params,
+                params=tree_options(spec)[0] | params,
             )
             result = StrategyResult(model=model, backbone_trained=False)
         elif chosen == "classic":
@@ -450,7 +454,8 @@ class AutoStrategy(Strategy):
             if chosen == "probe":
                 return lambda a, b: probe_accuracy(embeddings, labels, a, b, c_factor=params["c_factor"])
             if chosen == "classic":
-                return lambda a, b: boosting_accuracy(train, a, b, seed=spec.run.seed, params=params)
+                options = tree_options(spec)[0] | params
+                return lambda a, b: boosting_accuracy(train, a, b, seed=spec.run.seed, params=options)
             per_fit = max(left / one_round, 1.0) / 60  # a trial's fold fine-tunes stop at the deadline too
             inner = named_spec(spec, chosen).with_overrides(
                 {"optim.lr": params["lr"], "optim.epochs": params["epochs"], "run.max_minutes": per_fit}
@@ -491,3 +496,26 @@ def searched_options(chosen: str, params: dict[str, Any], embeddings: np.ndarray
     if chosen == "probe":  # the head's weight decay matching the searched C
         return {"optim.weight_decay": probe_weight_decay(embeddings, train.labels or [], c_factor=params["c_factor"])}
     return {"optim.lr": params["lr"], "optim.epochs": params["epochs"]}
+
+
+def tree_options(spec: RunSpec) -> tuple[dict[str, Any], str | None]:
+    """The trees' options for the run's imbalance settings, or why the trees cannot honour them (not a candidate).
+
+    Example:
+        >>> tree_options(RunSpec.from_dict({"imbalance": {"class_weight": "balanced"}}))
+        ({'class_weight': 'balanced'}, None)
+    """
+    imbalance = spec.imbalance
+    refused = [
+        flag
+        for flag, used in (
+            (f"--loss {imbalance.loss}", imbalance.loss != "cross-entropy"),
+            (f"--resample {imbalance.resample}", imbalance.resample != "none"),
+            (f"--class-weight {imbalance.class_weight}", str(imbalance.class_weight).startswith("effective")),
+        )
+        if used
+    ]
+    if refused:
+        return {}, f"the gradient-boosted trees do not take {', '.join(refused)} (they take --class-weight balanced)"
+    weight = imbalance.class_weight
+    return ({} if weight == "none" else {"class_weight": weight}), None

@@ -130,3 +130,15 @@ def test_auto_keeps_the_probe_where_the_trees_lose(cancer, tmp_path):
     # logistic regression on the scaled columns beats the trees on these tumours (measured 0.96 vs 0.95 at 400 rows)
     assert selection["scores"]["probe"]["mean"] > selection["scores"]["classic"]["mean"]
     assert selection["chosen"] == "probe"
+
+
+def test_the_trees_take_balanced_class_weights_and_refuse_other_imbalance_options(cancer):
+    from transferkit.strategies.auto import tree_options
+
+    assert tree_options(RunSpec.from_dict({})) == ({}, None)
+    options, refused = tree_options(RunSpec.from_dict({"imbalance": {"class_weight": "balanced"}}))
+    assert options == {"class_weight": "balanced"} and refused is None
+    _, refused = tree_options(RunSpec.from_dict({"imbalance": {"resample": "smote", "loss": "focal"}}))
+    assert "--loss focal" in refused and "--resample smote" in refused
+    model = fit_boosting(cancer.inputs[:80], cancer.labels[:80], seed=0, params=options | {"max_iter": 5})
+    assert model.estimator.class_weight == "balanced" and model.params["class_weight"] == "balanced"

@@ -775,6 +775,97 @@ for _name in RANKING_FILES:
     TABLES[f"ranking_draws:{_name}"] = lambda n=_name: ranking_draws(n)
 
 
+# -- the labelling loop (issue 26) ------------------------------------------------------------------------------
+
+
+def _missing(name: str) -> str | None:
+    return None if (RESULTS / f"{name}.json").is_file() else f"*`benchmarks/{name}.py` has not been run yet.*"
+
+
+def active_learning() -> str:
+    """Issue 26: mean test accuracy (3 seeds) against labels for random sampling and each strategy."""
+    if note := _missing("active_learning"):
+        return note
+    data = load("active_learning")
+    parts = []
+    for name, d in data["datasets"].items():
+        shown = [index for index, count in enumerate(d["labels"]) if count in (0, 20, 40, 60, 80, 100, 120, 160, 200)]
+        header = ["strategy", *[str(d["labels"][i]) for i in shown], "labels to match random at 200"]
+        rows = [
+            [s, *[f3(curve[i]) for i in shown], d["labels_to_match_random_200"].get(s) or "not reached"]
+            for s, curve in d["mean_accuracy"].items()
+        ]
+        met = "met" if d["target_met"] else "missed"
+        parts.append(
+            f"**{name}** ({d['backbone']}; pool {d['pool']}, test {d['test']}; majority rate "
+            f"{f3(d['majority_rate'])} at 0 labels): random at 200 labels {f3(d['random_at_200'])}; target {met}.\n\n"
+            + table(header, rows)
+        )
+    return "\n\n".join(parts)
+
+
+def label_audit() -> str:
+    """Issue 26: 10% flipped labels: the audit's precision / recall and what --drop-suspect regains."""
+    if note := _missing("label_audit"):
+        return note
+    data = load("label_audit")
+    header = ["dataset", "flipped", "flagged", "precision", "recall", "precision at recall 0.5"]
+    header += ["accuracy: noisy", "without flagged", "true labels", "audit s", "target"]
+    rows = []
+    for name, d in data["datasets"].items():
+        rows.append([f"{name} ({d['backbone']})", d["flipped"], d["flagged"], f3(d["precision"]), f3(d["recall"])])
+        rows[-1] += [f3(d["precision_at_recall_0.5"]), f3(d["accuracy_noisy"]), f3(d["accuracy_drop_suspect"])]
+        rows[-1] += [f3(d["accuracy_true_labels"]), d["audit_seconds"], "met" if d["target_met"] else "missed"]
+    return table(header, rows)
+
+
+def zero_shot() -> str:
+    """Issue 26: zero-shot accuracy on all 5,000 reviews per wording and method, and the few-shot hand-over."""
+    if note := _missing("zero_shot"):
+        return note
+    data = load("zero_shot")
+    methods = list(next(iter(data["zero_shot"].values())))
+    header = ["wording", "labels text", *methods]
+    rows = [
+        [key, code(data["wordings"][key]), *[f3(scores[m]["accuracy"]) for m in methods]]
+        for key, scores in data["zero_shot"].items()
+    ]
+    few = ", ".join(f"{count} per class {f3(value)}" for count, value in data["few_shot"].items())
+    line = (
+        f"Majority rate {f3(data['majority_rate'])} (all rows), {f3(data['test_majority_rate'])} (test rows). "
+        f"The probe on random labelled reviews, test accuracy (3 seeds): {few}."
+    )
+    return table(header, rows) + "\n\n" + line
+
+
+def distillation() -> str:
+    """Issue 26: teacher vs distilled student: accuracy, size, latency measured side by side."""
+    if note := _missing("distillation"):
+        return note
+    d = load("distillation")
+    header = ["model", "backbone", "test accuracy", "parameters", "ms per input"]
+    rows = [
+        ["teacher", d["teacher_backbone"], f3(d["teacher"]["accuracy"]), f"{d['teacher']['parameters']:,}"],
+        ["student", d["student_backbone"], f3(d["student"]["accuracy"]), f"{d['student']['parameters']:,}"],
+    ]
+    rows[0].append(d["teacher"]["ms_per_input"])
+    rows[1].append(d["student"]["ms_per_input"])
+    line = (
+        f"Gap {d['accuracy_gap_points']:+.2f} points, speed-up {d['speedup']:.2f}x, agreement {f3(d['agreement'])}; "
+        f"the student's probe on the {d['labelled']} true labels alone: {f3(d['student_probe_on_true_labels_only'])}. "
+        f"Target {'met' if d['target_met'] else 'missed'}."
+    )
+    return table(header, rows) + "\n\n" + line
+
+
+TABLES |= {
+    "active_learning": active_learning,
+    "label_audit": label_audit,
+    "zero_shot": zero_shot,
+    "distillation": distillation,
+}
+
+
 def render(name: str) -> str:
     """The markdown for a marker: a table name, or ``machine:FILE`` for the provenance line of a results file."""
     if name.startswith("machine:"):

@@ -114,8 +114,9 @@ def issues_frame(pool: Pool, result: AuditResult, *, text_column: str) -> pd.Dat
     if len(result.issues):
         frames.append(result.issues.assign(issue="label"))
     if len(result.duplicates):
-        duplicates = result.duplicates.assign(issue=lambda f: f["leak"].map({True: "leak", False: "near_duplicate"}))
-        frames.append(duplicates.rename(columns={"other": "other_row"}) if "leak" in duplicates else duplicates)
+        duplicates = result.duplicates.rename(columns={"other": "other_row"})
+        leak = duplicates["leak"] if "leak" in duplicates else pd.Series(False, index=duplicates.index)
+        frames.append(duplicates.assign(issue=leak.map({True: "leak", False: "near_duplicate"})))
     if len(result.outliers):
         frames.append(result.outliers.assign(issue="outlier"))
     if not frames:
@@ -123,6 +124,10 @@ def issues_frame(pool: Pool, result: AuditResult, *, text_column: str) -> pd.Dat
     table = pd.concat(frames, ignore_index=True)
     table.insert(0, "issue", table.pop("issue"))
     table.insert(1, "source_row", [pool.rows[int(row)] for row in table["row"]])
+    if pool.split is not None:  # DATA and --test-data: which file source_row (and other_row) is in
+        table.insert(2, "file", [pool.split[int(row)] for row in table["row"]])
+        if "other_row" in table:
+            table["other_file"] = [None if pd.isna(r) else pool.split[int(r)] for r in table["other_row"]]
     table[text_column] = [pool.inputs[int(row)] for row in table["row"]]
     if "other_row" in table:
         table["other_row"] = [None if pd.isna(row) else pool.rows[int(row)] for row in table["other_row"]]

@@ -84,7 +84,7 @@ def zero_shot_proba(
     features: np.ndarray,
     class_features: np.ndarray,
     *,
-    method: str = "centred",
+    method: str = "similarity",
     synthetic_targets: list[int] | None = None,
 ) -> np.ndarray:
     """Class probabilities for each row of `features` (input embeddings).

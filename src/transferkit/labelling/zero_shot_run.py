@@ -40,7 +40,7 @@ def classify(
     inputs: list[str],
     descriptions: dict[str, str],
     *,
-    method: str = "centred",
+    method: str = "similarity",
     cache_dir: str | Path | None = None,
     batch_size: int = 32,
 ) -> np.ndarray:
@@ -78,7 +78,7 @@ def zero_shot(
     labels: str,
     text_column: str = "text",
     label_column: str = "label",
-    method: str = "centred",
+    method: str = "similarity",
     backbone: str | None = None,
     cache_dir: str | Path | None = None,
     batch_size: int = 32,

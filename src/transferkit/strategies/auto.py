@@ -84,7 +84,8 @@ MEASURE_RESERVE = 0.1  # measuring a fine-tune's cost takes seconds: not started
 CHEAP_REPEATS = 3  # repeated folds for the candidates that train in seconds: paired differences need several
 FINAL_FIT_FLOOR_SECONDS = 30.0  # the final fine-tune's time limit is never below this (see final_fit_limit)
 CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
-CHEAP_FINAL_RESERVE_SECONDS = 10.0  # --search stops this long before the budget when a cheap candidate won
+CHEAP_FINAL_RESERVE_SECONDS = 10.0  # --search stops at least this long before the budget when a cheap candidate won
+CHEAP_FINAL_FOLDS = 10  # ... or this many of its fold fits, when longer
 
 
 def named_spec(spec: RunSpec, name: str) -> RunSpec:
@@ -440,8 +441,14 @@ class AutoStrategy(Strategy):
             why = f"{chosen} was not cross-validated in the budget, so there is no score of its defaults to beat"
             return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why, "line": f"Search: {why}."}
         budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
-        # Left for the final fit: a fine-tune's minimum, else (measured: a probe's final fit took 9 s at load 30)
-        reserve = FINAL_FIT_FLOOR_SECONDS if chosen in FINE_TUNED else CHEAP_FINAL_RESERVE_SECONDS
+        # Left for the final fit: a fine-tune's minimum; for a cheap candidate, CHEAP_FINAL_FOLDS of its measured
+        # fold fits (the probe's final fit cross-validates its L2 on the way: at load 30 it took about a minute)
+        per_fold = defaults.get("seconds", 0.0) / max(len(defaults["folds"]), 1)
+        reserve = (
+            FINAL_FIT_FLOOR_SECONDS
+            if chosen in FINE_TUNED
+            else max(CHEAP_FINAL_RESERVE_SECONDS, CHEAP_FINAL_FOLDS * per_fold)
+        )
         left = budget - selection["seconds"] - reserve
         if left <= 0:
             why = f"the choice used the {spec.run.budget_minutes:g}-minute budget; raise --budget-minutes to search"

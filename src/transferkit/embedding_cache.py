@@ -29,6 +29,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from transferkit.backbones.base import Backbone, Batch
+from transferkit.backbones.bf16_embedder import Bf16Embedder
 from transferkit.backbones.onnx_embedder import OnnxEmbedder, check_embed_runtime
 from transferkit.errors import ConfigError
 from transferkit.modalities import get_modality
@@ -344,7 +345,8 @@ def extract_features(
 ) -> tuple[np.ndarray, ExtractionStats]:
     """Embed `inputs` with the frozen backbone, reusing cached entries.
 
-    `runtime` runs the backbone on ``torch`` or ``onnx`` (ONNX Runtime, its graph exported once into the cache);
+    `runtime` runs the backbone on ``torch``, ``onnx`` (ONNX Runtime, its graph exported once into the cache) or
+    ``bf16`` (torch autocast on CPUs with bfloat16 instructions, checked against fp32 on the first batch);
     default: TRANSFERKIT_EMBED_RUNTIME, else torch. Texts are embedded longest first, so each batch pads little.
 
     Example::
@@ -397,7 +399,7 @@ def embed_missing(
     computed: dict[str, np.ndarray] = {}
     if missing:
         backbone.eval()
-        embed = _embed_function(backbone, check_embed_runtime(runtime))
+        embed = embedder(backbone, check_embed_runtime(runtime))
         with torch.inference_mode(), progress_bar(description, total=len(missing)) as advance:
             for start in range(0, len(missing), batch_size):
                 chunk = missing[start : start + batch_size]
@@ -412,7 +414,10 @@ def embed_missing(
     return np.stack([found[key] for key in keys]).astype(np.float32)
 
 
-def _embed_function(backbone: Backbone, runtime: str) -> Callable[[Batch], np.ndarray]:
+def embedder(backbone: Backbone, runtime: str) -> Callable[[Batch], np.ndarray]:
+    """Backbone batch -> embeddings (numpy) on `runtime`: torch, onnx (ONNX Runtime) or bf16 (torch autocast)."""
     if runtime == "onnx":
         return onnx_embedder(backbone)
+    if runtime == "bf16":
+        return Bf16Embedder(backbone)
     return lambda batch: backbone(batch).float().cpu().numpy()

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from transferkit.artifacts import MANIFEST, load_model, read_manifest
-from transferkit.embedding_cache import embed_runtime, onnx_embedder
+from transferkit.embedding_cache import embed_runtime, embedder
 from transferkit.errors import ConfigError, DataError
 from transferkit.models.predictor import Predictor
 from transferkit.models.transfer_model import TransferModel
@@ -255,9 +255,10 @@ class ChunkPredictor:
     def __init__(self, model: Predictor, task: Task, job: BatchJob, *, device: Any = None) -> None:
         self.model, self.task, self.job = model, task, job
         self.device = device
-        if job.embed_runtime == "onnx" and not isinstance(model, TransferModel):
+        if job.embed_runtime != "torch" and not isinstance(model, TransferModel):
             raise ConfigError(
-                f"--embed-runtime onnx runs a backbone + head model; this is a {model.kind} model. Drop the option."
+                f"--embed-runtime {job.embed_runtime} runs a backbone + head model; this is a {model.kind} model. "
+                "Drop the option."
             )
         if device is not None and getattr(device, "type", "cpu") != "cpu" and isinstance(model, TransferModel):
             model.backbone.to(device)  # the head runs on the CPU, on the embeddings
@@ -291,21 +292,21 @@ class ChunkPredictor:
         sizes = backbone.input_sizes(items)
         order = np.argsort(-np.asarray(sizes), kind="stable") if sizes is not None else np.arange(len(items))
         out = np.zeros((len(items), backbone.num_features), np.float32)
-        onnx = onnx_embedder(backbone) if self.job.embed_runtime == "onnx" else None
+        on_device = self.device is not None and getattr(self.device, "type", "cpu") != "cpu"
+        embed = embedder(backbone, self.job.embed_runtime) if not on_device else None
         backbone.eval()
         with torch.inference_mode():
             for start in range(0, len(items), self.job.batch_size):
                 rows = order[start : start + self.job.batch_size]
                 batch = backbone.load_batch([items[row] for row in rows])
-                if onnx is not None:
-                    out[rows] = onnx(batch)
+                if embed is not None:
+                    out[rows] = embed(batch)
                     continue
-                if self.device is not None and getattr(self.device, "type", "cpu") != "cpu":
-                    batch = (
-                        {k: v.to(self.device) for k, v in batch.items()}
-                        if isinstance(batch, dict)
-                        else batch.to(self.device)
-                    )
+                batch = (
+                    {k: v.to(self.device) for k, v in batch.items()}
+                    if isinstance(batch, dict)
+                    else batch.to(self.device)
+                )
                 out[rows] = backbone(batch).float().cpu().numpy()
         return out
 

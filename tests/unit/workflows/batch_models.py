@@ -29,7 +29,7 @@ def tiny_text_model(root: Path) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=64,
+        max_position_embeddings=512,  # real reviews truncate at the default 128 tokens
     )
     BertModel(config).save_pretrained(root / "bert")
     backbone = create_backbone(f"path:{root / 'bert'}")

@@ -951,6 +951,32 @@ TABLES |= {
 }
 
 
+def tables_auto() -> str:
+    """Issue 21: the default fit on real tables with gradient-boosted trees as a candidate, and with --search 10."""
+    data = load("tables_auto")
+    header = ["table", "train rows", "majority", "default (chose)", "CV probe / trees", "--search 10 (adopted?)"]
+    header += ["probe", "trees", "regret", "search gain"]
+    rows = []
+    for r in data["results"]:
+        auto, search = r["auto"], r["auto_search"]
+        cv = auto.get("cv", {})
+        adopted = (search.get("search") or {}).get("adopted")
+        rows.append([r["table"], r["train_rows"], f3(r["majority"]), f"{f3(auto['accuracy'])} ({auto['chosen']})"])
+        rows[-1] += [
+            f"{f3(cv.get('probe'))} / {f3(cv.get('classic'))}",
+            f"{f3(search['accuracy'])} ({'yes' if adopted else 'no'})",
+        ]
+        rows[-1] += [f3(r["probe"]["accuracy"]), f3(r["trees"]), f"{r['regret']:+.3f}", f"{r['search_gain']:+.3f}"]
+    s = data["summary"]
+    line = (
+        f"Mean regret {s['mean_regret']:+.3f}; mean test-accuracy change from --search 10 {s['mean_search_gain']:+.3f}."
+    )
+    return table(header, rows) + "\n\n" + line
+
+
+TABLES["tables_auto"] = tables_auto
+
+
 def render(name: str) -> str:
     """The markdown for a marker: a table name, or ``machine:FILE`` for the provenance line of a results file."""
     if name.startswith("machine:"):

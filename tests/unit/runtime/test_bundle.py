@@ -51,3 +51,30 @@ def test_a_folder_that_is_not_a_bundle_and_an_unknown_precision(table, tmp_path)
         load_bundle(tmp_path)
     with pytest.raises(ConfigError, match="no 'fp16' graph"):
         load_bundle(table[1], precision="fp16")
+
+
+def test_cli_export_checks_the_kept_examples_and_refuses_bad_options(table, tmp_path, capsys):
+    from transferkit.cli import run as cli
+
+    folder = table[0]
+    assert cli(["export", str(folder), "--format", "onnx", "--output", str(tmp_path / "m.onnx")]) == 0
+    assert "on 8 input(s)" in capsys.readouterr().out  # the held-out rows fit kept, no --check needed
+    assert cli(["export", str(folder), "--format", "torchscript", "--bundle", str(tmp_path / "b")]) == 2
+    assert "--bundle writes an ONNX bundle" in capsys.readouterr().err
+    assert cli(["export", str(folder), "--bundle", str(tmp_path / "c"), "--quantize", "int4"]) == 2
+    assert "'quantize' option" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+def test_a_folder_without_kept_examples_needs_check_inputs(tmp_path):
+    from tests.unit.runtime.tiny_bundles import breast_cancer_rows, transfer_model
+    from transferkit.artifacts import save_model
+    from transferkit.backbones import create_backbone
+    from transferkit.bundle import export_bundle
+
+    rows, _ = breast_cancer_rows()
+    backbone = create_backbone("tabular:columns")
+    backbone.fit_preprocessing(rows[:100])
+    folder = save_model(transfer_model(backbone, ["a", "b"]), tmp_path / "model", backbone_trained=False)
+    with pytest.raises(ConfigError, match="--check"):
+        export_bundle(folder, tmp_path / "bundle")
+    assert export_bundle(folder, tmp_path / "bundle", check_inputs=rows[100:103]).checked_inputs == 3

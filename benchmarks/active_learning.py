@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def curve(features, labels, pool, test, *, strategy: str, seed: int, reduced) ->
             proba[:, model.classes_] = model.predict_proba(features)
         local = {int(row): index for index, row in enumerate(pool)}
         picked = select(
-            strategy if (proba is not None or strategy in ("random", "kcenter")) else "random",
+            strategy if (proba is not None or strategy in ("random", "kcenter", "typiclust")) else "random",
             n=STEP,
             embeddings=features[pool],
             labelled=np.array([local[int(row)] for row in chosen]),
@@ -66,44 +67,61 @@ def labels_to_match(means: list[float], target: float) -> int | None:
     return None
 
 
+def run_dataset(name: str, strategies: tuple[str, ...], previous: dict | None) -> dict:
+    """One dataset's curves for `strategies`, merged into its previous record (same seeds and grid) when given."""
+    loader, spec = DATASETS[name]
+    inputs, labels, is_test, _names = loader()
+    features = embeddings(spec, inputs)
+    pool, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    majority = float(np.bincount(labels[test]).max() / len(test))
+    reduced = reduce(features[pool])
+    started = time.perf_counter()
+    curves = {
+        s: [curve(features, labels, pool, test, strategy=s, seed=seed, reduced=reduced) for seed in SEEDS]
+        for s in strategies
+    }
+    record = previous or {"backbone": spec, "pool": len(pool), "test": len(test), "majority_rate": round(majority, 4)}
+    record["labels"] = [0, *range(START, BUDGET + 1, STEP)]
+    record.setdefault("mean_accuracy", {})
+    record.setdefault("per_seed", {})
+    for s, runs in curves.items():
+        record["mean_accuracy"][s] = [round(majority, 4), *np.mean(runs, axis=0).round(4).tolist()]
+        record["per_seed"][s] = [[round(v, 4) for v in c] for c in runs]
+    target = record["mean_accuracy"]["random"][-1]
+    record["random_at_200"] = target
+    record["labels_to_match_random_200"] = {
+        s: labels_to_match(m[1:], target) for s, m in record["mean_accuracy"].items()
+    }
+    record.setdefault("seconds", {})
+    record["seconds"] = {
+        **(record["seconds"] if isinstance(record["seconds"], dict) else {}),
+        "+".join(strategies): round(time.perf_counter() - started, 1),
+    }
+    best = min((v for v in record["labels_to_match_random_200"].values() if v), default=None)
+    record["target_met"] = best is not None and best <= TARGET_LABELS
+    print(name, record["labels_to_match_random_200"], flush=True)
+    return record
+
+
 def main() -> None:
-    record = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}, "settings": {}, "datasets": {}}
+    """`active_learning.py [STRATEGY ...]`: all strategies, or only those named, merged into the results file."""
+    strategies = tuple(sys.argv[1:]) or STRATEGIES
+    path = RESULTS / "active_learning.json"
+    record = json.loads(path.read_text()) if strategies != STRATEGIES and path.is_file() else {"datasets": {}}
+    record["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count()}
     record["settings"] = {"seeds": list(SEEDS), "start": START, "step": STEP, "budget": BUDGET, "probe_C": 0.05}
-    for name, (loader, spec) in DATASETS.items():
-        inputs, labels, is_test, _names = loader()
-        features = embeddings(spec, inputs)
-        pool, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
-        majority = float(np.bincount(labels[test]).max() / len(test))
-        reduced = reduce(features[pool])
-        started = time.perf_counter()
-        curves = {
-            s: [curve(features, labels, pool, test, strategy=s, seed=seed, reduced=reduced) for seed in SEEDS]
-            for s in STRATEGIES
-        }
-        means = {s: np.mean(c, axis=0).round(4).tolist() for s, c in curves.items()}
-        target = means["random"][-1]
-        record["datasets"][name] = {
-            "backbone": spec,
-            "pool": len(pool),
-            "test": len(test),
-            "majority_rate": round(majority, 4),
-            "labels": [0, *range(START, BUDGET + 1, STEP)],
-            "mean_accuracy": {s: [round(majority, 4), *m] for s, m in means.items()},
-            "per_seed": {s: [[round(v, 4) for v in c] for c in runs] for s, runs in curves.items()},
-            "random_at_200": target,
-            "labels_to_match_random_200": {s: labels_to_match(m, target) for s, m in means.items()},
-            "seconds": round(time.perf_counter() - started, 1),
-        }
-        best = min((v for v in record["datasets"][name]["labels_to_match_random_200"].values() if v), default=None)
-        record["datasets"][name]["target_met"] = best is not None and best <= TARGET_LABELS
-        print(name, record["datasets"][name]["labels_to_match_random_200"], flush=True)
-        record["load_average"] = os.getloadavg()
+    for name in DATASETS:
+        record["datasets"][name] = run_dataset(name, strategies, record["datasets"].get(name))
+        record["target_met"] = all(d.get("target_met") for d in record["datasets"].values())
+        record.setdefault("load_average", {})
+        loads = (
+            record["load_average"]
+            if isinstance(record["load_average"], dict)
+            else {"first run": record["load_average"]}
+        )
+        record["load_average"] = {**loads, "+".join(strategies): os.getloadavg()}
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "active_learning.json").write_text(json.dumps(record, indent=2) + "\n")  # after each dataset
-    record["target_met"] = all(d["target_met"] for d in record["datasets"].values())
-    record["load_average"] = os.getloadavg()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "active_learning.json").write_text(json.dumps(record, indent=2) + "\n")
+        path.write_text(json.dumps(record, indent=2) + "\n")  # after each dataset
 
 
 if __name__ == "__main__":

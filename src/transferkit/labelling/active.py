@@ -1,8 +1,9 @@
 """Active-learning selection over cached embeddings: which unlabelled rows to label next.
 
-Uncertainty (entropy, margin) reads a probe's probabilities; diversity (k-center greedy) reads only the
-embeddings, so it also serves a cold start with no labels; BADGE (Ash et al., 2020) mixes both: k-means++ seeding
-over the probe's gradient embeddings, whose length is the uncertainty and whose direction is the content.
+Uncertainty (entropy, margin) reads a probe's probabilities; diversity (k-center greedy, and TypiClust's typical
+rows of uncovered clusters) reads only the embeddings, so it also serves a cold start with no labels; BADGE (Ash
+et al., 2020) mixes both: k-means++ seeding over the probe's gradient embeddings, whose length is the uncertainty
+and whose direction is the content.
 small-text is installed, but its strategies query its own classifier wrappers, and its `greedy_coreset` treats
 positions in the unlabelled pool as rows of the matrix (equal only when the pool is the first rows): these few
 lines over numpy and scikit-learn are the whole of each method.
@@ -24,8 +25,9 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 from transferkit.errors import ConfigError
 
 UNCERTAINTY = ("entropy", "margin", "badge")  # these need a model's probabilities
-DIVERSITY = ("kcenter", "random")
-STRATEGIES = ("random", "entropy", "margin", "kcenter", "badge")
+DIVERSITY = ("kcenter", "typiclust", "random")
+STRATEGIES = ("random", "entropy", "margin", "kcenter", "typiclust", "badge")
+TYPICALITY_NEIGHBOURS = 20
 BADGE_DIMENSIONS = 64  # embeddings are reduced before the gradient outer product (classes x dims columns)
 
 
@@ -62,6 +64,28 @@ def kcenter_greedy(embeddings: np.ndarray, labelled: np.ndarray, n: int, *, seed
         choice = int(np.argmax(nearest))
         picked.append(choice)
         nearest = np.minimum(nearest, 2.0 - 2.0 * unit @ unit[choice])
+    return np.array(picked, dtype=int)
+
+
+def typiclust(reduced: np.ndarray, labelled: np.ndarray, n: int, *, seed: int = 0) -> np.ndarray:
+    """TypiClust (Hacohen et al., 2022), for low budgets: k-means into labelled + n clusters, then from each of the
+    largest clusters with no labelled row its most typical row (the densest: nearest to its neighbours)."""
+    from sklearn.cluster import KMeans
+
+    clusters = KMeans(n_clusters=min(len(labelled) + n, len(reduced)), n_init=1, random_state=seed).fit_predict(reduced)
+    covered = set(clusters[labelled].tolist())
+    sizes = np.bincount(clusters)
+    order = [int(c) for c in np.argsort(-sizes, kind="stable") if int(c) not in covered][:n]
+    picked = []
+    for cluster in order:
+        members = np.flatnonzero(clusters == cluster)
+        gaps = np.linalg.norm(reduced[members][:, None, :] - reduced[members][None, :, :], axis=2)
+        nearest = np.sort(gaps, axis=1)[:, 1 : TYPICALITY_NEIGHBOURS + 1]
+        typicality = 1.0 / (nearest.mean(axis=1) + 1e-12) if nearest.size else np.ones(len(members))
+        picked.append(int(members[np.argmax(typicality)]))
+    if len(picked) < n:  # fewer uncovered clusters than rows wanted: the rest by k-center greedy
+        more = kcenter_greedy(reduced, np.concatenate([labelled, picked]).astype(int), n - len(picked), seed=seed)
+        picked += [int(row) for row in more]
     return np.array(picked, dtype=int)
 
 
@@ -117,4 +141,7 @@ def select(
         return candidates[np.argsort(margin(proba[candidates]), kind="stable")[:n]]
     if strategy == "kcenter":
         return kcenter_greedy(embeddings, labelled, n, seed=seed)
-    return badge(reduced if reduced is not None else reduce(embeddings, seed=seed), proba, candidates, n, seed=seed)
+    reduced = reduced if reduced is not None else reduce(embeddings, seed=seed)
+    if strategy == "typiclust":
+        return typiclust(reduced, labelled, n, seed=seed)
+    return badge(reduced, proba, candidates, n, seed=seed)

@@ -135,10 +135,21 @@ def pool_backbone(spec: str | None, modality: str, *, max_length: int = 128) -> 
 
 
 def embed(
-    backbone: Backbone, inputs: list[str], *, cache_dir: str | Path | None = None, batch_size: int = 32
+    backbone: Backbone,
+    inputs: list[str],
+    *,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 32,
+    use_cache: bool = True,
 ) -> np.ndarray:
-    """Embeddings of `inputs` (cached on disk: a backbone runs once per input)."""
+    """Embeddings of `inputs` (cached on disk: a backbone runs once per input). A fine-tuned backbone passes
+    `use_cache=False`: the cache is keyed by the pretrained weights, not by what training changed."""
     features, _stats = extract_features(
-        backbone, inputs, cache_dir=cache_dir, batch_size=batch_size, description=f"Embedding ({backbone.spec})"
+        backbone,
+        inputs,
+        cache_dir=cache_dir,
+        batch_size=batch_size,
+        description=f"Embedding ({backbone.spec})",
+        use_cache=use_cache,
     )
     return features

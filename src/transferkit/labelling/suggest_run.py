@@ -51,7 +51,7 @@ def model_outputs(model: Any, pool: Pool, *, trained: bool, cache_dir, batch_siz
     backbone = model.backbone
     if backbone is None:
         raise ConfigError("This model uses no pretrained backbone (a classic baseline); suggest needs embeddings.")
-    features = embed(backbone, pool.inputs, cache_dir=cache_dir if not trained else None, batch_size=batch_size)
+    features = embed(backbone, pool.inputs, cache_dir=cache_dir, batch_size=batch_size, use_cache=not trained)
     if not trained and hasattr(model, "predict_proba_features"):  # a frozen backbone: the head alone, on the cache
         return features, model.predict_proba_features(features)
     return features, model.predict_proba(pool.inputs, batch_size=batch_size)

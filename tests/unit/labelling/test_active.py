@@ -75,3 +75,12 @@ def test_badge_beats_random_sampling_on_real_digits():
             model = probe(features[pool][chosen], labels[pool][chosen], C=1.0)
             scores[strategy].append((model.predict(features[test]) == labels[test]).mean())
     assert np.mean(scores["badge"]) > np.mean(scores["random"])
+
+
+def test_cold_typiclust_takes_one_typical_row_from_every_cluster():
+    rows, groups = clusters()
+    picked = select("typiclust", n=5, embeddings=rows, labelled=np.array([], dtype=int), seed=2)
+    assert sorted(groups[picked]) == [0, 1, 2, 3, 4]
+    centres = np.stack([rows[groups == g].mean(axis=0) for g in range(5)])
+    spread = np.linalg.norm(rows - centres[groups], axis=1)
+    assert np.median(spread[picked]) < np.median(spread)  # typical rows sit near their cluster's centre

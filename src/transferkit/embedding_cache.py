@@ -42,6 +42,7 @@ def default_cache_dir() -> Path:
 
 EMBED_RUNTIME_ENV = "TRANSFERKIT_EMBED_RUNTIME"
 _EMBEDDERS: dict[tuple[int, str], OnnxEmbedder] = {}  # one onnxruntime session per backbone and folder
+_BF16: dict[int, Bf16Embedder] = {}  # one per backbone, so its fp32 check runs once per process
 
 
 def default_onnx_dir() -> Path:
@@ -419,5 +420,7 @@ def embedder(backbone: Backbone, runtime: str) -> Callable[[Batch], np.ndarray]:
     if runtime == "onnx":
         return onnx_embedder(backbone)
     if runtime == "bf16":
-        return Bf16Embedder(backbone)
+        if id(backbone) not in _BF16 or _BF16[id(backbone)].backbone is not backbone:
+            _BF16[id(backbone)] = Bf16Embedder(backbone)
+        return _BF16[id(backbone)]
     return lambda batch: backbone(batch).float().cpu().numpy()

@@ -19,6 +19,7 @@ from transferkit.backbones.path_loading import load_path, path_modality
 from transferkit.backbones.registry import (
     BackboneEntry,
     backbone_entry,
+    can_generate,
     create_backbone,
     list_backbones,
     list_sources,
@@ -109,6 +110,7 @@ for _name, _factory, _modality, _description, _params, _input in _BUNDLED:
         parameters=_params,
         input=_input,
         offline=True,
+        generates=_name == "smollm2-135m",  # fit --task causal-lm / seq2seq-pairs, transferkit generate
     )
 
 # Tabular backbones over the preprocessed columns of a table (preprocessing fitted on the training split).
@@ -155,7 +157,14 @@ _HUB = [
 for _name, _modality, _description, _params, _input in _HUB:
     _loader = _HUB_LOADERS[_name.split(":")[0]]  # the spec's source
     register_backbone(
-        _name, _loader, modality=_modality, description=_description, parameters=_params, input=_input, offline=False
+        _name,
+        _loader,
+        modality=_modality,
+        description=_description,
+        parameters=_params,
+        input=_input,
+        offline=False,
+        generates=_name == "hf:gpt2",
     )
 
 __all__ = [
@@ -164,6 +173,7 @@ __all__ = [
     "TimmImageBackbone",
     "WeightsCfg",
     "backbone_entry",
+    "can_generate",
     "create_backbone",
     "list_backbones",
     "list_sources",

@@ -22,6 +22,7 @@ class BackboneEntry:
     parameters: str
     input: str
     offline: bool
+    generates: bool = False  # a causal LM whose text generation transferkit can adapt (fit --task causal-lm)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def register_backbone(
     parameters: str,
     input: str,
     offline: bool,
+    generates: bool = False,
 ) -> None:
     """Add a backbone under a spec name such as ``bundled:minilm``; a duplicate name raises.
 
@@ -57,7 +59,7 @@ def register_backbone(
     """
     if name in _REGISTRY:
         raise ConfigError(f"A backbone named '{name}' is already registered; choose another name.")
-    _REGISTRY[name] = BackboneEntry(name, factory, modality, description, parameters, input, offline)
+    _REGISTRY[name] = BackboneEntry(name, factory, modality, description, parameters, input, offline, generates)
 
 
 def unregister_backbone(name: str) -> None:
@@ -109,6 +111,25 @@ def backbone_entry(spec: str) -> BackboneEntry:
         f"{', '.join(p + ':NAME' for p in sorted(_SOURCES) if p != 'bundled')} "
         "(`transferkit backbones` lists them)."
     )
+
+
+def can_generate(spec: str) -> bool:
+    """Whether a backbone generates text: a registered causal LM, or an ``hf:`` / ``path:`` folder or cached hub
+    model whose config is a causal LM (read from local files; unknown -> False).
+
+    Example:
+        >>> can_generate("bundled:smollm2-135m"), can_generate("bundled:minilm")
+        (True, False)
+    """
+    from transferkit.backbones.hf_hub import model_kind, read_hf_config
+
+    try:  # an hf: entry reads the model's config already (its modality); a folder without one is not a model
+        entry = backbone_entry(spec)
+        if entry.generates or spec.partition(":")[0] not in ("hf", "path"):
+            return entry.generates
+        return model_kind(read_hf_config(parse_spec(spec).name, spec)) == "decoder"
+    except (BackboneError, OSError, ValueError):
+        return False
 
 
 def create_backbone(spec: str, *, weights: str | None = None, **options: object) -> Backbone:

@@ -181,6 +181,7 @@ def recommend(
     device: str = "cpu",
     budget: Budget | str | None = None,
     measure: bool = True,
+    generate: bool = False,
 ) -> Shortlist:
     """A shortlist of registered backbones for a task, smallest first on CPU and largest first on CUDA.
 
@@ -190,6 +191,7 @@ def recommend(
         device: cpu or cuda: where the model will run; latency is measured there when it exists here.
         budget: A `Budget` or text (``"latency=50ms,params=10M"``); backbones over it move to `excluded`.
         measure: Load offline backbones to measure latency and memory (a few seconds each).
+        generate: Only backbones that generate text (causal LMs, for fit --task causal-lm / seq2seq-pairs).
 
     Returns:
         Shortlist with rows (fitting the budget), excluded (with reasons) and plain-words notes.
@@ -216,6 +218,12 @@ def recommend(
         measure_device = None
         notes.append("No CUDA device here: latency is not measured; CUDA latency is far lower than CPU latency.")
     entries = list_backbones(modality=modality)
+    if generate:
+        entries = [entry for entry in entries if entry.generates]
+        notes.append(
+            "Only backbones that generate text are listed; adapt one with `transferkit fit DATA --task causal-lm` "
+            "(or seq2seq-pairs) and run it with `transferkit generate`."
+        )
     if get_modality(modality).backbone_advice:
         notes.append(get_modality(modality).backbone_advice)
     if not entries:
@@ -239,7 +247,7 @@ def recommend(
     rows.sort(key=lambda r: (not r.offline, (-1 if large_first else 1) * (r.params_m or 0.0), r.spec))
     if entries and not rows:
         notes.append("No backbone fits the budget; loosen --budget or see the excluded list.")
-    if rows:
+    if rows and not generate:  # rank scores frozen features against labels: not a measure of generation
         notes.append(
             f"Next: `transferkit rank DATA --candidates {','.join(r.spec for r in rows[:5])}` measures "
             "them on your own data."

@@ -29,7 +29,7 @@ def tables(reviews_csv, tmp_path_factory):
 
 
 def test_zero_shot_classifies_clear_reviews_from_descriptions(tables, tmp_path):
-    clear = pd.DataFrame({"review": ["Delicious, I love it, five stars!", "Stale, tasteless and a waste of money."]})
+    clear = pd.DataFrame({"review": ["Delicious, I love it, five stars!", "Arrived broken and tasted awful."]})
     clear.to_csv(tmp_path / "clear.csv", index=False)
     labels = "great: a review praising the product, other: a complaint about the product"
     argv = ["zero-shot", str(tmp_path / "clear.csv"), "--text-column", "review", "--labels", labels]

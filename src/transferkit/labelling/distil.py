@@ -118,7 +118,8 @@ def distil(
     if teacher_model.modality != pool.modality:
         raise ConfigError(f"The teacher reads {teacher_model.modality}; {pool.source} holds {pool.modality}.")
     student_backbone = pool_backbone(student, pool.modality)
-    settings = {"teacher": str(folder), "data": str(data), "student": student, "test_data": test_data, "C": C}
+    settings = {"teacher": str(folder), "data": str(data), "student": student, "C": C}
+    settings["test_data"] = None if test_data is None else str(test_data)
     with labelling_run("distil", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
         started = time.perf_counter()
         _features, soft = model_outputs(

@@ -28,7 +28,8 @@ def labelling_run(
 ) -> Iterator[Path]:
     """Claim runs/NAME for a labelling command, write its config.yaml and log; yield the folder."""
     folder = RunFolder.claim(output_dir, name or unique_run_name(kind), overwrite=overwrite, kind=kind)
-    write_atomic(folder.path / "config.yaml", yaml.safe_dump({"command": kind, **options}, sort_keys=False))
+    plain = {key: str(value) if isinstance(value, Path) else value for key, value in options.items()}
+    write_atomic(folder.path / "config.yaml", yaml.safe_dump({"command": kind, **plain}, sort_keys=False))
     with folder.in_progress(), run_log(folder.path):
         yield folder.path
 

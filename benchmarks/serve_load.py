@@ -11,7 +11,7 @@ machine's, the ratios are what carries over. Bounded: every level stops after --
 
 Run:  .venv/bin/python benchmarks/bundle_quantised.py   # fits the probes and writes the bundles first
       .venv/bin/python benchmarks/serve_load.py [--work /tmp/tk-bundles] [--seconds 15] [--sustain 60]
-Writes benchmarks/results/serve_load.json.
+Writes benchmarks/results/serve_load.json (serve_load_arena.json with --arena: onnxruntime's CPU memory arena on).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LEVELS = (1, 8, 32)
+ARENA: dict[str, str] = {}  # --arena: onnxruntime's CPU memory arena on in the server (the runtime turns it off)
 
 
 def free_port() -> int:
@@ -58,7 +59,8 @@ class Server:
             "from transferkit.serving.server import serve; from transferkit.serving.settings import ServeSettings; "
             f"serve({str(bundle)!r}, port={self.port}, settings=ServeSettings({options}))"
         )
-        self.process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # uvicorn's access log
+        self.process = subprocess.Popen([sys.executable, "-c", code], **quiet, env=os.environ | ARENA)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self) -> None:
@@ -92,7 +94,7 @@ async def load(url: str, bodies: list[dict], *, clients: int, seconds: float, se
             count += clients
             started = time.perf_counter()
             try:
-                answer = await session.post(f"{url}/predict", json=body, timeout=60)
+                answer = await session.post(f"{url}/predict", json=body, timeout=180)
                 ok = answer.status_code == 200
             except httpx.HTTPError:
                 ok = False
@@ -145,7 +147,9 @@ def run_model(name: str, work: Path, args: argparse.Namespace) -> dict:
     bodies = bodies_for(name, work)
     bundle = work / f"{name}-bundle"
     result = {"model": name, "bundle_graph": "fp32", "levels": [], "unbatched": []}
-    server = Server(bundle, max_batch=32, max_wait_ms=5.0, precision="fp32", max_queue=1024)
+    # --truncate as predict does; a generous timeout: on this shared machine a full queue takes tens of seconds
+    common = {"precision": "fp32", "max_queue": 1024, "truncate": True, "timeout_s": 150.0}
+    server = Server(bundle, max_batch=32, max_wait_ms=5.0, **common)
     try:
         server.wait_ready()
         asyncio.run(load(server.url, bodies, clients=4, seconds=3))  # warm-up, not recorded
@@ -160,7 +164,7 @@ def run_model(name: str, work: Path, args: argparse.Namespace) -> dict:
         result["sustained"] = sustained
     finally:
         server.stop()
-    server = Server(bundle, max_batch=1, max_wait_ms=0.0, precision="fp32", max_queue=1024)
+    server = Server(bundle, max_batch=1, max_wait_ms=0.0, **common)
     try:
         server.wait_ready()
         for clients in (1, 32):
@@ -180,10 +184,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds per concurrency level")
     parser.add_argument("--sustain", type=float, default=60.0, help="seconds of the sustained run (32 clients)")
     parser.add_argument("--models", nargs="+", default=["text", "image"])
+    parser.add_argument("--arena", action="store_true", help="server with onnxruntime's CPU arena on")
     args = parser.parse_args()
+    if args.arena:
+        ARENA["TRANSFERKIT_ORT_ARENA"] = "1"
+    name = "serve_load_arena" if args.arena else "serve_load"
     started = time.time()
     load_before = os.getloadavg()
     models = [run_model(name, args.work, args) for name in args.models]
+    earlier = RESULTS / f"{name}.json"
+    if earlier.is_file():  # a run of some models keeps the others' earlier rows
+        kept = [m for m in json.loads(earlier.read_text())["models"] if m["model"] not in args.models]
+        models = kept + models
     payload = {
         "benchmark": "serve_load",
         "machine": {
@@ -197,14 +209,15 @@ def main() -> None:
             "sustained_seconds": args.sustain,
             "server": "transferkit.serving (FastAPI + uvicorn, 1 process), fp32 graph, max_batch 32, max_wait 5 ms",
             "unbatched": "same server with max_batch 1",
-            "request": "one input per request (a fine-food review; an MNIST digit PNG as base64)",
+            "request": "one input per request (a fine-food review, cut at 128 tokens: --truncate; an MNIST digit PNG)",
             "clients": "httpx.AsyncClient in one process on the same machine",
+            "onnxruntime_cpu_arena": bool(args.arena),
         },
         "models": models,
         "seconds": round(time.time() - started, 1),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "serve_load.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps(payload, indent=2))
 
 

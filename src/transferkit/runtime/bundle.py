@@ -91,6 +91,9 @@ def _session(path: Path, *, threads: int | None):
     # Idle intra-op threads sleep instead of spinning: on a busy shared machine spinning threads steal the cores the
     # work needs (measured at load ~28 on 2 cores, MiniLM batch 64: 1.7 vs 1.3 texts/s, 1 thread 2.0 vs 1.4).
     options.add_session_config_entry("session.intra_op.allow_spinning", os.environ.get("TRANSFERKIT_ORT_SPIN", "0"))
+    # No CPU memory arena: with dynamic batch and token axes the arena kept every shape's buffers, and a server's
+    # resident memory grew over a sustained run (benchmarks/serve_load.py: 728 -> 1014 MB in 40 s for images).
+    options.enable_cpu_mem_arena = os.environ.get("TRANSFERKIT_ORT_ARENA", "0") == "1"
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

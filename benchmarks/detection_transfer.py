@@ -11,6 +11,8 @@ Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/detection_transfer.py 
       .venv/bin/python benchmarks/detection_transfer.py --sizes 50 200 --seeds 0          (adds to the results)
       .venv/bin/python benchmarks/detection_transfer.py --sizes 100 --seeds 0 --arms two-stage full \
           --results detection_strategies.json                                             (strategy comparison)
+      .venv/bin/python benchmarks/detection_transfer.py --sizes 100 --seeds 2 --epochs 20 \
+          --results detection_transfer_20_epochs.json                                     (a longer budget)
 Writes benchmarks/results/detection_transfer.json (or --results), updated after every cell, with the load average.
 """
 
@@ -99,7 +101,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--arms", nargs="+", default=["pretrained", "scratch"], choices=sorted(STRATEGY))
     parser.add_argument("--results", default="detection_transfer.json")
+    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"], help="training epochs of every arm")
     args = parser.parse_args()
+    SETTINGS["epochs"] = args.epochs
     import torch
 
     torch.set_num_threads(2)

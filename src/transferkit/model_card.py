@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from transferkit.config import RunSpec
+from transferkit.models.boosting import trees_modality
 from transferkit.tasks import ClassificationTask, Task
 
 KIND_TEXT = {
@@ -80,7 +81,7 @@ def model_card(
 
 
 def _kind_text(chosen: str, modality: str) -> str:
-    if chosen == "classic" and modality == "tabular":
+    if chosen == "classic" and trees_modality(modality):
         return TABLE_CLASSIC_TEXT
     return KIND_TEXT.get(chosen, "a transfer strategy")
 

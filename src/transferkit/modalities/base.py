@@ -27,12 +27,15 @@ class ClassicRecipe:
 
     `steps(labels, seed)` are the scikit-learn pipeline steps fitted on `prepare(inputs)`; `features` is the
     classic feature transform a `FeatureModel` stores (None: this recipe cannot become one, e.g. boosting).
+    `model` says what strategy auto saves when it picks this recipe: "linear" (a FeatureModel) or "trees"
+    (gradient-boosted trees on the raw columns, `transferkit.models.boosting`).
     """
 
     description: str
     prepare: Callable[[Any], Any]
     steps: Callable[[list[str], int], list[Any]]
     features: Any = None
+    model: str = "linear"
 
 
 @dataclass(frozen=True)

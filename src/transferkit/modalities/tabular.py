@@ -98,6 +98,7 @@ MODALITY = Modality(
         prepare=table_matrix,
         steps=_boosting,
         features=None,  # trees do not become a linear FeatureModel
+        model="trees",  # strategy auto saves them as BoostingModel (allow-listed skops)
     ),
     backbone_advice=(
         "Tables rarely have a pretrained backbone: tabular:columns (the preprocessed columns) is the start, "

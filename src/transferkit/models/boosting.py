@@ -23,6 +23,7 @@ import pandas as pd
 
 from transferkit.backbones.base import Backbone
 from transferkit.errors import ArtifactError, DataError
+from transferkit.modalities import get_modality
 from transferkit.modalities.tabular import BOOSTING_MAX_CATEGORIES
 
 KIND = "boosting"
@@ -158,6 +159,17 @@ class BoostingModel:
 
     def activate(self, outputs: Any) -> Any:
         return self.model_inputs([])
+
+
+def trees_modality(modality: str) -> bool:
+    """Whether `modality`'s classic model is gradient-boosted trees (its recipe says so; tables today).
+
+    Example:
+        >>> trees_modality("tabular"), trees_modality("text")
+        (True, False)
+    """
+    recipe = get_modality(modality).classic
+    return recipe is not None and recipe.model == "trees"
 
 
 def make_estimator(*, seed: int, params: dict[str, Any] | None = None) -> Any:

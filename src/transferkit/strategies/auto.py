@@ -43,7 +43,7 @@ from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.embedding_cache import extract_features
 from transferkit.errors import ConfigError
-from transferkit.models.boosting import fit_boosting
+from transferkit.models.boosting import fit_boosting, trees_modality
 from transferkit.models.classic import ClassicBaseline
 from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.models.target import TrainingTarget
@@ -73,9 +73,8 @@ MEASURE_ROWS = 8
 EVAL_STEP_FRACTION = 0.35  # a forward pass costs about a third of forward + backward
 # Classic features that save without pickle (TF-IDF vocabulary, pixels) and concatenate with embeddings.
 CLASSIC_MODALITIES = ("text", "image")
-# Tables' classic model is gradient-boosted trees (models/boosting.py, saved as allow-listed skops): a candidate
-# of its own; there is nothing to concatenate (a table's embedding is its preprocessed columns).
-TREE_MODALITIES = ("tabular",)
+# Where a modality's classic model is gradient-boosted trees (tables: models/boosting.trees_modality, saved as
+# allow-listed skops) there is nothing to concatenate (a table's embedding is its preprocessed columns).
 PRESET_BUDGET_SCALE = {"fast": 1.0, "balanced": 1.0, "best": 4.0}  # times --budget-minutes
 # A fit that no fold has timed can run several times its estimate on a loaded machine (measured: a contrastive
 # final fit estimated at 71 s took 256 s on 2 cores at load 8): it must fit this many times over.
@@ -221,7 +220,7 @@ class AutoStrategy(Strategy):
         folds = folds_of(train, seed=spec.run.seed)
         scorers = cheap_scorers(train, embeddings, seed=spec.run.seed)
         skipped: dict[str, str] = {}
-        if train.modality in TREE_MODALITIES:
+        if trees_modality(train.modality):
             skipped["concat"] = f"no classic features to concatenate for {train.modality} data (classic: boosted trees)"
             options, refused = tree_options(spec)
             scorers = {"probe": scorers["probe"]}
@@ -393,7 +392,7 @@ class AutoStrategy(Strategy):
             result = get_strategy(chosen).fit(
                 backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir, target=target
             )
-        elif chosen == "classic" and train.modality in TREE_MODALITIES:
+        elif chosen == "classic" and trees_modality(train.modality):
             model = fit_boosting(
                 train.inputs,
                 train.labels or [],

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from transferkit.data.dataset import LabeledData
-from transferkit.models.boosting import fit_boosting
+from transferkit.models.boosting import fit_boosting, trees_modality
 from transferkit.models.classic import ClassicBaseline, stratified_folds
 from transferkit.models.feature_model import fit_concat
 from transferkit.strategies.probe import uniform_scaling
@@ -70,7 +70,7 @@ def cheap_scorers(data: LabeledData, embeddings: np.ndarray, *, seed: int) -> di
         return probe_accuracy(embeddings, labels, train, test)
 
     def classic(train: list[int], test: list[int]) -> float:
-        if data.modality == "tabular":  # gradient-boosted trees, fitted as the saved model is (models/boosting.py)
+        if trees_modality(data.modality):  # gradient-boosted trees, fitted as the saved model is (models/boosting.py)
             return boosting_accuracy(data, train, test, seed=seed)
         model = ClassicBaseline(modality=data.modality, seed=seed).fit(
             [data.inputs[i] for i in train], list(labels[train])

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.errors import require
+from transferkit.models.boosting import trees_modality
 from transferkit.strategies.choice import MIN_PAIRED_FOLDS, NOISE_STANDARD_ERRORS, Scorer, paired_margin
 
 Space = Callable[[Any], dict[str, Any]]  # an Optuna trial -> the options it tries
@@ -65,7 +66,7 @@ TREES_SPACE: Space = boosting_space  # "classic" on a table
 def space_for(name: str, modality: str) -> Space | None:
     """What `--search` tries for candidate `name` on `modality` data; None: nothing to search."""
     if name == "classic":
-        return TREES_SPACE if modality == "tabular" else None
+        return TREES_SPACE if trees_modality(modality) else None
     return SPACES.get(name)
 
 

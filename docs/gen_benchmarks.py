@@ -866,6 +866,96 @@ TABLES |= {
 }
 
 
+# -- language models (issue 27) ----------------------------------------------------------------------------------
+
+LM_CORPORA = {"lora": "fine-food reviews", "full": "fine-food reviews", "second-corpus": "movielens titles + genres"}
+
+
+def _lm_arms() -> dict[str, Any]:
+    return load("lm_transfer")["arms"]
+
+
+def lm_transfer() -> str:
+    """Issue 27: held-out perplexity of SmolLM2-135M before and after LoRA / full fine-tuning, with time and RSS."""
+    arms = _lm_arms()
+    header = ["arm", "corpus", "strategy", "base perplexity", "adapted perplexity", "reduction", "optimizer steps"]
+    header += ["train s (stopped by)", "peak RSS MB", "test tokens", "load average (start / end)"]
+    rows = []
+    for arm, corpus in LM_CORPORA.items():
+        if arm not in arms:
+            continue
+        r = arms[arm]
+        rows.append(
+            [
+                arm,
+                corpus,
+                r["strategy"]["name"],
+                f2(r["test"]["base_perplexity"]),
+                f2(r["test"]["perplexity"]),
+                f"{r['gain']['perplexity_reduction']:.1%}",
+                r["strategy"]["steps"],
+                f"{r['train_seconds']:.0f} ({r['strategy']['stopped_by']})",
+                f"{r['peak_rss_mb']:,.0f}",
+                r["test"]["tokens"],
+                " / ".join(map(str, r["load_average"])),
+            ]
+        )
+    return table(header, rows)
+
+
+def lm_transfer_samples() -> str:
+    """Issue 27: held-out reviews continued greedily by the base and the LoRA-adapted model (32 new tokens)."""
+    samples = _lm_arms()["lora"]["samples"]
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ⏎ ")
+
+    rows = [[cell(s["prompt"]), cell(s["reference"][:80]), cell(s["base"]), cell(s["adapted"])] for s in samples]
+    return table(["prompt (first words of a test review)", "the review goes on", "base", "LoRA-adapted"], rows)
+
+
+def lm_transfer_pairs() -> str:
+    """Issue 27: review -> sentiment word, LoRA-tuned vs the base prompted with three worked examples."""
+    arms = _lm_arms()
+    if "pairs" not in arms:
+        return "_The pairs arm has not been run yet._"
+    r = arms["pairs"]
+    test = r["test"]
+    header = ["model", "exact match", "ROUGE-L", "test pairs", "train pairs (used)", "train s", "load average"]
+    used = r["data"]["train"]["pairs"]
+    load_line = " / ".join(map(str, r["load_average"]))
+    base = ["base SmolLM2, few-shot (3 examples)", f3(test["base_exact_match"]), f3(test["base_rouge_l"])]
+    adapted = ["LoRA-tuned on pairs", f3(test["exact_match"]), f3(test["rouge_l"])]
+    steps = f"{used} ({r['strategy']['steps']} steps)"
+    rows = [
+        [*base, test["examples"], "0", "0", ""],
+        [*adapted, test["examples"], steps, f"{r['train_seconds']:.0f}", load_line],
+    ]
+    return table(header, rows)
+
+
+def lm_transfer_speed() -> str:
+    """Issue 27: greedy generation's tokens/s against the model's forward rate over a 128-token block."""
+    arms = _lm_arms()
+    if "speed" not in arms:
+        return "_The speed arm has not been run yet._"
+    r = arms["speed"]
+    header = ["forward over a 128-token block (tokens/s)", "greedy generation (tokens/s)", "ratio", "load average"]
+    ratio = r["generate_tokens_per_s"] / r["forward_tokens_per_s"]
+    rows = [
+        [r["forward_tokens_per_s"], r["generate_tokens_per_s"], f"{ratio:.3f}", " / ".join(map(str, r["load_average"]))]
+    ]
+    return table(header, rows)
+
+
+TABLES |= {
+    "lm_transfer": lm_transfer,
+    "lm_transfer_samples": lm_transfer_samples,
+    "lm_transfer_pairs": lm_transfer_pairs,
+    "lm_transfer_speed": lm_transfer_speed,
+}
+
+
 # -- detection (issue 24) ----------------------------------------------------------------------------------------
 
 

@@ -75,10 +75,12 @@ def test_patchtst_head_only_through_the_python_api(tables, tmp_path):
 
 
 def test_covariates_from_a_long_table_reach_the_model(tmp_path, capsys):
-    """Demand driven by a temperature known ahead (a forecast) and a price known only up to each origin: with
-    --future-covariate the model sees the horizon's temperatures and its error falls far below the run
-    without covariates; both columns are in the saved model's inputs. Synthetic data: this checks the wiring
-    (the promise that a column passed reaches neuralforecast's model), not a claim about real demand."""
+    """Demand driven by a temperature known ahead (a forecast), in a long table through the CLI, twice: with
+    --covariate price (known up to each origin; noise here) and with --future-covariate temperature. Each
+    column reaches the saved model's inputs. With the temperature over the horizon the error falls below half
+    of the price run's, and below 0.6 of the best forecaster that reads only the demand's own past (AutoARIMA,
+    which can model the temperature's AR(1) echo). Measured: 0.44 against 1.32 and 1.02. Synthetic data: this
+    checks the wiring (a column passed reaches neuralforecast's model and is used), not a claim about real demand."""
     from neuralforecast import NeuralForecast
 
     rng = np.random.default_rng(0)
@@ -91,14 +93,14 @@ def test_covariates_from_a_long_table_reach_the_model(tmp_path, capsys):
     argv = ["forecast", str(tmp_path / "demand.csv"), "--id-column", "shop", "--time-column", "day"]
     argv += ["--value-column", "demand", "--horizon", "5", "--context", "10", "--origins", "4", "--steps", "200"]
     argv += ["--output-dir", str(tmp_path / "runs")]
-    assert run([*argv, "--name", "plain"]) == 0, capsys.readouterr()
-    covariates = ["--future-covariate", "temperature", "--covariate", "price"]
-    assert run([*argv, *covariates, "--name", "with"]) == 0, capsys.readouterr()
-    plain, with_covariates = (
-        json.loads((tmp_path / "runs" / name / "metrics.json").read_text()) for name in ("plain", "with")
-    )
-    assert with_covariates["future_covariates"] == ["temperature"] and with_covariates["covariates"] == ["price"]
-    mase = with_covariates["models"]["target-only"]["mase"]
-    assert mase < 0.5 * plain["models"]["target-only"]["mase"] and mase < with_covariates["naive"]["mase"]
-    model = NeuralForecast.load(str(tmp_path / "runs" / "with" / "model")).models[0]
-    assert list(model.futr_exog_list) == ["temperature"] and list(model.hist_exog_list) == ["price"]
+    assert run([*argv, "--covariate", "price", "--name", "past"]) == 0, capsys.readouterr()
+    assert run([*argv, "--future-covariate", "temperature", "--name", "ahead"]) == 0, capsys.readouterr()
+    past, ahead = (json.loads((tmp_path / "runs" / name / "metrics.json").read_text()) for name in ("past", "ahead"))
+    assert past["covariates"] == ["price"] and ahead["future_covariates"] == ["temperature"]
+    mase = ahead["models"]["target-only"]["mase"]
+    assert mase < 0.5 * past["models"]["target-only"]["mase"] and mase < 0.6 * ahead["models"]["AutoARIMA"]["mase"]
+    models = {
+        name: NeuralForecast.load(str(tmp_path / "runs" / name / "model")).models[0] for name in ("past", "ahead")
+    }
+    assert list(models["past"].hist_exog_list) == ["price"] and not models["past"].futr_exog_list
+    assert list(models["ahead"].futr_exog_list) == ["temperature"] and not models["ahead"].hist_exog_list

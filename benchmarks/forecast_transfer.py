@@ -12,7 +12,7 @@ Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/forecast_transfer.py [
       [--models nhits patchtst]
 (us-stocks needs `pip install bokeh-sampledata`). Writes benchmarks/results/forecast_transfer.json (EuStockMarkets)
 or forecast_transfer_us_stocks.json (inputs, machine, MASE / sMAPE / direction per model), updated after every
-target. About 5 minutes per dataset on 2 busy cores for NHITS; PatchTST adds about three times that.
+target. About 5 minutes per dataset on 2 busy cores for NHITS; PatchTST adds about twice that.
 """
 
 from __future__ import annotations

@@ -776,6 +776,13 @@ def export(
             f"{result.boxes_compared} box(es) after NMS: max abs difference {result.max_abs_diff:.2e}: OK"
         )
         return
+    if saved_task_name(model) in ("causal-lm", "seq2seq-pairs") and (route := route_for_model(model)) is not None:
+        result = route.export(model, bundle=bundle or output)  # the adapter merged into a transformers folder
+        out.print(
+            f"Wrote {result.path} (a transformers folder, safetensors: the adapter merged into the base); its "
+            f"logits match the adapter-on-base model's within {result.max_abs_diff:.1e} (limit {result.tolerance:.0e})"
+        )
+        return
     inputs = []
     if check:
         frame = api.predict(model, check, text_column=text_column, allow_download=allow_download)  # read as predict

@@ -134,7 +134,7 @@ def distil(
         metrics = compare(teacher_model, student_model, pool=pool, test=test, batch_size=batch_size)
         metrics |= {
             "task": "distil",
-            "teacher": str(folder),
+            "teacher_model": str(folder),
             "student_backbone": student,
             "pool_rows": len(pool.inputs),
         }
@@ -177,6 +177,7 @@ def report_parts(metrics: dict[str, Any]) -> list[str]:
         rows[f"{name}: ms per input"] = part["ms_per_input"]
     rows |= {"agreement on the test rows": metrics.get("agreement"), "speed-up": metrics["speedup"]}
     note = (
-        f"<p class='note'>Teacher {metrics['teacher']}; student {metrics['student_backbone']} + soft-label probe.</p>"
+        f"<p class='note'>Teacher {metrics['teacher_model']}; student {metrics['student_backbone']} "
+        "+ soft-label probe.</p>"
     )
     return [note, summary_table(rows)]

@@ -183,7 +183,7 @@ class _eager_attention:
 def _fuse_encoder(backbone: Backbone, path: Path) -> None:
     """onnxruntime's transformer optimizer on BERT-family encoders (in place); other graphs are left as exported."""
     config = getattr(getattr(backbone, "model", None), "config", None)
-    if backbone.modality != "text" or getattr(config, "model_type", None) not in FUSABLE_ENCODERS:
+    if getattr(config, "model_type", None) not in FUSABLE_ENCODERS:  # text encoders only: ViT is "vit"
         return
     from onnxruntime.transformers.optimizer import optimize_model
 

@@ -46,7 +46,7 @@ from transferkit.run_folder import atomic_output, check_output, write_json
 from transferkit.tasks import Task, task_from_manifest
 from transferkit.workflows.predict import model_columns
 from transferkit.workflows.routes import route_for_model
-from transferkit.workflows.stream_inputs import StreamOptions, chunks, count_items, fingerprint, iter_items
+from transferkit.workflows.stream_inputs import STREAMS, StreamOptions, chunks, count_items, fingerprint, iter_items
 
 logger = logging.getLogger(__name__)
 DEFAULT_CHUNK = 1024
@@ -190,7 +190,7 @@ def run_job(
     model, task, metadata = _load(job)
     options = StreamOptions(
         modality=model.modality,
-        text_column=job.text_column or metadata.get("text_column", "path" if model.modality == "image" else "text"),
+        text_column=job.text_column or metadata.get("text_column", "text"),  # as `predict` reads it
         feature_columns=tuple(model_columns(model, metadata) or ()) or None,
         skip_bad_files=job.skip_bad_files,
     )
@@ -314,7 +314,7 @@ class ChunkPredictor:
         """The items the modality's reader accepts; without skip_bad_files the first bad one is a DataError."""
         from transferkit.modalities.inputs import read_prediction_inputs
 
-        if self.model.modality not in ("image", "audio"):
+        if STREAMS.get(self.model.modality) != "files":  # rows of text: a bad row was named when it was read
             raise exc
         good = []
         for item in items:

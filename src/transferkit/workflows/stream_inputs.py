@@ -29,6 +29,9 @@ from transferkit.errors import DataError, require
 from transferkit.modalities.inputs import read_prediction_inputs
 
 TEXT_TABLES = {".csv", ".tsv", ".jsonl", ".parquet"}
+# How each modality's inputs stream: rows of text, or files (folders walked lazily). Others (tabular) are read
+# whole by the modality's reader. (A `Modality` hook would be the registry's way; this table keeps it in one place.)
+STREAMS = {"text": "rows", "image": "files", "audio": "files"}
 READ_ROWS = 4096  # rows pandas / pyarrow parse at a time; independent of the prediction chunk size
 
 
@@ -55,9 +58,10 @@ def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
 
 def streamed(path: Path, options: StreamOptions) -> bool:
     """Whether `path` is read lazily (else: read whole by the modality's reader, then chunked)."""
-    if options.modality == "text":
+    kind = STREAMS.get(options.modality)
+    if kind == "rows":
         return path.is_file() and path.suffix.lower() in TEXT_TABLES | {".txt"}
-    if options.modality in ("image", "audio"):
+    if kind == "files":
         return path.is_dir() or (path.is_file() and path.suffix.lower() not in TEXT_TABLES | {".json"})
     return False
 
@@ -75,7 +79,7 @@ def iter_items(paths: list[Path], options: StreamOptions) -> Iterator[str]:
                 feature_columns=list(options.feature_columns) if options.feature_columns else None,
                 skip_bad_files=options.skip_bad_files,
             )
-        elif options.modality == "text":
+        elif STREAMS.get(options.modality) == "rows":
             yield from _texts(path, options.text_column)
         else:
             yield from _media(path, options.skip_bad_files)
@@ -85,13 +89,14 @@ def count_items(paths: list[Path], options: StreamOptions) -> int:
     """How many items `iter_items` yields (for the progress bar); one cheap pass without decoding inputs."""
     total = 0
     for path in paths:
-        if path.is_file() and path.suffix.lower() == ".parquet" and options.modality == "text":
+        rows = STREAMS.get(options.modality) == "rows"
+        if rows and path.is_file() and path.suffix.lower() == ".parquet":
             total += (
                 require("pyarrow.parquet", extra="parquet", purpose="Reading Parquet")
                 .ParquetFile(path)
                 .metadata.num_rows
             )
-        elif path.is_file() and path.suffix.lower() == ".txt" and options.modality == "text":
+        elif rows and path.is_file() and path.suffix.lower() == ".txt":
             with open(path, "rb") as handle:
                 total += sum(1 for line in handle if line.strip())
         else:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import transferkit.export as export_module
+import transferkit.workflows.batch_predict as batch_predict_module
 import transferkit.workflows.predict as predict_module
 from transferkit.artifacts import load_model, save_model
 from transferkit.backbones import create_backbone
@@ -39,6 +40,7 @@ def loads(monkeypatch) -> list[bool]:
         return load_model(folder, allow_download=allow_download)
 
     monkeypatch.setattr(predict_module, "load_model", recording)
+    monkeypatch.setattr(batch_predict_module, "load_model", recording)  # `predict` streams model folders
     monkeypatch.setattr(export_module, "load_model", recording)
     return seen
 

@@ -201,8 +201,8 @@ def main() -> None:
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
-            "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
+            "load_average_at_start": load_before,
+            "load_average_at_end": os.getloadavg(),
         },
         "settings": {
             "seconds_per_level": args.seconds,

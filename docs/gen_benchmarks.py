@@ -737,6 +737,62 @@ def demo_default() -> str:
     return table(header, rows)
 
 
+def serve_load(name: str = "serve_load") -> str:
+    """Issue 25: transferkit serve on loopback, per model: each concurrency level, one-at-a-time, the sustained run."""
+    data = load(name)
+    header = ["model", "server", "clients", "requests", "failed", "requests/s", "p50 ms", "p99 ms"]
+    rows = []
+    for m in data["models"]:
+        for label, key in (("batched (max 32, 5 ms)", "levels"), ("one at a time (max 1)", "unbatched")):
+            for r in m[key]:
+                rows.append([m["model"], label, r["clients"], r["requests"], r["failed"], f2(r["throughput_per_s"])])
+                rows[-1] += [r["p50_ms"], r["p99_ms"]]
+    lines = []
+    for m in data["models"]:
+        s = m["sustained"]
+        rss = s.get("rss_mb", {})
+        lines.append(
+            f"- **{m['model']}**: batching's gain at 32 clients {m['batching_gain_at_32_clients']:.2f}x; sustained "
+            f"{data['settings']['sustained_seconds']:.0f} s at 32 clients: {s['requests']} requests, {s['failed']} "
+            f"failed, {f2(s['throughput_per_s'])} requests/s, p99 {s['p99_ms']} ms; server RSS {rss.get('start')} MB "
+            f"at the start, {rss.get('end')} MB at the end (max {rss.get('max')}, {rss.get('samples')} samples)."
+        )
+    return table(header, rows) + "\n\n" + "\n".join(lines)
+
+
+def runtime_batch() -> str:
+    """Issue 25: the runtime alone, inputs per second at batch 32 / 8 / 1 (median of the rounds, and each round)."""
+    data = load("runtime_batch")
+    rows = []
+    for r in data["rows"]:
+        for size, rates in r["inputs_per_s"].items():
+            rows.append([r["model"], size, f2(r["median"][size]), ", ".join(f2(v) for v in rates)])
+    return table(["model", "batch size", "inputs/s (median)", "each round"], rows)
+
+
+def bundle_quantised() -> str:
+    """Issue 25: bundle (fp32, int8) vs the PyTorch model on real test sets: accuracy, parity, speed, size."""
+    data = load("bundle_quantised")
+    header = ["model", "runtime", "test accuracy", "max abs diff vs PyTorch", "decisions changed", "inputs/s"]
+    header.append("graph MB")
+    rows = []
+    for r in data["rows"]:
+        pytorch = r["pytorch"]
+        rows.append([r["model"], "PyTorch", f3(pytorch["accuracy"]), "", "", pytorch["inputs_per_s"], ""])
+        for precision in ("fp32", "int8"):
+            p = r[precision]
+            changed = f"{p['decisions_changed_vs_pytorch']} / {r['test_inputs']}"
+            difference = f"{p['max_abs_diff_vs_pytorch']:.1e}"
+            rows.append([r["model"], f"bundle {precision}", f3(p["accuracy"]), difference, changed, p["inputs_per_s"]])
+            rows[-1].append(p["graph_mb"])
+    lines = [
+        f"- **{r['model']}**: int8 changes test accuracy by {r['int8_accuracy_change']:+.3f} and runs "
+        f"{r['int8_speedup']:.2f}x the fp32 graph's rate."
+        for r in data["rows"]
+    ]
+    return table(header, rows) + "\n\n" + "\n".join(lines)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "demo": demo,
     "demo_default": demo_default,
@@ -767,6 +823,10 @@ TABLES: dict[str, Callable[[], str]] = {
     "ranking_confirm": ranking_confirm,
     "ranking_confirm_cost": ranking_confirm_cost,
     "ranking_rescore": ranking_rescore,
+    "serve_load": serve_load,
+    "serve_load_arena": lambda: serve_load("serve_load_arena"),
+    "runtime_batch": runtime_batch,
+    "bundle_quantised": bundle_quantised,
 }
 for _name in RANKING_FILES:
     TABLES[f"ranking_candidates:{_name}"] = lambda n=_name: ranking_candidates(n)

@@ -116,21 +116,97 @@ def backbone_speed() -> str:
 
 def embed_throughput() -> str:
     data = load("embed_throughput")["results"]
+    runtimes = [("transferkit", ""), ("transferkit_onnx", "_onnx"), ("transferkit_bf16", "_bf16")]
     rows = []
     for modality, result in data.items():
         rates = result["inputs_per_s_median"]
+        for side, suffix in runtimes:
+            if side not in rates:
+                continue
+            cosine = result.get(f"min_cosine_to_reference{suffix}")
+            rows.append(
+                [
+                    modality,
+                    {"": "torch", "_onnx": "onnx", "_bf16": "bf16"}[suffix],
+                    result["inputs"],
+                    result["reference"],
+                    f"{rates[side]:.1f}",
+                    f"{rates['reference']:.1f}",
+                    f"**{result[f'ratio{suffix}']:.2f}x**",
+                    f"{result.get(f'median_per_round_ratio{suffix}', float('nan')):.2f}x",
+                    f"{cosine:.5f}" if cosine is not None else "",
+                ]
+            )
+    header = [
+        "modality",
+        "runtime",
+        "inputs",
+        "reference",
+        "transferkit /s",
+        "reference /s",
+        "ratio (medians)",
+        "median per-round ratio",
+        "min. cosine",
+    ]
+    return table(header, rows)
+
+
+def predict_throughput() -> str:
+    data = load("predict_throughput")["results"]
+    rows = []
+    for modality in ("text", "image"):
+        if modality not in data:
+            continue
+        rates = data[modality]["per_s_median"]
+        for runtime in ("torch", "onnx", "bf16"):
+            if f"predict_{runtime}" not in rates:
+                continue
+            forward = rates.get(f"forward_{runtime}")
+            rows.append(
+                [
+                    modality,
+                    runtime,
+                    data[modality]["inputs"],
+                    f"{rates[f'predict_{runtime}']:.1f}",
+                    f"{forward:.1f}" if forward else "not measured",
+                    f"{rates[f'predict_{runtime}'] / forward:.2f}" if forward else "",
+                    f"{rates[f'predict_{runtime}'] / rates['predict_torch']:.2f}x",
+                ]
+            )
+    header = [
+        "inputs",
+        "runtime",
+        "n",
+        "predict /s",
+        "backbone forward /s (the limit)",
+        "predict / forward",
+        "vs torch",
+    ]
+    return table(header, rows)
+
+
+def predict_memory() -> str:
+    data = load("predict_throughput")["results"]
+    rows = []
+    for key, label in (("memory", "streamed (`predict`, chunks of 1,024)"), ("memory_in_memory", "in memory")):
+        if key not in data:
+            continue
+        record = data[key]
+        marks = record.get("rss_at_chunks_mib", {})
+        tenth = max(1, max(map(int, marks), default=0) // 10)  # after the first chunks' start-up allocations
+        later = [value for chunk, value in marks.items() if int(chunk) >= tenth]
+        band = f"{min(later):.0f}-{max(later):.0f} MiB" if later else "one pass, no chunks"
         rows.append(
             [
-                modality,
-                result["inputs"],
-                result["reference"],
-                f"{rates['transferkit']:.1f}",
-                f"{rates['reference']:.1f}",
-                f"**{result['ratio']:.2f}x**",
-                f"{result['min_cosine_to_reference']:.3f}",
+                label,
+                f"{record['rows']:,}",
+                f"{record['seconds']:.0f}",
+                f"{record['rss_before_mib']:.0f} MiB",
+                f"{record['peak_rss_mib']:.0f} MiB (+{record['peak_rss_mib'] - record['rss_before_mib']:.0f})",
+                band,
             ]
         )
-    header = ["modality", "inputs", "reference", "transferkit /s", "reference /s", "ratio", "min. cosine"]
+    header = ["path", "rows", "seconds", "RSS before", "peak RSS", "RSS from a tenth of the way in to the last chunk"]
     return table(header, rows)
 
 
@@ -800,6 +876,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "default_policy": default_policy,
     "backbone_speed": backbone_speed,
     "embed_throughput": embed_throughput,
+    "predict_throughput": predict_throughput,
+    "predict_memory": predict_memory,
     "two_stage_vs_probe": two_stage_vs_probe,
     "finetune_memory": finetune_memory,
     "vs_setfit": vs_setfit,

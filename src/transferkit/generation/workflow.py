@@ -171,7 +171,7 @@ def _metrics(spec: RunSpec, prepared: Prepared, *, base: dict, adapted: dict, tr
     }
     metrics["samples"] = _samples(prepared, base, adapted)
     metrics["backbone"] = {"spec": spec.backbone.spec, "weights": lm.weights.to_dict()}
-    metrics["strategy"] = {"name": lm_strategy(spec), **training.record()}
+    metrics["strategy"] = {"name": lm_strategy(spec), "chosen": lm_strategy(spec), **training.record()}
     metrics["history"] = training.history
     metrics["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return metrics

@@ -336,9 +336,10 @@ def job_identity(job: BatchJob) -> dict[str, Any]:
     for path in files:
         stat = path.stat()
         digest.update(f"{path.relative_to(model_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    options = {
-        k: v for k, v in asdict(job).items() if k not in ("model", "inputs", "output", "batch_size", "allow_download")
-    }
+    # skip_bad_files is left out: chunks written without it held no bad file, so they stand with it too (a job that
+    # stopped at an unreadable file resumes with --skip-bad-files without redoing what it wrote)
+    ignored = ("model", "inputs", "output", "batch_size", "allow_download", "skip_bad_files")
+    options = {k: v for k, v in asdict(job).items() if k not in ignored}
     return {
         "version": 1,
         "model": {"folder": str(model_dir.resolve()), "files": digest.hexdigest()},

@@ -159,3 +159,38 @@ def test_cli_predict_streams_and_reports(text_model, inputs, tmp_path, capsys):
         batch_predict.BatchJob(model=str(text_model), inputs=(str(inputs[0]),), output="x")
     )
     assert json.loads(json.dumps(job)) == job  # the job record is plain JSON
+
+
+def test_image_folders_skip_or_name_unreadable_files(tmp_path, monkeypatch):
+    import timm
+    import torch
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    from transferkit.artifacts import save_model
+    from transferkit.backbones import create_backbone
+    from transferkit.models.heads import ClassifierHead
+    from transferkit.models.transfer_model import TransferModel
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    save_file(timm.create_model("test_resnet", pretrained=False).state_dict(), str(tmp_path / "w.safetensors"))
+    backbone = create_backbone("timm:test_resnet", weights=str(tmp_path / "w.safetensors"))
+    head = ClassifierHead(in_features=backbone.num_features, num_classes=2)
+    model = save_model(TransferModel(backbone, head, ["dark", "light"]).eval(), tmp_path / "m", backbone_trained=True)
+    photos = tmp_path / "photos"
+    (photos / "more").mkdir(parents=True)
+    for index in range(5):
+        Image.new("RGB", (20, 20), (index * 50, 0, 0)).save(photos / ("more" if index % 2 else ".") / f"{index}.png")
+    (photos / "more" / "broken.png").write_bytes(b"not an image")
+    with pytest.raises(DataError, match=r"broken\.png.*--skip-bad-files"):
+        predict_batch(model, [photos], output=tmp_path / "out.csv", chunk_size=4)
+    assert batch_predict.written_chunks(tmp_path / "out.csv.partial") == {0}  # the chunk before the bad file
+    result = predict_batch(model, [photos], output=tmp_path / "out.csv", chunk_size=4, skip_bad_files=True)
+    assert result.rows == 5 and result.skipped == 1 and result.resumed_chunks == 1
+    onnx = predict_batch(
+        model, [photos], output=tmp_path / "onnx.csv", chunk_size=4, skip_bad_files=True, embed_runtime_name="onnx"
+    )
+    a, b = pd.read_csv(tmp_path / "out.csv"), pd.read_csv(tmp_path / "onnx.csv")
+    assert onnx.rows == 5 and a["input"].tolist() == b["input"].tolist()
+    np.testing.assert_allclose(a["prob_light"], b["prob_light"], atol=1e-5)

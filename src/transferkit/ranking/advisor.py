@@ -174,6 +174,16 @@ def _measure(entry: BackboneEntry, device: str, sample: list[str] | None) -> tup
     return latency, max(memory.peak_mb, weights_mb(backbone))
 
 
+def _detection_entries(entries: list, modality: str) -> list:
+    """The registered backbones a detector can sit on (transferkit.detection decides: feature pyramids need CNN
+    stages); detection is for images only."""
+    from transferkit.detection.detectors import has_feature_pyramid
+
+    if modality != get_modality("image").name:
+        raise ConfigError(f"--detect lists image backbones for object detection; {modality} data has no boxes.")
+    return [entry for entry in entries if has_feature_pyramid(entry.name)]
+
+
 def recommend(
     *,
     modality: str,
@@ -182,6 +192,7 @@ def recommend(
     budget: Budget | str | None = None,
     measure: bool = True,
     generate: bool = False,
+    detect: bool = False,
 ) -> Shortlist:
     """A shortlist of registered backbones for a task, smallest first on CPU and largest first on CUDA.
 
@@ -192,6 +203,7 @@ def recommend(
         budget: A `Budget` or text (``"latency=50ms,params=10M"``); backbones over it move to `excluded`.
         measure: Load offline backbones to measure latency and memory (a few seconds each).
         generate: Only backbones that generate text (causal LMs, for fit --task causal-lm / seq2seq-pairs).
+        detect: Only image backbones that can carry a detector (fit --task detection).
 
     Returns:
         Shortlist with rows (fitting the budget), excluded (with reasons) and plain-words notes.
@@ -224,6 +236,12 @@ def recommend(
             "Only backbones that generate text are listed; adapt one with `transferkit fit DATA --task causal-lm` "
             "(or seq2seq-pairs) and run it with `transferkit generate`."
         )
+    if detect:
+        entries = _detection_entries(entries, modality)
+        notes.append(
+            "Only backbones that can carry a detector (FCOS / RetinaNet / Faster R-CNN / SSDlite heads over their "
+            "feature maps) are listed; train one with `transferkit fit DATA --task detection --backbone SPEC`."
+        )
     if get_modality(modality).backbone_advice:
         notes.append(get_modality(modality).backbone_advice)
     if not entries:
@@ -247,7 +265,7 @@ def recommend(
     rows.sort(key=lambda r: (not r.offline, (-1 if large_first else 1) * (r.params_m or 0.0), r.spec))
     if entries and not rows:
         notes.append("No backbone fits the budget; loosen --budget or see the excluded list.")
-    if rows and not generate:  # rank scores frozen features against labels: not a measure of generation
+    if rows and not (generate or detect):  # rank scores frozen features against labels, not generation or boxes
         notes.append(
             f"Next: `transferkit rank DATA --candidates {','.join(r.spec for r in rows[:5])}` measures "
             "them on your own data."

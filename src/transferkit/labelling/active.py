@@ -4,9 +4,9 @@ Uncertainty (entropy, margin) reads a probe's probabilities; diversity (k-center
 rows of uncovered clusters) reads only the embeddings, so it also serves a cold start with no labels; BADGE (Ash
 et al., 2020) mixes both: k-means++ seeding over the probe's gradient embeddings, whose length is the uncertainty
 and whose direction is the content.
-small-text was tried and is not a dependency: its strategies query its own classifier wrappers, and its `greedy_coreset` treats
-positions in the unlabelled pool as rows of the matrix (equal only when the pool is the first rows): these few
-lines over numpy and scikit-learn are the whole of each method.
+small-text was tried and is not a dependency: its strategies query its own classifier wrappers, and its
+`greedy_coreset` treats positions in the unlabelled pool as rows of the matrix (equal only when the pool is the
+first rows): these few lines over numpy and scikit-learn are the whole of each method.
 
 Example::
 

@@ -174,6 +174,23 @@ def _measure(entry: BackboneEntry, device: str, sample: list[str] | None) -> tup
     return latency, max(memory.peak_mb, weights_mb(backbone))
 
 
+def _for_task(entries: list, modality: str, *, generate: bool, detect: bool, notes: list[str]) -> list:
+    """The entries that suit `--generate` (causal LMs) or `--detect` (detector bodies), with a note saying so."""
+    if generate:
+        entries = [entry for entry in entries if entry.generates]
+        notes.append(
+            "Only backbones that generate text are listed; adapt one with `transferkit fit DATA --task causal-lm` "
+            "(or seq2seq-pairs) and run it with `transferkit generate`."
+        )
+    if detect:
+        entries = _detection_entries(entries, modality)
+        notes.append(
+            "Only backbones that can carry a detector (FCOS / RetinaNet / Faster R-CNN / SSDlite heads over their "
+            "feature maps) are listed; train one with `transferkit fit DATA --task detection --backbone SPEC`."
+        )
+    return entries
+
+
 def _detection_entries(entries: list, modality: str) -> list:
     """The registered backbones a detector can sit on (transferkit.detection decides: feature pyramids need CNN
     stages); detection is for images only."""
@@ -229,19 +246,7 @@ def recommend(
     if device == "cuda" and not torch.cuda.is_available():
         measure_device = None
         notes.append("No CUDA device here: latency is not measured; CUDA latency is far lower than CPU latency.")
-    entries = list_backbones(modality=modality)
-    if generate:
-        entries = [entry for entry in entries if entry.generates]
-        notes.append(
-            "Only backbones that generate text are listed; adapt one with `transferkit fit DATA --task causal-lm` "
-            "(or seq2seq-pairs) and run it with `transferkit generate`."
-        )
-    if detect:
-        entries = _detection_entries(entries, modality)
-        notes.append(
-            "Only backbones that can carry a detector (FCOS / RetinaNet / Faster R-CNN / SSDlite heads over their "
-            "feature maps) are listed; train one with `transferkit fit DATA --task detection --backbone SPEC`."
-        )
+    entries = _for_task(list_backbones(modality=modality), modality, generate=generate, detect=detect, notes=notes)
     if get_modality(modality).backbone_advice:
         notes.append(get_modality(modality).backbone_advice)
     if not entries:

@@ -122,7 +122,8 @@ def train_detector(
     """Build and train the detector; returns (model, Lightning module, training seconds)."""
     from lightning.pytorch.callbacks import EarlyStopping
 
-    from transferkit.engine.trainer import TrainerOptions, build_trainer, fit_with_resume
+    from transferkit.engine.trainer import build_trainer, fit_with_resume
+    from transferkit.strategies.options import trainer_options_for
 
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     config = detector_config(spec, splits.train.classes)
@@ -138,17 +139,8 @@ def train_detector(
     callbacks = []
     if spec.optim.early_stopping and valid_loader is not None:
         callbacks.append(EarlyStopping(monitor="val_map50", mode="max", patience=spec.optim.early_stopping))
-    options = TrainerOptions(
-        max_epochs=module.plan.epochs,
-        seed=spec.run.seed,
-        accelerator=spec.run.accelerator,
-        devices=spec.run.devices,
-        distributed=spec.run.distributed,
-        precision=spec.optim.precision,
-        grad_clip=spec.optim.grad_clip,
-        checkpoint=checkpoint,
-        logger=spec.run.logger,
-    )
+    # The strategies' own options (devices, precision, --max-minutes...); early stopping is the callback above (mAP)
+    options = trainer_options_for(spec, epochs=module.plan.epochs, has_valid=False, checkpoint=checkpoint)
     trainer = build_trainer(run_dir=run_dir, options=options, callbacks=callbacks)
     started = time.perf_counter()
     fit_with_resume(trainer, module, run_dir=run_dir, train_loader=train_loader, valid_loader=valid_loader)

@@ -12,6 +12,8 @@ Arms (each in its own process, so its peak RSS is its own):
   on the same held-out pairs.
 - speed: greedy generation tokens/s (KV cache) against the forward rate (tokens/s of one forward pass over a
   128-token block, batch 1).
+- onnx: a short LoRA run exported as a torch-free bundle (the merged decoder in ONNX with past key/values): the
+  runtime's greedy tokens against PyTorch's on held-out review openings, and tokens/s of both, side by side.
 
 Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/lm_transfer.py [--arms lora,full,...] [--quick]
 Writes benchmarks/results/lm_transfer.json after every arm (an arm already there is kept unless rerun).
@@ -35,7 +37,10 @@ os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUTPUT = RESULTS / "lm_transfer.json"
-ARMS = ("lora", "full", "pairs", "second-corpus", "speed")
+ARMS = ("lora", "full", "pairs", "second-corpus", "speed", "onnx")
+ONNX_TRAIN_TEXTS = 24  # the onnx arm's LoRA run: a few steps, enough to make the merged weights differ from the base
+ONNX_PROMPTS = 4
+ONNX_SPEED_TOKENS = 48
 # Sized for ~10 minutes per arm on 2 busy cores (bf16 autocast: ~2.5 s per 128-token block, LoRA fwd + bwd).
 SIZES = {
     "train_texts": 240,
@@ -177,11 +182,96 @@ def speed_arm(sizes: dict) -> dict:
     }
 
 
+def _timed_tokens(generate, repeats: int = 2) -> tuple[list[int], float]:
+    """The tokens one greedy call produces and its best time of `repeats` (after a warm-up)."""
+    tokens = generate()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        generate()
+        best = min(best, time.perf_counter() - started)
+    return tokens, best
+
+
+def onnx_arm(workdir: Path, sizes: dict) -> dict:
+    """A short LoRA run on reviews, exported to the torch-free bundle: greedy-token parity with PyTorch on held-out
+    review openings, and tokens/s of the runtime (onnxruntime, KV cache) vs PyTorch's generate, side by side."""
+    import resource
+
+    import torch
+
+    from transferkit.generation.folder import load_model
+    from transferkit.generation.onnx_export import export_generator
+    from transferkit.runtime.generator import load_generator
+
+    sizes = sizes | {"train_texts": ONNX_TRAIN_TEXTS, "test_texts": 8, "max_minutes": 3.0}
+    run = fit_arm("lora", workdir, sizes)
+    test = reviews("test")
+    prompts = [" ".join(text.split()[:8]) for text in test.review.iloc[100 : 100 + ONNX_PROMPTS]]
+    started = time.perf_counter()
+    export = export_generator(workdir / "runs" / "lora" / "model", workdir / "bundle", check_prompts=prompts)
+    export_seconds = time.perf_counter() - started
+    lm, _ = load_model(workdir / "runs" / "lora" / "model")
+    lm.model = lm.model.merge_and_unload()  # the same merged weights the bundle holds
+    generator = load_generator(workdir / "bundle")
+    ids = generator.encode(prompts[0])
+    new = ONNX_SPEED_TOKENS
+    tensor = torch.tensor([ids])
+
+    def torch_generate() -> list[int]:
+        with torch.no_grad():
+            out = lm.model.generate(
+                input_ids=tensor,
+                attention_mask=torch.ones_like(tensor),
+                max_new_tokens=new,
+                min_new_tokens=new,
+                do_sample=False,
+                pad_token_id=generator.pad_id,
+            )
+        return out[0, len(ids) :].tolist()
+
+    def runtime_generate() -> list[int]:
+        generator.eos_ids = set()  # as min_new_tokens: both produce exactly `new` tokens
+        return generator.generate_ids([ids], max_new_tokens=new)[0]
+
+    torch_tokens, torch_seconds = _timed_tokens(torch_generate)
+    runtime_tokens, runtime_seconds = _timed_tokens(runtime_generate)
+    bundle_mb = sum(f.stat().st_size for f in (workdir / "bundle").iterdir()) / 1e6
+    return {
+        "fit": {k: run[k] for k in ("test", "gain", "strategy", "train_seconds")},
+        "export_seconds": round(export_seconds, 1),
+        "bundle_mb": round(bundle_mb, 1),
+        "parity": {
+            "prompts": export.details["prompts"],
+            "tokens_agree": export.tokens_agree,
+            "first_step_max_abs_logit_diff": export.max_abs_diff,
+            "check_tokens": len(export.details["torch_tokens"][0]),
+            "torch_texts": export.details["torch_texts"],
+            "runtime_texts": export.details["runtime_texts"],
+        },
+        "speed": {
+            "new_tokens": new,
+            "prompt_tokens": len(ids),
+            "same_tokens": torch_tokens == runtime_tokens,
+            "torch_tokens_per_s": round(new / torch_seconds, 2),
+            "runtime_tokens_per_s": round(new / runtime_seconds, 2),
+            "runtime_vs_torch": round(torch_seconds / runtime_seconds, 2),
+            "threads": torch.get_num_threads(),
+        },
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
 def run_arm(arm: str, quick: bool) -> dict:
     sizes = QUICK if quick else SIZES
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix=f"lm-{arm}-") as scratch:
-        result = speed_arm(sizes) if arm == "speed" else fit_arm(arm, Path(scratch), sizes)
+        if arm == "speed":
+            result = speed_arm(sizes)
+        elif arm == "onnx":
+            result = onnx_arm(Path(scratch), sizes)
+        else:
+            result = fit_arm(arm, Path(scratch), sizes)
     return {**result, "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], "sizes": sizes}
 
 

@@ -755,7 +755,7 @@ app.command(epilog="Example: transferkit curve reviews.csv --text-column review 
 @app.command(epilog="Example: transferkit export runs/reviews/model --format onnx --bundle bundles/reviews")
 def export(
     model: Path = typer.Argument(..., help="A model folder (runs/NAME/model)."),
-    format: str = typer.Option("onnx", "--format", help="onnx or torchscript."),
+    format: str = typer.Option("onnx", "--format", help="onnx or torchscript (language models: onnx, transformers)."),
     check: list[str] = typer.Option(
         None, "--check", help="Your own inputs for the parity check (images or texts), besides the kept examples."
     ),
@@ -784,11 +784,9 @@ def export(
         )
         return
     if saved_task_name(model) in ("causal-lm", "seq2seq-pairs") and (route := route_for_model(model)) is not None:
-        result = route.export(model, bundle=bundle or output)  # the adapter merged into a transformers folder
-        out.print(
-            f"Wrote {result.path} (a transformers folder, safetensors: the adapter merged into the base); its "
-            f"logits match the adapter-on-base model's within {result.max_abs_diff:.1e} (limit {result.tolerance:.0e})"
-        )
+        # onnx: a torch-free bundle (decoder with past key/values); transformers: the adapter merged into the base
+        result = route.export(model, format=format, bundle=bundle, output=output, check_prompts=check)
+        out.print(result.summary, markup=False, highlight=False)
         return
     inputs = []
     if check:

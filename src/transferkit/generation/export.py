@@ -1,5 +1,7 @@
-"""Export of an adapted language model: the adapter merged into the base weights, as a plain transformers folder
-(safetensors + config + tokenizer) that any transformers user, or ``hf:DIR`` here, loads without peft.
+"""Export of an adapted language model: ``--format onnx`` (the default) writes a torch-free bundle (the merged
+decoder as ONNX with past key/values, see `transferkit.generation.onnx_export`); ``--format transformers`` writes
+the adapter merged into the base weights as a plain transformers folder (safetensors + config + tokenizer) that
+any transformers user, or ``hf:DIR`` here, loads without peft.
 
 The merge is checked: the merged model's logits on a held-in prompt must match the adapter-on-base model's.
 """
@@ -20,11 +22,45 @@ from transferkit.run_folder import swap_into_place
 PARITY_TOLERANCE = 1e-3  # fp32 logits; merging reorders the additions (W x + B A x vs (W + B A) x)
 
 
+FORMATS = ("onnx", "transformers")
+
+
 @dataclass(frozen=True)
 class MergedExport:
     path: Path
     max_abs_diff: float
     tolerance: float
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"Wrote {self.path} (a transformers folder, safetensors: the adapter merged into the base); its logits "
+            f"match the adapter-on-base model's within {self.max_abs_diff:.1e} (limit {self.tolerance:.0e})"
+        )
+
+
+def export_language_model(
+    model: str | Path,
+    *,
+    format: str = "onnx",
+    bundle: str | Path | None = None,
+    output: str | Path | None = None,
+    check_prompts: list[str] | None = None,
+    **_: Any,
+) -> Any:
+    """`transferkit export` on a language-model folder: an ONNX bundle (onnx) or a merged transformers folder."""
+    if format not in FORMATS:
+        raise ConfigError(
+            f"A language model exports as --format onnx (a torch-free bundle) or transformers; not {format}."
+        )
+    if format == "transformers":
+        return export_merged(model, bundle=bundle, output=output)
+    target = bundle or output
+    if target is None:
+        raise ConfigError("Exporting a language model to ONNX needs --bundle DIR: the bundle folder to write.")
+    from transferkit.generation.onnx_export import export_generator
+
+    return export_generator(model, target, check_prompts=check_prompts)
 
 
 def export_merged(

@@ -78,9 +78,9 @@ def _evaluate_language_model(model: Any, data: Any, **options: Any) -> Any:
 
 
 def _export_language_model(model: Any, **options: Any) -> Any:
-    from transferkit.generation.export import export_merged
+    from transferkit.generation.export import export_language_model
 
-    return export_merged(model, **options)
+    return export_language_model(model, **options)
 
 
 _LANGUAGE_MODEL = TaskRoute(

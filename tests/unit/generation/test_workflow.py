@@ -75,7 +75,10 @@ def test_lora_adapter_carries_the_base_identity_merges_and_resumes(
     # The merged export loads as a plain hf: model and gives the adapted model's perplexity.
     export = export_merged(result.model_dir, bundle=tmp_path / "merged")
     assert export.max_abs_diff < 1e-3 and (tmp_path / "merged" / "model.safetensors").is_file()
-    assert run(["export", str(result.model_dir), "--bundle", str(tmp_path / "cli-merged")]) == 0
+    assert (
+        run(["export", str(result.model_dir), "--format", "transformers", "--bundle", str(tmp_path / "cli-merged")])
+        == 0
+    )
     assert (tmp_path / "cli-merged" / "config.json").is_file()
     # Resume: the base is not scored again and the history keeps the first attempt's epochs.
     resumed = transferkit.fit(resume=str(result.run_dir))

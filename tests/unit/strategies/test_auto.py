@@ -180,6 +180,37 @@ def test_images_are_offered_two_stage_but_not_contrastive(effnet, digits_folder,
     assert "contrastive" not in selection["skipped"] and "contrastive" not in selection["scores"]
 
 
+def test_a_fine_tune_the_prior_ranks_first_is_chosen_when_only_its_final_fit_fits(
+    minilm, reviews, tmp_path, monkeypatch
+):
+    """The demo's case (issue 21): cross-validating two-stage does not fit the budget but its final fit does, and the
+    prior ranks it first: it is saved, decided by the prior. The final fit is stopped at the budget (max_time), so its
+    estimate need only fit what is left, not several times over."""
+    import transferkit.strategies.auto as auto
+    from transferkit.config import RunSpec
+    from transferkit.data import load_labeled
+    from transferkit.strategies.policy import Prior
+
+    train_frame, _ = reviews
+    path = tmp_path / "train.csv"
+    train_frame.to_csv(path, index=False)
+    data = load_labeled(path, text_column="review", label_column="score")
+    prior = Prior(ranking=["two-stage", "probe"], bucket="small", source="test prior", evidence={})
+    monkeypatch.setattr(auto, "prior_for", lambda *args, **kwargs: prior)
+    # 20 ms per row: two-stage's final fit (60 rows x 4 epochs) about 8 s, with three fold fits about 28 s.
+    monkeypatch.setattr(auto, "measure_row_seconds", lambda *args, **kwargs: 0.02)
+    embeddings, _ = extract_features(minilm, data.inputs)
+    spec = RunSpec.from_dict({"run": {"budget_minutes": 0.4}, "backbone": {"max_length": 64}})
+    selection = AutoStrategy().select(backbone=minilm, train=data, embeddings=embeddings, spec=spec, run_dir=tmp_path)
+    assert "two-stage" not in selection["scores"] and "may pick it" in selection["skipped"]["two-stage"]
+    assert selection["chosen"] == "two-stage" and selection["decided_by"] == "prior"
+    with_folds = selection["estimate_seconds"]["two-stage"]
+    assert with_folds > 0.4 * 60 - selection["seconds"]  # the fold fits did not fit ...
+    spec_small = spec.with_overrides({"run.budget_minutes": 0.05})  # ... and with 3 s the final fit does not either
+    small = AutoStrategy().select(backbone=minilm, train=data, embeddings=embeddings, spec=spec_small, run_dir=tmp_path)
+    assert small["chosen"] != "two-stage" and "may pick it" not in small["skipped"]["two-stage"]
+
+
 def test_fine_tune_estimate_follows_the_epochs_of_each_fit_and_the_re_embedding():
     # Contrastive's epochs depend on the rows a fit trains on: 10 rows -> 8 epochs, 20 rows -> 12 here.
     epochs = {10: 8, 20: 12}

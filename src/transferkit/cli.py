@@ -262,6 +262,8 @@ def _print_fit_result(result: api.FitResult) -> None:
         out.print(result.metrics["inferred"], markup=False, highlight=False)
     if "holdout" in result.metrics:  # too few rows for a test split: the one line that says so
         out.print(result.metrics["holdout"]["line"], markup=False, highlight=False)
+    if "added_labels" in result.metrics:  # --add-labels: what was added and skipped, accuracy before and after
+        out.print(result.metrics["added_labels"]["line"], markup=False, highlight=False)
     out.print(f"Run folder: {result.run_dir}")
 
 

@@ -454,6 +454,11 @@ class RunConfig(_Section):
         description="Audit the training labels (cleanlab on cached embeddings), train with and without the flagged"
         " rows, and report both on the same test split.",
     )
+    add_labels: str | None = Field(
+        None,
+        description="Take a labelled file back (suggest's to_label.csv, filled in): a new run on DATA (or on a run "
+        "folder's data and options) with those rows added to the training split; empty labels are skipped.",
+    )
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field("auto", description="Lightning accelerator.")
     devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
     num_nodes: int = Field(1, ge=1, description="Nodes for multi-node runs (torchrun / SLURM).")

@@ -74,3 +74,41 @@ def test_fit_drop_suspect_trains_with_and_without_the_flagged_rows(tables, tmp_p
     assert kept == len(pd.read_csv(folder / "train_all.csv")) - summary["flagged_rows"]
     assert summary["accuracy_all"] is not None and summary["accuracy_clean"] is not None
     assert (folder / "clean" / "model").is_dir() and (folder / "all" / "model").is_dir()
+
+
+def test_the_loop_suggest_label_take_back_suggest_again(tables, tmp_path, capsys):
+    """fit on 20 reviews -> suggest 12 -> fill in 10 (2 left empty) -> fit RUN --add-labels -> suggest again."""
+    runs, truth = tmp_path / "runs", pd.read_csv(tables / "train.csv")
+    first_rows = truth.groupby("score").head(10)
+    first_rows.to_csv(tmp_path / "first.csv", index=False)
+    truth = truth.drop(first_rows.index).reset_index(drop=True)
+    pool = truth.assign(score=None)
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    columns = ["--text-column", "review", "--label-column", "score", "--output-dir", str(runs)]
+    first = ["fit", str(tmp_path / "first.csv"), "--test-data", str(tables / "test.csv"), "--strategy", "probe"]
+    first += ["--weight-decay", "0.01"]  # fixed (no cross-validated choice): quicker; the new run inherits it
+    assert run([*first, *columns, "--name", "reviews"]) == 0
+    assert (
+        run(["suggest", str(runs / "reviews"), str(tmp_path / "pool.csv"), "--n", "12", *columns, "--name", "s1"]) == 0
+    )
+    labelled = pd.read_csv(runs / "s1" / "to_label.csv")
+    labelled["score"] = [truth.score.iloc[row] for row in labelled.source_row]
+    labelled.loc[labelled.index[:2], "score"] = None  # not labelled yet: skipped
+    labelled = pd.concat([labelled, labelled.iloc[[5]]])  # a row twice: added once
+    labelled.to_csv(tmp_path / "labelled.csv", index=False)
+    bad = labelled.assign(score=labelled.score.fillna("grate"))
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    assert run(["fit", str(runs / "reviews"), "--add-labels", str(tmp_path / "bad.csv")]) == 2
+    assert "bad.csv row 2" in capsys.readouterr().err and not (runs / "reviews-round2").exists()
+    assert run(["fit", str(runs / "reviews"), "--add-labels", str(tmp_path / "labelled.csv")]) == 0
+    assert "Added 10 labelled rows" in capsys.readouterr().out
+    new = runs / "reviews-round2"
+    record = json.loads((new / "metrics.json").read_text())["added_labels"]
+    assert (record["added"], record["unlabelled"], record["already_in_training"]) == (10, 2, 1)
+    assert len(pd.read_csv(new / "data" / "train.csv")) == 30 and record["earlier_accuracy"] is not None
+    assert len(pd.read_csv(new / "data" / "test.csv")) == 40  # the earlier run's test rows, unchanged
+    assert "round2/data/train.csv" in (new / "config.yaml").read_text()  # the run repeats with --config
+    pool.loc[pool.review.isin(labelled.review), "score"] = "great"  # now labelled in the pool: never suggested again
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    assert run(["suggest", str(new), str(tmp_path / "pool.csv"), "--n", "5", *columns, "--name", "s2"]) == 0
+    assert not set(pd.read_csv(runs / "s2" / "to_label.csv").review) & set(labelled.review)

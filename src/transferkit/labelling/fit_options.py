@@ -2,6 +2,7 @@
 
 `--zero-shot "great: ..., other: ..."` runs the usual fit, then scores the zero-shot classifier (no labels) on the
 same test split and records it beside the model in metrics.json and report.html: what the labels bought.
+`--add-labels FILE` (transferkit.labelling.add_labels) takes a filled-in to_label.csv back into a new run.
 `--drop-suspect` audits the training (and validation) labels on cached embeddings, then fits twice on the same
 validation and test rows, with every row (`runs/NAME/all`) and without the flagged ones (`runs/NAME/clean`), and
 reports both in `runs/NAME` (metrics.json, issues.csv, report.html).
@@ -20,6 +21,7 @@ from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data import LabeledData
 from transferkit.errors import ConfigError
+from transferkit.labelling.add_labels import fit_adding_labels
 from transferkit.labelling.audit import audit_embeddings
 from transferkit.labelling.audit_run import ISSUES_FILE, audit_sections, issues_frame
 from transferkit.labelling.pool import Pool, embed
@@ -44,7 +46,11 @@ def fit(
     """`transferkit.workflows.fit.fit`, with --zero-shot and --drop-suspect handled here (see the module)."""
     if resume is not None:
         return fit_run(data, config=config, resume=resume, **options)
+    if options.get("add_labels") or options.get("run.add_labels"):  # DATA may be a run folder: resolved there
+        return fit_adding_labels(data, config, options, fit=fit)
     spec = resolve_spec(data, config, options)
+    if spec.run.add_labels:  # given in a config file
+        return fit_adding_labels(None, spec, {}, fit=fit)
     if spec.run.drop_suspect:
         return fit_dropping_suspects(spec)
     if spec.run.zero_shot:

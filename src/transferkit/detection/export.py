@@ -38,7 +38,8 @@ class DetectionExport:
     boxes_compared: int
 
 
-def _tensor(path: Path) -> torch.Tensor:
+def read_rgb_tensor(path: Path) -> torch.Tensor:
+    """An image file as detection training reads it: RGB, float (3, H, W) in [0, 1]."""
     from torchvision.transforms.v2.functional import pil_to_tensor
 
     return pil_to_tensor(read_rgb(path)).float() / 255
@@ -70,7 +71,7 @@ def _unmatched(a: tuple, b: tuple) -> tuple[int, float]:
     return missing, worst
 
 
-def _compare(torch_out: dict, onnx_out: list[np.ndarray], where: Path, *, cap: int) -> tuple[float, int]:
+def compare_detections(torch_out: dict, onnx_out: list[np.ndarray], where: Path, *, cap: int) -> tuple[float, int]:
     """Every detection of one runtime has its twin in the other (same class, corners and score within tolerance).
 
     Detections whose score ties at the cut of `cap` per image, or sits at the score threshold, may fall either
@@ -111,13 +112,19 @@ def export_detection(
     output: str | Path | None = None,
     check_inputs: list[str | Path] | None = None,
     limit: int = 8,
+    bundle: str | Path | None = None,
     **_: object,
 ) -> DetectionExport:
-    """Write model.onnx (or `output`) and model.onnx.json, kept only if parity holds on the check images."""
+    """Write model.onnx (or `output`) and model.onnx.json, kept only if parity holds on the check images; with
+    `bundle`, a torch-free bundle folder there instead (transferkit.detection.bundle)."""
     if format != "onnx":
         raise ConfigError(f"Detection models export to onnx only; drop --format {format}.")
     if not check_inputs:
         raise ConfigError("Detection export needs real images for the parity check: pass --check IMAGE_OR_FOLDER.")
+    if bundle is not None:
+        from transferkit.detection.bundle import export_detection_bundle
+
+        return export_detection_bundle(model_dir, bundle, check_inputs=check_inputs, limit=limit)
     import onnxruntime
 
     loaded = load_detection_model(model_dir)
@@ -126,7 +133,7 @@ def export_detection(
     check_output(target)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch:
         staged = Path(scratch) / target.name
-        example = _tensor(images[0])
+        example = read_rgb_tensor(images[0])
         with warnings.catch_warnings():  # the tracer's notes on torchvision's shape arithmetic are not for users
             warnings.simplefilter("ignore")
             _export_onnx(loaded.model, example, staged)
@@ -134,10 +141,10 @@ def export_detection(
         worst, compared = 0.0, 0
         with torch.no_grad():
             for path in images:
-                tensor = _tensor(path)
+                tensor = read_rgb_tensor(path)
                 ran = session.run(["boxes", "labels", "scores"], {"image": tensor.numpy()})
                 outputs = loaded.model([tensor])[0], ran
-                diff, count = _compare(*outputs, path, cap=loaded.config.detections_per_image)
+                diff, count = compare_detections(*outputs, path, cap=loaded.config.detections_per_image)
                 worst, compared = max(worst, diff), compared + count
         shutil.move(str(staged), target)
     metadata = target.with_name(target.name + ".json")

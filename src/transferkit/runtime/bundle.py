@@ -32,11 +32,15 @@ class Bundle:
             raise ConfigError(
                 f"The bundle {folder} has no {self.precision!r} graph; it has {', '.join(manifest['graphs'])}."
             )
-        self.reader = READERS[manifest["modality"]](folder, manifest["preprocessing"])
+        self.reader = self.make_reader(folder, manifest)
         self.session = _session(folder / manifest["graphs"][self.precision], threads=threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
         if sorted(self.input_names) != sorted(manifest["inputs"]):
             raise ArtifactError(f"{folder}'s graph takes {self.input_names}, not {manifest['inputs']}; export again.")
+
+    def make_reader(self, folder: Path, manifest: dict[str, Any]) -> Any:
+        """Raw inputs -> the graph's arrays, from the preprocessing record (a task may need its own reader)."""
+        return READERS[manifest["modality"]](folder, manifest["preprocessing"])
 
     @property
     def modality(self) -> str:
@@ -115,4 +119,8 @@ def load_bundle(folder: str | Path, *, precision: str | None = None, threads: in
     manifest = read_bundle_manifest(folder)
     if threads is None and os.environ.get("TRANSFERKIT_THREADS", "").isdigit():
         threads = int(os.environ["TRANSFERKIT_THREADS"])
+    if manifest["task"]["name"] == "detection":  # boxes per image, not one row of outputs per input
+        from transferkit.runtime.detection import DetectionBundle
+
+        return DetectionBundle(folder, manifest, precision=precision, threads=threads)
     return Bundle(folder, manifest, precision=precision, threads=threads)

@@ -15,7 +15,7 @@ from transferkit.errors import ArtifactError
 BUNDLE_MANIFEST = "bundle.json"
 BUNDLE_FORMAT = 1
 MODALITIES = ("text", "image", "tabular")
-TASKS = ("classification", "multilabel", "regression")
+TASKS = ("classification", "multilabel", "regression", "detection")
 
 
 def file_sha256(path: Path) -> str:

@@ -58,3 +58,20 @@ def test_multiscale_trains_at_three_sizes_and_predicts_at_full_size():
     assert model.transform.min_size == (96, 112, 128)
     batch, _ = model.transform([torch.rand(3, 64, 64)])
     assert batch.image_sizes == [(128, 128)]  # evaluation resizes to the last (full) size
+
+
+def test_every_fcos_box_side_starts_with_a_gradient(scenes):
+    """torchvision's FCOS puts a ReLU on the box sides; with its zero bias, seed 2 started the left side dead at 89%
+    of locations and never learned boxes (benchmarks/detection_transfer.py). transferkit starts the bias at 1."""
+    from transferkit.detection.export import read_rgb_tensor
+
+    torch.manual_seed(2)
+    model = build_detector(
+        DetectorConfig("fcos", "bundled:mobilenet_v2", 2, min_size=96, max_size=96), pretrained=False
+    )
+    outputs = []
+    model.head.regression_head.bbox_reg.register_forward_hook(lambda module, args, output: outputs.append(output))
+    with torch.no_grad():
+        model.eval()([read_rgb_tensor(path) for path in sorted((scenes / "train").rglob("*.jpg"))[:2]])
+    sides = torch.cat([output.transpose(0, 1).flatten(1) for output in outputs], dim=1)  # (4, locations)
+    assert (sides > 0).float().mean(dim=1).min() > 0.95

@@ -602,7 +602,7 @@ def rank(
     if json_output:
         typer.echo(json.dumps(ranking.to_dict(), indent=2))
         return
-    out.print(_ranking_table(ranking, title=f"{ranking.data['examples']} examples of {data}, ranked by {by}"))
+    out.print(_ranking_table(ranking, title=f"{ranking.data['examples']} examples of {data}, ranked by {ranking.by}"))
     pick = {item.spec: item for item in ranking.confirmed}.get(ranking.recommended or "")
     if pick is not None:
         out.print(
@@ -610,7 +610,7 @@ def rank(
             f"{by}; its trained model: {pick.run_dir}/model)."
         )
     elif ranking.recommended:
-        out.print(f"Recommended: {ranking.recommended} (best {by} within the budget).")
+        out.print(f"Recommended: {ranking.recommended} (best {ranking.picked_by or by} within the budget).")
     else:
         out.print("No candidate is within the budget; loosen --budget.")
     for caveat in ranking.caveats:

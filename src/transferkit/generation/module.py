@@ -22,12 +22,16 @@ class CausalLMModule(L.LightningModule):
         self.total_steps = max(1, total_steps)
         self.warmup_steps = max(0, min(warmup_steps, self.total_steps - 1))
         self.strict_loading = False  # the checkpoint holds the trainable tensors only
+        self.batches_seen = 0  # this process's share (under DDP, each process counts its own)
+        self.rows_seen = 0
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(**batch).loss
 
     def training_step(self, batch: dict[str, torch.Tensor], index: int) -> torch.Tensor:
         loss = self(batch)
+        self.batches_seen += 1
+        self.rows_seen += int(batch["input_ids"].shape[0])
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=_targets(batch))
         return loss
 

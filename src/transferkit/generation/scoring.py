@@ -101,3 +101,56 @@ def pair_scores(predictions: list[str], references: list[str]) -> dict[str, floa
     rouge = [rouge_l(p, r) for p, r in zip(predictions, references, strict=True)]
     n = max(1, len(exact))
     return {"exact_match": round(sum(exact) / n, 4), "rouge_l": round(sum(rouge) / n, 4), "examples": len(exact)}
+
+
+def windows(stream: list[int], *, block_size: int) -> list[dict[str, torch.Tensor]]:
+    """Blocks of `stream` that overlap by one token, so every token after the first is predicted exactly once.
+
+    Example:
+        >>> [row["input_ids"].tolist() for row in windows([9, 1, 2, 3, 4], block_size=3)]
+        [[9, 1, 2], [2, 3, 4]]
+    """
+    rows = []
+    for start in range(0, max(1, len(stream) - 1), block_size - 1):
+        ids = stream[start : start + block_size]
+        rows.append(
+            {
+                "input_ids": torch.tensor(ids, dtype=torch.long),
+                "attention_mask": torch.ones(len(ids), dtype=torch.long),
+                "labels": torch.tensor(ids, dtype=torch.long),
+            }
+        )
+    return rows
+
+
+def bits_per_byte(
+    model: Any, tokenizer: Any, texts: list[str], *, block_size: int, batch_size: int = 8, precision: str = "32-true"
+) -> dict[str, float]:
+    """How well a causal LM predicts `texts`, in bits per UTF-8 byte and per character: unlike per-token
+    perplexity, models with different tokenizers compare fairly (a coarser tokenizer has fewer, harder tokens).
+
+    The texts are joined by end-of-text tokens behind one leading end-of-text (context only); every later token
+    is predicted once, and each separator counts as one byte / character of the text it ends.
+    """
+    eos = tokenizer.eos_token_id
+    stream: list[int] = [eos]
+    for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
+        stream += [*ids, eos]
+    scored = perplexity(
+        model,
+        windows(stream, block_size=block_size),
+        pad_id=tokenizer.pad_token_id,
+        batch_size=batch_size,
+        precision=precision,
+    )
+    nats = scored["loss"] * scored["tokens"]
+    size = sum(len(text.encode("utf-8")) + 1 for text in texts)
+    chars = sum(len(text) + 1 for text in texts)
+    return {
+        "bits_per_byte": round(nats / math.log(2) / size, 5),
+        "bits_per_char": round(nats / math.log(2) / chars, 5),
+        "token_perplexity": scored["perplexity"],
+        "tokens_per_byte": round(scored["tokens"] / size, 4),
+        "tokens": scored["tokens"],
+        "bytes": size,
+    }

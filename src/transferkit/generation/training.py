@@ -70,6 +70,7 @@ class Training:
     stopped_by: str
     history: list[dict[str, float]]
     trainable_parameters: int
+    processes: int = 1  # DDP: the world size (each process trained on its shard of every epoch)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class Training:
             "steps": self.steps,
             "stopped_by": self.stopped_by,
             "trainable_parameters": self.trainable_parameters,
+            "processes": self.processes,
         }
 
 
@@ -85,10 +87,10 @@ def train(
     lm: LanguageModel, *, train_rows: list[dict], valid_rows: list[dict], spec: RunSpec, run_dir: Path, strategy: str
 ) -> Training:
     """Train `lm.model` in place on `train_rows`, validating on `valid_rows` (may be empty) every epoch."""
-    if spec.run.devices > 1 or spec.run.num_nodes > 1:
-        raise ConfigError("Language-model runs train on one device for now; drop --devices / --num-nodes.")
     pad_id = lm.tokenizer.pad_token_id
-    batch_size = spec.optim.batch_size or 8
+    processes = spec.run.devices * spec.run.num_nodes
+    # The batch is global: under DDP each process takes its share (Lightning gives each a DistributedSampler shard).
+    batch_size = max(1, (spec.optim.batch_size or 8) // processes)
     epochs = spec.optim.epochs or 3
     loader_options = {"batch_size": batch_size, "collate_fn": lambda rows: collate(rows, pad_id=pad_id)}
     train_loader = DataLoader(train_rows, shuffle=True, **loader_options)
@@ -112,6 +114,8 @@ def train(
         max_epochs=epochs,
         seed=spec.run.seed,
         accelerator=spec.run.accelerator,
+        devices=spec.run.devices,
+        distributed=spec.run.distributed if processes == 1 or spec.run.distributed != "auto" else "ddp",
         precision=spec.optim.precision,
         grad_clip=spec.optim.grad_clip or 1.0,
         early_stopping=patience if valid_rows else None,
@@ -120,6 +124,13 @@ def train(
     )
     trainer = build_trainer(run_dir=run_dir, options=options, callbacks=callbacks)
     fit_with_resume(trainer, module, run_dir=run_dir, train_loader=train_loader, valid_loader=valid_loader)
+    logger.info(
+        "process %d of %d trained on %d batches (%d token blocks or pairs)",
+        trainer.global_rank,
+        trainer.world_size,
+        module.batches_seen,
+        module.rows_seen,
+    )
     lm.model.eval()
     timer = next((c for c in callbacks if isinstance(c, Timer)), None)
     if timer is not None and timer.time_remaining() <= 0:
@@ -127,4 +138,4 @@ def train(
     else:
         stopped = "early stopping" if trainer.current_epoch < epochs else "epochs"
     trainable = sum(p.numel() for p in lm.model.parameters() if p.requires_grad)
-    return Training(trainer.current_epoch, trainer.global_step, stopped, history.epochs, trainable)
+    return Training(trainer.current_epoch, trainer.global_step, stopped, history.epochs, trainable, trainer.world_size)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
 import time
 from dataclasses import dataclass
@@ -32,7 +33,16 @@ from transferkit.generation.folder import save_model
 from transferkit.generation.lm import DEFAULT_LM, LanguageModel, load_base
 from transferkit.generation.report import write_report
 from transferkit.generation.training import add_adapters, lm_strategy, train
-from transferkit.run_folder import RunFolder, default_run_name, run_log, write_atomic, write_json
+from transferkit.run_folder import (
+    RUN_NAME_ENV,
+    RunFolder,
+    default_run_name,
+    inherited_run_name,
+    is_primary_process,
+    run_log,
+    write_atomic,
+    write_json,
+)
 
 logger = logging.getLogger("transferkit")
 BASE_METRICS = "base_metrics.json"
@@ -56,7 +66,11 @@ def peak_rss_mb() -> float:
 
 def _complete(spec: RunSpec) -> RunSpec:
     backbone = spec.backbone.spec or DEFAULT_LM
-    name = spec.run.name or default_run_name(spec.data.path or "corpus", backbone, lm_strategy(spec))
+    name = (  # a process Lightning launched for DDP takes the primary's folder name
+        spec.run.name
+        or inherited_run_name()
+        or default_run_name(spec.data.path or "corpus", backbone, lm_strategy(spec))
+    )
     return spec.with_overrides({"backbone.spec": backbone, "run.name": name})
 
 
@@ -98,6 +112,20 @@ def _samples(prepared: Prepared, base: dict[str, Any], adapted: dict[str, Any]) 
     return rows
 
 
+def _open_folder(spec: RunSpec, resume: str | Path | None) -> RunFolder:
+    """Claim runs/NAME and write config.yaml (the primary process), join it (DDP's other processes) or reopen it."""
+    if resume is not None:
+        return RunFolder.open(resume)
+    name = spec.run.name or "run"
+    if not is_primary_process():
+        return RunFolder.join(spec.run.output_dir, name)
+    folder = RunFolder.claim(spec.run.output_dir, name, overwrite=spec.run.overwrite)
+    write_atomic(folder.path / "config.yaml", spec.to_yaml())
+    if spec.run.devices > 1 or spec.run.num_nodes > 1:
+        os.environ[RUN_NAME_ENV] = name  # for the processes Lightning launches by re-running the command
+    return folder
+
+
 def fit_language_model(spec: RunSpec, *, resume: str | Path | None = None) -> LMFitResult:
     """Adapt a causal LM to a corpus or to pairs (spec.data.task), score it against its base, save it."""
     started = time.perf_counter()
@@ -106,16 +134,14 @@ def fit_language_model(spec: RunSpec, *, resume: str | Path | None = None) -> LM
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     lm = load_base(spec.backbone.spec)
     prepared = prepare(spec, lm)  # every data problem raises before the run folder is claimed
-    if resume is not None:
-        folder = RunFolder.open(resume)
-    else:
-        folder = RunFolder.claim(spec.run.output_dir, spec.run.name or "run", overwrite=spec.run.overwrite)
-        write_atomic(folder.path / "config.yaml", spec.to_yaml())
+    folder = _open_folder(spec, resume)
     run_dir = folder.path
+    primary = is_primary_process()
     with folder.in_progress(), run_log(run_dir) as log:
         log.info("data %s (%s): %s", spec.data.path, spec.data.task, prepared.summary)
-        base = _base_scores(lm, prepared, run_dir=run_dir, spec=spec)
-        log.info("base model scored; peak RSS %.0f MB", peak_rss_mb())
+        if primary:  # DDP's other processes only train; the primary scores the base and, after training, saves
+            base = _base_scores(lm, prepared, run_dir=run_dir, spec=spec)
+            log.info("base model scored; peak RSS %.0f MB", peak_rss_mb())
         identity = lm.identity()
         if strategy == "lora":
             add_adapters(lm, spec)
@@ -130,6 +156,8 @@ def fit_language_model(spec: RunSpec, *, resume: str | Path | None = None) -> LM
         )
         train_seconds = time.perf_counter() - fit_started
         log.info("trained %s in %.0f s; peak RSS %.0f MB", training.record(), train_seconds, peak_rss_mb())
+        if not primary:
+            return LMFitResult(run_dir, run_dir / "model", {"global_rank": 1}, spec, lm)
         adapted = score(lm, prepared, base=False, batch_size=_eval_batch(spec), precision=spec.optim.precision)
         metrics = _metrics(spec, prepared, base=base, adapted=adapted, training=training, lm=lm)
         metrics["seconds"] = {"train": round(train_seconds, 2), "total": round(time.perf_counter() - started, 2)}

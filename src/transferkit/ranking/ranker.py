@@ -394,11 +394,13 @@ def rank(
         ranking = rank("builtin:digits", limit=300, budget="params=10M")
         ranking.recommended  # 'bundled:efficientnet_lite0'
     """
-    names = _score_names(by, scores)
-    check_confirm_options(confirm, confirm_strategy, confirm_valid_fraction)
     budget = budget if isinstance(budget, Budget) else Budget.parse(budget)
     started = time.perf_counter()
     spec = resolve_spec(data, config, {"valid_fraction": 0.0, "test_fraction": 0.0, **options})
+    if spec.data.task in ("causal-lm", "seq2seq-pairs"):  # generating models: bits per byte of the texts, no labels
+        return _rank_language_models(spec, candidates=candidates, budget=budget, confirm=confirm)
+    names = _score_names(by, scores)
+    check_confirm_options(confirm, confirm_strategy, confirm_valid_fraction)
     splits, summary = prepare_splits(spec)
     labelled = [splits.train] + ([splits.valid] if splits.valid is not None else [])
     inputs = [item for part in labelled for item in part.inputs]
@@ -428,6 +430,12 @@ def rank(
         )
     ranking.seconds = time.perf_counter() - started
     return ranking
+
+
+def _rank_language_models(spec: RunSpec, **options: Any) -> Ranking:
+    from transferkit.ranking.language_models import rank_language_models  # it imports ranker's row types
+
+    return rank_language_models(spec, **options)
 
 
 def _ranking_of(rows: list[CandidateScore], *, by: str, budget: Budget, data_info: dict[str, Any]) -> Ranking:

@@ -351,6 +351,7 @@ def _evaluate_candidate(
     return row
 
 
+# Long: the docstring documents every option; the body runs the steps in order, task families routed first.
 def rank(
     data: str | Path | None = None,
     *,
@@ -401,6 +402,12 @@ def rank(
         return _rank_language_models(spec, candidates=candidates, budget=budget, confirm=confirm)
     names = _score_names(by, scores)
     check_confirm_options(confirm, confirm_strategy, confirm_valid_fraction)
+    if spec.data.task == "detection":  # the boxes' crops as a classification set (transferkit.ranking.detection)
+        from transferkit.ranking.detection import rank_detection
+
+        return rank_detection(
+            spec, candidates=candidates, budget=budget, by=by, names=names, folds=folds, confirm=confirm
+        )
     splits, summary = prepare_splits(spec)
     labelled = [splits.train] + ([splits.valid] if splits.valid is not None else [])
     inputs = [item for part in labelled for item in part.inputs]

@@ -11,8 +11,8 @@ Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/detection_transfer.py 
       .venv/bin/python benchmarks/detection_transfer.py --sizes 50 200 --seeds 0          (adds to the results)
       .venv/bin/python benchmarks/detection_transfer.py --sizes 100 --seeds 0 --arms two-stage full \
           --results detection_strategies.json                                             (strategy comparison)
-      .venv/bin/python benchmarks/detection_transfer.py --sizes 100 --seeds 2 --epochs 20 \
-          --results detection_transfer_20_epochs.json                                     (a longer budget)
+      .venv/bin/python benchmarks/detection_transfer.py --sizes 100 --seeds 0 --arms pretrained --detector fasterrcnn \
+          --epochs 5 --results detection_strategies.json                      (Faster R-CNN in the comparison)
 Writes benchmarks/results/detection_transfer.json (or --results), updated after every cell, with the load average.
 """
 
@@ -41,6 +41,7 @@ SETTINGS = {
     "augment": "light",
     "train_scenes": 240,
     "test_scenes": 80,
+    "fcos_box_bias": 1.0,  # transferkit.detection.detectors.live_box_sides (torchvision: 0)
 }
 STRATEGY = {"pretrained": "probe", "two-stage": "two-stage", "full": "finetune", "scratch": "finetune"}
 
@@ -82,6 +83,8 @@ def run_cell(folder: Path, *, arm: str, size: int, seed: int) -> dict:
     metrics = evaluate_model(model, splits.test)
     return {
         "arm": arm,
+        "detector": SETTINGS["detector"],
+        "epochs": SETTINGS["epochs"],
         "train_images": len(splits.train),
         "train_boxes": splits.train.box_count,
         "seed": seed,
@@ -102,8 +105,10 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=["pretrained", "scratch"], choices=sorted(STRATEGY))
     parser.add_argument("--results", default="detection_transfer.json")
     parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"], help="training epochs of every arm")
+    parser.add_argument("--detector", default=SETTINGS["detector"], help="fcos, fasterrcnn, retinanet or ssdlite")
     args = parser.parse_args()
     SETTINGS["epochs"] = args.epochs
+    SETTINGS["detector"] = args.detector
     import torch
 
     torch.set_num_threads(2)
@@ -119,7 +124,12 @@ def main() -> None:
     for size in args.sizes:
         for seed in args.seeds:
             for arm in args.arms:
-                done = [c for c in results["cells"] if (c["arm"], c["train_images"], c["seed"]) == (arm, size, seed)]
+                key = (arm, size, seed, args.detector)
+                done = [
+                    c
+                    for c in results["cells"]
+                    if (*map(c.get, ("arm", "train_images", "seed")), c.get("detector", "fcos")) == key
+                ]
                 if done:
                     continue
                 cell = run_cell(folder, arm=arm, size=size, seed=seed)

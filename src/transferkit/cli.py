@@ -779,7 +779,8 @@ def export(
     if output is not None:
         check_output(output)  # before the check inputs are read and predicted
     if saved_task_name(model) == "detection" and (route := route_for_model(model)) is not None and route.export:
-        result = route.export(model, format=format, output=output, check_inputs=check, limit=limit, bundle=bundle)
+        options = {"output": output, "check_inputs": check, "limit": limit, "bundle": bundle, "quantize": quantize}
+        result = route.export(model, format=format, **options)
         out.print(
             f"Wrote {result.path} and {result.metadata_path}; parity with PyTorch on {result.checked_inputs} image(s), "
             f"{result.boxes_compared} box(es) after NMS: max abs difference {result.max_abs_diff:.2e}: OK"

@@ -113,12 +113,17 @@ def export_detection(
     check_inputs: list[str | Path] | None = None,
     limit: int = 8,
     bundle: str | Path | None = None,
+    quantize: str = "none",
     **_: object,
 ) -> DetectionExport:
     """Write model.onnx (or `output`) and model.onnx.json, kept only if parity holds on the check images; with
     `bundle`, a torch-free bundle folder there instead (transferkit.detection.bundle)."""
     if format != "onnx":
         raise ConfigError(f"Detection models export to onnx only; drop --format {format}.")
+    if quantize != "none":
+        raise ConfigError(
+            f"--quantize {quantize} is for classification and regression bundles; drop it for a detector."
+        )
     if not check_inputs:
         raise ConfigError("Detection export needs real images for the parity check: pass --check IMAGE_OR_FOLDER.")
     if bundle is not None:

@@ -31,7 +31,13 @@ def bundle_folder(path: str | Path, *, allow_download: bool = False) -> Iterator
     if not (path / MODEL_MANIFEST).is_file():
         raise ArtifactError(f"{path} is neither a bundle ({BUNDLE_MANIFEST}) nor a model folder ({MODEL_MANIFEST}).")
     from transferkit.bundle import export_bundle
+    from transferkit.workflows.routes import saved_task_name
 
+    if saved_task_name(path) == "detection":  # its parity check needs the user's images
+        raise ConfigError(
+            f"{path} is a detection model: export its bundle first (transferkit export {path} --bundle DIR --check "
+            "IMAGES), then serve DIR."
+        )
     scratch = Path(tempfile.mkdtemp(prefix="transferkit-serve-"))
     try:
         export_bundle(path, scratch / "bundle", allow_download=allow_download)

@@ -64,6 +64,11 @@ def test_the_cli_refuses_bad_options_and_a_damaged_bundle_is_refused(detector, t
     (tmp_path / "taken").mkdir()
     assert run(["export", str(folder), "--bundle", str(tmp_path / "taken"), "--check", str(images[0])]) == 2
     assert "is not a bundle" in capsys.readouterr().err
+    assert (
+        run(["export", str(folder), "--bundle", str(tmp_path / "q"), "--check", str(images[0]), "--quantize", "int8"])
+        == 2
+    )
+    assert "--quantize int8 is for classification" in capsys.readouterr().err and not (tmp_path / "q").exists()
     copy = shutil.copytree(exported.path, tmp_path / "damaged")
     with open(copy / "model.onnx", "ab") as handle:
         handle.write(b"\0")
@@ -86,3 +91,10 @@ def test_serve_answers_boxes(detector):
         assert client.get("/metadata").json()["outputs"] == ["bird", "fruit"]
         broken = client.post("/predict", json={"images": [base64.b64encode(b"not an image").decode()]})
         assert broken.status_code == 422 and broken.json()["detail"][0]["loc"] == ["body", "images", 0]
+
+
+def test_serve_asks_for_a_bundle_of_a_detection_model_folder(detector):
+    from transferkit.serving.server import bundle_folder
+
+    with pytest.raises(ConfigError, match="export its bundle first"), bundle_folder(detector[0]):
+        pass

@@ -381,6 +381,11 @@ class OptimConfig(_Section):
     precision: Literal["32-true", "bf16-mixed", "16-mixed", "64-true"] = Field(
         "32-true", description="Numeric precision of training (16-mixed: GPU only)."
     )
+    gradient_checkpointing: bool = Field(
+        False,
+        description="Language models: recompute each layer's activations in the backward pass instead of keeping "
+        "them (less memory for longer blocks, more time per step).",
+    )
 
     @field_validator("weight_decay", mode="before")
     @classmethod

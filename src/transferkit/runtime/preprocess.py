@@ -33,18 +33,23 @@ class InputError(DataError):
 
 
 class TextInputs:
-    """Texts -> ``input_ids`` and ``attention_mask`` (int64), padded to the longest text of the batch."""
+    """Texts -> ``input_ids`` and ``attention_mask`` (int64), padded to the longest text of the batch.
+
+    `encode` and `pad` are the two halves of a call, so a caller can sort texts by length between them
+    (`Bundle.predict_proba` does: batches of similar lengths carry little padding).
+    """
 
     def __init__(self, folder: Path, record: dict[str, Any]) -> None:
         import tokenizers
 
         self.max_length = int(record["max_length"])
+        self.pad_id = int(record["pad_id"])
         self.tokenizer = tokenizers.Tokenizer.from_file(str(folder / record["tokenizer"]))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_length)
-        self.tokenizer.enable_padding(pad_id=int(record["pad_id"]), pad_token=str(record["pad_token"]))
 
-    def __call__(self, texts: Sequence[Any], *, truncate: bool = True) -> dict[str, np.ndarray]:
+    def encode(self, texts: Sequence[Any], *, truncate: bool = True) -> list[Any]:
+        """One unpadded encoding per text; InputError names the first non-text, or over-long text unless `truncate`."""
         bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]
         if bad:
             raise InputError(
@@ -59,9 +64,23 @@ class TextInputs:
                     "(or let it be cut: transferkit serve --truncate).",
                     index=long[0],
                 )
-        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        return encodings
+
+    def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+        """The graph's arrays for `encodings`, padded (right, with the tokenizer's pad id) to the longest."""
+        width = max((len(e.ids) for e in encodings), default=0)
+        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
         return {"input_ids": ids, "attention_mask": mask}
+
+    def __call__(self, texts: Sequence[Any], *, truncate: bool = True, offset: int = 0) -> dict[str, np.ndarray]:
+        try:
+            return self.pad(self.encode(texts, truncate=truncate))
+        except InputError as exc:
+            raise InputError(str(exc), index=offset + exc.index) from None
 
 
 def open_rgb(source: Any):
@@ -130,9 +149,10 @@ class ImageInputs:
         pixels = np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0
         return (pixels - self.mean) / self.std
 
-    def __call__(self, images: Sequence[Any], *, truncate: bool = True) -> dict[str, np.ndarray]:
+    def __call__(self, images: Sequence[Any], *, truncate: bool = True, offset: int = 0) -> dict[str, np.ndarray]:
+        """`offset`: the position of `images[0]` among the caller's inputs, for the error's index."""
         arrays = []
-        for index, source in enumerate(images):
+        for index, source in enumerate(images, start=offset):
             try:
                 arrays.append(self.one(source))
             except DataError as exc:
@@ -171,9 +191,9 @@ class TableInputs:
         """The columns each row must have (after the column map)."""
         return [self.column_map.get(c, c) for c in self.params["columns"]]
 
-    def rows(self, items: Sequence[Any]) -> list[dict[str, Any]]:
+    def rows(self, items: Sequence[Any], *, offset: int = 0) -> list[dict[str, Any]]:
         rows = []
-        for index, item in enumerate(items):
+        for index, item in enumerate(items, start=offset):
             row = json.loads(item) if isinstance(item, str) else item
             if not isinstance(row, dict):
                 raise InputError(f"Row {index} is not an object of column: value pairs; send one per row.", index=index)
@@ -185,8 +205,8 @@ class TableInputs:
             rows.append({trained: row[self.column_map.get(trained, trained)] for trained in self.params["columns"]})
         return rows
 
-    def __call__(self, items: Sequence[Any], *, truncate: bool = True) -> dict[str, np.ndarray]:
-        rows = self.rows(items)
+    def __call__(self, items: Sequence[Any], *, truncate: bool = True, offset: int = 0) -> dict[str, np.ndarray]:
+        rows = self.rows(items, offset=offset)
         blocks = []
         for column, p in self.params["numeric"].items():
             values = np.asarray([_number(row[column]) for row in rows], dtype=np.float64)

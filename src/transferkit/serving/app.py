@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from transferkit.errors import TransferKitError
 from transferkit.runtime import Bundle, load_bundle
 from transferkit.runtime.preprocess import InputError
+from transferkit.serving.adaptive import AdaptiveCallSize
 from transferkit.serving.batcher import DynamicBatcher, QueueFull
 from transferkit.serving.requests import FIELDS, RequestError, file_inputs, json_inputs
 from transferkit.serving.settings import ServeSettings
@@ -80,7 +81,9 @@ async def _inputs(request: Request, bundle: Bundle, settings: ServeSettings) -> 
 def create_app(bundle: Bundle, settings: ServeSettings | None = None) -> FastAPI:
     """The HTTP API over `bundle` with dynamic batching (one batch worker per process)."""
     settings = settings or ServeSettings()
-    predict = partial(bundle.predict, batch_size=settings.max_batch, truncate=settings.truncate)
+    predict = AdaptiveCallSize(
+        partial(bundle.predict, truncate=settings.truncate), max_size=settings.max_batch, fixed=settings.call_size
+    )
     batcher = DynamicBatcher(
         predict, max_batch=settings.max_batch, max_wait_s=settings.max_wait_ms / 1000, max_queue=settings.max_queue
     )
@@ -101,7 +104,8 @@ def create_app(bundle: Bundle, settings: ServeSettings | None = None) -> FastAPI
     @app.get("/health")
     async def health() -> dict[str, Any]:
         stats = batcher.stats
-        return {"status": "ok", "waiting": batcher.waiting, "batches": stats.batches, "inputs": stats.inputs}
+        counts = {"waiting": batcher.waiting, "batches": stats.batches, "inputs": stats.inputs}
+        return {"status": "ok"} | counts | predict.report()
 
     @app.get("/metadata")
     async def metadata() -> dict[str, Any]:

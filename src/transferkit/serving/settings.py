@@ -12,6 +12,8 @@ class ServeSettings:
 
     Attributes:
         max_batch: Inputs predicted together, at most (requests batched across clients).
+        call_size: Inputs per model call within a batch (None: measured while serving, the fastest per input of
+            1, 2, 4, ... up to max_batch; see serving/adaptive.py).
         max_wait_ms: How long the first request of a batch waits for others to join it.
         max_items: Inputs per request, at most (HTTP 413 beyond).
         max_request_mb: Request body size, at most (HTTP 413 beyond).
@@ -23,6 +25,7 @@ class ServeSettings:
     """
 
     max_batch: int = 32
+    call_size: int | None = None
     max_wait_ms: float = 5.0
     max_items: int = 64
     max_request_mb: float = 16.0

@@ -78,3 +78,26 @@ def test_a_folder_without_kept_examples_needs_check_inputs(tmp_path):
     with pytest.raises(ConfigError, match="--check"):
         export_bundle(folder, tmp_path / "bundle")
     assert export_bundle(folder, tmp_path / "bundle", check_inputs=rows[100:103]).checked_inputs == 3
+
+
+def test_an_error_names_the_inputs_position_across_batches(table):
+    from transferkit.runtime.preprocess import InputError
+
+    rows = list(table[2][:40])
+    rows[35] = json.dumps({"not": "a trained column"})
+    with pytest.raises(InputError, match="Row 35 lacks") as caught:
+        load_bundle(table[1], precision="fp32").predict_proba(rows, batch_size=16)
+    assert caught.value.index == 35
+
+
+def test_texts_sorted_by_length_are_cut_where_padding_would_grow():
+    from transferkit.runtime.bundle import length_batches
+
+    assert length_batches(np.array([10, 11, 12, 60, 64]), batch_size=32) == [slice(0, 3), slice(3, 5)]
+    assert length_batches(np.array([20] * 70), batch_size=32) == [slice(0, 32), slice(32, 64), slice(64, 70)]
+    lengths = np.sort(np.random.default_rng(0).integers(20, 129, 200))
+    batches = length_batches(lengths, batch_size=32)
+    assert sum(b.stop - b.start for b in batches) == 200 and all(b.stop - b.start <= 32 for b in batches)
+    padded = sum((b.stop - b.start) * lengths[b.stop - 1] for b in batches)
+    assert padded <= 1.25 * lengths.sum()
+    assert length_batches(np.array([], dtype=int), batch_size=8) == []

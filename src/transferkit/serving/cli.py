@@ -23,7 +23,9 @@ def serve(
     threads: int = typer.Option(None, help="onnxruntime threads per process [all cores]."),
     max_batch: int = typer.Option(32, help="Inputs predicted together, at most (across concurrent requests)."),
     max_wait_ms: float = typer.Option(5.0, help="How long a batch waits for more requests to join, in ms."),
-    call_size: int = typer.Option(None, help="Inputs per model call within a batch [measured while serving]."),
+    call_size: int = typer.Option(
+        None, help="Inputs per batch (one model call) [measured: 1, 2, 4.. up to --max-batch]."
+    ),
     max_items: int = typer.Option(64, help="Inputs per request, at most (413 beyond)."),
     max_request_mb: float = typer.Option(16.0, help="Request body size in MiB, at most (413 beyond)."),
     max_queue: int = typer.Option(256, help="Requests waiting for the model, at most (503 beyond)."),

@@ -12,7 +12,7 @@ class ServeSettings:
 
     Attributes:
         max_batch: Inputs predicted together, at most (requests batched across clients).
-        call_size: Inputs per model call within a batch (None: measured while serving, the fastest per input of
+        call_size: Inputs per batch, i.e. per model call (None: measured while serving, the fastest per input of
             1, 2, 4, ... up to max_batch; see serving/adaptive.py).
         max_wait_ms: How long the first request of a batch waits for others to join it.
         max_items: Inputs per request, at most (HTTP 413 beyond).

@@ -38,3 +38,9 @@ def test_batch_size_one_predicts_each_request_alone():
     batcher = DynamicBatcher(_predict, max_batch=1, max_wait_s=0.05)
     asyncio.run(_many(batcher, [["a"], ["b"], ["c"]]))
     assert batcher.stats.batches == 3 and batcher.stats.largest == 1
+
+
+def test_the_batch_takes_as_many_inputs_as_next_size_asks():
+    batcher = DynamicBatcher(_predict, max_batch=8, max_wait_s=0.05, next_size=lambda: 2)
+    answers = asyncio.run(_many(batcher, [[f"t{i}"] for i in range(6)]))
+    assert answers == [[f"T{i}"] for i in range(6)] and batcher.stats.largest == 2 and batcher.stats.batches == 3

@@ -6,8 +6,8 @@ the lr) and `finetune` (alias `full`: everything trains, the backbone at a tenth
 backbone keeps its BatchNorm statistics (as transferkit does for classification); a scratch one trains them.
 Checkpoints, resume, DDP, schedules and early stopping come from transferkit.engine's Trainer.
 
-`auto` is full fine-tuning: at 100 stamp-scene images and 10 epochs it scored mAP@.5 0.239 against two-stage's
-0.215 and the frozen backbone's 0.183 (one seed), at about 2.6x the frozen backbone's time per epoch
+`auto` is full fine-tuning: at 100 stamp-scene images and 10 epochs it scored mAP@.5 0.231 against two-stage's
+0.191 and the frozen backbone's 0.196 (one seed), at about 2-3x the frozen backbone's time per epoch
 (benchmarks/detection_transfer.py, strategy comparison). `probe` keeps the backbone frozen when time is short.
 """
 

@@ -4,8 +4,9 @@ The batcher gathers concurrent requests so that one worker hop, one preprocessin
 many inputs; how many of them one onnxruntime call should take is a property of the machine. On a 2-core CPU the
 per-input cost was lowest at 1-4 inputs a call (a batch's activations leave the core's cache: EfficientNet-Lite0
 ran batches of 8 at under half the per-image rate of batches of 1), while a GPU or a larger CPU wants the whole
-batch. `AdaptiveCallSize` keeps the seconds per input of each call size it has run (a moving average), runs the
-best so far, and now and then tries its neighbours (half, double), so a change in the machine's load is followed.
+batch. `AdaptiveCallSize` keeps the seconds per input of each call size it has run (a moving average of the call's
+time plus the model's idle time until the next call), runs the best so far, and now and then tries its neighbours
+(half, double), so a change in the machine's load is followed.
 
 The batcher asks `next_size()` how many waiting inputs to gather and answers them when their call returns, so
 clients of one call send their next requests while the next call runs (a batch of every waiting request instead
@@ -25,6 +26,7 @@ from typing import Any
 
 SMOOTHING = 0.2  # weight of the newest measurement in a size's moving average
 EXPLORE_EVERY = 8  # every 8th call tries a neighbouring size
+MAX_IDLE_S = 1.0  # a longer pause between calls is no traffic: not charged to the call before it
 
 
 class AdaptiveCallSize:
@@ -44,6 +46,8 @@ class AdaptiveCallSize:
         self.fixed = fixed
         self.seconds_per_input: dict[int, float] = {}
         self.warmed: set[int] = set()
+        self._pending: tuple[int, float] | None = None  # (size, seconds) of the last call, settled at the next
+        self._ended: float | None = None
         self.calls = 0
 
     @property
@@ -74,16 +78,28 @@ class AdaptiveCallSize:
     def __call__(self, inputs: list[Any]) -> list[Any]:
         """`inputs` predicted in one call (a request of more inputs than the largest size: in several)."""
         started = self.clock()
+        self._settle(idle=started - self._ended if self._ended is not None else 0.0)
         results = self.predict(inputs, batch_size=max(1, min(len(inputs), self.sizes[-1])))
+        self._ended = self.clock()
         size = len(inputs)
         if size in self.sizes and not self.fixed:
             if size not in self.warmed:  # a size's first call allocates its buffers: not measured
                 self.warmed.add(size)
-                return results
-            seconds = (self.clock() - started) / size
-            before = self.seconds_per_input.get(size)
-            self.seconds_per_input[size] = seconds if before is None else before + SMOOTHING * (seconds - before)
+            else:
+                self._pending = (size, self._ended - started)
         return results
+
+    def _settle(self, *, idle: float) -> None:
+        """Record the previous call's cost with the model's idle time after it: a batch that took every waiting
+        request leaves the model idle until those clients send again, a cost of that size that the call's own
+        time does not show. A long pause is no traffic, not a cost."""
+        if self._pending is None:
+            return
+        size, seconds = self._pending
+        self._pending = None
+        seconds = (seconds + (idle if idle < MAX_IDLE_S else 0.0)) / size
+        before = self.seconds_per_input.get(size)
+        self.seconds_per_input[size] = seconds if before is None else before + SMOOTHING * (seconds - before)
 
     def report(self) -> dict[str, Any]:
         """What GET /health shows: the size in use and the measured milliseconds per input of each size."""

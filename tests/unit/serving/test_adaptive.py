@@ -48,3 +48,14 @@ def test_it_follows_a_change_in_cost_and_a_fixed_size_is_kept():
     fixed = AdaptiveCallSize(model, max_size=32, fixed=8, clock=model.clock)
     _serve(fixed, calls=5)
     assert model.sizes[-5:] == [8] * 5 and fixed.seconds_per_input == {}
+
+
+def test_idle_time_after_a_call_that_took_every_waiting_request_counts_against_its_size():
+    model = _Model(lambda n: 0.02 + 0.01 * n)  # a cost per call: 32 a call is the cheapest per input...
+    adaptive = AdaptiveCallSize(model, max_size=32, clock=model.clock)
+    for _ in range(120):
+        size = min(32, adaptive.next_size())
+        adaptive(list(range(size)))
+        if size == 32:  # ...but it takes all 32 clients: the model waits for their next requests
+            model.now += 0.5
+    assert adaptive.best == 16 and adaptive.seconds_per_input[32] > adaptive.seconds_per_input[16]

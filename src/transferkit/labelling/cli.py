@@ -16,7 +16,10 @@ ZERO_SHOT_EXAMPLE = (
 )
 SUGGEST_EXAMPLE = "Example: transferkit suggest runs/reviews pool.csv --text-column review --n 50"
 AUDIT_EXAMPLE = "Example: transferkit audit reviews.csv --text-column review --label-column score"
-DISTIL_EXAMPLE = "Example: transferkit distil runs/lite2 unlabelled/ --student bundled:mobilenet_v2 --test-data test/"
+DISTIL_EXAMPLE = (
+    "Example: transferkit distil runs/lite2 unlabelled/ --student bundled:mobilenet_v2 --test-data test/; text: "
+    "transferkit distil runs/reviews reviews.csv --text-column review --student bundled:minilm-l2 --epochs 2"
+)
 out = stdout_console()
 
 BACKBONE_HELP = "Backbone spec [the data's default: bundled:minilm for text, bundled:efficientnet_lite0 for images]."
@@ -141,6 +144,10 @@ def distil(
     student: str = typer.Option(..., help="The student's backbone spec, e.g. bundled:mobilenet_v2."),
     test_data: str = typer.Option(None, help="Labelled test data: scores teacher and student."),
     labelled_data: str = typer.Option(None, help="Labelled data: its true labels train the student too."),
+    epochs: int = typer.Option(
+        0,
+        help="Fine-tune the whole student on the soft labels for N epochs (e.g. bundled:minilm-l2) [0: probe].",
+    ),
     text_column: str = typer.Option("text", help="The text (or image path) column of a table."),
     label_column: str = typer.Option("label", help="The label column of --test-data."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -159,6 +166,7 @@ def distil(
         labelled_data=labelled_data,
         text_column=text_column,
         label_column=label_column,
+        epochs=epochs,
         seed=seed,
         name=name,
         output_dir=output_dir,

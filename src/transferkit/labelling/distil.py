@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 from transferkit.artifacts import load_model, read_manifest, save_model
 from transferkit.errors import ConfigError
+from transferkit.labelling.distil_finetune import finetune_student
 from transferkit.labelling.pool import Pool, embed, pool_backbone, read_pool
 from transferkit.labelling.report import labelling_run, summary_table, write_page
 from transferkit.labelling.suggest_run import model_folder, model_outputs
@@ -96,6 +97,7 @@ def distil(
     text_column: str = "text",
     label_column: str = "label",
     C: float = 0.05,
+    epochs: int = 0,
     seed: int = 0,
     cache_dir: str | Path | None = None,
     batch_size: int = 32,
@@ -103,7 +105,8 @@ def distil(
     output_dir: str | Path = "runs",
     overwrite: bool = False,
 ) -> DistilRun:
-    """Fit a probe on backbone `student` to the teacher's probabilities over `data`; save and compare it.
+    """Fit a probe on backbone `student` to the teacher's probabilities over `data` (with `epochs`, then fine-tune
+    the whole student on them: distil_finetune.py); save and compare it.
 
     Example::
 
@@ -129,7 +132,7 @@ def distil(
     if teacher_model.modality != pool.modality:
         raise ConfigError(f"The teacher reads {teacher_model.modality}; {pool.source} holds {pool.modality}.")
     student_backbone = pool_backbone(student, pool.modality)
-    settings = {"teacher": str(folder), "data": str(data), "student": student, "C": C}
+    settings = {"teacher": str(folder), "data": str(data), "student": student, "C": C, "epochs": epochs}
     settings["test_data"] = None if test_data is None else str(test_data)
     settings["labelled_data"] = None if labelled_data is None else str(labelled_data)
     with labelling_run("distil", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
@@ -147,14 +150,27 @@ def distil(
             student_features, soft = np.concatenate([student_features, extra]), np.concatenate([soft, onehot])
         head = soft_label_head(student_features, soft, C=C, seed=seed)
         student_model = TransferModel(student_backbone, head, list(teacher_model.class_names)).eval()
+        if epochs:  # the whole student trains on the soft labels, from the probe head (distil_finetune.py)
+            inputs = pool.inputs + ([] if labelled is None else known)
+            student_model = finetune_student(
+                student_backbone,
+                head,
+                inputs,
+                soft,
+                class_names=list(teacher_model.class_names),
+                epochs=epochs,
+                run_dir=run_dir,
+                seed=seed,
+            )
         model_dir = save_model(
-            student_model, run_dir / "model", backbone_trained=False, metadata={"distilled_from": str(folder)}
+            student_model, run_dir / "model", backbone_trained=bool(epochs), metadata={"distilled_from": str(folder)}
         )
         metrics = compare(teacher_model, student_model, pool=pool, test=test, batch_size=batch_size)
         metrics |= {
             "task": "distil",
             "teacher_model": str(folder),
             "student_backbone": student,
+            "student_epochs": epochs,
             "pool_rows": len(pool.inputs),
         }
         metrics["seconds"] = round(time.perf_counter() - started, 2)
@@ -187,6 +203,10 @@ def compare(teacher: Any, student: Any, *, pool: Pool, test: Pool | None, batch_
     return record
 
 
+def _tuned(epochs: int | None) -> str:
+    return f", then fine-tuned on the soft labels for {epochs} epoch(s)" if epochs else ""
+
+
 def report_parts(metrics: dict[str, Any]) -> list[str]:
     rows = {}
     for name in ("teacher", "student"):
@@ -197,6 +217,6 @@ def report_parts(metrics: dict[str, Any]) -> list[str]:
     rows |= {"agreement on the test rows": metrics.get("agreement"), "speed-up": metrics["speedup"]}
     note = (
         f"<p class='note'>Teacher {metrics['teacher_model']}; student {metrics['student_backbone']} "
-        "+ soft-label probe.</p>"
+        f"+ soft-label probe{_tuned(metrics.get('student_epochs'))}.</p>"
     )
     return [note, summary_table(rows)]

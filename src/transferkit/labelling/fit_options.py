@@ -21,18 +21,19 @@ from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data import LabeledData
 from transferkit.errors import ConfigError
-from transferkit.labelling.add_labels import fit_adding_labels
+from transferkit.labelling.add_labels import Added, fit_adding_labels, fit_on_splits
 from transferkit.labelling.audit import audit_embeddings
 from transferkit.labelling.audit_run import ISSUES_FILE, audit_sections, issues_frame
 from transferkit.labelling.pool import Pool, embed
 from transferkit.labelling.report import append_section, labelling_run, summary_table, write_page
-from transferkit.labelling.zero_shot import parse_label_descriptions
+from transferkit.labelling.zero_shot import parse_label_descriptions, synthetic_examples
 from transferkit.labelling.zero_shot_run import classify, score, section
 from transferkit.modalities import get_modality
 from transferkit.run_folder import write_atomic, write_json
 from transferkit.workflows.fit import FitResult, prepare_splits, resolve_spec
 from transferkit.workflows.fit import fit as fit_run
 
+SEED_MAX_PER_CLASS = 16  # auto seeding's limit (the reviews benchmark: it helped at 2-16 labels per class)
 INPUT, LABEL = "input", "label"  # the columns of the split files --drop-suspect writes
 
 
@@ -72,20 +73,50 @@ def fit_with_zero_shot(spec: RunSpec) -> FitResult:
     scored_on = splits.test or splits.valid
     if scored_on is None:
         raise ConfigError("--zero-shot scores on the test or validation split; this run holds out neither.")
-    result = fit_run(config=spec)
+    seeded = seeding(spec, splits.train, descriptions)
+    if seeded:  # SetFit's synthetic examples join the training rows (benchmarks/zero_shot_seed.py: where it helps)
+        texts, targets = synthetic_examples(descriptions)
+        names = list(descriptions)
+        added = Added(inputs=texts, labels=[names[target] for target in targets])
+        result = fit_on_splits(spec, splits, added, fit=fit_run, after={"run.zero_shot_seed": "off"})
+    else:
+        result = fit_run(config=spec)
     backbone_spec = result.spec.backbone.spec or get_modality("text").default_backbone
     backbone = create_backbone(backbone_spec, max_length=spec.backbone.max_length)  # the pretrained weights
     proba = classify(backbone, scored_on.inputs, descriptions, method="similarity", cache_dir=spec.backbone.cache_dir)
     record = score(proba, list(scored_on.labels or []), list(descriptions)) or {}
     record |= {"split": "test" if splits.test else "valid", "descriptions": descriptions, "method": "similarity"}
+    record["seeded_rows"] = len(synthetic_examples(descriptions)[0]) if seeded else 0
     record["trained_accuracy"] = (result.metrics.get("test") or result.metrics.get("valid") or {}).get("accuracy")
     result.metrics["zero_shot"] = record
     write_json(result.run_dir / "metrics.json", result.metrics)
     line = (
         "" if record.get("trained_accuracy") is None else f"<p>The trained model: {record['trained_accuracy']:.3f}.</p>"
     )
+    if seeded:
+        line += (
+            f"<p>Trained with {record['seeded_rows']} synthetic sentences from the descriptions (--zero-shot-seed).</p>"
+        )
     append_section(result.run_dir / "report.html", section(record or None, descriptions, method="similarity") + line)
     return result
+
+
+def seeding(spec: RunSpec, train: LabeledData, descriptions: dict[str, str]) -> bool:
+    """Whether --zero-shot's synthetic sentences join the training rows: --zero-shot-seed on, or auto with at most
+    SEED_MAX_PER_CLASS labelled rows in the smallest class (measured to help up to there)."""
+    if spec.run.zero_shot_seed == "off":
+        return False
+    unknown = sorted(set(descriptions) - set(train.class_names))
+    if unknown:
+        if spec.run.zero_shot_seed == "on":
+            raise ConfigError(
+                f"--zero-shot names {', '.join(unknown)}, not a class of the training data "
+                f"({', '.join(train.class_names)}); seeding needs the class names: rename them or pass "
+                "--zero-shot-seed off."
+            )
+        return False
+    counts = pd.Series(list(train.labels or [])).value_counts()
+    return spec.run.zero_shot_seed == "on" or int(counts.min()) <= SEED_MAX_PER_CLASS
 
 
 def _write_split(path: Path, part: LabeledData) -> Path:
@@ -133,7 +164,8 @@ def fit_dropping_suspects(spec: RunSpec) -> FitResult:
         )
         class_names = labelled.class_names
         targets = np.array([class_names.index(value) for value in labelled.labels or []])
-        audited = audit_embeddings(features, targets, class_names=class_names, seed=spec.run.seed)
+        texts = labelled.inputs if labelled.modality == "text" else None  # a TF-IDF model joins the probe
+        audited = audit_embeddings(features, targets, class_names=class_names, seed=spec.run.seed, texts=texts)
         flagged = {int(row) for row in audited.issues["row"]}
         clean = labelled.subset([index for index in range(len(labelled)) if index not in flagged])
         files = {

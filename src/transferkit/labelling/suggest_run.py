@@ -2,8 +2,9 @@
 
 With a run (or a model folder) its model's probabilities drive uncertainty (entropy, margin) and BADGE; with no
 run there are no probabilities and k-center greedy (diversity on the embeddings alone) makes the cold start.
-Rows of DATA that already have a label are never suggested and count as covered for k-center greedy; fill in the
-label column of to_label.csv, add those rows to your labelled data (or fill the same cells in DATA), and fit again.
+Rows of DATA that already have a label, or that the run trained or was scored on (its config.yaml's data), are
+never suggested and count as covered for k-center greedy; fill in the label column of to_label.csv and take it
+back with `transferkit fit runs/X --add-labels to_label.csv` (transferkit.labelling.add_labels).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from transferkit.artifacts import load_model, read_manifest
-from transferkit.errors import ArtifactError, ConfigError
+from transferkit.config import RunSpec
+from transferkit.errors import ArtifactError, ConfigError, TransferKitError
 from transferkit.labelling.active import STRATEGIES, UNCERTAINTY, entropy, margin, select
 from transferkit.labelling.pool import Pool, embed, pool_backbone, read_pool
 from transferkit.labelling.report import examples_table, labelling_run, summary_table, write_page
 from transferkit.run_folder import write_atomic, write_json
+from transferkit.workflows.fit import prepare_splits
 
 logger = logging.getLogger("transferkit")
 SUGGESTIONS_FILE = "to_label.csv"
@@ -92,13 +95,16 @@ def suggest(
     pool = read_pool(data, text_column=text_column, label_column=label_column, skip_bad_files=skip_bad_files)
     if not len(pool.unlabelled):
         raise ConfigError(f"Every row of {pool.source} has a label in '{label_column}'; nothing is left to suggest.")
-    model, trained, folder = None, False, None
+    model, trained, folder, known = None, False, None, 0
     if run is not None:
         folder = model_folder(run)
         model = load_model(folder)
         trained = bool((read_manifest(folder).get("backbone") or {}).get("trained"))
         if model.modality != pool.modality:
             raise ConfigError(f"The model in {folder} reads {model.modality}; {pool.source} holds {pool.modality}.")
+        known = mark_known(pool, known_rows(folder))
+        if not len(pool.unlabelled):
+            raise ConfigError(f"Every row of {pool.source} is labelled or already in {run}'s data; nothing to suggest.")
     settings = {"run": None if run is None else str(run), "data": str(data), "n": n, "strategy": strategy}
     settings |= {"text_column": text_column, "label_column": label_column, "seed": seed}
     with labelling_run("suggest", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
@@ -116,6 +122,7 @@ def suggest(
             "model": None if folder is None else str(folder),
             "pool_rows": len(pool.inputs),
             "labelled_rows": len(pool.labelled),
+            "already_in_run": known,
             "suggested": len(picked),
             "seconds": round(time.perf_counter() - started, 2),
         }
@@ -127,6 +134,33 @@ def suggest(
         write_page(run_dir, title=f"Rows to label next ({strategy})", parts=parts)
         logger.info("suggest: %d rows by %s written to %s", len(picked), strategy, run_dir / SUGGESTIONS_FILE)
     return SuggestRun(run_dir=run_dir, metrics=metrics, suggestions=table)
+
+
+def known_rows(model_dir: Path) -> dict[str, str]:
+    """The inputs the model's run trained or was scored on, with their labels (from the run's config.yaml: after
+    `fit --add-labels` they include the rows taken back), so a suggestion never asks for them again."""
+    config = next((p / "config.yaml" for p in (model_dir, model_dir.parent) if (p / "config.yaml").is_file()), None)
+    if config is None:
+        return {}
+    try:
+        splits, _summary = prepare_splits(RunSpec.from_yaml(config))
+    except TransferKitError as exc:  # the run's data moved or changed: suggest from the pool's own labels
+        logger.warning("suggest: the data of %s could not be read (%s); only the pool's labels count", config, exc)
+        return {}
+    parts = [part for part in (splits.train, splits.valid, splits.test) if part is not None]
+    pairs = (zip(part.inputs, part.labels or [], strict=False) for part in parts)
+    return {" ".join(item.split()): str(label) for pair in pairs for item, label in pair}
+
+
+def mark_known(pool: Pool, known: dict[str, str]) -> int:
+    """Give the pool's unlabelled rows that the run already has their label there; returns how many."""
+    marked = 0
+    for index, item in enumerate(pool.inputs):
+        key = " ".join(item.split())  # as known_rows keys them: a CSV round trip may change spacing
+        if pool.labels[index] is None and key in known:
+            pool.labels[index] = known[key]
+            marked += 1
+    return marked
 
 
 def suggestions_frame(

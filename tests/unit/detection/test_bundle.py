@@ -21,6 +21,8 @@ from transferkit.detection.training import detect
 from transferkit.errors import ArtifactError, ConfigError
 from transferkit.runtime import load_bundle
 
+pytestmark = pytest.mark.slow  # an ONNX export of a detector: seconds, not the inner loop
+
 
 @pytest.fixture(scope="module")
 def detector(tmp_path_factory, scenes):

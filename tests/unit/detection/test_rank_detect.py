@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from transferkit.detection.formats import read_detection
@@ -27,6 +28,7 @@ def test_each_box_becomes_a_crop_of_its_pixels_with_its_class(scenes, tmp_path):
     assert labels[0] == data.classes[int(data.labels[0][0])]
 
 
+@pytest.mark.real_backbone  # bundled MobileNetV2's ImageNet weights embed the crops
 def test_rank_scores_the_crops_and_refuses_what_cannot_detect(scenes, tmp_path, capsys):
     from transferkit.cli import run
 

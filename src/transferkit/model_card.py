@@ -22,7 +22,8 @@ KIND_TEXT = {
 }
 # On a table, strategy auto's classic candidate is gradient-boosted trees (saved as allow-listed skops, not pickle).
 TABLE_CLASSIC_TEXT = (
-    "gradient-boosted trees (scikit-learn HistGradientBoostingClassifier) on the table's columns, saved as a skops "
+    "gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, or HistGradientBoostingRegressor for a "
+    "number) on the table's columns, saved as a skops "
     "file whose types are checked against an allow-list; it does not export to ONNX"
 )
 
@@ -86,6 +87,11 @@ def _kind_text(chosen: str, modality: str) -> str:
     return KIND_TEXT.get(chosen, "a transfer strategy")
 
 
+def metric_name(selection: dict[str, Any]) -> str:
+    """What the choice's cross-validated scores are: accuracy, or R² for a number (strategy auto on regression)."""
+    return {"r2": "R²"}.get(selection.get("metric"), "accuracy")
+
+
 def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
     """Strategy auto's (or --select's) cross-validated choice."""
     if not selection:
@@ -94,7 +100,7 @@ def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
         "",
         f"Cross-validation on the training split chose {selection['chosen']}, "
         + (
-            f"{selection['margin']:.3f} accuracy above {selection['runner_up']}."
+            f"{selection['margin']:.3f} {metric_name(selection)} above {selection['runner_up']}."
             if selection.get("runner_up")
             else "the only candidate scored."
         ),

@@ -324,7 +324,8 @@ def _selection_section(metrics: dict[str, Any]) -> Section | None:
     selection = metrics.get("selection")
     if not selection:
         return None
-    header = ["candidate", "CV accuracy (mean)", "std"]
+    metric = {"r2": "R²"}.get(selection.get("metric"), "accuracy")  # R²: regression
+    header = ["candidate", f"CV {metric} (mean)", "std"]
     rows = [[name, score["mean"], score["std"]] for name, score in selection["scores"].items()]
     saved = (metrics.get("strategy") or {}).get("name") == "auto"
     note = (

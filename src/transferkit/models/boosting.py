@@ -1,9 +1,10 @@
 """Gradient-boosted trees on a table's columns: the classic model `--strategy auto` weighs on tables.
 
-scikit-learn's HistGradientBoostingClassifier, fitted on the raw columns (numbers as numbers, text columns as
-pandas categories it splits on natively, missing values allowed), wrapped in a `BoostingModel` that predicts
-with the `Predictor` interface. Trees are not a torch graph: the model saves as a skops file checked against an
-allow-list of types (`transferkit.models.boosting_io`), never a pickle, and it does not export to ONNX.
+scikit-learn's HistGradientBoostingClassifier (HistGradientBoostingRegressor for a number), fitted on the raw
+columns (numbers as numbers, text columns as pandas categories it splits on natively, missing values allowed),
+wrapped in a `BoostingModel` that predicts with the `Predictor` interface. Trees are not a torch graph: the
+model saves as a skops file checked against an allow-list of types (`transferkit.models.boosting_io`), never a
+pickle, and it does not export to ONNX.
 
 Example:
     >>> rows = ['{"age": "%d", "city": "%s"}' % (a, c) for a, c in zip(range(20, 60), "ab" * 20)]
@@ -11,6 +12,9 @@ Example:
     >>> model = fit_boosting(rows, labels, seed=0, params={"max_iter": 10})
     >>> model.predict_proba(['{"age": "25", "city": "a"}']).shape
     (1, 2)
+    >>> regressor = fit_boosting_regressor(rows, [float(i) for i in range(40)], params={"max_iter": 10})
+    >>> regressor.predict_proba(rows[:3]).shape
+    (3, 1)
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from transferkit.modalities.tabular import BOOSTING_MAX_CATEGORIES
 
 KIND = "boosting"
 DESCRIPTION = "gradient-boosted trees (scikit-learn HistGradientBoostingClassifier)"
+REGRESSOR_DESCRIPTION = "gradient-boosted trees (scikit-learn HistGradientBoostingRegressor)"
 # The options `--search` may tune, and the ones a model is fitted with unless tuned (scikit-learn's defaults).
 DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.1,
@@ -86,7 +91,10 @@ def kept_categories(inputs: list[str], categorical: list[str]) -> dict[str, list
 
 
 class BoostingModel:
-    """A fitted HistGradientBoostingClassifier over a table's columns, as a `Predictor`.
+    """A fitted HistGradientBoostingClassifier (or Regressor) over a table's columns, as a `Predictor`.
+
+    A regressor's one output is the value in the units it was fitted on (`fit_boosting_regressor`: the regression
+    task's standardised target, which the task turns back into the label's units, as it does a probe's output).
 
     `backbone` is the run's tabular backbone (column preprocessing, no weights): the trees do not use it, but it
     records the columns a table must have and the run's column map (trained name -> name in the user's table).
@@ -110,6 +118,9 @@ class BoostingModel:
         self.categorical = list(categorical)
         self._backbone = backbone
         self.params = dict(params or DEFAULT_PARAMS)
+        if self.is_regressor:
+            self._order: list[int] = []
+            return
         known = [str(name) for name in estimator.classes_]
         if sorted(known) != sorted(self.class_names):
             raise ArtifactError(f"The trees predict {known}, not the model's classes {self.class_names}.")
@@ -118,6 +129,11 @@ class BoostingModel:
     @property
     def modality(self) -> str:
         return "tabular"
+
+    @property
+    def is_regressor(self) -> bool:
+        """Whether the trees predict a number (no classes) rather than class probabilities."""
+        return not hasattr(self.estimator, "classes_")
 
     @property
     def backbone(self) -> Backbone | None:
@@ -145,6 +161,8 @@ class BoostingModel:
         the whole table at once)."""
         if not len(inputs):
             return np.zeros((0, len(self.class_names)))
+        if self.is_regressor:  # one column: the value, as a regression head's output
+            return self.estimator.predict(self.frame(list(inputs))).reshape(-1, 1)
         return self.estimator.predict_proba(self.frame(list(inputs)))[:, self._order]
 
     # --- export: trees are not a torch graph -----------------------------------------------------------
@@ -172,12 +190,14 @@ def trees_modality(modality: str) -> bool:
     return recipe is not None and recipe.model == "trees"
 
 
-def make_estimator(*, seed: int, params: dict[str, Any] | None = None) -> Any:
-    """The unfitted trees with `params` over DEFAULT_PARAMS (categories from the frame's dtypes)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+def make_estimator(*, seed: int, params: dict[str, Any] | None = None, regression: bool = False) -> Any:
+    """The unfitted trees with `params` over DEFAULT_PARAMS (categories from the frame's dtypes); a
+    HistGradientBoostingRegressor (squared error) with `regression`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     options = DEFAULT_PARAMS | dict(params or {})
-    return HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed, **options)
+    kind = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+    return kind(categorical_features="from_dtype", random_state=seed, **options)
 
 
 def fit_boosting(
@@ -196,6 +216,31 @@ def fit_boosting(
     return BoostingModel(
         estimator=estimator,
         class_names=class_names or sorted(set(labels)),
+        columns=columns,
+        categorical=categorical,
+        backbone=backbone,
+        params=DEFAULT_PARAMS | dict(params or {}),
+    )
+
+
+def fit_boosting_regressor(
+    inputs: list[str],
+    values: list[float] | np.ndarray,
+    *,
+    seed: int = 0,
+    params: dict[str, Any] | None = None,
+    output_names: list[str] | None = None,
+    backbone: Backbone | None = None,
+) -> BoostingModel:
+    """Fit regression trees on JSON rows and their numeric targets (auto passes the task's standardised values,
+    so the model's output is what a regression head outputs)."""
+    columns, categorical = column_kinds(inputs)
+    frame = boosting_frame(inputs, columns=columns, categorical=categorical, kept=kept_categories(inputs, categorical))
+    targets = np.asarray(values, dtype=np.float64).reshape(len(inputs))
+    estimator = make_estimator(seed=seed, params=params, regression=True).fit(frame, targets)
+    return BoostingModel(
+        estimator=estimator,
+        class_names=output_names or ["value"],
         columns=columns,
         categorical=categorical,
         backbone=backbone,

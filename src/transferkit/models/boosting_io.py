@@ -5,7 +5,8 @@ stores an estimator as a JSON schema plus numpy arrays and rebuilds only the typ
 scikit-learn's own estimators and numpy / builtin containers are trusted by skops itself, and a fitted
 HistGradientBoostingClassifier needs the three more types in `ALLOWED_TYPES`. A file naming any other type
 (a function to call, a class of another package) is refused with an ArtifactError before anything in it is
-built, and the object built must be a HistGradientBoostingClassifier. The file's SHA-256 is also in
+built, and the object built must be a HistGradientBoostingClassifier or HistGradientBoostingRegressor (the same
+three extra types: checked for both on scikit-learn 1.9). The file's SHA-256 is also in
 model.json like every file of the folder, so a changed byte is refused before skops reads it.
 
 Example::
@@ -22,14 +23,17 @@ from typing import Any
 from transferkit.errors import ArtifactError, require
 
 TREES = "boosting.skops"
-# Beyond skops' defaults, what a fitted HistGradientBoostingClassifier holds (checked on scikit-learn 1.9 with
+# Beyond skops' defaults, what fitted HistGradientBoosting trees hold (checked on scikit-learn 1.9 with
 # skops 0.16): its trees, and the partial(check_array, ...) of its column preprocessing. Nothing else loads.
 ALLOWED_TYPES = (
     "functools.partial",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.utils.validation.check_array",
 )
-ROOT_TYPE = "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier"
+ROOT_TYPES = tuple(
+    f"sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoosting{kind}"
+    for kind in ("Classifier", "Regressor")
+)
 
 
 def _skops() -> Any:
@@ -37,7 +41,8 @@ def _skops() -> Any:
 
 
 def write_trees(estimator: Any, path: Path) -> None:
-    """Write a fitted HistGradientBoostingClassifier to `path` as skops (the caller writes atomically)."""
+    """Write fitted HistGradientBoosting trees (classifier or regressor) to `path` as skops (the caller writes
+    atomically)."""
     Path(path).write_bytes(_skops().dumps(estimator))
 
 
@@ -62,6 +67,6 @@ def read_trees(path: Path) -> Any:
     except Exception as exc:
         raise ArtifactError(f"{path} could not be loaded ({exc}); retrain or restore the model folder.") from None
     name = f"{type(estimator).__module__}.{type(estimator).__qualname__}"
-    if name != ROOT_TYPE:
+    if name not in ROOT_TYPES:
         raise ArtifactError(f"{path} holds a {name}, not gradient-boosted trees; retrain or restore the model folder.")
     return estimator

@@ -42,11 +42,13 @@ from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.embedding_cache import extract_features
+from transferkit.engine.targets import RegressionTarget
 from transferkit.errors import ConfigError
 from transferkit.models.boosting import fit_boosting, trees_modality
 from transferkit.models.classic import ClassicBaseline
 from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.models.target import TrainingTarget
+from transferkit.strategies.auto_regression import fit_regression
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
 from transferkit.strategies.choice import (
     boosting_accuracy,
@@ -377,6 +379,16 @@ class AutoStrategy(Strategy):
             batch_size=spec.backbone.batch_size,
             description="Embedding training data",
         )
+        if isinstance(target, RegressionTarget):  # a number: the probe's ridge vs regression trees, by R²
+            return fit_regression(
+                backbone=backbone,
+                train=train,
+                valid=valid,
+                spec=spec,
+                run_dir=run_dir,
+                target=target,
+                embeddings=embeddings,
+            )
         selection = self.select(backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir)
         chosen = selection["chosen"]
         params: dict[str, Any] = {}

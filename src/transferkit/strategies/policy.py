@@ -63,12 +63,28 @@ def load_policy() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def prior_for(modality: str, backbone_spec: str, *, per_class: int, policy: dict | None = None) -> Prior:
-    """The recorded ranking for this data: the exact family's entry, else the modality's (family ``*``)."""
+def prior_for(
+    modality: str,
+    backbone_spec: str,
+    *,
+    per_class: int,
+    policy: dict | None = None,
+    task: str = "classification",
+    bucket: str | None = None,
+) -> Prior:
+    """The recorded ranking for this data: the exact family's entry, else the modality's (family ``*``).
+
+    Entries are for `task` (an entry without a ``task`` key is classification's); `bucket`, when given, replaces
+    the bucket of `per_class` (regression counts training rows, `strategies.auto_regression.regression_bucket`).
+    """
     policy = load_policy() if policy is None else policy
-    bucket = size_bucket(per_class)
+    bucket = bucket or size_bucket(per_class)
     family = backbone_family(backbone_spec)
-    entries = [e for e in policy.get("entries", []) if e["modality"] == modality and e["bucket"] == bucket]
+    entries = [
+        e
+        for e in policy.get("entries", [])
+        if e["modality"] == modality and e["bucket"] == bucket and e.get("task", "classification") == task
+    ]
     for wanted in (family, "*"):
         for entry in entries:
             if entry["family"] == wanted:
@@ -76,7 +92,8 @@ def prior_for(modality: str, backbone_spec: str, *, per_class: int, policy: dict
                 return Prior(
                     ranking=[row["strategy"] for row in ranked],
                     bucket=bucket,
-                    source=f"policy {modality} / {entry['family']} / {bucket}",
+                    source=f"policy {modality} / {entry['family']} / {bucket}"
+                    + ("" if task == "classification" else f" ({task})"),
                     evidence={row["strategy"]: {k: v for k, v in row.items() if k != "strategy"} for row in ranked},
                 )
     return Prior(ranking=list(FALLBACK_ORDER), bucket=bucket, source="fallback order (no recorded entry)")

@@ -348,11 +348,13 @@ def holdout_record(splits: Splits, *, result: StrategyResult, spec: RunSpec) -> 
         selection = choose_for_run(spec=spec, train=splits.train) | {"chosen": "probe"}
     score = ((selection or {}).get("scores") or {}).get((selection or {}).get("chosen"))
     estimate = None
+    metric = (selection or {}).get("metric", "accuracy")  # r2: strategy auto on a number
     if score is not None:
-        estimate = {"accuracy": round(score["mean"], 4), "std": round(score["std"], 4), "folds": len(score["folds"])}
+        estimate = {metric: round(score["mean"], 4), "std": round(score["std"], 4), "folds": len(score["folds"])}
     line = f"Held out nothing ({why}); every labelled row trained the model."
     line += (
-        f" Accuracy estimated by {estimate['folds']}-fold cross-validation: {estimate['accuracy']:.3f}."
+        f" {'R²' if metric == 'r2' else 'Accuracy'} estimated by {estimate['folds']}-fold cross-validation: "
+        f"{estimate[metric]:.3f}."
         if estimate
         else " No accuracy estimate: pass --test-data, or use --strategy auto or probe for a cross-validated one."
     )

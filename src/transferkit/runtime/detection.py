@@ -91,7 +91,8 @@ class DetectionBundle(Bundle):
         floor = self._floor(score_threshold)
         results = []
         for array in self.reader(list(inputs)):
-            boxes, labels, scores = self.session.run(list(OUTPUTS), {self.input_names[0]: array})
+            feed = {self.input_names[0]: array}  # the run options shrink the memory arena after each image's shape
+            boxes, labels, scores = self.session.run(list(OUTPUTS), feed, getattr(self, "run_options", None))
             keep = scores >= floor
             results.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep].astype(np.int64) - 1})
         return results

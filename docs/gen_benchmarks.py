@@ -773,6 +773,15 @@ def default_regret() -> str:
         f"{s['max_regret']:+.3f}; worst gap to the classic peer {s['worst_peer_gap']:+.3f} (target <= "
         f"{s['target_peer_gap_at_most']})."
     )
+    by_modality = s.get("by_modality") or {}
+    if by_modality:  # the targets per modality: tables (many cheap cells) weigh as much as text and images
+        parts = [
+            f"{modality} ({m['cells']} cells): mean regret {m['mean_regret']:+.3f}, largest {m['max_regret']:+.3f}, "
+            f"worst peer gap {m['worst_peer_gap']:+.3f}, {m['cells_peer_gap_over_0.02']} cell(s) more than 0.02 "
+            "below the peer"
+            for modality, m in by_modality.items()
+        ]
+        line += " By modality: " + "; ".join(parts) + "."
     return table(header, rows) + "\n\n" + line
 
 

@@ -11,7 +11,8 @@ machine's, the ratios are what carries over. Bounded: every level stops after --
 
 Run:  .venv/bin/python benchmarks/bundle_quantised.py   # fits the probes and writes the bundles first
       .venv/bin/python benchmarks/serve_load.py [--work /tmp/tk-bundles] [--seconds 15] [--sustain 60]
-Writes benchmarks/results/serve_load.json (serve_load_arena.json with --arena: onnxruntime's CPU memory arena on).
+Writes benchmarks/results/serve_load.json (serve_load_arena_<MODE>.json with --arena 0 / shrink: onnxruntime's CPU
+memory arena off, or released after each run; the default keeps it).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LEVELS = (1, 8, 32)
-ARENA: dict[str, str] = {}  # --arena: onnxruntime's CPU memory arena on in the server (the runtime turns it off)
+ARENA: dict[str, str] = {}  # --arena: TRANSFERKIT_ORT_ARENA in the servers (the runtime's default: "1", kept)
 
 
 def free_port() -> int:
@@ -105,7 +106,7 @@ async def load(url: str, bodies: list[dict], *, clients: int, seconds: float, se
 
     async def sample() -> None:
         while server_pid and time.monotonic() < stop_at:
-            rss.append(rss_mb(server_pid))
+            rss.append((len(latencies), rss_mb(server_pid)))
             await asyncio.sleep(1.0)
 
     limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
@@ -123,14 +124,27 @@ async def load(url: str, bodies: list[dict], *, clients: int, seconds: float, se
         "p99_ms": round(float(np.percentile(ms, 99)), 1) if len(ms) else None,
     }
     if rss:
-        tenth = max(1, len(rss) // 10)
-        row["rss_mb"] = {
-            "start": round(float(np.median(rss[:tenth])), 1),
-            "end": round(float(np.median(rss[-tenth:])), 1),
-            "max": round(max(rss), 1),
-            "samples": len(rss),
-        }
+        row["rss_mb"] = memory_trend(rss)
     return row
+
+
+def memory_trend(samples: list[tuple[int, float]]) -> dict:
+    """Server RSS over a sustained run: start / end / max, and the least-squares slope in MB per 1,000 requests
+    over the samples after the first fifth (the warm-up, while onnxruntime's arena grows to the largest batch)."""
+    counts = np.asarray([c for c, _ in samples], dtype=float)
+    mb = np.asarray([m for _, m in samples])
+    tenth = max(1, len(mb) // 10)
+    steady = slice(len(mb) // 5, None)
+    slope = np.polyfit(counts[steady], mb[steady], 1)[0] * 1000 if np.ptp(counts[steady]) > 0 else float("nan")
+    return {
+        "start": round(float(np.median(mb[:tenth])), 1),
+        "after_warm_up": round(float(mb[steady][0]), 1),
+        "end": round(float(np.median(mb[-tenth:])), 1),
+        "max": round(float(mb.max()), 1),
+        "samples": len(mb),
+        "slope_mb_per_1000_requests": round(float(slope), 2),
+        "trace": [[int(c), round(float(m), 1)] for c, m in samples[:: max(1, len(samples) // 60)]],
+    }
 
 
 def bodies_for(name: str, work: Path) -> list[dict]:
@@ -144,51 +158,77 @@ def bodies_for(name: str, work: Path) -> list[dict]:
 
 
 def run_model(name: str, work: Path, args: argparse.Namespace) -> dict:
+    """Both servers up at once (max_batch 32 and max_batch 1); levels alternate between them, round by round, so
+    the shared machine's load drifts over both alike; then the sustained run on the batching server."""
     bodies = bodies_for(name, work)
     bundle = work / f"{name}-bundle"
-    result = {"model": name, "bundle_graph": "fp32", "levels": [], "unbatched": []}
+    result = {"model": name, "bundle_graph": "fp32", "rounds": args.rounds, "levels": [], "unbatched": []}
     # --truncate as predict does; a generous timeout: on this shared machine a full queue takes tens of seconds
     common = {"precision": "fp32", "max_queue": 1024, "truncate": True, "timeout_s": 150.0}
-    server = Server(bundle, max_batch=32, max_wait_ms=5.0, **common)
+    servers = {"batched": Server(bundle, max_batch=32, max_wait_ms=5.0, **common)}
+    servers["unbatched"] = Server(bundle, max_batch=1, max_wait_ms=0.0, **common)
     try:
-        server.wait_ready()
-        asyncio.run(load(server.url, bodies, clients=4, seconds=3))  # warm-up, not recorded
-        for clients in LEVELS:
-            row = asyncio.run(load(server.url, bodies, clients=clients, seconds=args.seconds))
-            print(name, "batched", row, flush=True)
-            result["levels"].append(row)
+        for server in servers.values():
+            server.wait_ready()
+            asyncio.run(load(server.url, bodies, clients=4, seconds=3))  # warm-up, not recorded
+        for round_ in range(args.rounds):
+            for clients in LEVELS:
+                arms = ("batched", "unbatched") if round_ % 2 == 0 else ("unbatched", "batched")
+                for arm in arms:
+                    if arm == "unbatched" and clients == 1:
+                        continue  # one client: both servers predict one input at a time
+                    row = asyncio.run(load(servers[arm].url, bodies, clients=clients, seconds=args.seconds))
+                    row["round"] = round_
+                    print(name, arm, row, flush=True)
+                    result["levels" if arm == "batched" else "unbatched"].append(row)
+        servers.pop("unbatched").stop()
+        server = servers["batched"]
         sustained = asyncio.run(
             load(server.url, bodies, clients=32, seconds=args.sustain, server_pid=server.process.pid)
         )
-        print(name, "sustained", sustained, flush=True)
+        print(name, "sustained", {k: v for k, v in sustained.items() if k != "rss_mb"}, sustained["rss_mb"], flush=True)
         result["sustained"] = sustained
+        import httpx
+
+        health = httpx.get(f"{server.url}/health", timeout=30).json()
+        result["batched_server_health"] = health  # the call size it settled on and what it measured
+        print(name, "health", health, flush=True)
     finally:
-        server.stop()
-    server = Server(bundle, max_batch=1, max_wait_ms=0.0, **common)
-    try:
-        server.wait_ready()
-        for clients in (1, 32):
-            row = asyncio.run(load(server.url, bodies, clients=clients, seconds=args.seconds))
-            print(name, "max_batch=1", row, flush=True)
-            result["unbatched"].append(row)
-    finally:
-        server.stop()
-    batched_32 = next(r for r in result["levels"] if r["clients"] == 32)["throughput_per_s"]
-    result["batching_gain_at_32_clients"] = round(batched_32 / result["unbatched"][1]["throughput_per_s"], 2)
+        for server in servers.values():
+            server.stop()
+    result["batching_gain"] = gains(result)
     return result
+
+
+def gains(result: dict) -> dict:
+    """Batched / unbatched throughput per client count: per round (side by side) and over all rounds."""
+    out = {}
+    for clients in LEVELS[1:]:
+        batched = [r for r in result["levels"] if r["clients"] == clients]
+        unbatched = [r for r in result["unbatched"] if r["clients"] == clients]
+        per_round = [
+            round(b["throughput_per_s"] / u["throughput_per_s"], 2)
+            for b, u in zip(batched, unbatched, strict=True)
+            if u["throughput_per_s"]
+        ]
+        total = sum(r["requests"] for r in batched) / max(1, sum(r["requests"] for r in unbatched))
+        out[str(clients)] = {"per_round": per_round, "overall": round(total, 2)}
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/tk-bundles"))
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds per concurrency level")
-    parser.add_argument("--sustain", type=float, default=60.0, help="seconds of the sustained run (32 clients)")
+    parser.add_argument("--sustain", type=float, default=150.0, help="seconds of the sustained run (32 clients)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of levels, alternating the servers' order")
     parser.add_argument("--models", nargs="+", default=["text", "image"])
-    parser.add_argument("--arena", action="store_true", help="server with onnxruntime's CPU arena on")
+    parser.add_argument(
+        "--arena", choices=["1", "shrink", "0"], default="1", help="TRANSFERKIT_ORT_ARENA in the servers"
+    )
     args = parser.parse_args()
-    if args.arena:
-        ARENA["TRANSFERKIT_ORT_ARENA"] = "1"
-    name = "serve_load_arena" if args.arena else "serve_load"
+    ARENA["TRANSFERKIT_ORT_ARENA"] = args.arena
+    name = "serve_load" if args.arena == "1" else f"serve_load_arena_{args.arena}"
     started = time.time()
     load_before = os.getloadavg()
     models = [run_model(name, args.work, args) for name in args.models]
@@ -206,12 +246,14 @@ def main() -> None:
         },
         "settings": {
             "seconds_per_level": args.seconds,
+            "rounds": args.rounds,
             "sustained_seconds": args.sustain,
-            "server": "transferkit.serving (FastAPI + uvicorn, 1 process), fp32 graph, max_batch 32, max_wait 5 ms",
-            "unbatched": "same server with max_batch 1",
+            "server": "transferkit.serving (FastAPI + uvicorn, 1 process), fp32 graph, max_batch 32, max_wait 5 ms, "
+            "call size measured while serving (serving/adaptive.py)",
+            "unbatched": "same server with max_batch 1, running at the same time; levels alternate between the two",
             "request": "one input per request (a fine-food review, cut at 128 tokens: --truncate; an MNIST digit PNG)",
             "clients": "httpx.AsyncClient in one process on the same machine",
-            "onnxruntime_cpu_arena": bool(args.arena),
+            "onnxruntime_cpu_arena": {"1": "kept", "shrink": "shrunk after each run", "0": "off"}[args.arena],
         },
         "models": models,
         "seconds": round(time.time() - started, 1),

@@ -825,22 +825,37 @@ def demo_default() -> str:
 def serve_load(name: str = "serve_load") -> str:
     """Issue 25: transferkit serve on loopback, per model: each concurrency level, one-at-a-time, the sustained run."""
     data = load(name)
-    header = ["model", "server", "clients", "requests", "failed", "requests/s", "p50 ms", "p99 ms"]
+    header = ["model", "server", "round", "clients", "requests", "failed", "requests/s", "p50 ms", "p99 ms"]
     rows = []
     for m in data["models"]:
         for label, key in (("batched (max 32, 5 ms)", "levels"), ("one at a time (max 1)", "unbatched")):
             for r in m[key]:
-                rows.append([m["model"], label, r["clients"], r["requests"], r["failed"], f2(r["throughput_per_s"])])
-                rows[-1] += [r["p50_ms"], r["p99_ms"]]
+                rows.append([m["model"], label, r.get("round", 0), r["clients"], r["requests"], r["failed"]])
+                rows[-1] += [f2(r["throughput_per_s"]), r["p50_ms"], r["p99_ms"]]
     lines = []
     for m in data["models"]:
-        s = m["sustained"]
-        rss = s.get("rss_mb", {})
+        s, rss = m["sustained"], m["sustained"].get("rss_mb", {})
+        if "batching_gain" in m:
+            gain = "; ".join(
+                f"{c} clients {g['overall']:.2f}x (rounds {', '.join(f'{v:.2f}' for v in g['per_round'])})"
+                for c, g in m["batching_gain"].items()
+            )
+        else:
+            gain = f"32 clients {m['batching_gain_at_32_clients']:.2f}x"
+        health = m.get("batched_server_health")
+        chosen = ""
+        if health:
+            sizes = ", ".join(f"{size}: {ms}" for size, ms in health["ms_per_input"].items())
+            chosen = f"; batch size at the end {health['call_size']} (ms per input by size, idle included: {sizes})"
+        slope = rss.get("slope_mb_per_1000_requests")
         lines.append(
-            f"- **{m['model']}**: batching's gain at 32 clients {m['batching_gain_at_32_clients']:.2f}x; sustained "
-            f"{data['settings']['sustained_seconds']:.0f} s at 32 clients: {s['requests']} requests, {s['failed']} "
-            f"failed, {f2(s['throughput_per_s'])} requests/s, p99 {s['p99_ms']} ms; server RSS {rss.get('start')} MB "
-            f"at the start, {rss.get('end')} MB at the end (max {rss.get('max')}, {rss.get('samples')} samples)."
+            f"- **{m['model']}**: batching's gain (requests/s, batched / one at a time) {gain}"
+            + chosen
+            + f". Sustained {data['settings']['sustained_seconds']:.0f} s at 32 clients: {s['requests']} requests, "
+            f"{s['failed']} failed, {f2(s['throughput_per_s'])} requests/s, p99 {s['p99_ms']} ms; server RSS "
+            f"{rss.get('start')} MB at the start, {rss.get('end')} MB at the end (max {rss.get('max')}, "
+            f"{rss.get('samples')} samples)"
+            + (f", slope after warm-up {slope:+.2f} MB per 1,000 requests." if slope is not None else ".")
         )
     return table(header, rows) + "\n\n" + "\n".join(lines)
 
@@ -853,6 +868,26 @@ def runtime_batch() -> str:
         for size, rates in r["inputs_per_s"].items():
             rows.append([r["model"], size, f2(r["median"][size]), ", ".join(f2(v) for v in rates)])
     return table(["model", "batch size", "inputs/s (median)", "each round"], rows)
+
+
+def embed_int8_check() -> str:
+    """Issue 25: int8 MiniLM embedding graph vs fp32: speed and cosine against the 0.9999 bar."""
+    data = load("embed_int8_check")
+    rates, cosine = data["texts_per_s_median"], data["cosine_int8_vs_fp32"]
+    rows = [
+        ["fp32 (fused)", f2(rates["fp32"]), "", ""],
+        [
+            "int8 dynamic",
+            f2(rates["int8"]),
+            f"{cosine['min']:.4f} / {cosine['median']:.4f}",
+            f"{data['int8_speedup']:.2f}x",
+        ],
+    ]
+    verdict = "passes" if data["passes"] else "fails"
+    note = (
+        f"\n\nint8 {verdict} the cosine bar of {data['bar']} ({cosine['share_at_or_above_bar']:.0%} of texts reach it)."
+    )
+    return table(["graph", "texts/s (median)", "cosine to fp32 (min / median)", "speed vs fp32"], rows) + note
 
 
 def bundle_quantised() -> str:
@@ -914,6 +949,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "serve_load_arena": lambda: serve_load("serve_load_arena"),
     "runtime_batch": runtime_batch,
     "bundle_quantised": bundle_quantised,
+    "embed_int8_check": embed_int8_check,
 }
 for _name in RANKING_FILES:
     TABLES[f"ranking_candidates:{_name}"] = lambda n=_name: ranking_candidates(n)

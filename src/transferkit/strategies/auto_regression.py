@@ -96,9 +96,7 @@ def not_scored(train: LabeledData, backbone: Backbone) -> dict[str, str]:
         if backbone.trainable
         else f"{backbone.spec} cannot be fine-tuned (frozen features only)"
     )
-    skipped = {"two-stage": fine_tune}
-    if train.modality == "text":
-        skipped["contrastive"] = "it pulls together examples of one class; a number has none"
+    skipped = {"two-stage": fine_tune, "contrastive": "it pulls together examples of one class; a number has none"}
     if trees_modality(train.modality):
         skipped["concat"] = f"no classic features to concatenate for {train.modality} data (classic: boosted trees)"
         if importlib.util.find_spec("skops") is None:  # the trees could not be saved without pickle

@@ -39,7 +39,7 @@ def test_descriptions_that_name_other_classes_are_not_seeded_and_on_says_why():
 
 def test_a_fine_tuned_student_is_saved_with_its_trained_backbone(tmp_path):
     teacher = tiny_text_model(tmp_path / "teacher")
-    pd.DataFrame({"text": TEXTS[:24]}).to_csv(tmp_path / "pool.csv", index=False)
+    pd.DataFrame({"text": TEXTS[:12]}).to_csv(tmp_path / "pool.csv", index=False)
     before = load_model(teacher).backbone.model.embeddings.word_embeddings.weight.detach().clone()
     run = distil(teacher, tmp_path / "pool.csv", student=f"path:{tmp_path / 'teacher' / 'bert'}", epochs=1,
                  output_dir=tmp_path / "runs", name="student")  # fmt: skip

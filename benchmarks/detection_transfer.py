@@ -98,6 +98,22 @@ def run_cell(folder: Path, *, arm: str, size: int, seed: int) -> dict:
     }
 
 
+def fewer_proposals() -> None:
+    """Faster R-CNN with 600 / 300 RPN proposals before / after NMS in training (torchvision: 2000 / 2000) and 128
+    sampled regions per image (torchvision: 512): an experiment, set on each built model, not transferkit's default."""
+    import transferkit.detection.workflow as workflow
+    from transferkit.detection.detectors import build_detector
+
+    def build(config, *, pretrained):
+        model = build_detector(config, pretrained=pretrained)
+        model.rpn._pre_nms_top_n = {"training": 600, "testing": 150}
+        model.rpn._post_nms_top_n = {"training": 300, "testing": 150}
+        model.roi_heads.fg_bg_sampler.batch_size_per_image = 128
+        return model
+
+    workflow.build_detector = build
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200])
@@ -106,7 +122,10 @@ def main() -> None:
     parser.add_argument("--results", default="detection_transfer.json")
     parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"], help="training epochs of every arm")
     parser.add_argument("--detector", default=SETTINGS["detector"], help="fcos, fasterrcnn, retinanet or ssdlite")
+    parser.add_argument("--fewer-proposals", action="store_true", help="Faster R-CNN: the sampling experiment")
     args = parser.parse_args()
+    if args.fewer_proposals:
+        fewer_proposals()
     SETTINGS["epochs"] = args.epochs
     SETTINGS["detector"] = args.detector
     import torch

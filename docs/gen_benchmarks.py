@@ -1352,6 +1352,83 @@ def tables_auto() -> str:
 TABLES["tables_auto"] = tables_auto
 
 
+# -- language models, follow-up (issue 27): ONNX runtime, ranking, gradient checkpointing --------------------------
+
+
+def lm_transfer_onnx() -> str:
+    """Issue 27: the torch-free bundle of a LoRA-adapted SmolLM2: greedy-token parity and tokens/s vs PyTorch."""
+    arms = _lm_arms()
+    if "onnx" not in arms:
+        return "_The onnx arm has not been run yet._"
+    r = arms["onnx"]
+    parity, speed = r["parity"], r["speed"]
+    header = ["check", "value"]
+    rows = [
+        ["held-out review openings checked", len(parity["prompts"])],
+        [
+            f"greedy tokens equal to PyTorch's (first {parity['check_tokens']} new tokens)",
+            f"{parity['tokens_agree']:.0%}",
+        ],
+        ["first step, max abs logit difference", f"{parity['first_step_max_abs_logit_diff']:.1e}"],
+        [f"PyTorch generate, tokens/s ({speed['new_tokens']} new, batch 1)", speed["torch_tokens_per_s"]],
+        ["runtime (onnxruntime, KV cache), tokens/s", speed["runtime_tokens_per_s"]],
+        ["runtime / PyTorch", f"{speed['runtime_vs_torch']:.2f}x"],
+        ["same tokens in the speed run", "yes" if speed["same_tokens"] else "no"],
+        ["export seconds (trace + write + check)", r["export_seconds"]],
+        ["bundle size MB", r["bundle_mb"]],
+        ["load average (start / end)", " / ".join(map(str, r["load_average"]))],
+    ]
+    return table(header, rows)
+
+
+def lm_transfer_rank() -> str:
+    """Issue 27: rank --task causal-lm's zero-shot order vs the order after a short LoRA run."""
+    arms = _lm_arms()
+    if "rank" not in arms:
+        return "_The rank arm has not been run yet._"
+    r = arms["rank"]
+    what = {c["spec"]: c["what"] for c in r["candidates"]}
+    header = ["candidate", "zero-shot bits/byte (train reviews)", "rank", "after LoRA: bits/byte (test reviews)"]
+    header += ["rank", "token perplexity base -> LoRA (test)", "LoRA steps", "train s"]
+    after = {spec: index + 1 for index, spec in enumerate(r["adapted_order"])}
+    rows = []
+    for index, row in enumerate(r["ranking"]["rows"]):
+        spec = row["spec"]
+        if spec not in r["adapted"]:
+            rows.append([f"{spec} ({(row.get('error') or '').split(';')[0]})", "refused", "", "", "", "", "", ""])
+            continue
+        a = r["adapted"][spec]
+        perplexities = f"{a['base_test_token_perplexity']:.1f} -> {a['test_token_perplexity']:.1f}"
+        rows.append([what.get(spec, spec), f3(row["scores"]["bits_per_byte"]), index + 1])
+        rows[-1] += [f3(a["test_bits_per_byte"]), after[spec], perplexities, a["steps"], f"{a['train_seconds']:.0f}"]
+    verdict = (
+        "the same order" if r["order_agrees"] else ("the same first pick" if r["top_agrees"] else "a different pick")
+    )
+    return table(header, rows) + f"\n\nZero-shot ranking vs after LoRA: {verdict}; ranking took {r['rank_seconds']} s."
+
+
+def lm_transfer_memory() -> str:
+    """Issue 27: full fine-tuning of SmolLM2 with and without gradient checkpointing, the same short run."""
+    arms = _lm_arms()
+    present = [arm for arm in ("full-memory", "full-checkpointing") if arm in arms]
+    if not present:
+        return "_The memory arms have not been run yet._"
+    header = ["full fine-tuning", "peak RSS MB", "optimizer steps", "train s", "s per step", "load average"]
+    rows = []
+    for arm in present:
+        r = arms[arm]
+        steps = r["strategy"]["steps"]
+        per_step = r["train_seconds"] / steps if steps else None
+        label = "with --gradient-checkpointing" if arm == "full-checkpointing" else "without"
+        rows.append([label, f"{r['peak_rss_mb']:,.0f}", steps, f"{r['train_seconds']:.0f}", f2(per_step)])
+        rows[-1].append(" / ".join(map(str, r["load_average"])))
+    return table(header, rows)
+
+
+TABLES |= {"lm_transfer_onnx": lm_transfer_onnx, "lm_transfer_rank": lm_transfer_rank}
+TABLES["lm_transfer_memory"] = lm_transfer_memory
+
+
 def zero_shot_seed() -> str:
     """Issue 26: fit --zero-shot with and without the synthetic sentences at 2-16 labels per class (3 seeds)."""
     if note := _missing("zero_shot_seed"):

@@ -1,10 +1,12 @@
 """`transferkit rank CORPUS --task causal-lm`: rank causal LMs on your own texts by zero-shot held-out bits per byte.
 
 A language model's transfer starts from how well it already predicts the domain: the candidate that needs the
-fewest bits per byte of your texts before any training is the one to adapt (benchmarks/lm_transfer.py's rank arm
-checks the order against the order after a short LoRA run). Bits per byte (and per character), not per-token
-perplexity, so that models with different tokenizers compare fairly. Backbones that do not generate text (sentence
-encoders, image models) are listed as refused, with the reason.
+fewest bits per byte of your texts before any training is the first one to try. benchmarks/lm_transfer.py's rank
+arm checks the order against the order after a short LoRA run: a broken model (SmolLM2 cut to 10 layers) was last
+both ways, but Gemma 3 270M, second zero-shot, overtook SmolLM2-135M after 7 LoRA steps, hence the caveat on
+much larger candidates. Bits per byte (and per character), not per-token perplexity, so that models with
+different tokenizers compare fairly. Backbones that do not generate text (sentence encoders, image models) are
+listed as refused, with the reason.
 
 Example::
 
@@ -34,6 +36,7 @@ from transferkit.ranking.ranker import CandidateScore, Ranking
 LM_TASKS = ("causal-lm", "seq2seq-pairs")
 SCORE = "bits_per_byte"
 SCORES = ("bits_per_byte", "bits_per_char", "token_perplexity", "tokens_per_byte")
+SIZE_RATIO = 1.5  # a candidate this many times larger than the pick gets a caveat (see size_caveats)
 DEFAULT_TEXTS = 64  # zero-shot scoring is a forward pass per block: 64 reviews take ~1 minute for SmolLM2 on 2 cores
 
 
@@ -99,6 +102,19 @@ def score_candidate(name: str, texts: list[str], spec: RunSpec) -> CandidateScor
     return row
 
 
+def size_caveats(rows: list[CandidateScore], pick: CandidateScore | None) -> list[str]:
+    """A warning when a usable candidate is much larger than the pick: in benchmarks/lm_transfer.py Gemma 3 270M
+    (2x SmolLM2-135M's parameters, 25% more bits per byte zero-shot) overtook SmolLM2 after 7 LoRA steps."""
+    if pick is None or not pick.params_m:
+        return []
+    larger = [row for row in rows if row.usable and (row.params_m or 0) >= SIZE_RATIO * pick.params_m]
+    return [
+        f"{row.spec} has {row.params_m / pick.params_m:.1f}x the parameters of {pick.spec}: a larger model can "
+        "overtake the pick after a short adaptation; fit both briefly (--max-minutes) before committing."
+        for row in larger
+    ]
+
+
 def _key(row: CandidateScore) -> tuple:
     value = row.scores.get(SCORE)
     return (row.error is not None, bool(row.over_budget), value is None, value or 0.0, row.spec)
@@ -139,10 +155,8 @@ def rank_language_models(
         "bytes": sum(len(text.encode("utf-8")) for text in texts),
         "block_size": spec.backbone.max_length,
     }
-    caveats = [
-        "Zero-shot bits per byte (lower is better) measure how well each model already predicts these texts; "
-        "a short LoRA run keeps that order in benchmarks/lm_transfer.py, but a much larger model may adapt further."
-    ]
+    caveats = ["Zero-shot bits per byte (lower is better) measure how well each model predicts these texts before "
+               "any training, not how far it will adapt.", *size_caveats(rows, best)]  # fmt: skip
     return Ranking(
         rows=rows,
         by=SCORE,

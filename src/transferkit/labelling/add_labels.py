@@ -79,8 +79,15 @@ def base_spec(data: str | Path | None, config: Any, options: dict[str, Any]) -> 
     return resolve_spec(None, RunSpec.from_dict(values, source=str(run / "config.yaml")), options), run
 
 
-def _key(modality: str, value: str) -> str:
-    return str(Path(value).resolve()) if modality == "image" else " ".join(value.split())
+def _input(modality: str, value: str, base: Path) -> str:
+    """An input as training reads it: an image path made absolute (relative to `base`), a text as it is."""
+    if modality != "image":  # image inputs are file paths (the modality branch: paths, not text, need resolving)
+        return value
+    return str((Path(value) if Path(value).is_absolute() else base / value).resolve())
+
+
+def _key(value: str) -> str:
+    return " ".join(value.split())  # a CSV round trip or a spreadsheet may change spacing
 
 
 # Long: one pass over the file's rows, each either added or counted under the reason it was left out.
@@ -94,8 +101,8 @@ def read_added(path: str | Path, spec: RunSpec, *, train: LabeledData, held_out:
     require_column(frame, text_column, option="--text-column", path=path)
     require_column(frame, label_column, option="--label-column", path=path)
     modality, classes = train.modality, train.class_names
-    seen = {_key(modality, item) for item in train.inputs}
-    held = {_key(modality, item) for part in held_out for item in part.inputs}
+    seen = {_key(_input(modality, item, Path.cwd())) for item in train.inputs}
+    held = {_key(_input(modality, item, Path.cwd())) for part in held_out for item in part.inputs}
     added = Added(counts=dict.fromkeys(("unlabelled", "already_in_training", "in_validation_or_test"), 0))
     for index, (item, label) in enumerate(zip(frame[text_column], frame[label_column], strict=True)):
         if _blank(label) or _blank(item):
@@ -107,10 +114,8 @@ def read_added(path: str | Path, spec: RunSpec, *, train: LabeledData, held_out:
                 f"{path} row {index + 2} (the header is row 1): label '{label}' is not a class of the training data "
                 f"({', '.join(classes)}); correct it, or empty the cell to skip the row."
             )
-        item = str(item)
-        if modality == "image" and not Path(item).is_absolute():
-            item = str(path.parent / item)
-        key = _key(modality, item)
+        item = _input(modality, str(item), path.parent)
+        key = _key(item)
         if key in held:
             added.counts["in_validation_or_test"] += 1
         elif key in seen:

@@ -90,7 +90,11 @@ ALLOWED = {
     # the labelling loop (issue 26): zero-shot embeds label descriptions with a text encoder (text only by nature);
     # --drop-suspect audits embeddings of text and images, whose probes it cross-validates
     "labelling/zero_shot_run.py": 1,
-    "labelling/fit_options.py": 2,
+    # audits of texts (audit, --drop-suspect) add TF-IDF models over the raw texts; --add-labels takes texts or
+    # image paths (paths resolved against the labelled file's folder)
+    "labelling/fit_options.py": 3,
+    "labelling/audit_run.py": 1,
+    "labelling/add_labels.py": 2,
 }
 
 

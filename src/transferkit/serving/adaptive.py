@@ -5,8 +5,9 @@ many inputs; how many of them one onnxruntime call should take is a property of 
 per-input cost was lowest at 1-4 inputs a call (a batch's activations leave the core's cache: EfficientNet-Lite0
 ran batches of 8 at under half the per-image rate of batches of 1), while a GPU or a larger CPU wants the whole
 batch. `AdaptiveCallSize` keeps the seconds per input of each call size it has run (a moving average of the call's
-time plus the model's idle time until the next call), runs the best so far, and now and then tries its neighbours
-(half, double), so a change in the machine's load is followed.
+time plus the model's idle time until the next call; a call counts for the largest size it reaches), runs the best
+so far, now and then tries its neighbours (half, double), and every 256 calls measures every size afresh, so a
+change in the machine's load is followed.
 
 The batcher asks `next_size()` how many waiting inputs to gather and answers them when their call returns, so
 clients of one call send their next requests while the next call runs (a batch of every waiting request instead
@@ -21,12 +22,14 @@ Example::
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 SMOOTHING = 0.2  # weight of the newest measurement in a size's moving average
 EXPLORE_EVERY = 8  # every 8th call tries a neighbouring size
 MAX_IDLE_S = 1.0  # a longer pause between calls is no traffic: not charged to the call before it
+FORGET_EVERY = 256  # calls between fresh measurements of every size
 
 
 class AdaptiveCallSize:
@@ -46,7 +49,8 @@ class AdaptiveCallSize:
         self.fixed = fixed
         self.seconds_per_input: dict[int, float] = {}
         self.warmed: set[int] = set()
-        self._pending: tuple[int, float] | None = None  # (size, seconds) of the last call, settled at the next
+        self.attempts: Counter[int] = Counter()
+        self._pending: tuple[int, int, float] | None = None  # (inputs, size, seconds) of the last call
         self._ended: float | None = None
         self.calls = 0
 
@@ -65,8 +69,12 @@ class AdaptiveCallSize:
         if self.fixed:
             return self.fixed
         self.calls += 1
-        untried = [s for s in self.sizes if s not in self.seconds_per_input]
-        if untried:
+        if self.calls % FORGET_EVERY == 0:  # measure every size afresh: old measurements go stale with the load
+            self.seconds_per_input.clear()
+            self.attempts.clear()
+        untried = [s for s in self.sizes if s not in self.seconds_per_input and self.attempts[s] < 2]
+        if untried:  # twice (a warm-up, then a measure); with fewer inputs waiting the call is smaller, measured so
+            self.attempts[untried[0]] += 1
             return untried[0]
         best = self.best
         if self.calls % EXPLORE_EVERY == 0:
@@ -81,12 +89,12 @@ class AdaptiveCallSize:
         self._settle(idle=started - self._ended if self._ended is not None else 0.0)
         results = self.predict(inputs, batch_size=max(1, min(len(inputs), self.sizes[-1])))
         self._ended = self.clock()
-        size = len(inputs)
-        if size in self.sizes and not self.fixed:
+        size = max([s for s in self.sizes if s <= len(inputs)], default=0)  # a call of 5 counts for size 4
+        if size and not self.fixed:
             if size not in self.warmed:  # a size's first call allocates its buffers: not measured
                 self.warmed.add(size)
             else:
-                self._pending = (size, self._ended - started)
+                self._pending = (len(inputs), size, self._ended - started)
         return results
 
     def _settle(self, *, idle: float) -> None:
@@ -95,9 +103,9 @@ class AdaptiveCallSize:
         time does not show. A long pause is no traffic, not a cost."""
         if self._pending is None:
             return
-        size, seconds = self._pending
+        count, size, seconds = self._pending
         self._pending = None
-        seconds = (seconds + (idle if idle < MAX_IDLE_S else 0.0)) / size
+        seconds = (seconds + (idle if idle < MAX_IDLE_S else 0.0)) / count
         before = self.seconds_per_input.get(size)
         self.seconds_per_input[size] = seconds if before is None else before + SMOOTHING * (seconds - before)
 

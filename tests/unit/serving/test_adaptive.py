@@ -59,3 +59,13 @@ def test_idle_time_after_a_call_that_took_every_waiting_request_counts_against_i
         if size == 32:  # ...but it takes all 32 clients: the model waits for their next requests
             model.now += 0.5
     assert adaptive.best == 16 and adaptive.seconds_per_input[32] > adaptive.seconds_per_input[16]
+
+
+def test_a_call_of_any_size_counts_for_the_size_it_reaches_and_sizes_are_measured_afresh():
+    model = _Model(lambda n: 0.01 + 0.001 * n)
+    adaptive = AdaptiveCallSize(model, max_size=32, clock=model.clock)
+    _serve(adaptive, calls=40, waiting=6)  # only 6 ever wait: sizes 8-32 are tried twice each, then left alone
+    assert set(adaptive.seconds_per_input) == {1, 2, 4} and adaptive.best == 4
+    assert 6 in model.sizes and model.sizes[-8:].count(4) >= 6  # the calls of 6 (asked 8-32) counted for 4
+    _serve(adaptive, calls=256, waiting=6)
+    assert adaptive.calls > 256 and set(adaptive.seconds_per_input) == {1, 2, 4}

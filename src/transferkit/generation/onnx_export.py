@@ -133,7 +133,7 @@ def prompt_format(lm: LanguageModel, manifest: dict[str, Any]) -> dict[str, Any]
     prefix, found, suffix = formatted.partition(SENTINEL)
     if not found:
         raise ArtifactError("The tokenizer's chat template drops the user's message; this model cannot be bundled.")
-    return {"prefix": prefix, "suffix": suffix, "add_special_tokens": not (lm.has_chat_template and prefix)}
+    return {"prefix": prefix, "suffix": suffix, "add_special_tokens": not lm.has_chat_template}  # as sampling.py
 
 
 def _settings(lm: LanguageModel, manifest: dict[str, Any]) -> dict[str, Any]:

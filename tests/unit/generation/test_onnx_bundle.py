@@ -14,7 +14,9 @@ import pytest
 import transferkit
 from transferkit.cli import run
 from transferkit.errors import ArtifactError
+from transferkit.generation.api import generate
 from transferkit.generation.folder import load_model
+from transferkit.generation.onnx_export import export_generator
 from transferkit.generation.sampling import Sampling, generate_texts
 from transferkit.runtime.generator import load_generator
 
@@ -87,3 +89,28 @@ def test_the_runtime_imports_no_torch() -> None:
     code = "import sys, transferkit.runtime.generator; print('torch' in sys.modules, 'transformers' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_chat_template_pairs_model_writes_prompts_as_in_training(tiny_chat_llama_dir: Path, tmp_path: Path) -> None:
+    lines = corpus_lines(60, seed=2)
+    frame = pd.DataFrame({"review": lines, "score": ["great" if "great" in t else "other" for t in lines]})
+    frame.to_csv(tmp_path / "pairs.csv", index=False)
+    result = transferkit.fit(
+        str(tmp_path / "pairs.csv"),
+        task="seq2seq-pairs",
+        prompt_template="Review: {review}",
+        response_column="score",
+        backbone=f"hf:{tiny_chat_llama_dir}",
+        strategy="finetune",
+        lr=3e-3,
+        epochs=1,
+        max_length=48,
+        output_dir=str(tmp_path / "runs"),
+        name="pairs",
+        report=False,
+    )
+    export = export_generator(result.model_dir, tmp_path / "bundle", check_prompts=["Review: the tea was stale"])
+    generator = load_generator(tmp_path / "bundle")
+    assert generator.format_prompt("X").startswith("<|user|>X<|end|>") and export.tokens_agree == 1.0
+    prompts = ["Review: the coffee is great", "Review: do not buy this snack"]
+    assert generator.generate(prompts) == generate(result.model_dir, prompts=prompts)["generation"].tolist()

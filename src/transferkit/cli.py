@@ -429,7 +429,7 @@ def backbones(context: typer.Context) -> None:
     table.add_column("spec", no_wrap=True)
     for column in ("modality", "params", "input", "offline", "description"):
         table.add_column(column)
-    for entry in transferkit.list_backbones():
+    for entry in transferkit.list_backbones(students=True):  # the distillation students too (description says so)
         table.add_row(entry.name, entry.modality, entry.parameters, entry.input, availability(entry), entry.description)
     out.print(table)
     sources = ", ".join(f"{source.prefix}:NAME ({source.description})" for source in list_sources())

@@ -129,6 +129,7 @@ for _name, _factory, _modality, _description, _params, _input in _BUNDLED:
         input=_input,
         offline=True,
         generates=_name == "smollm2-135m",  # fit --task causal-lm / seq2seq-pairs, transferkit generate
+        student=_name.startswith("minilm-l"),  # cut MiniLMs: `transferkit distil --student`, not rank / recommend
     )
 
 # Tabular backbones over the preprocessed columns of a table (preprocessing fitted on the training split).

@@ -23,6 +23,7 @@ class BackboneEntry:
     input: str
     offline: bool
     generates: bool = False  # a causal LM whose text generation transferkit can adapt (fit --task causal-lm)
+    student: bool = False  # only a distillation student (a cut encoder): left out of listings, rank and recommend
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def register_backbone(
     input: str,
     offline: bool,
     generates: bool = False,
+    student: bool = False,
 ) -> None:
     """Add a backbone under a spec name such as ``bundled:minilm``; a duplicate name raises.
 
@@ -59,7 +61,9 @@ def register_backbone(
     """
     if name in _REGISTRY:
         raise ConfigError(f"A backbone named '{name}' is already registered; choose another name.")
-    _REGISTRY[name] = BackboneEntry(name, factory, modality, description, parameters, input, offline, generates)
+    _REGISTRY[name] = BackboneEntry(
+        name, factory, modality, description, parameters, input, offline, generates, student
+    )
 
 
 def unregister_backbone(name: str) -> None:
@@ -75,9 +79,14 @@ def register_source(prefix: str, factory: BackboneFactory, *, modality: Callable
     _SOURCES[prefix] = BackboneSource(prefix, factory, modality, description)
 
 
-def list_backbones(*, modality: str | None = None) -> list[BackboneEntry]:
-    """Registered backbones by name; with `modality`, only those that read it."""
-    return [_REGISTRY[name] for name in sorted(_REGISTRY) if modality in (None, _REGISTRY[name].modality)]
+def list_backbones(*, modality: str | None = None, students: bool = False) -> list[BackboneEntry]:
+    """Registered backbones by name; with `modality`, only those that read it. Distillation-only students (cut
+    encoders such as bundled:minilm-l2, poor frozen feature extractors) are left out unless `students`."""
+    return [
+        entry
+        for entry in (_REGISTRY[name] for name in sorted(_REGISTRY))
+        if modality in (None, entry.modality) and (students or not entry.student)
+    ]
 
 
 def list_sources() -> list[BackboneSource]:

@@ -48,3 +48,12 @@ def test_a_fine_tuned_student_is_saved_with_its_trained_backbone(tmp_path):
     assert not torch.equal(student.backbone.model.embeddings.word_embeddings.weight, before)  # the encoder trained
     proba = student.predict_proba(TEXTS[:4])
     assert proba.shape == (4, 2) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_cut_minilm_students_are_registered_but_not_listed_as_candidates():
+    from transferkit.backbones import backbone_entry, list_backbones
+
+    listed = {entry.name for entry in list_backbones(modality="text")}
+    assert "bundled:minilm" in listed and "bundled:minilm-l2" not in listed  # rank / recommend never pick them
+    assert {"bundled:minilm-l2", "bundled:minilm-l3"} <= {entry.name for entry in list_backbones(students=True)}
+    assert backbone_entry("bundled:minilm-l2").student

@@ -26,6 +26,10 @@ PADDING = 1.25  # a text batch's padded tokens, at most, per token it holds (len
 class Bundle:
     """An exported model ready to predict, with onnxruntime and no torch."""
 
+    # Release onnxruntime's memory arena after each run: for graphs whose input shapes vary without bound (a
+    # detector's images of any size), where a kept arena would hold buffers for every shape seen.
+    arena_shrink: bool = False
+
     def __init__(self, folder: Path, manifest: dict[str, Any], *, precision: str | None, threads: int | None) -> None:
         self.folder = folder
         self.manifest = manifest
@@ -36,7 +40,7 @@ class Bundle:
             )
         self.reader = self.make_reader(folder, manifest)
         self.session = _session(folder / manifest["graphs"][self.precision], threads=threads)
-        self.run_options = _run_options()
+        self.run_options = _run_options(shrink=self.arena_shrink)
         self.input_names = [i.name for i in self.session.get_inputs()]
         if sorted(self.input_names) != sorted(manifest["inputs"]):
             raise ArtifactError(f"{folder}'s graph takes {self.input_names}, not {manifest['inputs']}; export again.")
@@ -153,10 +157,10 @@ def _arena() -> str:
     return os.environ.get("TRANSFERKIT_ORT_ARENA", "1")
 
 
-def _run_options():
+def _run_options(*, shrink: bool = False):
     onnxruntime = require("onnxruntime", extra="runtime", purpose="Predicting from a bundle")
     options = onnxruntime.RunOptions()
-    if _arena() == "shrink":
+    if _arena() == "shrink" or (shrink and _arena() == "1"):
         options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
     return options
 

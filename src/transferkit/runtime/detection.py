@@ -74,6 +74,9 @@ class DetectionInputs:
 class DetectionBundle(Bundle):
     """A detector bundle: `detections` gives arrays per image, `predict` JSON-ready boxes with class names."""
 
+    # Images reach the detector at their own sizes: a kept arena would grow with every new shape.
+    arena_shrink = True
+
     def make_reader(self, folder: Path, manifest: dict[str, Any]) -> DetectionInputs:
         return DetectionInputs(folder, manifest["preprocessing"])
 

@@ -348,8 +348,9 @@ def predict(
             accelerator=accelerator,
             allow_download=allow_download,
         )
-        resumed = f"; {result.resumed_chunks} chunk(s) resumed" if result.resumed_chunks else ""
-        out.print(f"Wrote {result.rows} predictions to {output} ({result.summary()}{resumed})")
+        resumed = [f"{result.resumed_chunks} chunk(s) resumed"] if result.resumed_chunks else []
+        details = "; ".join([result.summary(), *resumed] if result.summary() else resumed)
+        out.print(f"Wrote {result.rows} predictions to {output}" + (f" ({details})" if details else ""))
         return
     frame = api.predict(
         model,

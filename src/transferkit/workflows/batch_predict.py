@@ -421,7 +421,9 @@ def finish(job: BatchJob, result: BatchResult) -> BatchResult:
 def _read_part(path: Path, format: str) -> pd.DataFrame:
     if format == "jsonl":
         return pd.read_json(path, lines=True, dtype=False) if path.stat().st_size else pd.DataFrame()
-    return pd.read_csv(path, usecols=lambda column: column == "label", dtype=str, keep_default_na=False)
+    # Every output has an input column; only classification has a label (a regression chunk read for its label
+    # alone gave an empty frame, and the job reported 0 predictions).
+    return pd.read_csv(path, usecols=lambda column: column in ("input", "label"), dtype=str, keep_default_na=False)
 
 
 def discard(partial: Path) -> None:

@@ -10,7 +10,8 @@ import torch
 TEXTS = [("good food " * (i % 7 + 1)) if i % 3 else f"bad {'abc' * (i % 5 + 1)} food" for i in range(70)]
 
 
-def tiny_text_model(root: Path) -> Path:
+def tiny_text_model(root: Path, *, regression: bool = False) -> Path:
+    """The classifier of "bad" / "good", or with `regression` a one-output model of a number (RegressionTask)."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     from transferkit.artifacts import save_model
@@ -33,5 +34,11 @@ def tiny_text_model(root: Path) -> Path:
     )
     BertModel(config).save_pretrained(root / "bert")
     backbone = create_backbone(f"path:{root / 'bert'}")
+    if regression:
+        from transferkit.tasks.regression import RegressionTask
+
+        model = TransferModel(backbone, ClassifierHead(in_features=32, num_classes=1), ["value"]).eval()
+        task = RegressionTask(mean=3.0, scale=2.0)
+        return save_model(model, root / "model", backbone_trained=True, task=task)
     model = TransferModel(backbone, ClassifierHead(in_features=32, num_classes=2), ["bad", "good"]).eval()
     return save_model(model, root / "model", backbone_trained=True)

@@ -161,6 +161,22 @@ def test_cli_predict_streams_and_reports(text_model, inputs, tmp_path, capsys):
     assert json.loads(json.dumps(job)) == job  # the job record is plain JSON
 
 
+def test_a_regression_model_streams_and_counts_its_rows(tmp_path, capsys):
+    """A number has no label column: the job still counts every row it wrote (it used to report 0)."""
+    model = tiny_text_model(tmp_path / "regression", regression=True)
+    texts = tmp_path / "texts.csv"
+    pd.DataFrame({"text": TEXTS[:30]}).to_csv(texts, index=False)
+    result = predict_batch(model, [texts], output=tmp_path / "out.csv", chunk_size=8)
+    written = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert result.rows == 30 == len(written) and result.chunks == 4 and "label" not in written
+    whole = predict(model, [str(texts)])
+    value = next(column for column in whole.columns if column != "input")
+    np.testing.assert_allclose(written[value], whole[value], atol=1e-5)
+    assert cli(["predict", str(model), str(texts), "--output", str(tmp_path / "cli.csv")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert f"Wrote 30 predictions to {tmp_path / 'cli.csv'}" in printed and "()" not in printed
+
+
 def test_image_folders_skip_or_name_unreadable_files(tmp_path, monkeypatch):
     import timm
     import torch

@@ -22,6 +22,11 @@ from transferkit.progress import progress_bar
 from transferkit.run_folder import check_output, write_output
 
 
+def chat_formatted(manifest: dict[str, Any]) -> bool:
+    """Whether this model's prompts are written by its chat template (pairs tuned with one), not raw text."""
+    return manifest["task"]["name"] != "causal-lm" and bool(manifest["format"].get("chat_template"))
+
+
 def format_prompt(lm: LanguageModel, manifest: dict[str, Any], prompt: str) -> str:
     """The prompt as the model saw prompts in training: the chat template for pairs tuned with one."""
     if manifest["task"]["name"] == "causal-lm":
@@ -78,7 +83,14 @@ def generate(
         raise DataError("No prompts to continue; give at least one non-empty prompt.")
     formatted = [format_prompt(lm, manifest, p) for p in items]
     with progress_bar("generating", total=len(items)) as advance:
-        texts = generate_texts(lm, formatted, sampling=sampling, batch_size=batch_size, advance=advance)
+        texts = generate_texts(
+            lm,
+            formatted,
+            sampling=sampling,
+            batch_size=batch_size,
+            advance=advance,
+            chat_formatted=chat_formatted(manifest),
+        )
     frame = pd.DataFrame({"prompt": items, "generation": texts})
     if output is not None:
         write_output(Path(output), frame.to_csv(index=False))
@@ -88,7 +100,8 @@ def generate(
 def stream(model: str | Path, prompt: str, *, sampling: Sampling = Sampling()) -> Iterator[str]:
     """Yield the continuation of one prompt as it is generated (for the terminal)."""
     lm, manifest = load_model(model)
-    yield from stream_text(lm, format_prompt(lm, manifest, prompt), sampling=sampling)
+    formatted = format_prompt(lm, manifest, prompt)
+    yield from stream_text(lm, formatted, sampling=sampling, chat_formatted=chat_formatted(manifest))
 
 
 def predict_route(model: str | Path, inputs: list | None, *, texts=None, output=None, batch_size: int = 8, **_):
@@ -122,7 +135,9 @@ def evaluate_route(model: str | Path, data: str | Path, *, output=None, batch_si
         metrics = perplexity(lm.model, rows, pad_id=pad_id, batch_size=batch_size)
         prompts = [format_prompt(lm, manifest, p.prompt) for p in pairs]
         sampling = pair_sampling(lm, [p.response for p in pairs])
-        answers = generate_texts(lm, prompts, sampling=sampling, batch_size=batch_size)
+        answers = generate_texts(
+            lm, prompts, sampling=sampling, batch_size=batch_size, chat_formatted=chat_formatted(manifest)
+        )
         metrics |= pair_scores(answers, [p.response for p in pairs]) | {"num_examples": len(pairs)}
     if output is not None:
         import json

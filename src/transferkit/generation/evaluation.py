@@ -75,7 +75,9 @@ def score(lm: LanguageModel, prepared: Prepared, *, base: bool, batch_size: int,
     )
     if samples and prepared.task == "causal-lm":
         prompts = [_formatted(lm, s["prompt"], task=prepared.task, shots=shots) for s in samples]
-        result["samples"] = generate_texts(lm, prompts, sampling=sampling, batch_size=batch_size, precision=precision)
+        result["samples"] = generate_texts(
+            lm, prompts, sampling=sampling, batch_size=batch_size, precision=precision, chat_formatted=False
+        )
     elif samples:
         result["samples"] = result["answers"][: len(samples)]
     return result

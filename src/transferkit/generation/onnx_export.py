@@ -20,10 +20,10 @@ from typing import Any
 import torch
 
 from transferkit.errors import ArtifactError, ConfigError
-from transferkit.generation.api import format_prompt
+from transferkit.generation.api import chat_formatted, format_prompt
 from transferkit.generation.folder import load_model
 from transferkit.generation.lm import LanguageModel
-from transferkit.generation.sampling import Sampling, generate_texts
+from transferkit.generation.sampling import Sampling, adds_special_tokens, generate_texts
 from transferkit.run_folder import swap_into_place, write_json
 from transferkit.runtime.generator import GENERATOR_FORMAT, GENERATOR_KIND, load_generator
 from transferkit.runtime.manifest import BUNDLE_MANIFEST, file_sha256
@@ -133,7 +133,8 @@ def prompt_format(lm: LanguageModel, manifest: dict[str, Any]) -> dict[str, Any]
     prefix, found, suffix = formatted.partition(SENTINEL)
     if not found:
         raise ArtifactError("The tokenizer's chat template drops the user's message; this model cannot be bundled.")
-    return {"prefix": prefix, "suffix": suffix, "add_special_tokens": not lm.has_chat_template}  # as sampling.py
+    special = adds_special_tokens(lm, chat_formatted(manifest))  # as generation in PyTorch adds them
+    return {"prefix": prefix, "suffix": suffix, "add_special_tokens": special}
 
 
 def _settings(lm: LanguageModel, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -190,7 +191,8 @@ def compare(lm: LanguageModel, manifest: dict[str, Any], bundle: Path, prompts: 
         feeds = generator.first_step_logits([ids])[0]
         difference = max(difference, float(abs(logits - feeds).max()))
     same = sum(a == b for a, b in zip(ours, theirs, strict=True))
-    texts = generate_texts(lm, [format_prompt(lm, manifest, p) for p in prompts], sampling=sampling)
+    formatted = [format_prompt(lm, manifest, p) for p in prompts]
+    texts = generate_texts(lm, formatted, sampling=sampling, chat_formatted=chat_formatted(manifest))
     return {
         "prompts": prompts,
         "tokens_agree": same / len(prompts),

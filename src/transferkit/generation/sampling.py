@@ -73,10 +73,12 @@ def generate_texts(
     batch_size: int = 8,
     precision: str = "32-true",
     advance: Callable[[int], None] | None = None,
+    chat_formatted: bool | None = None,
 ) -> list[str]:
     """The continuation of each (already formatted) prompt, decoded without special tokens, cut at stop strings.
 
-    Prompts are left-padded in batches, so every continuation starts right after its prompt.
+    Prompts are left-padded in batches, so every continuation starts right after its prompt. `chat_formatted` says
+    whether a chat template wrote the prompts (default: whenever the tokenizer has one), see `adds_special_tokens`.
     """
     model, tokenizer = lm.model, lm.tokenizer
     model.eval()
@@ -87,7 +89,8 @@ def generate_texts(
     try:
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start : start + batch_size]
-            encoded = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=not lm.has_chat_template)
+            special = adds_special_tokens(lm, chat_formatted)
+            encoded = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=special)
             with autocast(precision):
                 tokens = model.generate(**encoded, **_generate_kwargs(lm, sampling))
             new = tokens[:, encoded["input_ids"].shape[1] :]
@@ -100,13 +103,24 @@ def generate_texts(
     return outputs
 
 
-def stream_text(lm: Any, prompt: str, *, sampling: Sampling = Sampling()) -> Iterator[str]:
+def adds_special_tokens(lm: Any, chat_formatted: bool | None = None) -> bool:
+    """Whether the tokenizer adds its special tokens (a begin-of-text token) to a prompt, as training did.
+
+    A prompt a chat template wrote already opens with them; raw text (a causal-lm prompt) gets them, as every
+    packed training text did (`tokens.text_prefix`: Gemma's <bos>; nothing for SmolLM2, whose tokenizer adds none).
+    """
+    return not (lm.has_chat_template if chat_formatted is None else chat_formatted)
+
+
+def stream_text(
+    lm: Any, prompt: str, *, sampling: Sampling = Sampling(), chat_formatted: bool | None = None
+) -> Iterator[str]:
     """Yield the continuation of one formatted prompt piece by piece as it is generated (stop strings cut it)."""
     from transformers import TextIteratorStreamer
 
     lm.model.eval()
     torch.manual_seed(sampling.seed)
-    encoded = lm.tokenizer([prompt], return_tensors="pt", add_special_tokens=not lm.has_chat_template)
+    encoded = lm.tokenizer([prompt], return_tensors="pt", add_special_tokens=adds_special_tokens(lm, chat_formatted))
     streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = {**encoded, **_generate_kwargs(lm, sampling), "streamer": streamer}
     failure: list[BaseException] = []

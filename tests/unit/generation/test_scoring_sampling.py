@@ -42,3 +42,34 @@ def test_greedy_is_deterministic_sampling_follows_the_seed_and_stream_matches(ti
     if word:
         stopped = generate_texts(lm, prompts[:1], sampling=Sampling(max_new_tokens=6, stop=(word,)))[0]
         assert word not in stopped and greedy[0].startswith(stopped)
+
+
+def test_raw_prompts_open_with_the_begin_of_text_token_as_training_texts_do(tiny_chat_llama_dir: Path) -> None:
+    """A tokenizer with a chat template and a begin-of-text token (Gemma's <bos>): a causal-lm prompt is raw text and
+    gets the token, as every packed training text did; a prompt the chat template wrote already has it."""
+    from tokenizers.processors import TemplateProcessing
+
+    from transferkit.generation.api import chat_formatted
+    from transferkit.generation.sampling import adds_special_tokens
+
+    lm = load_base(f"hf:{tiny_chat_llama_dir}")
+    bos = lm.tokenizer.bos_token_id
+    lm.tokenizer.backend_tokenizer.post_processor = TemplateProcessing(
+        single=f"{lm.tokenizer.bos_token} $A", special_tokens=[(lm.tokenizer.bos_token, bos)]
+    )
+    seen: list[list[int]] = []
+    original = lm.model.generate
+
+    def recording(**kwargs):
+        seen.append(kwargs["input_ids"][0].tolist())
+        return original(**kwargs)
+
+    lm.model.generate = recording
+    generate_texts(lm, ["the coffee is"], sampling=Sampling(max_new_tokens=2), chat_formatted=False)
+    generate_texts(lm, ["the coffee is"], sampling=Sampling(max_new_tokens=2), chat_formatted=True)
+    generate_texts(lm, ["the coffee is"], sampling=Sampling(max_new_tokens=2))  # default: the chat template's
+    assert seen[0][0] == bos and seen[0][1:] == seen[1] == seen[2] and seen[1][0] != bos
+    assert adds_special_tokens(lm, False) and not adds_special_tokens(lm)
+    corpus = {"task": {"name": "causal-lm"}, "format": {"chat_template": False}}
+    pairs = {"task": {"name": "seq2seq-pairs"}, "format": {"chat_template": True}}
+    assert not chat_formatted(corpus) and chat_formatted(pairs)

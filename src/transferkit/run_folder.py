@@ -349,6 +349,32 @@ class RunFolder:
         return failed
 
 
+def open_run_folder(
+    output_dir: str | Path,
+    name: str,
+    *,
+    overwrite: bool,
+    config_yaml: str,
+    multi_process: bool,
+    resume: str | Path | None = None,
+) -> RunFolder:
+    """The folder a run works in: `resume` reopened; else runs/NAME claimed with `config_yaml` written into it (the
+    primary process), or the primary's folder joined (the other processes of a multi-process run).
+
+    Every run that trains through Lightning (fit, detection, language models) opens its folder here; `multi_process`
+    (more than one device or node) passes the name on to the processes Lightning launches by re-running the command.
+    """
+    if resume is not None:
+        return RunFolder.open(resume)
+    if not is_primary_process():
+        return RunFolder.join(output_dir, name)
+    folder = RunFolder.claim(output_dir, name, overwrite=overwrite)
+    write_atomic(folder.path / "config.yaml", config_yaml)
+    if multi_process:
+        os.environ[RUN_NAME_ENV] = name
+    return folder
+
+
 def _make_run_dir(path: Path) -> None:
     """Create runs/NAME (and runs/); an --output-dir that is a file or cannot be written is the user's to fix."""
     for folder in (path.parent, *path.parent.parents):

@@ -12,9 +12,11 @@ import pytest
 from transferkit.errors import ArtifactError, ConfigError
 from transferkit.run_folder import (
     MARKER_FILE,
+    RUN_NAME_ENV,
     RunFolder,
     default_run_name,
     load_yaml_mapping,
+    open_run_folder,
     read_run_id,
     readable_folder,
     safe_name,
@@ -102,6 +104,31 @@ def test_non_primary_processes_join_the_primary_folder(tmp_path):
     primary = RunFolder.claim(tmp_path, "ddp", overwrite=False)
     joined = RunFolder.join(tmp_path, "ddp")
     assert joined.path == primary.path and joined.run_id == primary.run_id
+
+
+def test_one_opener_claims_joins_and_reopens(tmp_path, monkeypatch):
+    """fit, detection and language models open their folders here: the primary claims it and writes config.yaml
+    (and hands the name to Lightning's launched processes), a DDP worker joins it, --resume reopens it."""
+    monkeypatch.delenv(RUN_NAME_ENV, raising=False)
+    for variable in ("RANK", "LOCAL_RANK", "NODE_RANK"):
+        monkeypatch.delenv(variable, raising=False)
+    options = {"overwrite": False, "config_yaml": "seed: 1\n", "multi_process": True}
+    primary = open_run_folder(tmp_path, "ddp", **options)
+    assert (primary.path / "config.yaml").read_text() == "seed: 1\n" and os.environ[RUN_NAME_ENV] == "ddp"
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    worker = open_run_folder(tmp_path, "ddp", **options | {"config_yaml": "seed: 2\n"})
+    assert worker.path == primary.path and worker.run_id == primary.run_id
+    assert (primary.path / "config.yaml").read_text() == "seed: 1\n"  # a worker writes nothing
+    monkeypatch.delenv("LOCAL_RANK")
+    resumed = open_run_folder(tmp_path, "ignored", **options | {"resume": primary.path})
+    assert resumed.run_id == primary.run_id and not (tmp_path / "ignored").exists()
+    with pytest.raises(ConfigError, match="already exists"):  # someone else's run is never taken over
+        open_run_folder(tmp_path, "ddp", **options)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(ConfigError, match="will not delete it"):
+        open_run_folder(tmp_path, "mine", **options | {"overwrite": True})
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 
 def test_yaml_loader_names_the_file_and_the_fix(tmp_path):

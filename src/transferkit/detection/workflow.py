@@ -4,7 +4,6 @@ through the Lightning engine, score the held-out split with COCO metrics, save t
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +18,11 @@ from transferkit.detection.model_io import save_detection_model
 from transferkit.detection.training import DetectorModule, TrainPlan, detection_strategy, evaluate_model, loaders
 from transferkit.errors import ConfigError
 from transferkit.run_folder import (
-    RUN_NAME_ENV,
-    RunFolder,
     default_run_name,
     inherited_run_name,
     is_primary_process,
+    open_run_folder,
     run_log,
-    write_atomic,
     write_json,
 )
 
@@ -147,19 +144,6 @@ def train_detector(
     return model, module, time.perf_counter() - started
 
 
-def _open_folder(spec: RunSpec, resume: str | Path | None) -> RunFolder:
-    """Claim runs/NAME and write config.yaml (the primary process), join it (DDP's other processes) or reopen it."""
-    if resume is not None:
-        return RunFolder.open(resume)
-    if not is_primary_process():
-        return RunFolder.join(spec.run.output_dir, str(spec.run.name))
-    folder = RunFolder.claim(spec.run.output_dir, str(spec.run.name), overwrite=spec.run.overwrite)
-    write_atomic(folder.path / "config.yaml", spec.to_yaml())
-    if spec.run.devices > 1 or spec.run.num_nodes > 1:
-        os.environ[RUN_NAME_ENV] = str(spec.run.name)  # for the processes Lightning launches by re-running the command
-    return folder
-
-
 # Long: the fit sequence in order (claim, train, score, save, report), each step one call.
 def fit_detection(spec: RunSpec, *, resume: str | Path | None = None) -> DetectionFitResult:
     """Train and evaluate a detector as `spec` says; the run folder holds model/, metrics.json and report.html.
@@ -174,7 +158,14 @@ def fit_detection(spec: RunSpec, *, resume: str | Path | None = None) -> Detecti
     backbone_family(str(spec.backbone.spec))
     splits = splits_for(spec)
     config = detector_config(spec, splits.train.classes)
-    folder = _open_folder(spec, resume)
+    folder = open_run_folder(
+        spec.run.output_dir,
+        str(spec.run.name),
+        overwrite=spec.run.overwrite,
+        config_yaml=spec.to_yaml(),
+        multi_process=spec.run.devices > 1 or spec.run.num_nodes > 1,
+        resume=resume,
+    )
     run_dir = folder.path
     with folder.in_progress(), run_log(run_dir) as log:
         log.info("detection data %s: %s", spec.data.path, splits.summary())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import resource
 import time
 from dataclasses import dataclass
@@ -34,11 +33,10 @@ from transferkit.generation.lm import DEFAULT_LM, LanguageModel, load_base
 from transferkit.generation.report import write_report
 from transferkit.generation.training import add_adapters, lm_strategy, train
 from transferkit.run_folder import (
-    RUN_NAME_ENV,
-    RunFolder,
     default_run_name,
     inherited_run_name,
     is_primary_process,
+    open_run_folder,
     run_log,
     write_atomic,
     write_json,
@@ -112,20 +110,6 @@ def _samples(prepared: Prepared, base: dict[str, Any], adapted: dict[str, Any]) 
     return rows
 
 
-def _open_folder(spec: RunSpec, resume: str | Path | None) -> RunFolder:
-    """Claim runs/NAME and write config.yaml (the primary process), join it (DDP's other processes) or reopen it."""
-    if resume is not None:
-        return RunFolder.open(resume)
-    name = spec.run.name or "run"
-    if not is_primary_process():
-        return RunFolder.join(spec.run.output_dir, name)
-    folder = RunFolder.claim(spec.run.output_dir, name, overwrite=spec.run.overwrite)
-    write_atomic(folder.path / "config.yaml", spec.to_yaml())
-    if spec.run.devices > 1 or spec.run.num_nodes > 1:
-        os.environ[RUN_NAME_ENV] = name  # for the processes Lightning launches by re-running the command
-    return folder
-
-
 def fit_language_model(spec: RunSpec, *, resume: str | Path | None = None) -> LMFitResult:
     """Adapt a causal LM to a corpus or to pairs (spec.data.task), score it against its base, save it."""
     started = time.perf_counter()
@@ -134,7 +118,14 @@ def fit_language_model(spec: RunSpec, *, resume: str | Path | None = None) -> LM
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     lm = load_base(spec.backbone.spec)
     prepared = prepare(spec, lm)  # every data problem raises before the run folder is claimed
-    folder = _open_folder(spec, resume)
+    folder = open_run_folder(
+        spec.run.output_dir,
+        spec.run.name or "run",
+        overwrite=spec.run.overwrite,
+        config_yaml=spec.to_yaml(),
+        multi_process=spec.run.devices > 1 or spec.run.num_nodes > 1,
+        resume=resume,
+    )
     run_dir = folder.path
     primary = is_primary_process()
     with folder.in_progress(), run_log(run_dir) as log:

@@ -24,7 +24,7 @@ from transferkit.evaluation.calibration import temperature_record
 from transferkit.modalities import get_modality
 from transferkit.model_card import model_card
 from transferkit.models.predictor import Predictor
-from transferkit.run_folder import RunFolder, default_run_name, inherited_run_name, run_log, write_json
+from transferkit.run_folder import default_run_name, inherited_run_name, run_log, write_json
 from transferkit.strategies import Strategy, StrategyResult, get_strategy
 from transferkit.strategies.choice import choose_for_run
 from transferkit.tasks import Task, get_task, infer_task
@@ -204,7 +204,7 @@ def fit(
     spec = spec.with_overrides({"data.task": data_summary["task"]["name"]})  # auto: the task the labels describe
     spec = complete_spec(spec, modality=splits.train.modality)
     task = get_task(spec.data.task).from_training(splits.train, spec=spec)
-    folder = RunFolder.open(resume) if resume is not None else open_run_dir(spec)
+    folder = open_run_dir(spec, resume=resume)
     run_dir = folder.path
     with folder.in_progress(), run_log(run_dir) as log:  # an overwritten run is dropped only on success
         log.info("data %s: %s", spec.data.path, data_summary)

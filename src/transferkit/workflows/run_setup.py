@@ -11,24 +11,23 @@ SLURM, pass --name so every process agrees on it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from transferkit.config import RunSpec
 from transferkit.errors import ArtifactError, ConfigError
-from transferkit.run_folder import RUN_NAME_ENV, RunFolder, is_primary_process, write_atomic
+from transferkit.run_folder import RunFolder, open_run_folder
 
 
-def open_run_dir(spec: RunSpec) -> RunFolder:
-    """Claim the run folder and write config.yaml (primary process), or join the primary's folder (the others)."""
-    name = spec.run.name or ""
-    if not is_primary_process():
-        return RunFolder.join(spec.run.output_dir, name)
-    folder = RunFolder.claim(spec.run.output_dir, name, overwrite=spec.run.overwrite)
-    write_atomic(folder.path / "config.yaml", spec.to_yaml())
-    if spec.run.devices > 1 or spec.run.num_nodes > 1:
-        os.environ[RUN_NAME_ENV] = name  # for the processes Lightning launches by re-running this command
-    return folder
+def open_run_dir(spec: RunSpec, *, resume: str | Path | None = None) -> RunFolder:
+    """Reopen `resume`, or claim the run folder and write config.yaml (primary process), or join the primary's."""
+    return open_run_folder(
+        spec.run.output_dir,
+        spec.run.name or "",
+        overwrite=spec.run.overwrite,
+        config_yaml=spec.to_yaml(),
+        multi_process=spec.run.devices > 1 or spec.run.num_nodes > 1,
+        resume=resume,
+    )
 
 
 def resume_spec(run_dir: str | Path, *, other_options: bool) -> RunSpec:

@@ -5,6 +5,8 @@ matplotlib is optional (the `report` extra): `figures_available()` says whether 
 
 from __future__ import annotations
 
+import base64
+import html
 import importlib.util
 import io
 from typing import Any
@@ -19,16 +21,24 @@ def figures_available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def _figure(width: float = 5.0, height: float = 3.6) -> Any:
-    from matplotlib.figure import Figure  # the object API needs no pyplot and no display
+def new_figure(width: float = 5.0, height: float = 3.6) -> Any:
+    """A matplotlib Figure; the object API needs no pyplot, no display and no switch of the global backend."""
+    from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def _png(figure: Any) -> bytes:
+def figure_png(figure: Any) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def img_tag(png: bytes | None, alt: str) -> str:
+    """An inline <img> of `png` for a self-contained HTML report ("" when there is no figure)."""
+    if png is None:
+        return ""
+    return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def training_curves_png(history: list[dict[str, float]]) -> bytes | None:
@@ -41,7 +51,7 @@ def training_curves_png(history: list[dict[str, float]]) -> bytes | None:
     panels = {title: keys for title, keys in panels.items() if keys}
     if not history or not panels:
         return None
-    figure = _figure(4.0 * len(panels), 3.2)
+    figure = new_figure(4.0 * len(panels), 3.2)
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for axis, (title, keys) in zip(axes, panels.items(), strict=True):
         for key in keys:
@@ -50,7 +60,7 @@ def training_curves_png(history: list[dict[str, float]]) -> bytes | None:
         axis.set_title(title)
         axis.set_xlabel("epoch")
         axis.legend(fontsize=8)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def confusion_matrix_png(labels: list[str], matrix: list[list[int]]) -> bytes | None:
@@ -59,7 +69,7 @@ def confusion_matrix_png(labels: list[str], matrix: list[list[int]]) -> bytes | 
         return None
     values = np.asarray(matrix)
     size = max(3.5, 0.5 * len(labels) + 2)
-    figure = _figure(size, size * 0.85)
+    figure = new_figure(size, size * 0.85)
     axis = figure.subplots()
     axis.imshow(values, cmap="Blues")
     axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
@@ -69,12 +79,12 @@ def confusion_matrix_png(labels: list[str], matrix: list[list[int]]) -> bytes | 
     threshold = values.max() / 2 if values.size else 0
     for (row, column), count in np.ndenumerate(values):
         axis.text(column, row, str(count), ha="center", va="center", color="white" if count > threshold else "black")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def reliability_png(calibration: dict[str, Any]) -> bytes:
     """Reliability diagram: accuracy vs confidence per bin against the diagonal of perfect calibration."""
-    figure = _figure(4.2, 3.8)
+    figure = new_figure(4.2, 3.8)
     axis = figure.subplots()
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     widths = np.subtract(calibration["bin_upper"], calibration["bin_lower"])
@@ -94,12 +104,12 @@ def reliability_png(calibration: dict[str, Any]) -> bytes:
     axis.set_ylabel("accuracy")
     axis.set_title(f"ECE {calibration['ece']:.3f}")
     axis.legend(fontsize=8, loc="upper left")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def learning_curve_png(rows: list[dict[str, Any]]) -> bytes:
     """Accuracy against labelled examples per class, one line per method, with +-1 std bands."""
-    figure = _figure(5.0, 3.6)
+    figure = new_figure(5.0, 3.6)
     axis = figure.subplots()
     for method in dict.fromkeys(row["method"] for row in rows):
         points = sorted(
@@ -112,4 +122,4 @@ def learning_curve_png(rows: list[dict[str, Any]]) -> bytes:
     axis.set_xlabel("labelled examples per class")
     axis.set_ylabel("test accuracy")
     axis.legend(fontsize=8)
-    return _png(figure)
+    return figure_png(figure)

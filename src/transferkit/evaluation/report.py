@@ -11,7 +11,6 @@ Example::
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import html
 import json
@@ -97,12 +96,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
-
-
-def _img(png: bytes | None, alt: str) -> str:
-    if png is None:
-        return ""
-    return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def _table(header: list[str], rows: list[list[Any]], *, left: int = 1) -> str:
@@ -198,7 +191,7 @@ def _training_curves_section(metrics: dict[str, Any], *, draw: bool) -> Section 
     png = figures.training_curves_png(history) if history and draw else None
     if not png:
         return None
-    return "Training curves", _img(png, "training curves"), f"{len(history)} epochs (see report.html)."
+    return "Training curves", figures.img_tag(png, "training curves"), f"{len(history)} epochs (see report.html)."
 
 
 def _confusion_section(main_name: str, main: dict[str, Any], *, draw: bool) -> Section:
@@ -219,7 +212,7 @@ def _confusion_section(main_name: str, main: dict[str, Any], *, draw: bool) -> S
         notes.insert(0, f"{len(labels)} classes are too many to draw or tabulate a confusion matrix for.")
         matrix_rows, image = [], ""
     elif draw:
-        image = _img(figures.confusion_matrix_png(labels, confusion["matrix"]), "confusion matrix")
+        image = figures.img_tag(figures.confusion_matrix_png(labels, confusion["matrix"]), "confusion matrix")
     else:
         image = _table(matrix_header, matrix_rows)
     note = " ".join(notes)
@@ -251,7 +244,7 @@ def _calibration_section(main: dict[str, Any], *, draw: bool) -> Section | None:
     note = f"Expected calibration error: {calibration['ece']:.3f} (0 = confidences match accuracy)."
     return (
         "Calibration",
-        (_img(figures.reliability_png(calibration), "reliability diagram") if draw else "")
+        (figures.img_tag(figures.reliability_png(calibration), "reliability diagram") if draw else "")
         + f'<p class="note">{html.escape(note)}</p>'
         + _table(header, rows),
         note + "\n\n" + _md_table(header, rows),
@@ -369,7 +362,7 @@ def _learning_curve_section(curve: list[dict[str, Any]] | None, *, draw: bool) -
     rows = [[r["method"], r["per_class"], r["accuracy_mean"], r["accuracy_std"], r["repeats"]] for r in curve]
     return (
         "Learning curve",
-        (_img(figures.learning_curve_png(curve), "learning curve") if draw else "") + _table(header, rows),
+        (figures.img_tag(figures.learning_curve_png(curve), "learning curve") if draw else "") + _table(header, rows),
         _md_table(header, rows),
     )
 

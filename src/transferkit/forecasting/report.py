@@ -3,14 +3,13 @@ each target series' last origin with the forecasts and their intervals (matplotl
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from transferkit.evaluation.figures import figure_png, figures_available, img_tag, new_figure
 from transferkit.evaluation.report import CSS
 from transferkit.forecasting.table import ID, VALUE
 from transferkit.run_folder import write_atomic
@@ -35,20 +34,16 @@ def _table(metrics: dict[str, Any]) -> str:
     return f"<table>{header}{''.join(rows)}</table>"
 
 
-def _plot(forecasts: pd.DataFrame, history: pd.DataFrame, *, key: str, strategy: str) -> str | None:
-    """A base64 PNG of one series' last backtest origin, or None without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+def _plot(forecasts: pd.DataFrame, history: pd.DataFrame, *, key: str, strategy: str) -> bytes | None:
+    """A PNG of one series' last backtest origin, or None without matplotlib."""
+    if not figures_available():
         return None
     shown = forecasts[forecasts["series"] == key]
     last = shown[shown["origin"] == shown["origin"].max()]
     values = history.loc[history[ID] == key, VALUE].to_numpy()
     origin = int(last["origin"].iloc[0])
-    figure, axis = plt.subplots(figsize=(7, 3.6))
+    figure = new_figure(7, 3.6)
+    axis = figure.subplots()
     start = max(origin - SHOWN_HISTORY, 0)
     end = min(origin + int((last["model"] == strategy).sum()), len(values))
     axis.plot(range(start, end), values[start:end], color="black", label="actual")
@@ -62,11 +57,7 @@ def _plot(forecasts: pd.DataFrame, history: pd.DataFrame, *, key: str, strategy:
             )
     axis.set_title(f"{key}: last backtest origin")
     axis.legend(fontsize=8)
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return figure_png(figure)
 
 
 def write_report(run_dir: Path, *, metrics: dict[str, Any], forecasts: pd.DataFrame, history: pd.DataFrame) -> Path:
@@ -89,7 +80,7 @@ def write_report(run_dir: Path, *, metrics: dict[str, Any], forecasts: pd.DataFr
         if png is None:
             parts.append("<p class='note'>Install matplotlib (pip install 'transferkit[report]') for figures.</p>")
             break
-        parts.append(f'<img class="fig" alt="{html.escape(key)} forecasts" src="data:image/png;base64,{png}">')
+        parts.append(img_tag(png, f"{key} forecasts"))
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>Forecast report</title><style>{CSS}</style>"
     page += f"</head><body>{''.join(parts)}</body></html>"
     path = run_dir / "report.html"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from transferkit.evaluation.figures import figure_png, figures_available, img_tag, new_figure
 from transferkit.run_folder import write_atomic
 
 ARM_COLOURS = {"source": "#7f7f7f", "transfer": "#1f77b4", "scratch": "#d62728"}
@@ -36,16 +35,12 @@ def seed_bands(seeds: dict[str, list[dict[str, float]]]) -> dict[str, list[float
     }
 
 
-def _plot(curves: dict[str, Any], title: str) -> str | None:
-    """A PNG (base64) of the learning curves, or None when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+def _plot(curves: dict[str, Any], title: str) -> bytes | None:
+    """A PNG of the learning curves, or None when matplotlib is not installed."""
+    if not figures_available():
         return None
-    figure, axis = plt.subplots(figsize=(7, 4))
+    figure = new_figure(7, 4)
+    axis = figure.subplots()
     for arm, colour in ARM_COLOURS.items():
         if arm not in curves:
             continue
@@ -58,11 +53,7 @@ def _plot(curves: dict[str, Any], title: str) -> str | None:
     axis.set_ylabel("evaluation return")
     axis.set_title(title)
     axis.legend()
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return figure_png(figure)
 
 
 def _number(value: Any) -> str:
@@ -84,8 +75,7 @@ def write_report(run_dir: Path, *, metrics: dict[str, Any], curves: dict[str, An
     flag = ""
     if summary.get("negative_transfer"):
         flag = "<p style='color:#b00'><b>NEGATIVE TRANSFER</b>: transfer gathered less reward than scratch.</p>"
-    image = _plot(curves, title)
-    figure = f"<img alt='learning curves' src='data:image/png;base64,{image}'>" if image else ""
+    figure = img_tag(_plot(curves, title), "learning curves")
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
         f"<h1>{html.escape(title)}</h1>{flag}{figure}"

@@ -2,8 +2,9 @@
 
 The bundle holds the ONNX graph (backbone + head + the output activation: softmax, sigmoid or the standardised
 value), the preprocessing as data (the tokenizer's tokenizer.json; image resize / crop / normalisation; the fitted
-table preprocessing), the task with its decision rule's state (class or label names, tuned thresholds, the
-regression target's mean and scale), the model card, and bundle.json listing every file's SHA-256.
+table preprocessing; a classic or concat model's TF-IDF vocabulary and idf in classic.json, or its pixel size),
+the task with its decision rule's state (class or label names, tuned thresholds, the regression target's mean
+and scale), the model card, and bundle.json listing every file's SHA-256.
 `transferkit.runtime.load_bundle` reads it with onnxruntime, numpy, tokenizers and pillow only.
 
 Before the folder is put in place the runtime predicts the parity examples (held-out inputs kept with the model
@@ -19,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import tempfile
@@ -32,8 +34,9 @@ import numpy as np
 from transferkit.artifacts import CARD, load_model, load_task, saved_examples
 from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.export import PARITY_TOLERANCE, export_model, metadata_path_for
+from transferkit.models.feature_model import CLASSIC_INPUT
 from transferkit.models.predictor import Predictor
-from transferkit.run_folder import swap_into_place, write_json
+from transferkit.run_folder import swap_into_place, write_atomic, write_json
 from transferkit.runtime import BUNDLE_FORMAT, BUNDLE_MANIFEST, file_sha256, load_bundle
 from transferkit.tasks import task_record
 from transferkit.version import __version__
@@ -42,6 +45,22 @@ GRAPH = "model.onnx"
 INT8_GRAPH = "model.int8.onnx"
 TOKENIZER = "tokenizer.json"
 QUANTIZE_CHOICES = ("none", "int8")
+CLASSIC_FILE = "classic.json"
+FEATURE_KINDS = ("classic", "concat")
+PIXEL_RESAMPLE = "bicubic"  # Pillow's default filter for resizing a grey image, which pixel_features uses
+# TfidfVectorizer settings `transferkit.runtime.classic.TfidfRows` replays as scikit-learn applies them (lowercase,
+# token_pattern, ngram_range and sublinear_tf are recorded); a vectorizer set otherwise is not bundled
+TFIDF_REPLAYED = {
+    "input": "content",
+    "analyzer": "word",
+    "strip_accents": None,
+    "stop_words": None,
+    "preprocessor": None,
+    "tokenizer": None,
+    "binary": False,
+    "use_idf": True,
+    "norm": "l2",
+}
 
 
 @dataclass
@@ -98,12 +117,20 @@ def image_preprocessing(backbone: Any) -> dict[str, Any]:
 
 def preprocessing_record(model: Predictor, staging: Path, input_names: list[str]) -> dict[str, Any]:
     """The bundle's preprocessing record for `model`'s modality (files it needs are written into `staging`)."""
-    backbone, modality = model.backbone, model.modality
-    if getattr(model, "kind", "transfer") != "transfer" or backbone is None:
+    kind = getattr(model, "kind", "transfer")
+    if kind in FEATURE_KINDS:
+        return feature_preprocessing(model, staging, input_names)
+    if kind != "transfer" or model.backbone is None:
         raise ArtifactError(
-            f"This is a {model.kind} model (classic features, picked by strategy auto); bundles hold backbone + head "
-            "models. Serve it through the model folder (predict), or refit with --strategy probe."
+            f"This is a {kind} model; bundles hold backbone + head, classic and concat models. Predict through the "
+            "model folder (transferkit predict), or refit with --strategy probe."
         )
+    return backbone_preprocessing(model, staging, input_names)
+
+
+def backbone_preprocessing(model: Predictor, staging: Path, input_names: list[str]) -> dict[str, Any]:
+    """What turns raw inputs into the backbone's tensors: tokenizer, image transform or table preprocessing."""
+    backbone, modality = model.backbone, model.modality
     if modality == "text":
         return text_preprocessing(backbone, staging)
     if modality == "image":
@@ -115,6 +142,41 @@ def preprocessing_record(model: Predictor, staging: Path, input_names: list[str]
             "input": input_names[0],
         }
     raise ArtifactError(f"Bundles support text, image and table models; this one reads {modality}.")
+
+
+def feature_preprocessing(model: Any, staging: Path, input_names: list[str]) -> dict[str, Any]:
+    """A classic / concat model's record: the backbone's preprocessing (concat) and the classic transform as data
+    under "classic" (`transferkit.runtime.classic` replays it)."""
+    record = {} if model.backbone is None else backbone_preprocessing(model, staging, input_names)
+    classic = classic_record(model.classic, staging)
+    return record | {"classic": classic | {"embeddings": model.backbone is not None, "input": CLASSIC_INPUT}}
+
+
+def classic_record(features: Any, staging: Path) -> dict[str, Any]:
+    """TF-IDF: the vocabulary and idf in classic.json, the vectorizer's settings in the record; pixels: their size
+    and Pillow's filter. A TF-IDF set up in a way the runtime does not replay (accents, stop words) is refused."""
+    config = features.config()
+    if config["kind"] == "pixels":
+        return {"kind": "pixels", "size": int(config["size"]), "resample": PIXEL_RESAMPLE}
+    if config["kind"] != "tfidf":
+        raise ArtifactError(f"Bundles replay TF-IDF and pixel features; this model's are {config['kind']!r}.")
+    params = features.vectorizer().get_params()
+    unsupported = sorted(key for key, value in TFIDF_REPLAYED.items() if params.get(key) != value)
+    if unsupported:
+        raise ArtifactError(
+            f"This model's TF-IDF sets {', '.join(unsupported)}, which the bundle runtime does not replay; predict "
+            "through the model folder (transferkit predict)."
+        )
+    vocabulary = {"terms": list(features.terms), "idf": [float(v) for v in features.idf]}
+    write_atomic(staging / CLASSIC_FILE, json.dumps(vocabulary, ensure_ascii=False, separators=(",", ":")))
+    return {
+        "kind": "tfidf",
+        "file": CLASSIC_FILE,
+        "lowercase": bool(params["lowercase"]),
+        "token_pattern": str(params["token_pattern"]),
+        "ngram_range": [int(n) for n in params["ngram_range"]],
+        "sublinear_tf": bool(params["sublinear_tf"]),
+    }
 
 
 def quantise(staging: Path) -> dict[str, Any]:
@@ -211,10 +273,13 @@ def _write_bundle(
         "transferkit_version": __version__,
         "source": str(folder),
         "modality": loaded.modality,
+        "kind": getattr(loaded, "kind", "transfer"),
         "task": task,
         "inputs": names,
         "preprocessing": preprocessing_record(loaded, staging, names),
-        "backbone": {"spec": loaded.backbone.spec, "weights": loaded.backbone.weights_cfg.to_dict()},
+        "backbone": None
+        if loaded.backbone is None
+        else {"spec": loaded.backbone.spec, "weights": loaded.backbone.weights_cfg.to_dict()},
         "graphs": {"fp32": GRAPH},
         "default_graph": "fp32",
     }

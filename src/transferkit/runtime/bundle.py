@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from transferkit.errors import ArtifactError, ConfigError, require
+from transferkit.runtime.classic import classic_reader
 from transferkit.runtime.decide import decisions, output_names
 from transferkit.runtime.manifest import read_bundle_manifest
 from transferkit.runtime.preprocess import READERS
@@ -47,6 +48,8 @@ class Bundle:
 
     def make_reader(self, folder: Path, manifest: dict[str, Any]) -> Any:
         """Raw inputs -> the graph's arrays, from the preprocessing record (a task may need its own reader)."""
+        if "classic" in manifest["preprocessing"]:  # a classic or concat model: TF-IDF / pixel rows as an input
+            return classic_reader(folder, manifest["modality"], manifest["preprocessing"])
         return READERS[manifest["modality"]](folder, manifest["preprocessing"])
 
     @property
@@ -104,7 +107,7 @@ class Bundle:
     def metadata(self) -> dict[str, Any]:
         """What GET /metadata shows: task, outputs, modality, backbone, limits, parity and the model card."""
         card = self.folder / "README.md"
-        keys = ("modality", "task", "backbone", "parity", "quantised", "transferkit_version", "source")
+        keys = ("modality", "kind", "task", "backbone", "parity", "quantised", "transferkit_version", "source")
         return {key: self.manifest.get(key) for key in keys} | {
             "outputs": self.output_names,
             "graph": self.precision,

@@ -48,39 +48,57 @@ class AuditResult:
     confused: pd.DataFrame
     pred_probs: np.ndarray
     summary: dict[str, Any] = field(default_factory=dict)
+    components: dict[str, np.ndarray] = field(default_factory=dict)  # each model's out-of-fold probabilities
 
 
-def out_of_fold_proba(
+def out_of_fold_probas(
     features: np.ndarray, labels: np.ndarray, *, folds: int = 5, seed: int = 0, texts: list[str] | None = None
-) -> np.ndarray:
-    """Cross-validated probe probabilities: each row scored by a probe that never saw its label.
+) -> dict[str, np.ndarray]:
+    """Cross-validated probabilities of each audit model, by name: each row scored by models that never saw its label.
 
-    With `texts`, the mean of the embedding probe's and two TF-IDF logistic regressions' (words and word pairs;
-    character 2-5-grams) out-of-fold probabilities, on the same folds: on fine-food reviews with 10% flipped labels
-    the word model separated the classes better than MiniLM's embeddings (cross-validated accuracy 0.73 vs 0.69)
-    and the three-model mean ranked the flipped rows best (precision at recall 0.5: 0.53; probe + words 0.49; the
-    embeddings alone 0.33).
+    The embedding probe always; with `texts`, two TF-IDF logistic regressions too (words and word pairs; character
+    2-5-grams), on the same folds: on fine-food reviews with 10% flipped labels the word model separated the classes
+    better than MiniLM's embeddings (cross-validated accuracy 0.73 vs 0.69) and the three-model mean ranked the
+    flipped rows best of the frozen models (precision at recall 0.5: 0.53; probe + words 0.49; the embeddings alone
+    0.33).
     """
     smallest = int(np.bincount(labels).min())
     if smallest < 2:
         raise DataError("Every class needs at least 2 labelled rows for a cross-validated audit; add examples.")
     splitter = StratifiedKFold(n_splits=min(folds, smallest), shuffle=True, random_state=seed)
-    proba = cross_val_predict(probe(features, labels, seed=seed), features, labels, cv=splitter, method="predict_proba")
+    probe_proba = cross_val_predict(
+        probe(features, labels, seed=seed), features, labels, cv=splitter, method="predict_proba"
+    )
+    probas = {"embedding probe": probe_proba}
     if texts is None:
-        return proba
-    probas = [proba]
-    for vectorizer in (
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True, max_features=100_000),
+        return probas
+    for name, vectorizer in (
+        ("TF-IDF words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)),
+        (
+            "TF-IDF characters",
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True, max_features=100_000),
+        ),
     ):
         model = make_pipeline(vectorizer, LogisticRegression(C=TFIDF_C, max_iter=3000, random_state=seed))
         try:
-            probas.append(
-                cross_val_predict(model, np.asarray(texts, dtype=object), labels, cv=splitter, method="predict_proba")
+            probas[name] = cross_val_predict(
+                model, np.asarray(texts, dtype=object), labels, cv=splitter, method="predict_proba"
             )
         except ValueError:  # too few words in some fold (min_df): that model sits out
             continue
-    return np.mean(probas, axis=0)
+    return probas
+
+
+def out_of_fold_proba(
+    features: np.ndarray, labels: np.ndarray, *, folds: int = 5, seed: int = 0, texts: list[str] | None = None
+) -> np.ndarray:
+    """The mean of out_of_fold_probas' models: one probability row per labelled row."""
+    return np.mean(list(out_of_fold_probas(features, labels, folds=folds, seed=seed, texts=texts).values()), axis=0)
+
+
+def combined(components: dict[str, np.ndarray]) -> np.ndarray:
+    """One probability row per labelled row from the audit models' out-of-fold probabilities: their mean."""
+    return np.mean(list(components.values()), axis=0)
 
 
 def label_issues(
@@ -159,11 +177,14 @@ def audit_embeddings(
     seed: int = 0,
     duplicate_threshold: float = DUPLICATE_SIMILARITY,
     texts: list[str] | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> AuditResult:
     """Run every check over embeddings `features` and integer `labels` (indices into `class_names`); with the
-    `texts` themselves, a TF-IDF model joins the embedding probe (see out_of_fold_proba)."""
+    `texts` themselves, TF-IDF models join the embedding probe (see out_of_fold_probas); `extra` holds more models'
+    out-of-fold probabilities by name (a fine-tuned backbone's: audit_finetune.py), combined as `combined` says."""
     with progress_bar("Auditing labels", total=4) as advance:
-        pred_probs = out_of_fold_proba(features, labels, folds=folds, seed=seed, texts=texts)
+        components = out_of_fold_probas(features, labels, folds=folds, seed=seed, texts=texts) | (extra or {})
+        pred_probs = combined(components)
         advance(1)
         issues = label_issues(labels, pred_probs, class_names, filter_by=filter_by)
         advance(1)
@@ -182,7 +203,7 @@ def audit_embeddings(
         "outliers": len(odd),
         "cross_validated_accuracy": round(accuracy, 4),
         "filter_by": filter_by,
-        "models": "embedding probe + TF-IDF words + TF-IDF characters" if texts is not None else "embedding probe",
+        "models": " + ".join(components),
         "duplicate_threshold": duplicate_threshold,
     }
-    return AuditResult(issues, duplicates, odd, confused.head(10), pred_probs, summary)
+    return AuditResult(issues, duplicates, odd, confused.head(10), pred_probs, summary, components)

@@ -12,12 +12,14 @@ import pandas as pd
 
 from transferkit.errors import DataError
 from transferkit.labelling.audit import DUPLICATE_SIMILARITY, FILTERS, AuditResult, audit_embeddings
+from transferkit.labelling.audit_finetune import FINETUNE_EPOCHS, FINETUNE_FOLDS, finetuned_out_of_fold
 from transferkit.labelling.pool import Pool, embed, joined, pool_backbone, read_pool
 from transferkit.labelling.report import examples_table, labelling_run, summary_table, write_page
 from transferkit.run_folder import write_atomic, write_json
 
 logger = logging.getLogger("transferkit")
 ISSUES_FILE = "issues.csv"
+AUDIT_MODELS = ("frozen", "finetune")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ def audit(
     backbone: str | None = None,
     filter_by: str = "both",
     folds: int = 5,
+    model: str = "frozen",
+    finetune_folds: int = FINETUNE_FOLDS,
+    epochs: int = FINETUNE_EPOCHS,
     duplicate_threshold: float = DUPLICATE_SIMILARITY,
     seed: int = 0,
     cache_dir: str | Path | None = None,
@@ -73,6 +78,8 @@ def audit(
         run = audit("reviews.csv", text_column="review", label_column="score")
         run.result.issues.head()  # row, given, suggested, confidence, label_quality
     """
+    if model not in AUDIT_MODELS:
+        raise DataError(f"--model must be one of {', '.join(AUDIT_MODELS)}; got {model!r}.")
     if filter_by not in FILTERS:
         raise DataError(f"--filter-by must be one of {', '.join(FILTERS)}; got {filter_by!r}.")
     if not 0.5 <= duplicate_threshold <= 1.0:
@@ -85,15 +92,34 @@ def audit(
     class_names = pool.class_names
     if len(class_names) < 2:
         raise DataError(f"{pool.source} has a single class ({class_names[0]}); an audit needs two or more.")
-    model = pool_backbone(backbone, pool.modality, max_length=max_length)
+    encoder = pool_backbone(backbone, pool.modality, max_length=max_length)
     settings = {"data": str(data), "test_data": None if test_data is None else str(test_data), **options}
-    settings |= {"backbone": model.spec, "filter_by": filter_by, "folds": folds, "seed": seed}
+    settings |= {"backbone": encoder.spec, "filter_by": filter_by, "folds": folds, "seed": seed, "model": model}
+    if model == "finetune":
+        settings |= {"finetune_folds": finetune_folds, "epochs": epochs}
     with labelling_run("audit", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
         started = time.perf_counter()
-        features = embed(model, pool.inputs, cache_dir=cache_dir, batch_size=batch_size)
+        features = embed(encoder, pool.inputs, cache_dir=cache_dir, batch_size=batch_size)
+        labels = pool.encoded(class_names)
+        extra = None
+        if model == "finetune":  # fresh pretrained copies of the backbone, one fine-tuned per fold
+            extra = {
+                f"fine-tuned {encoder.spec}": finetuned_out_of_fold(
+                    lambda: pool_backbone(backbone, pool.modality, max_length=max_length),
+                    pool.inputs,
+                    labels,
+                    features,
+                    class_names=class_names,
+                    work_dir=run_dir,
+                    folds=finetune_folds,
+                    epochs=epochs,
+                    seed=seed,
+                    batch_size=batch_size,
+                )
+            }
         result = audit_embeddings(
             features,
-            pool.encoded(class_names),
+            labels,
             class_names=class_names,
             split=pool.split,
             filter_by=filter_by,
@@ -101,8 +127,15 @@ def audit(
             seed=seed,
             duplicate_threshold=duplicate_threshold,
             texts=pool.inputs if pool.modality == "text" else None,  # a TF-IDF model joins the embedding probe
+            extra=extra,
         )
-        metrics = {"task": "audit", "backbone": model.spec, "classes": class_names, **result.summary}
+        metrics = {
+            "task": "audit",
+            "backbone": encoder.spec,
+            "audit_model": model,
+            "classes": class_names,
+            **result.summary,
+        }
         metrics["seconds"] = round(time.perf_counter() - started, 2)
         write_outputs(run_dir, pool=pool, result=result, metrics=metrics, text_column=text_column)
         logger.info("audit: %d likely label errors in %d rows", len(result.issues), len(pool.inputs))

@@ -107,6 +107,13 @@ def audit(
     backbone: str = typer.Option(None, help=BACKBONE_HELP),
     filter_by: str = typer.Option("both", help="cleanlab's find_label_issues filter (both, prune_by_noise_rate, ...)."),
     folds: int = typer.Option(5, help="Cross-validation folds for the out-of-fold probabilities."),
+    model: str = typer.Option(
+        "frozen",
+        help="frozen: linear models on cached embeddings (+ TF-IDF for text); finetune: also fine-tune the backbone "
+        "in each of --finetune-folds folds (slower, more precise where frozen features separate classes poorly).",
+    ),
+    finetune_folds: int = typer.Option(3, help="Folds of the fine-tuned model (--model finetune)."),
+    epochs: int = typer.Option(1, help="Epochs of each fold's fine-tune (--model finetune)."),
     duplicate_threshold: float = typer.Option(0.98, help="Cosine similarity at which two rows are near-duplicates."),
     seed: int = typer.Option(0, help="Random seed."),
     name: str = typer.Option(None, help=NAME_HELP),
@@ -124,6 +131,9 @@ def audit(
         backbone=backbone,
         filter_by=filter_by,
         folds=folds,
+        model=model,
+        finetune_folds=finetune_folds,
+        epochs=epochs,
         duplicate_threshold=duplicate_threshold,
         seed=seed,
         name=name,

@@ -1,7 +1,8 @@
 """Bundles predict without torch: in a separate venv holding only onnxruntime, numpy, tokenizers and Pillow (and
 transferkit's source), `torch` is not importable and the runtime's outputs equal the PyTorch model's within 1e-4
 on real reviews (MiniLM), real photos and digits (EfficientNet-Lite0, and MobileNetV2: torchvision weights, resized
-with Pillow on both sides) and a real table (breast_cancer)."""
+with Pillow on both sides), a real table (breast_cancer), and the classic and concat models strategy auto may save
+(TF-IDF and MiniLM + TF-IDF on reviews, EfficientNet + grey pixels on digits and a photo)."""
 
 import json
 import subprocess
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.unit.runtime.classic_models import classic_folder, concat_folder, digit_pngs, real_reviews
 from tests.unit.runtime.tiny_bundles import table_model_folder, transfer_model
 from transferkit.artifacts import load_model, load_task, save_model
 from transferkit.bundle import export_bundle
@@ -90,6 +92,29 @@ def _bundles(tmp_path, minilm, effnet, mobilenet_v2, reviews_csv, digits_folder,
     folder, rows = table_model_folder(tmp_path / "table" / "model")
     assert cli(["export", str(folder), "--format", "onnx", "--bundle", str(tmp_path / "table" / "bundle")]) == 0
     jobs.append({"name": "table", "folder": str(folder), "bundle": str(tmp_path / "table" / "bundle"), "inputs": rows})
+    return jobs + _feature_bundles(tmp_path, minilm, effnet, reviews_csv, images)
+
+
+def _feature_bundles(tmp_path, minilm, effnet, reviews_csv, images) -> list[dict]:
+    """A classic model (TF-IDF on real reviews) and concat models (MiniLM + TF-IDF; EfficientNet + grey pixels on
+    real 8 x 8 digits and a photo), as strategy auto saves them. A classic pixel model reads the same pixel rows
+    (tests/unit/runtime/test_classic_bundle.py checks it in process; its logistic regression is slow to fit)."""
+    texts, labels, held_out = real_reviews(reviews_csv)
+    digits, digit_labels = digit_pngs(tmp_path / "digits", per_class=12)
+    cases = {
+        "classic-text": (None, texts, labels, held_out),
+        "concat-text": (minilm, texts, labels, held_out),
+        "concat-image": (effnet, digits[:24], digit_labels[:24], [*digits[24:], images[0]]),
+    }
+    jobs = []
+    for name, (backbone, inputs, targets, checked) in cases.items():
+        modality = "text" if "text" in name else "image"
+        if backbone is None:
+            folder = classic_folder(tmp_path / name, inputs, targets, modality=modality, kept=checked[:4])
+        else:
+            folder = concat_folder(tmp_path / name, backbone, inputs, targets, kept=checked[:4])
+        export_bundle(folder, tmp_path / name / "bundle")
+        jobs.append({"name": name, "folder": str(folder), "bundle": str(tmp_path / name / "bundle"), "inputs": checked})
     return jobs
 
 

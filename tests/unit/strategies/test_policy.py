@@ -62,3 +62,29 @@ def test_preset_fast_keeps_auto_to_the_seconds_cheap_candidates_and_best_quadrup
     fast = RunSpec.from_dict({"run": {"preset": "fast"}})
     assert "--preset fast" in AutoStrategy().not_scored_because("two-stage", None, fast, spent=0.0)
     assert PRESET_BUDGET_SCALE == {"fast": 1.0, "balanced": 1.0, "best": 4.0}
+
+
+def test_images_get_the_prior_recorded_for_their_native_resolution(tmp_path):
+    from PIL import Image
+
+    from transferkit.strategies.policy import native_resolution
+
+    small, large = [], []
+    for index in range(3):
+        Image.new("L", (8, 8), index).save(tmp_path / f"small{index}.png")
+        Image.new("RGB", (120, 90)).save(tmp_path / f"large{index}.png")
+        small.append(str(tmp_path / f"small{index}.png"))
+        large.append(str(tmp_path / f"large{index}.png"))
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert native_resolution(small) == "low" and native_resolution(large) == "high"
+    assert native_resolution([str(tmp_path / "notes.txt")]) is None
+
+    def entry(first: str, **where) -> dict:
+        ranking = [{"strategy": first, "gain_over_probe": 0.1, "margin": 0.0, "spread": 0.0, "runs": 3}]
+        return {"modality": "image", "family": "*", "bucket": "tiny", **where, "ranking": ranking}
+
+    policy = {"entries": [entry("probe"), entry("concat", resolution="low")]}
+    low = prior_for("image", "bundled:efficientnet_lite0", per_class=8, policy=policy, inputs=small)
+    assert low.ranking == ["concat"] and low.source == "policy image / * / tiny / low resolution"
+    assert prior_for("image", "x", per_class=8, policy=policy, inputs=large).ranking == ["probe"]  # no "high" entry
+    assert prior_for("image", "x", per_class=8, policy=policy).ranking == ["probe"]  # no files: the pooled entry

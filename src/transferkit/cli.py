@@ -282,6 +282,8 @@ def _print_selection(choice: dict[str, Any], *, saved: bool) -> None:
         out.print(f"Decided by {choice['decided_by']}: {choice['why']}", markup=False, highlight=False)
     if choice.get("search"):  # --search: trials, the best against the defaults with its noise, adopted or not
         out.print(choice["search"]["line"], markup=False, highlight=False)
+    if choice.get("budget_line"):  # strategy auto: what the budget paid for, what it left out, what its deadline cut
+        out.print(choice["budget_line"], markup=False, highlight=False)
 
 
 def fit(*, data: str | None = None, config: Path | None = None, resume: Path | None = None, **options: Any) -> None:

@@ -106,6 +106,7 @@ def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
         ),
     ]
     lines += [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
+    lines += [f"- {selection['budget_line']}"] if selection.get("budget_line") else []  # auto: budget and cuts
     return lines + ([f"- {selection['search']['line']}"] if selection.get("search") else [])  # --search
 
 

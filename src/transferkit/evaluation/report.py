@@ -340,6 +340,8 @@ def _selection_section(metrics: dict[str, Any]) -> Section | None:
         note += f" Decided by {selection['decided_by']}: {selection['why']}."
     if selection.get("search"):  # --search: trials, the best against the defaults with its noise, adopted or not
         note += f" {selection['search']['line']}"
+    if selection.get("budget_line"):  # strategy auto: the budget, the fixed cost outside it, what its deadline cut
+        note += f" {selection['budget_line']}"
     return (
         "Model choice",
         f'<p class="note">{html.escape(note)}</p>' + _table(header, rows),

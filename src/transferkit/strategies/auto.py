@@ -48,6 +48,13 @@ from transferkit.models.boosting import fit_boosting, trees_modality
 from transferkit.models.classic import ClassicBaseline
 from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.models.target import TrainingTarget
+from transferkit.strategies.auto_budget import (
+    Deadline,
+    budget_line,
+    fold_limit_seconds,
+    measure_save_seconds,
+    save_reserve,
+)
 from transferkit.strategies.auto_regression import fit_regression
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
 from transferkit.strategies.choice import (
@@ -87,7 +94,11 @@ UNSCORED_SAFETY = 1.0
 MEASURE_PASSES = 2  # timed passes of the cost measurement: the fastest is kept (a busy neighbour slows one)
 MEASURE_RESERVE = 0.1  # measuring a fine-tune's cost takes seconds: not started in the budget's last tenth
 CHEAP_REPEATS = 3  # repeated folds for the candidates that train in seconds: paired differences need several
-FINAL_FIT_FLOOR_SECONDS = 30.0  # the final fine-tune's time limit is never below this (see final_fit_limit)
+FINAL_FIT_FLOOR_SECONDS = 10.0  # the final fine-tune's time limit is never below this (see final_fit_limit)
+# A fine-tune chosen for the final fit is replaced by the probe when less than this share of its estimated final fit
+# is left of the budget (after the reserve for saving): stopped that early it would be the probe's head, dearer.
+FINAL_FIT_MIN_SHARE = 0.5
+FOLD_LIMIT_HIT = 0.95  # a fold fine-tune that ran this share of its time limit was stopped by it
 CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
 CHEAP_FINAL_RESERVE_SECONDS = 10.0  # --search stops at least this long before the budget when a cheap candidate won
 CHEAP_FINAL_FOLDS = 10  # ... or this many of its fold fits, when longer
@@ -100,13 +111,17 @@ def named_spec(spec: RunSpec, name: str) -> RunSpec:
     return base.with_strategy(name, source="strategy auto")
 
 
-def final_fit_limit(spec: RunSpec, *, spent_seconds: float) -> RunSpec:
-    """The spec of the final fine-tune, stopped by Lightning when the budget runs out: the cost estimate that
-    admitted it was measured before other jobs may have slowed the machine down (a stop keeps the weights reached).
-    A floor of FINAL_FIT_FLOOR_SECONDS leaves the chosen strategy room to train at all; the user's own
-    --max-minutes wins when smaller."""
-    budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
-    limit = max(budget - spent_seconds, FINAL_FIT_FLOOR_SECONDS) / 60
+def budget_seconds(spec: RunSpec) -> float:
+    """--budget-minutes in seconds, times the preset's scale (best: four times)."""
+    return spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
+
+
+def final_fit_limit(spec: RunSpec, *, spent_seconds: float, reserve: float = 0.0) -> RunSpec:
+    """The spec of the final fine-tune, stopped by Lightning when the budget runs out (less `reserve` seconds kept
+    for saving): the cost estimate that admitted it was measured before other jobs may have slowed the machine
+    down (a stop keeps the weights reached). A floor of FINAL_FIT_FLOOR_SECONDS leaves the chosen strategy room to
+    train at all; the user's own --max-minutes wins when smaller."""
+    limit = max(budget_seconds(spec) - spent_seconds - reserve, FINAL_FIT_FLOOR_SECONDS) / 60
     if spec.run.max_minutes is not None:
         limit = min(limit, spec.run.max_minutes)
     return spec.with_overrides({"run.max_minutes": limit})
@@ -195,11 +210,31 @@ class AutoStrategy(Strategy):
 
     name = "auto"
 
-    def _fine_tune_scorer(self, name: str, backbone: Backbone, data: LabeledData, spec: RunSpec, run_dir: Path):
+    def __init__(self, *, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock  # the deadline's clock (a test passes a fake one)
+
+    def _fine_tune_scorer(
+        self,
+        name: str,
+        backbone: Backbone,
+        data: LabeledData,
+        spec: RunSpec,
+        run_dir: Path,
+        *,
+        limit: Callable[[], float] | None = None,
+        stopped: list[int] | None = None,
+    ):
+        """A fold scorer that fine-tunes `name` on the fold's rows. `limit()` gives each fold its wall-clock limit
+        (Lightning's max_time) when it starts; a fold that ran into it is counted in `stopped`."""
         pristine = copy.deepcopy(backbone)  # every fold fine-tunes its own copy of the pretrained weights
         strategy = get_strategy(name)
 
         def score(train: list[int], test: list[int]) -> float:
+            fold_spec, seconds = spec, None
+            if limit is not None:
+                seconds = limit() if spec.run.max_minutes is None else min(limit(), spec.run.max_minutes * 60)
+                fold_spec = spec.with_overrides({"run.max_minutes": seconds / 60})
+            started = self.clock()
             with tempfile.TemporaryDirectory(dir=run_dir, prefix=f".auto-{name}-") as work:
                 # Each fold's fit takes its classes and class weights from its own rows (no target passed): the
                 # cross-validated accuracy is a single-label classification score.
@@ -207,9 +242,11 @@ class AutoStrategy(Strategy):
                     backbone=copy.deepcopy(pristine),
                     train=data.subset(train),
                     valid=None,
-                    spec=spec,
+                    spec=fold_spec,
                     run_dir=Path(work),
                 )
+                if seconds is not None and stopped is not None and self.clock() - started >= FOLD_LIMIT_HIT * seconds:
+                    stopped.append(len(train))  # Lightning's max_time stopped it: the fold's score is a lower bound
                 held_out = data.subset(test)
                 proba = strategy.predict_proba(result, held_out, spec)
             predicted = np.array(result.model.class_names)[proba.argmax(1)]
@@ -218,14 +255,68 @@ class AutoStrategy(Strategy):
         return score
 
     def select(
-        self, *, backbone: Backbone, train: LabeledData, embeddings: np.ndarray, spec: RunSpec, run_dir: Path
+        self,
+        *,
+        backbone: Backbone,
+        train: LabeledData,
+        embeddings: np.ndarray,
+        spec: RunSpec,
+        run_dir: Path,
+        deadline: Deadline | None = None,
+        reserve: float = 0.0,
     ) -> dict[str, Any]:
+        """The choice (metrics.json's "selection"), spending from `deadline` (a new one of the run's budget unless
+        given) and leaving `reserve` seconds of it for saving the model."""
+        deadline = deadline or Deadline(budget_seconds(spec), clock=self.clock)
         started = time.perf_counter()
-        budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
         prior = prior_for(  # images: the prior recorded for their native resolution, when there is one
             train.modality, spec.backbone.spec or "", per_class=min(train.class_counts.values()), inputs=train.inputs
         )
         folds = folds_of(train, seed=spec.run.seed)
+        scorers, skipped = self._cheap_candidates(train, embeddings, spec)
+        scores = self._score_cheap(scorers, train, spec, deadline=deadline, skipped=skipped)
+        eligible = list(dict.fromkeys(["probe", *scores]))  # the probe is the fallback, scored or not
+        estimates: dict[str, float] = {}
+        finals: dict[str, float] = {}
+        tiny = prior.bucket == TINY  # the prior decides: no fold fine-tunes, only the final fit must fit the budget
+        for name in self._fine_tuned_in_prior_order(prior, train.modality):
+            reason = self.not_scored_because(name, backbone, spec, spent=deadline.spent())
+            if reason is None:
+                estimate, row = self._estimate_seconds(name, backbone, train, spec, [] if tiny else folds)
+                estimates[name] = round(estimate, 1)
+                finals[name] = round(self._estimate_seconds(name, backbone, train, spec, [], row=row)[0], 1)
+                left = deadline.left() - reserve
+                if estimate * UNSCORED_SAFETY <= left and tiny:
+                    eligible.append(name)
+                    continue
+                if estimate > left or tiny:
+                    reason = self._over_budget(estimate, row, left, spec, fits=0 if tiny else len(folds))
+                    if not tiny and finals[name] * UNSCORED_SAFETY <= left:  # no evidence, but the prior may pick it
+                        eligible.append(name)
+                        reason += (
+                            f"; its final fit alone (estimated {finals[name]:.0f} s) fits, so the prior may pick it"
+                        )
+            if reason is not None:
+                skipped[name] = reason
+                continue
+            scores |= self._score_fine_tune(
+                name, backbone, train, spec, run_dir, folds=folds, deadline=deadline, keep=finals[name] + reserve
+            )
+            eligible.append(name)
+        ordered = {name: scores[name] for name in ORDER if name in scores}
+        selection = decide_with_prior(ordered, prior=prior, eligible=eligible, folds=len(folds), skipped=skipped)
+        selection |= {
+            "budget_seconds": round(deadline.seconds, 1),
+            "seconds": round(time.perf_counter() - started, 2),
+            "two_stage_estimate_seconds": estimates.get("two-stage"),
+            "estimate_seconds": estimates,
+            "final_estimate_seconds": finals,
+            "cut": deadline.cut,
+        }
+        return selection
+
+    def _cheap_candidates(self, train: LabeledData, embeddings: np.ndarray, spec: RunSpec):
+        """The candidates that train in seconds on this data (scorers by name), and those left out with why."""
         scorers = cheap_scorers(train, embeddings, seed=spec.run.seed)
         skipped: dict[str, str] = {}
         if trees_modality(train.modality):
@@ -241,54 +332,66 @@ class AutoStrategy(Strategy):
         elif train.modality not in CLASSIC_MODALITIES:
             skipped |= {name: f"no classic features for {train.modality} data" for name in ("classic", "concat")}
             scorers = {"probe": scorers["probe"]}
-        scores = self._score_cheap(scorers, train, spec, budget=budget, started=started)
-        eligible = list(scores)
-        estimates: dict[str, float] = {}
-        tiny = prior.bucket == TINY  # the prior decides: no fold fine-tunes, only the final fit must fit the budget
-        for name in self._fine_tuned_in_prior_order(prior, train.modality):
-            reason = self.not_scored_because(name, backbone, spec, spent=time.perf_counter() - started)
-            if reason is None:
-                estimate, row = self._estimate_seconds(name, backbone, train, spec, [] if tiny else folds)
-                estimates[name] = round(estimate, 1)
-                left = budget - (time.perf_counter() - started)
-                if estimate * UNSCORED_SAFETY <= left and tiny:
-                    eligible.append(name)
-                    continue
-                if estimate > left or tiny:
-                    reason = self._over_budget(estimate, row, left, spec, fits=0 if tiny else len(folds))
-                    final = self._estimate_seconds(name, backbone, train, spec, [], row=row)[0]
-                    if (
-                        not tiny and final * UNSCORED_SAFETY <= left
-                    ):  # no evidence, but affordable: the prior may pick it
-                        eligible.append(name)
-                        reason += f"; its final fit alone (estimated {final:.0f} s) fits, so the prior may pick it"
-            if reason is not None:
-                skipped[name] = reason
-                continue
-            scorer = self._fine_tune_scorer(name, backbone, train, named_spec(spec, name), run_dir)
-            scores |= score_candidates({name: scorer}, folds)
-            eligible.append(name)
-        ordered = {name: scores[name] for name in ORDER if name in scores}
-        selection = decide_with_prior(ordered, prior=prior, eligible=eligible, folds=len(folds), skipped=skipped)
-        selection |= {
-            "budget_seconds": round(budget, 1),
-            "seconds": round(time.perf_counter() - started, 2),
-            "two_stage_estimate_seconds": estimates.get("two-stage"),
-            "estimate_seconds": estimates,
-        }
-        return selection
+        return scorers, skipped
 
-    def _score_cheap(self, scorers, train: LabeledData, spec: RunSpec, *, budget: float, started: float):
-        """The cheap candidates on repeated folds: more repeats (paired evidence) while they cost little."""
-        scores = score_candidates(scorers, folds_of(train, seed=spec.run.seed))
+    def _score_cheap(self, scorers, train: LabeledData, spec: RunSpec, *, deadline: Deadline, skipped: dict):
+        """The cheap candidates on repeated folds: more repeats (paired evidence) while they cost little. Folds stop
+        at the deadline: a candidate cut short says so in `deadline.cut`, one with no fold in `skipped` too."""
+        first = folds_of(train, seed=spec.run.seed)
+        scores = score_candidates(scorers, first, stop=lambda _name: deadline.passed())
+        for name in scorers:
+            ran = len(scores[name]["folds"]) if name in scores else 0
+            if ran == 0:
+                skipped[name] = deadline.cut[name] = "the budget ran out before its first cross-validation fold"
+            elif ran < len(first):
+                deadline.cut[name] = f"cross-validated on {ran} of {len(first)} folds: the budget ran out"
         for repeat in range(1, CHEAP_REPEATS):
-            if time.perf_counter() - started > CHEAP_BUDGET_SHARE * budget:
+            if deadline.spent() > CHEAP_BUDGET_SHARE * deadline.seconds:
                 break
-            more = score_candidates(scorers, folds_of(train, seed=spec.run.seed + repeat))
+            more = score_candidates(
+                {name: scorers[name] for name in scores},
+                folds_of(train, seed=spec.run.seed + repeat),
+                stop=lambda _name: deadline.passed(),
+            )
             for name, score in more.items():
                 values = scores[name]["folds"] + score["folds"]
                 scores[name] |= {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
                 scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
+        return scores
+
+    def _score_fine_tune(
+        self,
+        name: str,
+        backbone: Backbone,
+        train: LabeledData,
+        spec: RunSpec,
+        run_dir: Path,
+        *,
+        folds: list[tuple[list[int], list[int]]],
+        deadline: Deadline,
+        keep: float,
+    ) -> dict[str, dict[str, Any]]:
+        """`name` fine-tuned on each fold while more than `keep` seconds (its own final fit and the reserve for
+        saving) are left; each fold stops at its share of what is left (Lightning's max_time)."""
+        started: list[int] = []
+        stopped: list[int] = []
+
+        def limit() -> float:
+            started.append(1)
+            return fold_limit_seconds(deadline, keep=keep, folds_left=len(folds) - len(started) + 1)
+
+        scorer = self._fine_tune_scorer(
+            name, backbone, train, named_spec(spec, name), run_dir, limit=limit, stopped=stopped
+        )
+        scores = score_candidates({name: scorer}, folds, stop=lambda _name: deadline.passed(keep=keep))
+        ran = len(scores[name]["folds"]) if name in scores else 0
+        cut = []
+        if ran < len(folds):
+            cut.append(f"cross-validated on {ran} of {len(folds)} folds (the rest would have eaten into its final fit)")
+        if stopped:
+            cut.append(f"{len(stopped)} fold fine-tune(s) stopped at their time limit, so its score is a lower bound")
+        if cut:
+            deadline.cut[name] = "; ".join(cut)
         return scores
 
     @staticmethod
@@ -374,6 +477,7 @@ class AutoStrategy(Strategy):
         target: TrainingTarget | None = None,
     ) -> StrategyResult:
         target = self.target_for(target, spec, train)
+        embedding_started = time.perf_counter()
         embeddings, _ = extract_features(
             backbone,
             train.inputs,
@@ -381,36 +485,68 @@ class AutoStrategy(Strategy):
             batch_size=spec.backbone.batch_size,
             description="Embedding training data",
         )
+        # A fixed cost of the data, not spent from the budget (no choice can skip it): timed and recorded.
+        embedding_seconds = round(time.perf_counter() - embedding_started, 2)
+        data = {"backbone": backbone, "train": train, "spec": spec, "run_dir": run_dir, "embeddings": embeddings}
         if isinstance(target, RegressionTarget):  # a number: the probe's ridge vs regression trees, by R²
-            return fit_regression(
-                backbone=backbone,
-                train=train,
-                valid=valid,
-                spec=spec,
-                run_dir=run_dir,
-                target=target,
-                embeddings=embeddings,
-            )
-        selection = self.select(backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir)
-        chosen = selection["chosen"]
+            result = fit_regression(valid=valid, target=target, **data)
+            (result.selection or {})["embedding_seconds"] = embedding_seconds
+            return result
+        deadline = Deadline(budget_seconds(spec), clock=self.clock)
+        reserve = save_reserve(measure_save_seconds(backbone, run_dir))
+        selection = self.select(deadline=deadline, reserve=reserve, **data)
         params: dict[str, Any] = {}
         if spec.run.search:
-            search = self.search(
-                selection, backbone=backbone, train=train, embeddings=embeddings, spec=spec, run_dir=run_dir
-            )
+            search = self.search(selection, deadline=deadline, reserve=reserve, **data)
             selection["search"] = search
             selection["seconds"] = round(selection["seconds"] + search.get("seconds", 0.0), 2)
             params = search["best_params"] if search.get("adopted") else {}
         final_started = time.perf_counter()
+        result = self._final_fit(
+            selection, params=params, valid=valid, target=target, deadline=deadline, reserve=reserve, **data
+        )
+        # The budget covers the choice and this final fit (and keeps the reserve for saving): record them, so a run
+        # can be checked against it.
+        selection["final_fit_seconds"] = round(time.perf_counter() - final_started, 2)
+        selection["budget_used_seconds"] = round(deadline.spent(), 2)
+        selection |= {"embedding_seconds": embedding_seconds, "reserve_seconds": reserve}
+        selection.setdefault("budget_seconds", round(deadline.seconds, 1))
+        selection["budget_line"] = budget_line(selection)
+        result.chosen, result.selection = selection["chosen"], selection
+        return result
+
+    def _final_fit(
+        self,
+        selection: dict[str, Any],
+        *,
+        params: dict[str, Any],
+        backbone: Backbone,
+        train: LabeledData,
+        valid: LabeledData | None,
+        spec: RunSpec,
+        run_dir: Path,
+        target: TrainingTarget,
+        embeddings: np.ndarray,
+        deadline: Deadline,
+        reserve: float,
+    ) -> StrategyResult:
+        """The chosen candidate fitted on every training row in what is left of the budget (less `reserve`)."""
+        chosen = self._affordable_choice(selection, deadline=deadline, reserve=reserve)
         class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
             inner = named_spec(spec, chosen).with_overrides(searched_options(chosen, params, embeddings, train))
-            if chosen in FINE_TUNED:
-                inner = final_fit_limit(inner, spent_seconds=selection.get("seconds", 0.0))
-            result = get_strategy(chosen).fit(
+            if (
+                chosen == "probe"
+                and not params
+                and self._probe_cv_too_slow(selection, deadline=deadline, reserve=reserve)
+            ):
+                inner = inner.with_overrides(searched_options("probe", {"c_factor": 1.0}, embeddings, train))
+            # Lightning stops the fit (a fine-tune, or the probe's L-BFGS head) at what is left less the reserve
+            inner = final_fit_limit(inner, spent_seconds=deadline.spent(), reserve=reserve)
+            return get_strategy(chosen).fit(
                 backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir, target=target
             )
-        elif chosen == "classic" and trees_modality(train.modality):
+        if chosen == "classic" and trees_modality(train.modality):
             model = fit_boosting(
                 train.inputs,
                 train.labels or [],
@@ -419,18 +555,47 @@ class AutoStrategy(Strategy):
                 backbone=backbone,
                 params=tree_options(spec)[0] | params,
             )
-            result = StrategyResult(model=model, backbone_trained=False)
-        elif chosen == "classic":
+            return StrategyResult(model=model, backbone_trained=False)
+        if chosen == "classic":
             baseline = ClassicBaseline(modality=train.modality, seed=spec.run.seed).fit(train.inputs, train.labels)
-            result = StrategyResult(model=classic_model(baseline, class_names=class_names), backbone_trained=False)
-        else:
-            model = concat_model(backbone, train.inputs, embeddings, train.labels or [], class_names=class_names)
-            result = StrategyResult(model=model, backbone_trained=False)
-        # The budget covers the choice and this final fit: record both, so a run can be checked against it.
-        selection["final_fit_seconds"] = round(time.perf_counter() - final_started, 2)
-        selection["budget_used_seconds"] = round(selection.get("seconds", 0.0) + selection["final_fit_seconds"], 2)
-        result.chosen, result.selection = chosen, selection
-        return result
+            return StrategyResult(model=classic_model(baseline, class_names=class_names), backbone_trained=False)
+        model = concat_model(backbone, train.inputs, embeddings, train.labels or [], class_names=class_names)
+        return StrategyResult(model=model, backbone_trained=False)
+
+    @staticmethod
+    def _affordable_choice(selection: dict[str, Any], *, deadline: Deadline, reserve: float) -> str:
+        """The chosen candidate, or the probe when a chosen fine-tune's final fit no longer fits what is left (the
+        machine slowed down after its estimate, or --search used the time): the selection records the swap."""
+        chosen = selection["chosen"]
+        final = (selection.get("final_estimate_seconds") or {}).get(chosen)
+        left = deadline.left() - reserve
+        if (
+            chosen not in FINE_TUNED
+            or final is None
+            or left >= max(FINAL_FIT_MIN_SHARE * final, FINAL_FIT_FLOOR_SECONDS)
+        ):
+            return chosen
+        deadline.cut[chosen] = (
+            f"chosen, but only {max(left, 0):.0f} s of the budget were left for its final fit (estimated {final:.0f} "
+            "s): the probe was trained and saved instead"
+        )
+        selection |= {"chosen": "probe", "chosen_before_deadline": chosen}
+        return "probe"
+
+    @staticmethod
+    def _probe_cv_too_slow(selection: dict[str, Any], *, deadline: Deadline, reserve: float) -> bool:
+        """True when the probe's final fit cannot afford to cross-validate its L2 strength again in what is left
+        (priced at CHEAP_FINAL_FOLDS of its measured fold fits): it then keeps the C its folds scored."""
+        score = (selection.get("scores") or {}).get("probe")
+        per_fold = score["seconds"] / max(len(score["folds"]), 1) if score else 0.0
+        needed, left = CHEAP_FINAL_FOLDS * per_fold, deadline.left() - reserve
+        if needed <= left:
+            return False
+        deadline.cut["probe L2"] = (
+            f"not cross-validated again for the final fit (about {needed:.0f} s, {max(left, 0):.0f} s left): "
+            "the probe keeps the L2 strength its folds scored"
+        )
+        return True
 
     def search(
         self,
@@ -441,6 +606,8 @@ class AutoStrategy(Strategy):
         embeddings: np.ndarray,
         spec: RunSpec,
         run_dir: Path,
+        deadline: Deadline | None = None,
+        reserve: float = 0.0,
     ) -> dict[str, Any]:
         """--search: Optuna trials over the chosen candidate's options, on the folds its defaults were scored on,
         in what is left of the budget (strategies/search.py); the record metrics.json keeps."""
@@ -457,16 +624,15 @@ class AutoStrategy(Strategy):
         if defaults is None:
             why = f"{chosen} was not cross-validated in the budget, so there is no score of its defaults to beat"
             return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why, "line": f"Search: {why}."}
-        budget = spec.run.budget_minutes * 60 * PRESET_BUDGET_SCALE[spec.run.preset]
-        # Left for the final fit: a fine-tune's minimum; for a cheap candidate, CHEAP_FINAL_FOLDS of its measured
-        # fold fits (the probe's final fit cross-validates its L2 on the way: at load 30 it took about a minute)
+        # Left for the final fit: a fine-tune's estimated final fit; for a cheap candidate, CHEAP_FINAL_FOLDS of its
+        # measured fold fits (the probe's final fit cross-validates its L2 on the way: at load 30 it took a minute)
         per_fold = defaults.get("seconds", 0.0) / max(len(defaults["folds"]), 1)
-        reserve = (
-            FINAL_FIT_FLOOR_SECONDS
+        final_need = (
+            (selection.get("final_estimate_seconds") or {}).get(chosen, FINAL_FIT_FLOOR_SECONDS)
             if chosen in FINE_TUNED
             else max(CHEAP_FINAL_RESERVE_SECONDS, CHEAP_FINAL_FOLDS * per_fold)
         )
-        left = budget - selection["seconds"] - reserve
+        left = (deadline.left() if deadline else budget_seconds(spec) - selection["seconds"]) - reserve - final_need
         if left <= 0:
             why = f"the choice used the {spec.run.budget_minutes:g}-minute budget; raise --budget-minutes to search"
             return {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why, "line": f"Search: {why}."}

@@ -114,12 +114,27 @@ def boosting_accuracy(
     return float((np.array(model.class_names)[proba.argmax(1)] == labels[test]).mean())
 
 
-def score_candidates(scorers: dict[str, Scorer], folds: list[tuple[list[int], list[int]]]) -> dict[str, dict[str, Any]]:
-    """Mean, std, per-fold accuracy and seconds of each candidate over the same folds."""
+def score_candidates(
+    scorers: dict[str, Scorer],
+    folds: list[tuple[list[int], list[int]]],
+    *,
+    stop: Callable[[str], bool] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Mean, std, per-fold accuracy and seconds of each candidate over the same folds.
+
+    `stop(name)`, asked before each fold, ends a candidate's folds early (a deadline): its score covers the folds
+    it ran, in order (paired comparisons use the first folds both ran), and a candidate with none is left out.
+    """
     scores = {}
     for name, scorer in scorers.items():
         started = time.perf_counter()
-        values = [scorer(train, test) for train, test in folds]
+        values = []
+        for train, test in folds:
+            if stop is not None and stop(name):
+                break
+            values.append(scorer(train, test))
+        if not values:
+            continue
         scores[name] = {
             "mean": float(np.mean(values)),
             "std": float(np.std(values)),

@@ -36,7 +36,8 @@ def test_a_run_stops_at_its_time_limit_long_before_its_epochs_end(tmp_path):
 def test_auto_limits_its_final_fine_tune_to_what_is_left_of_the_budget():
     spec = RunSpec.model_validate({"run": {"budget_minutes": 2.0}})
     assert final_fit_limit(spec, spent_seconds=60.0).run.max_minutes == 1.0  # 120 s budget, 60 s spent
-    assert final_fit_limit(spec, spent_seconds=119.0).run.max_minutes == 0.5  # the 30 s floor
+    assert final_fit_limit(spec, spent_seconds=119.0).run.max_minutes == 10 / 60  # the 10 s floor
+    assert final_fit_limit(spec, spent_seconds=60.0, reserve=30.0).run.max_minutes == 0.5  # 30 s kept for saving
     mine = spec.with_overrides({"run.max_minutes": 0.25})
     assert final_fit_limit(mine, spent_seconds=0.0).run.max_minutes == 0.25  # the user's own limit is smaller
     best = spec.with_overrides({"run.preset": "best"})

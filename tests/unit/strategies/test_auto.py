@@ -45,7 +45,8 @@ def cue_csv(tmp_path_factory):
 @pytest.mark.e2e
 def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_csv, tmp_path, capsys):
     columns = ["--text-column", "review", "--label-column", "score", "--max-length", "64"]
-    assert cli(["fit", str(cue_csv), *columns, "--budget-minutes", "0.01", "--output-dir", str(tmp_path)]) == 0
+    # --preset fast: the cheap candidates only (a tiny budget would now stop their folds too)
+    assert cli(["fit", str(cue_csv), *columns, "--preset", "fast", "--output-dir", str(tmp_path)]) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert "(saved as the model)" in printed and "Not scored: two-stage" in printed and "Decided by" in printed
     run_dir = next(tmp_path.iterdir())
@@ -57,8 +58,9 @@ def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_
     assert metrics["strategy"] == {"name": "auto", "chosen": selection["chosen"]}
     assert selection["scores"]["classic"]["mean"] > selection["scores"]["probe"]["mean"] + 0.1
     for fine_tuned in ("two-stage", "contrastive"):
-        assert "budget" in selection["skipped"][fine_tuned]
-    assert f"chose {selection['chosen']}" in (run_dir / "report.md").read_text()
+        assert "--preset fast" in selection["skipped"][fine_tuned]
+    report = (run_dir / "report.md").read_text()
+    assert f"chose {selection['chosen']}" in report and "Budget: " in report and "not counted" in report
     model_dir = run_dir / "model"
     loaded = load_model(model_dir)
     assert isinstance(loaded, FeatureModel) and loaded.kind == selection["chosen"]
@@ -75,7 +77,7 @@ def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_
 @pytest.mark.e2e
 def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, tmp_path):
     result = transferkit.fit(
-        reviews_csv, output_dir=str(tmp_path), name="reviews", split_column="split", budget_minutes=0.01, **COLUMNS
+        reviews_csv, output_dir=str(tmp_path), name="reviews", split_column="split", preset="fast", **COLUMNS
     )
     selection = result.metrics["selection"]
     assert selection["chosen"] in {"probe", "concat"}  # both stand on the sentence encoder

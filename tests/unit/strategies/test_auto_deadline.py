@@ -1,0 +1,158 @@
+"""auto spends every stage from one deadline (issue 21): a fake clock makes the machine "slow" on demand, so these
+tests say what the selection stops and records without depending on how busy the machine really is."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import transferkit.strategies.auto as auto
+from transferkit.config import RunSpec
+from transferkit.data import load_labeled
+from transferkit.embedding_cache import extract_features
+from transferkit.strategies.auto import AutoStrategy
+from transferkit.strategies.auto_budget import Deadline, fold_limit_seconds, save_reserve
+from transferkit.strategies.choice import folds_of
+from transferkit.strategies.finetune import TwoStageStrategy
+from transferkit.strategies.policy import Prior
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def reviews(reviews_csv, tmp_path_factory, minilm):
+    """60 real training reviews and their MiniLM embeddings."""
+    path = tmp_path_factory.mktemp("deadline") / "train.csv"
+    pd.read_csv(reviews_csv).query("split == 'train'").to_csv(path, index=False)
+    data = load_labeled(path, text_column="review", label_column="score")
+    return data, extract_features(minilm, data.inputs)[0]
+
+
+def slow_cheap_scorers(clock: FakeClock, seconds: float):
+    """auto's cheap scorers, each fold taking `seconds` on the fake clock."""
+    real = auto.cheap_scorers
+
+    def scorers(*args, **kwargs):
+        def slowed(scorer):
+            def score(train, test):
+                clock.now += seconds
+                return scorer(train, test)
+
+            return score
+
+        return {name: slowed(scorer) for name, scorer in real(*args, **kwargs).items()}
+
+    return scorers
+
+
+def spec_of(minutes: float) -> RunSpec:
+    return RunSpec.from_dict({"run": {"budget_minutes": minutes}, "backbone": {"max_length": 64}})
+
+
+def test_the_cheap_candidates_stop_at_the_deadline_and_say_so(reviews, minilm, tmp_path, monkeypatch):
+    data, embeddings = reviews
+    clock = FakeClock()
+    monkeypatch.setattr(auto, "cheap_scorers", slow_cheap_scorers(clock, 20.0))  # 20 s a fold, 30 s budget
+    selection = AutoStrategy(clock=clock).select(
+        backbone=minilm, train=data, embeddings=embeddings, spec=spec_of(0.5), run_dir=tmp_path
+    )
+    folds = len(folds_of(data, seed=0))
+    assert folds == 3
+    # Folds start at 0 and 20 s; at 40 s the deadline has passed: the probe has 2 folds, the others none.
+    assert list(selection["scores"]) == ["probe"] and len(selection["scores"]["probe"]["folds"]) == 2
+    assert selection["cut"]["probe"] == "cross-validated on 2 of 3 folds: the budget ran out"
+    for name in ("classic", "concat"):
+        assert (
+            selection["skipped"][name]
+            == selection["cut"][name]
+            == ("the budget ran out before its first cross-validation fold")
+        )
+    for name in ("two-stage", "contrastive"):  # no cost measurement once the budget is (nearly) spent
+        assert "used (nearly) all" in selection["skipped"][name]
+    assert selection["chosen"] == "probe"
+
+
+def fake_two_stage(clock: FakeClock, limits: list[float], overrun: float):
+    """TwoStageStrategy.fit that records its time limit and takes `overrun` times it on the fake clock (the fold's
+    prediction runs past Lightning's max_time)."""
+
+    def fit(self, *, backbone, train, valid, spec, run_dir, target=None):
+        limits.append(spec.run.max_minutes * 60)
+        clock.now += overrun * spec.run.max_minutes * 60
+        return SimpleNamespace(model=SimpleNamespace(class_names=list(train.class_names)))
+
+    return fit
+
+
+def test_fine_tune_folds_get_their_share_of_what_is_left_and_stop_before_the_final_fit(
+    reviews, minilm, tmp_path, monkeypatch
+):
+    data, embeddings = reviews
+    clock = FakeClock()
+    limits: list[float] = []
+    prior = Prior(ranking=["two-stage", "probe"], bucket="small", source="test prior", evidence={})
+    monkeypatch.setattr(auto, "prior_for", lambda *args, **kwargs: prior)
+    monkeypatch.setattr(auto, "cheap_scorers", slow_cheap_scorers(clock, 5.0))  # one round of folds: 45 s
+    monkeypatch.setattr(auto, "measure_row_seconds", lambda *args, **kwargs: 0.02)  # two-stage ~27 s, final ~8 s
+    monkeypatch.setattr(TwoStageStrategy, "fit", fake_two_stage(clock, limits, overrun=2.5))
+    monkeypatch.setattr(
+        TwoStageStrategy, "predict_proba", lambda self, result, held_out, spec: np.full((len(held_out), 2), 0.5)
+    )
+    deadline = Deadline(150.0, clock=clock)
+    selection = AutoStrategy(clock=clock).select(
+        backbone=minilm, train=data, embeddings=embeddings, spec=spec_of(2.5), run_dir=tmp_path, deadline=deadline,
+        reserve=6.0,
+    )  # fmt: skip
+    keep = selection["final_estimate_seconds"]["two-stage"] + 6.0
+    folds = len(folds_of(data, seed=0))
+    ran = len(selection["scores"]["two-stage"]["folds"])
+    assert 1 <= ran < folds and len(limits) == ran
+    assert limits == sorted(limits, reverse=True)  # each fold its share of what is left: less and less
+    assert deadline.left() <= keep  # the folds stopped once the next would eat into two-stage's own final fit
+    assert f"cross-validated on {ran} of {folds} folds" in selection["cut"]["two-stage"]
+    assert f"{ran} fold fine-tune(s) stopped at their time limit" in selection["cut"]["two-stage"]
+
+
+def test_a_fine_tune_whose_final_fit_no_longer_fits_is_replaced_by_the_probe(reviews, minilm, tmp_path, monkeypatch):
+    """Tiny data: the prior picks two-stage when its estimate fits; then the machine slows down (contrastive's cost
+    measurement takes 75 s on the fake clock, leaving 9 of 120 s): the final fit is the probe's, and the run says
+    why."""
+    data, _ = reviews
+    clock = FakeClock()
+    prior = Prior(ranking=["two-stage", "contrastive", "probe"], bucket="tiny", source="test prior", evidence={})
+    monkeypatch.setattr(auto, "prior_for", lambda *args, **kwargs: prior)
+    monkeypatch.setattr(auto, "cheap_scorers", slow_cheap_scorers(clock, 4.0))  # one round of folds: 36 s
+    calls = []
+
+    def measure(*args, **kwargs):
+        calls.append(1)
+        clock.now += 0.0 if len(calls) == 1 else 75.0
+        return 0.02
+
+    monkeypatch.setattr(auto, "measure_row_seconds", measure)
+    result = AutoStrategy(clock=clock).fit(backbone=minilm, train=data, valid=None, spec=spec_of(2.0), run_dir=tmp_path)
+    selection = result.selection
+    assert selection["chosen_before_deadline"] == "two-stage" and selection["chosen"] == result.chosen == "probe"
+    assert "the probe was trained and saved instead" in selection["cut"]["two-stage"]
+    assert not result.backbone_trained and result.model.predict_proba(["Stale.", "Delicious!"]).shape == (2, 2)
+    assert selection["budget_used_seconds"] >= 111 and selection["embedding_seconds"] >= 0
+    assert "Cut at the deadline: two-stage" in selection["budget_line"]
+
+
+def test_the_reserve_and_the_fold_limit_follow_what_was_measured():
+    assert save_reserve(0.1) == 5.2 and save_reserve(10.0) == 25.0  # one write of the weights, twice, + the report
+    clock = FakeClock()
+    deadline = Deadline(100.0, clock=clock)
+    clock.now = 40.0
+    assert fold_limit_seconds(deadline, keep=20.0, folds_left=2) == 20.0
+    clock.now = 95.0
+    assert deadline.passed(keep=5.0) and fold_limit_seconds(deadline, keep=20.0, folds_left=2) == 0.5

@@ -320,7 +320,7 @@ def predict(
     devices: int = typer.Option(1, help="Processes / devices to predict on, through Lightning (chunks shared out)."),
     num_nodes: int = typer.Option(1, help="Machines, each running this command under torchrun or SLURM."),
     accelerator: str = typer.Option("cpu", help="cpu, gpu or auto: where the backbone runs."),
-    embed_runtime: str = typer.Option(None, help="torch or onnx: run the backbone on ONNX Runtime [torch]."),
+    embed_runtime: str = typer.Option(None, help="The backbone's runtime: torch, onnx, bf16 or auto [torch]."),
 ) -> None:
     """Predict labels and per-class probabilities (detection: boxes, also as COCO-style JSON) into a CSV.
 

@@ -34,7 +34,7 @@ from torch import nn
 from transferkit.backbones.base import Backbone, Batch
 from transferkit.errors import ArtifactError, ConfigError, require
 
-EMBED_RUNTIMES = ("torch", "onnx", "bf16")  # bf16: backbones/bf16_embedder.py
+EMBED_RUNTIMES = ("auto", "torch", "onnx", "bf16")  # bf16: backbones/bf16_embedder.py; auto: embedding_cache
 GRAPH_NAME = "embed.onnx"
 MIN_COSINE = 0.9999
 MAX_ABS_DIFF = 1e-3

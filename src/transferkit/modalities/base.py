@@ -55,6 +55,8 @@ class Modality:
         classic: The classic baseline recipe, or None.
         show_html / show_text: How one input appears among the report's examples.
         backbone_advice: What `recommend` adds about choosing a backbone for this modality ("" for nothing).
+        bf16_by_default: Whether the default embedding runtime (``auto``) runs this modality's backbones in
+            bfloat16 on CPUs that have it (each checked against fp32 on its first batch); set where measured.
     """
 
     name: str
@@ -68,6 +70,7 @@ class Modality:
     augmenter: Callable[[Any, Any], ViewMaker] | None = None
     classic: ClassicRecipe | None = None
     backbone_advice: str = ""
+    bf16_by_default: bool = False
 
 
 SNIPPET_CHARS = 240  # how much of a long input the report shows

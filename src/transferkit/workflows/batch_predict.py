@@ -144,7 +144,7 @@ def predict_batch(
         batch_size=batch_size,
         skip_bad_files=skip_bad_files,
         runtime=runtime,
-        embed_runtime=embed_runtime(embed_runtime_name),
+        embed_runtime=embed_runtime(embed_runtime_name, default="torch"),  # exact: as in-memory predict and export
         onnx_path=str(onnx_path) if onnx_path is not None else None,
         allow_download=allow_download,
     )
@@ -255,7 +255,7 @@ class ChunkPredictor:
     def __init__(self, model: Predictor, task: Task, job: BatchJob, *, device: Any = None) -> None:
         self.model, self.task, self.job = model, task, job
         self.device = device
-        if job.embed_runtime != "torch" and not isinstance(model, TransferModel):
+        if job.embed_runtime not in ("auto", "torch") and not isinstance(model, TransferModel):
             raise ConfigError(
                 f"--embed-runtime {job.embed_runtime} runs a backbone + head model; this is a {model.kind} model. "
                 "Drop the option."

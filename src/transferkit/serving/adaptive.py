@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -42,9 +43,13 @@ class AdaptiveCallSize:
         max_size: int,
         fixed: int | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        cpu_time: bool = False,
     ) -> None:
         self.predict = predict
         self.clock = clock
+        # Cost as the calling thread's CPU seconds (a model on one thread, in the calling thread): what a call costs
+        # whatever share of the cores other processes leave it; idle time is then not charged.
+        self.cpu_time = cpu_time
         self.sizes = [1 << k for k in range(max(1, int(max_size)).bit_length()) if 1 << k <= max_size]
         self.fixed = fixed
         self.seconds_per_input: dict[int, float] = {}
@@ -52,6 +57,8 @@ class AdaptiveCallSize:
         self.attempts: Counter[int] = Counter()
         self._pending: tuple[int, int, float] | None = None  # (inputs, size, seconds) of the last call
         self._ended: float | None = None
+        self._running = 0  # calls in flight: with a pipeline of batches, two run at once
+        self._lock = threading.Lock()
         self.calls = 0
 
     @property
@@ -84,18 +91,35 @@ class AdaptiveCallSize:
         return best
 
     def __call__(self, inputs: list[Any]) -> list[Any]:
-        """`inputs` predicted in one call (a request of more inputs than the largest size: in several)."""
-        started = self.clock()
-        self._settle(idle=started - self._ended if self._ended is not None else 0.0)
-        results = self.predict(inputs, batch_size=max(1, min(len(inputs), self.sizes[-1])))
-        self._ended = self.clock()
-        size = max([s for s in self.sizes if s <= len(inputs)], default=0)  # a call of 5 counts for size 4
-        if size and not self.fixed:
-            if size not in self.warmed:  # a size's first call allocates its buffers: not measured
-                self.warmed.add(size)
-            else:
-                self._pending = (len(inputs), size, self._ended - started)
+        """`inputs` predicted in one call (a request of more inputs than the largest size: in several). Safe to
+        call from several threads (the batcher's pipeline); the model counts as idle only while no call runs."""
+        with self._lock:
+            started = self.clock()
+            idle = started - self._ended if self._ended is not None and not self._running else 0.0
+            self._settle(idle=0.0 if self.cpu_time else idle)
+            self._running += 1
+        cpu_started = time.thread_time()
+        results = None
+        try:
+            results = self.predict(inputs, batch_size=max(1, min(len(inputs), self.sizes[-1])))
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._ended = self.clock()
+                seconds = time.thread_time() - cpu_started if self.cpu_time else self._ended - started
+                if results is not None:  # a failed call (one bad input) measures nothing
+                    self._record(len(inputs), seconds)
         return results
+
+    def _record(self, count: int, seconds: float) -> None:
+        size = max([s for s in self.sizes if s <= count], default=0)  # a call of 5 counts for size 4
+        if not size or self.fixed:
+            return
+        if size not in self.warmed:  # a size's first call allocates its buffers: not measured
+            self.warmed.add(size)
+            return
+        self._settle(idle=0.0)  # a concurrent call's measurement not yet settled: no idle time after it
+        self._pending = (count, size, seconds)
 
     def _settle(self, *, idle: float) -> None:
         """Record the previous call's cost with the model's idle time after it: a batch that took every waiting

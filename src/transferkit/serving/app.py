@@ -78,11 +78,19 @@ async def _inputs(request: Request, bundle: Bundle, settings: ServeSettings) -> 
     return json_inputs(body, modality=bundle.modality, max_items=settings.max_items)
 
 
+def _one_thread(bundle: Bundle) -> bool:
+    """Whether the bundle's onnxruntime session runs each call on the calling thread alone."""
+    return bundle.session.get_session_options().intra_op_num_threads == 1
+
+
 def create_app(bundle: Bundle, settings: ServeSettings | None = None) -> FastAPI:
     """The HTTP API over `bundle` with dynamic batching (one batch worker per process)."""
     settings = settings or ServeSettings()
     predict = AdaptiveCallSize(
-        partial(bundle.predict, truncate=settings.truncate), max_size=settings.max_batch, fixed=settings.call_size
+        partial(bundle.predict, truncate=settings.truncate),
+        max_size=settings.max_batch,
+        fixed=settings.call_size,
+        cpu_time=settings.pipeline > 1 and _one_thread(bundle),  # each call on its own core: its CPU is its cost
     )
     batcher = DynamicBatcher(
         predict,
@@ -90,6 +98,7 @@ def create_app(bundle: Bundle, settings: ServeSettings | None = None) -> FastAPI
         max_wait_s=settings.max_wait_ms / 1000,
         max_queue=settings.max_queue,
         next_size=predict.next_size,
+        pipeline=settings.pipeline,
     )
 
     @asynccontextmanager
@@ -109,6 +118,7 @@ def create_app(bundle: Bundle, settings: ServeSettings | None = None) -> FastAPI
     async def health() -> dict[str, Any]:
         stats = batcher.stats
         counts = {"waiting": batcher.waiting, "batches": stats.batches, "inputs": stats.inputs}
+        counts["busy_s"] = round(stats.busy_s, 3)
         return {"status": "ok"} | counts | predict.report()
 
     @app.get("/metadata")
@@ -140,4 +150,6 @@ def app_from_environment() -> FastAPI:
     """The app of one `serve --workers N` process: bundle folder and settings from $TRANSFERKIT_SERVE."""
     config = json.loads(os.environ[ENVIRONMENT])
     settings = ServeSettings(**config["settings"])
-    return create_app(load_bundle(config["bundle"], precision=settings.precision, threads=settings.threads), settings)
+    return create_app(
+        load_bundle(config["bundle"], precision=settings.precision, threads=settings.model_threads()), settings
+    )

@@ -35,11 +35,13 @@ class BatchStats:
     batches: int = 0
     inputs: int = 0
     largest: int = 0
+    busy_s: float = 0.0  # seconds inside model calls (summed over concurrent calls)
 
-    def add(self, size: int) -> None:
+    def add(self, size: int, seconds: float = 0.0) -> None:
         self.batches += 1
         self.inputs += size
         self.largest = max(self.largest, size)
+        self.busy_s += seconds
 
 
 class DynamicBatcher:
@@ -60,6 +62,7 @@ class DynamicBatcher:
         max_wait_s: float,
         max_queue: int = 1024,
         next_size: Callable[[], int] | None = None,
+        pipeline: int = 1,
     ) -> None:
         self.predict = predict
         self.max_batch = max(1, int(max_batch))
@@ -67,9 +70,12 @@ class DynamicBatcher:
         self.max_wait_s = max(0.0, float(max_wait_s))
         self.max_queue = max_queue
         self.stats = BatchStats()
+        self.pipeline = max(1, int(pipeline))  # batches in flight at once: one is gathered while another runs
         self._queue: asyncio.Queue[_Job] | None = None
-        self._worker: asyncio.Task | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transferkit-batch")
+        self._gathering: asyncio.Lock | None = None
+        self._in_flight = 0  # requests submitted and not answered: queued, in a batch, or being answered
+        self._workers: list[asyncio.Task] = []
+        self._executor = ThreadPoolExecutor(max_workers=self.pipeline, thread_name_prefix="transferkit-batch")
 
     @property
     def waiting(self) -> int:
@@ -77,15 +83,18 @@ class DynamicBatcher:
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._worker = asyncio.create_task(self._run(), name="transferkit-batcher")
+        self._gathering = asyncio.Lock()
+        self._workers = [
+            asyncio.create_task(self._run(), name=f"transferkit-batcher-{i}") for i in range(self.pipeline)
+        ]
 
     async def stop(self) -> None:
         """Finish the queued requests, then stop the worker."""
         if self._queue is not None:
             await self._queue.join()
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
         self._executor.shutdown(wait=True)
 
     async def submit(self, items: Sequence[Any]) -> list[Any]:
@@ -95,10 +104,16 @@ class DynamicBatcher:
         if self._queue.qsize() >= self.max_queue:
             raise QueueFull(f"{self._queue.qsize()} requests are waiting (limit {self.max_queue}); retry shortly.")
         job = _Job(items, asyncio.get_running_loop().create_future())
-        await self._queue.put(job)
-        return await job.future
+        self._in_flight += 1
+        try:
+            await self._queue.put(job)
+            return await job.future
+        finally:
+            self._in_flight -= 1
 
     async def _collect(self) -> list[_Job]:
+        """Up to `next_size()` inputs: what waits, and what arrives within max_wait of the first. Nothing is waited
+        for when no other request is in flight (one client: nobody to wait for)."""
         jobs = [await self._queue.get()]
         size = len(jobs[0].items)
         limit = min(self.max_batch, self.next_size()) if self.next_size else self.max_batch
@@ -106,9 +121,10 @@ class DynamicBatcher:
         while size < limit:
             remaining = deadline - time.monotonic()
             try:
-                job = (
-                    self._queue.get_nowait() if remaining <= 0 else await asyncio.wait_for(self._queue.get(), remaining)
-                )
+                if remaining <= 0 or self._in_flight <= len(jobs):
+                    job = self._queue.get_nowait()
+                else:
+                    job = await asyncio.wait_for(self._queue.get(), remaining)
             except (asyncio.QueueEmpty, TimeoutError):
                 break
             jobs.append(job)
@@ -118,7 +134,8 @@ class DynamicBatcher:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            jobs = await self._collect()
+            async with self._gathering:  # one worker gathers at a time; the others' batches run meanwhile
+                jobs = await self._collect()
             try:
                 live = [job for job in jobs if not job.future.done()]  # a timed-out client's job is skipped
                 if live:
@@ -129,6 +146,7 @@ class DynamicBatcher:
 
     async def _answer(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
         items = [item for job in jobs for item in job.items]
+        started = time.perf_counter()
         try:
             results = await loop.run_in_executor(self._executor, self.predict, items)
         except Exception as exc:
@@ -138,7 +156,7 @@ class DynamicBatcher:
             for job in jobs:  # retried alone: only the request at fault gets the error
                 await self._answer(loop, [job])
             return
-        self.stats.add(len(items))
+        self.stats.add(len(items), time.perf_counter() - started)
         start = 0
         for job in jobs:
             _settle(job.future, result=results[start : start + len(job.items)])

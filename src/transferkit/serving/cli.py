@@ -20,7 +20,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="Server processes (each loads the model; --threads each)."),
-    threads: int = typer.Option(None, help="onnxruntime threads per process [all cores]."),
+    threads: int = typer.Option(None, help="onnxruntime threads per model call [the cores / --pipeline]."),
+    pipeline: int = typer.Option(2, help="Batches in flight at once: one is gathered while another runs."),
     max_batch: int = typer.Option(32, help="Inputs predicted together, at most (across concurrent requests)."),
     max_wait_ms: float = typer.Option(5.0, help="How long a batch waits for more requests to join, in ms."),
     call_size: int = typer.Option(
@@ -49,6 +50,7 @@ def serve(
         timeout_s=timeout,
         truncate=truncate,
         threads=threads,
+        pipeline=pipeline,
         precision=precision,
     )
     run_server(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,7 +21,8 @@ class ServeSettings:
         max_queue: Requests waiting for the model, at most (HTTP 503 beyond: retry later).
         timeout_s: A request not answered within this many seconds gets HTTP 504.
         truncate: Cut texts longer than the model's token limit (False: HTTP 422 naming the text).
-        threads: onnxruntime threads per process (None: onnxruntime's default, all cores).
+        pipeline: Batches in flight at once: one is gathered (and preprocessed) while another runs.
+        threads: onnxruntime threads per model call (None: the process's cores / pipeline; see model_threads).
         precision: The bundle's graph to run: fp32 or int8 (None: the bundle's default).
     """
 
@@ -32,8 +34,17 @@ class ServeSettings:
     max_queue: int = 256
     timeout_s: float = 30.0
     truncate: bool = False
+    pipeline: int = 2
     threads: int | None = None
     precision: str | None = None
+
+    def model_threads(self) -> int | None:
+        """onnxruntime threads per model call: `threads`, else $TRANSFERKIT_THREADS (None: load_bundle reads it),
+        else the process's cores shared among the pipeline's calls (one each on 2 cores: no call's threads wait on
+        each other, and both cores stay busy while a batch is gathered)."""
+        if self.threads or os.environ.get("TRANSFERKIT_THREADS", "").isdigit() or self.pipeline <= 1:
+            return self.threads
+        return max(1, len(os.sched_getaffinity(0)) // self.pipeline)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,6 +1,9 @@
 """The server's batch size follows measured cost: it settles on the size that is cheapest per input, follows a
 change, and a fixed --call-size is used as given."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 from transferkit.serving.adaptive import AdaptiveCallSize
 
 
@@ -69,3 +72,23 @@ def test_a_call_of_any_size_counts_for_the_size_it_reaches_and_sizes_are_measure
     assert 6 in model.sizes and model.sizes[-8:].count(4) >= 6  # the calls of 6 (asked 8-32) counted for 4
     _serve(adaptive, calls=256, waiting=6)
     assert adaptive.calls > 256 and set(adaptive.seconds_per_input) == {1, 2, 4}
+
+
+def test_cpu_time_cost_from_concurrent_calls_ignores_time_spent_waiting():
+    """With a pipeline, two calls run at once on their own threads: each is charged its own CPU seconds, so time
+    a call spends descheduled (here: asleep, as when other processes hold the cores) is not counted against it."""
+
+    def model(inputs, *, batch_size):
+        per_input = 0.0005 if len(inputs) == 2 else 0.001  # CPU per input: 2 a call is the cheapest
+        if len(inputs) == 2:
+            time.sleep(0.02)  # but the slowest by the wall clock
+        burn_until = time.thread_time() + per_input * len(inputs)
+        while time.thread_time() < burn_until:
+            pass
+        return [x * 2 for x in inputs]
+
+    adaptive = AdaptiveCallSize(model, max_size=8, cpu_time=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: adaptive(list(range(min(8, adaptive.next_size())))), range(60)))
+    assert all(answer == [x * 2 for x in range(len(answer))] for answer in answers)
+    assert set(adaptive.seconds_per_input) == {1, 2, 4, 8} and adaptive.best == 2

@@ -1,6 +1,8 @@
 """Dynamic batching: concurrent requests share batches, answers keep their order, one bad request fails alone."""
 
 import asyncio
+import threading
+import time
 
 from transferkit.errors import DataError
 from transferkit.serving.batcher import DynamicBatcher
@@ -44,3 +46,28 @@ def test_the_batch_takes_as_many_inputs_as_next_size_asks():
     batcher = DynamicBatcher(_predict, max_batch=8, max_wait_s=0.05, next_size=lambda: 2)
     answers = asyncio.run(_many(batcher, [[f"t{i}"] for i in range(6)]))
     assert answers == [[f"T{i}"] for i in range(6)] and batcher.stats.largest == 2 and batcher.stats.batches == 3
+
+
+def test_a_pipeline_runs_two_batches_at_once_and_answers_each_request():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(items):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.1)
+        with lock:
+            running[0] -= 1
+        return [item.upper() for item in items]
+
+    batcher = DynamicBatcher(slow, max_batch=2, max_wait_s=0.01, pipeline=2)
+    answers = asyncio.run(_many(batcher, [[f"t{i}"] for i in range(8)]))
+    assert answers == [[f"T{i}"] for i in range(8)] and most[0] == 2 and batcher.stats.largest == 2
+
+
+def test_a_lone_request_is_not_kept_waiting_for_others():
+    batcher = DynamicBatcher(_predict, max_batch=8, max_wait_s=30.0)  # nobody else is in flight: no 30 s wait
+    started = time.monotonic()
+    assert asyncio.run(_many(batcher, [["a"]])) == [["A"]]
+    assert time.monotonic() - started < 15.0

@@ -73,7 +73,7 @@ def serve(
         if workers == 1:
             from transferkit.serving.app import create_app
 
-            bundle = load_bundle(folder, precision=settings.precision, threads=settings.threads)
+            bundle = load_bundle(folder, precision=settings.precision, threads=settings.model_threads())
             uvicorn.run(create_app(bundle, settings), **options)
             return
         from transferkit.serving.app import ENVIRONMENT

@@ -59,6 +59,7 @@ def text_bundle(reviews_csv, tmp_path_factory):
     return folder, root / "bundle", held_out
 
 
+@pytest.mark.slow  # a cross-validated logistic regression or an ONNX export: seconds on 2 cores
 def test_a_tfidf_model_bundles_and_predicts_as_pytorch(text_bundle, tmp_path):
     folder, bundle_dir, held_out = text_bundle
     manifest = json.loads((bundle_dir / "bundle.json").read_text())
@@ -78,6 +79,7 @@ def test_a_tfidf_model_bundles_and_predicts_as_pytorch(text_bundle, tmp_path):
         load_bundle(copy)
 
 
+@pytest.mark.slow
 def test_serve_answers_from_a_classic_bundle(text_bundle):
     _, bundle_dir, held_out = text_bundle
     bundle = load_bundle(bundle_dir)
@@ -91,6 +93,7 @@ def test_serve_answers_from_a_classic_bundle(text_bundle):
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "texts", 1]
 
 
+@pytest.mark.slow  # a cross-validated logistic regression or an ONNX export: seconds on 2 cores
 def test_a_pixel_model_on_real_digits_bundles_and_reads_paths_bytes_and_photos(tmp_path, cat_photo):
     from PIL import Image
 
@@ -108,6 +111,7 @@ def test_a_pixel_model_on_real_digits_bundles_and_reads_paths_bytes_and_photos(t
     np.testing.assert_allclose(as_bytes, expected[:2], atol=1e-6)
 
 
+@pytest.mark.slow  # a cross-validated logistic regression or an ONNX export: seconds on 2 cores
 def test_a_concat_text_model_keeps_whole_texts_for_tfidf_and_sorted_batches(tmp_path, reviews_csv):
     """Plumbing on a tiny random BERT: its tokens are cut at max_length, the TF-IDF reads the whole text."""
     from transformers import BertConfig, BertModel, BertTokenizerFast

@@ -55,6 +55,7 @@ from transferkit.strategies.auto_budget import (
     measure_save_seconds,
     save_reserve,
 )
+from transferkit.strategies.auto_ensemble import ensemble_record
 from transferkit.strategies.auto_regression import fit_regression
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
 from transferkit.strategies.choice import (
@@ -305,6 +306,9 @@ class AutoStrategy(Strategy):
             eligible.append(name)
         ordered = {name: scores[name] for name in ORDER if name in scores}
         selection = decide_with_prior(ordered, prior=prior, eligible=eligible, folds=len(folds), skipped=skipped)
+        if train.modality in CLASSIC_MODALITIES and not trees_modality(train.modality):
+            ensemble = self._ensemble(selection, finals, train, embeddings, spec, folds, deadline, reserve)
+            selection |= {"ensemble": ensemble} if ensemble else {}
         selection |= {
             "budget_seconds": round(deadline.seconds, 1),
             "seconds": round(time.perf_counter() - started, 2),
@@ -314,6 +318,23 @@ class AutoStrategy(Strategy):
             "cut": deadline.cut,
         }
         return selection
+
+    @staticmethod
+    def _ensemble(selection, finals, train, embeddings, spec, folds, deadline: Deadline, reserve: float):
+        """Evidence for an ensemble of the cheap candidates (strategies/auto_ensemble.py), scored last and only
+        when one more round of their folds fits before the chosen model's final fit and the reserve for saving."""
+        scores, chosen = selection["scores"], selection["chosen"]
+        per_fold = scores[chosen]["seconds"] / len(scores[chosen]["folds"]) if chosen in scores else 0.0
+        final = finals.get(chosen, CHEAP_FINAL_FOLDS * per_fold)
+        return ensemble_record(
+            scores,
+            chosen=chosen,
+            data=train,
+            embeddings=embeddings,
+            folds=folds,
+            affordable=lambda seconds: deadline.left() - reserve - final > seconds,
+            seed=spec.run.seed,
+        )
 
     def _cheap_candidates(self, train: LabeledData, embeddings: np.ndarray, spec: RunSpec):
         """The candidates that train in seconds on this data (scorers by name), and those left out with why."""
@@ -338,7 +359,8 @@ class AutoStrategy(Strategy):
         """The cheap candidates on repeated folds: more repeats (paired evidence) while they cost little. Folds stop
         at the deadline: a candidate cut short says so in `deadline.cut`, one with no fold in `skipped` too."""
         first = folds_of(train, seed=spec.run.seed)
-        scores = score_candidates(scorers, first, stop=lambda _name: deadline.passed())
+        scorers, stop = self._timed(scorers, deadline)
+        scores = score_candidates(scorers, first, stop=stop)
         for name in scorers:
             ran = len(scores[name]["folds"]) if name in scores else 0
             if ran == 0:
@@ -349,15 +371,35 @@ class AutoStrategy(Strategy):
             if deadline.spent() > CHEAP_BUDGET_SHARE * deadline.seconds:
                 break
             more = score_candidates(
-                {name: scorers[name] for name in scores},
-                folds_of(train, seed=spec.run.seed + repeat),
-                stop=lambda _name: deadline.passed(),
+                {name: scorers[name] for name in scores}, folds_of(train, seed=spec.run.seed + repeat), stop=stop
             )
             for name, score in more.items():
                 values = scores[name]["folds"] + score["folds"]
                 scores[name] |= {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
                 scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
         return scores
+
+    def _timed(self, scorers: dict[str, Callable], deadline: Deadline):
+        """The scorers with each fold timed on the deadline's clock, and the rule that stops them: no fold starts
+        that would end after the deadline by its candidate's own earlier folds (a candidate's first fold: by the
+        cheapest candidate's so far). A fold cannot be stopped once started (a scikit-learn fit)."""
+        took: dict[str, list[float]] = {name: [] for name in scorers}
+
+        def timed(name: str, scorer: Callable) -> Callable:
+            def score(train: list[int], test: list[int]) -> float:
+                started = self.clock()
+                value = scorer(train, test)
+                took[name].append(self.clock() - started)
+                return value
+
+            return score
+
+        def stop(name: str) -> bool:
+            known = [float(np.mean(seconds)) for seconds in took.values() if seconds]
+            expected = float(np.mean(took[name])) if took[name] else min(known, default=0.0)
+            return deadline.passed(keep=expected)
+
+        return {name: timed(name, scorer) for name, scorer in scorers.items()}, stop
 
     def _score_fine_tune(
         self,

@@ -15,7 +15,8 @@ from transferkit.data import load_labeled
 from transferkit.embedding_cache import extract_features
 from transferkit.strategies.auto import AutoStrategy
 from transferkit.strategies.auto_budget import Deadline, fold_limit_seconds, save_reserve
-from transferkit.strategies.choice import folds_of
+from transferkit.strategies.auto_ensemble import ensemble_record, fold_probabilities
+from transferkit.strategies.choice import cheap_scorers, folds_of, score_candidates
 from transferkit.strategies.finetune import TwoStageStrategy
 from transferkit.strategies.policy import Prior
 
@@ -61,15 +62,16 @@ def spec_of(minutes: float) -> RunSpec:
 def test_the_cheap_candidates_stop_at_the_deadline_and_say_so(reviews, minilm, tmp_path, monkeypatch):
     data, embeddings = reviews
     clock = FakeClock()
-    monkeypatch.setattr(auto, "cheap_scorers", slow_cheap_scorers(clock, 20.0))  # 20 s a fold, 30 s budget
+    monkeypatch.setattr(auto, "cheap_scorers", slow_cheap_scorers(clock, 28.0))  # 28 s a fold, 30 s budget
     selection = AutoStrategy(clock=clock).select(
         backbone=minilm, train=data, embeddings=embeddings, spec=spec_of(0.5), run_dir=tmp_path
     )
     folds = len(folds_of(data, seed=0))
     assert folds == 3
-    # Folds start at 0 and 20 s; at 40 s the deadline has passed: the probe has 2 folds, the others none.
-    assert list(selection["scores"]) == ["probe"] and len(selection["scores"]["probe"]["folds"]) == 2
-    assert selection["cut"]["probe"] == "cross-validated on 2 of 3 folds: the budget ran out"
+    # The first fold ends at 28 s; a second would end at 56 s, after the deadline: the probe has 1 fold, and the
+    # others (whose first folds are priced at the probe's 28 s) none.
+    assert list(selection["scores"]) == ["probe"] and len(selection["scores"]["probe"]["folds"]) == 1
+    assert selection["cut"]["probe"] == "cross-validated on 1 of 3 folds: the budget ran out"
     for name in ("classic", "concat"):
         assert (
             selection["skipped"][name]
@@ -156,3 +158,27 @@ def test_the_reserve_and_the_fold_limit_follow_what_was_measured():
     assert fold_limit_seconds(deadline, keep=20.0, folds_left=2) == 20.0
     clock.now = 95.0
     assert deadline.passed(keep=5.0) and fold_limit_seconds(deadline, keep=20.0, folds_left=2) == 0.5
+
+
+def test_an_ensemble_of_the_cheap_candidates_is_scored_out_of_fold_as_evidence(reviews):
+    """Issue 21's ensemble candidate, evidence only: the members' out-of-fold probabilities come from the models
+    their folds scored, the weights of each fold are chosen on the other folds, and nothing is offered yet."""
+    data, embeddings = reviews
+    folds = folds_of(data, seed=0)
+    scores = score_candidates(cheap_scorers(data, embeddings, seed=0), folds)
+    classes = sorted(set(data.labels))
+    train, test = folds[0]
+    proba = fold_probabilities("probe", data, embeddings, train, test, classes=classes)
+    accuracy = (np.array(classes)[proba.argmax(1)] == np.array(data.labels)[test]).mean()
+    assert accuracy == pytest.approx(scores["probe"]["folds"][0])  # the probe member is the probe that was scored
+    record = ensemble_record(
+        scores, chosen="probe", data=data, embeddings=embeddings, folds=folds, affordable=lambda seconds: True
+    )
+    assert sorted(record["members"]) == ["classic", "concat", "probe"] and not record["offered"]
+    assert len(record["folds"]) == len(folds) and record["mean"] > 0.5  # two balanced classes: chance is 0.5
+    assert sum(record["weights"].values()) == pytest.approx(1.0)
+    assert record["paired"]["folds"] == len(folds) and record["versus"] == "probe"
+    unaffordable = ensemble_record(
+        scores, chosen="probe", data=data, embeddings=embeddings, folds=folds, affordable=lambda seconds: False
+    )
+    assert unaffordable["scored"] is False and "did not fit" in unaffordable["why"]

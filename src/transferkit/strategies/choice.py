@@ -162,7 +162,11 @@ def decide(scores: dict[str, dict[str, Any]], *, folds: int, skipped: dict[str, 
 # paired per-fold differences (the same folds score both), over at least MIN_PAIRED_FOLDS folds.
 NOISE_STANDARD_ERRORS = 2.0
 MIN_PAIRED_FOLDS = 3
-TINY_MIN_MARGIN = 0.05  # at the tiny bucket only a gross miss of the prior is overridden
+# At the tiny bucket only a clear miss of the prior is overridden: a lead beyond 3 paired standard errors and beyond
+# the 0.02 accuracy that issue 21 tolerates against a peer (0.05 before: on 8x8 digits at 8 per class a steady CV lead
+# of pixels over the probe, 0.038, was ignored while the test set put them 0.11 ahead).
+TINY_MIN_MARGIN = 0.02
+TINY_STANDARD_ERRORS = 3.0
 
 
 def repeated_folds(data: LabeledData, *, seed: int, repeats: int) -> list[tuple[list[int], list[int]]]:
@@ -211,7 +215,7 @@ def decide_with_prior(
             "margin": scores[default]["mean"] - scores[best]["mean"] if default in scores else 0.0,
         }
     if prior.bucket == "tiny":
-        override = _tiny_override(scores, ranked, best)
+        override = _tiny_override(scores, ranked, best, prior)
         if override is not None:
             record["paired"] = override["paired"]
             return base | record | cv_order | {"chosen": best, "decided_by": "cross-validation", "why": override["why"]}
@@ -236,22 +240,37 @@ def decide_with_prior(
     return base | record | {"chosen": default, "decided_by": "prior", "why": why}
 
 
-def _tiny_override(scores: dict[str, dict[str, Any]], ranked: list[str], best: str | None) -> dict[str, Any] | None:
-    """At the tiny bucket CV overrides only a gross miss: its best beats the prior's best scored candidate by more
-    than `TINY_MIN_MARGIN` and 3 paired standard errors (on 8x8 scikit-learn digits at 8 per class, raw pixels
-    beat the EfficientNet probe by 0.11 on the test set, benchmarks/results/default_regret.json)."""
+def _tiny_override(
+    scores: dict[str, dict[str, Any]], ranked: list[str], best: str | None, prior: Any
+) -> dict[str, Any] | None:
+    """At the tiny bucket CV overrides only a clear miss: its best beats the prior's best scored candidate (the
+    reference) by more than `TINY_MIN_MARGIN` and `TINY_STANDARD_ERRORS` paired standard errors, plus the recorded
+    lead of the prior's pick over the reference when no fold scored the pick (a fine-tune recorded 0.11 ahead of the
+    probe on few texts is not overridden by a 0.05 CV lead over the probe). On 8x8 scikit-learn digits at 8 per
+    class, raw pixels beat the EfficientNet probe by 0.11 on the test set (benchmarks/results/default_regret.json)."""
     reference = next((name for name in ranked if name in scores), None)
     if best is None or reference is None or best == reference:
         return None
     paired = paired_margin(scores[best]["folds"], scores[reference]["folds"])
-    needed = max(TINY_MIN_MARGIN, 3 * paired["standard_error"])
+    lead = _recorded_lead(prior, ranked[0], reference) if ranked[0] not in scores else 0.0
+    needed = max(TINY_MIN_MARGIN, TINY_STANDARD_ERRORS * paired["standard_error"]) + lead
     if paired["folds"] < MIN_PAIRED_FOLDS or paired["mean"] <= needed:
         return None
     why = (
         f"tiny data, but {best} beat {reference} (the prior's best scored candidate) by {paired['mean']:.3f} > "
-        f"{needed:.3f} (at least {TINY_MIN_MARGIN} and 3 paired standard errors): cross-validation overrides the prior"
+        f"{needed:.3f} (at least {TINY_MIN_MARGIN} and {TINY_STANDARD_ERRORS:g} paired standard errors"
+        + (f", plus {ranked[0]}'s recorded lead of {lead:.3f}" if lead else "")
+        + "): cross-validation overrides the prior"
     )
     return {"paired": paired, "why": why}
+
+
+def _recorded_lead(prior: Any, pick: str, reference: str) -> float:
+    """The prior's recorded gain of `pick` over `reference` (each one's gain over the probe), never below 0."""
+    evidence = getattr(prior, "evidence", None) or {}
+    if pick == reference or pick not in evidence or reference not in evidence:
+        return 0.0
+    return max(0.0, float(evidence[pick]["gain_over_probe"]) - float(evidence[reference]["gain_over_probe"]))
 
 
 def choose_by_cv(data: LabeledData, embeddings: np.ndarray, *, seed: int = 0) -> dict[str, Any]:

@@ -28,7 +28,7 @@ def test_cross_validation_overrides_the_prior_only_beyond_its_noise():
 
 def test_the_prior_decides_at_tiny_sizes_and_when_its_pick_could_not_be_scored():
     scores = _scores(probe=[0.5, 0.6, 0.55], classic=[0.9, 0.95, 0.9])
-    close = _scores(probe=[0.5, 0.6, 0.55], classic=[0.55, 0.62, 0.6])  # +0.04: not a gross miss
+    close = _scores(probe=[0.5, 0.6, 0.55], classic=[0.6, 0.58, 0.62])  # +0.05, within 3 paired standard errors
     tiny = decide_with_prior(close, prior=_prior("tiny"), eligible=[*close, "two-stage"], folds=3)
     assert tiny["chosen"] == "two-stage" and tiny["decided_by"] == "prior" and "tiny" in tiny["why"]
     gross = decide_with_prior(scores, prior=_prior("tiny"), eligible=[*scores, "two-stage"], folds=3)
@@ -88,3 +88,19 @@ def test_images_get_the_prior_recorded_for_their_native_resolution(tmp_path):
     assert low.ranking == ["concat"] and low.source == "policy image / * / tiny / low resolution"
     assert prior_for("image", "x", per_class=8, policy=policy, inputs=large).ranking == ["probe"]  # no "high" entry
     assert prior_for("image", "x", per_class=8, policy=policy).ranking == ["probe"]  # no files: the pooled entry
+
+
+def test_at_tiny_sizes_a_challenger_must_also_beat_the_unscored_picks_recorded_lead():
+    """A steady CV lead over the probe overrides a prior whose unscored pick has no recorded lead over the probe,
+    but not one whose pick is recorded further ahead than that lead (few-shot text: contrastive +0.11)."""
+    steady = _scores(probe=[0.5, 0.6, 0.55, 0.5, 0.6, 0.55], classic=[0.58, 0.68, 0.63, 0.58, 0.68, 0.63])  # +0.08
+
+    def prior(lead: float) -> Prior:
+        evidence = {"two-stage": {"gain_over_probe": lead}, "probe": {"gain_over_probe": 0.0}}
+        return Prior(ranking=["two-stage", "probe", "classic"], bucket="tiny", source="test", evidence=evidence)
+
+    eligible = [*steady, "two-stage"]
+    small_lead = decide_with_prior(steady, prior=prior(0.02), eligible=eligible, folds=3)
+    assert small_lead["chosen"] == "classic" and "recorded lead of 0.020" in small_lead["why"]
+    large_lead = decide_with_prior(steady, prior=prior(0.11), eligible=eligible, folds=3)
+    assert large_lead["chosen"] == "two-stage" and large_lead["decided_by"] == "prior"

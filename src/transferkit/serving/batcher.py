@@ -112,11 +112,14 @@ class DynamicBatcher:
             self._in_flight -= 1
 
     async def _collect(self) -> list[_Job]:
-        """Up to `next_size()` inputs: what waits, and what arrives within max_wait of the first. Nothing is waited
-        for when no other request is in flight (one client: nobody to wait for)."""
+        """Up to `next_size()` inputs (at most a 1 / pipeline share of the requests in flight): what waits, and what
+        arrives within max_wait of the first. Nothing is waited for when no other request is in flight (one client:
+        nobody to wait for)."""
         jobs = [await self._queue.get()]
         size = len(jobs[0].items)
         limit = min(self.max_batch, self.next_size()) if self.next_size else self.max_batch
+        if self.pipeline > 1:  # a fair share of the requests in flight: one batch of all of them idles the others
+            limit = min(limit, max(1, -(-self._in_flight // self.pipeline)))
         deadline = time.monotonic() + self.max_wait_s
         while size < limit:
             remaining = deadline - time.monotonic()

@@ -913,6 +913,33 @@ def bundle_quantised() -> str:
     return table(header, rows) + "\n\n" + "\n".join(lines)
 
 
+def classic_bundle() -> str:
+    """Issue 25: bundles of classic / concat models vs the PyTorch model on real test sets: parity, speed, size."""
+    data = load("classic_bundle")
+    header = ["model", "test inputs", "max abs diff vs PyTorch", "decisions changed", "accuracy (PyTorch / bundle)"]
+    header += ["inputs/s PyTorch", "inputs/s bundle", "bundle / PyTorch", "bundle MB (vocabulary)"]
+    rows = []
+    for r in data["rows"]:
+        accuracy = f"{f3(r['pytorch']['accuracy'])} / {f3(r['bundle']['accuracy'])}"
+        size = f"{r['bundle_mb']}" + (f" ({r['classic_json_mb']})" if r["classic_json_mb"] else "")
+        rows.append(
+            [
+                r["model"],
+                r["test_inputs"],
+                f"{r['max_abs_diff_vs_pytorch']:.1e}",
+                f"{r['decisions_changed_vs_pytorch']} / {r['test_inputs']}",
+                accuracy,
+                r["pytorch"]["inputs_per_s"],
+                r["bundle"]["inputs_per_s"],
+                f"{r['speed_ratio']:.2f}x",
+                size,
+            ]
+        )
+    worst = max(r["max_abs_diff_vs_pytorch"] for r in data["rows"])
+    verdict = "met" if worst <= data["inputs"]["tolerance"] else "missed"
+    return table(header, rows) + f"\n\nLargest difference {worst:.1e} against the 1e-4 target: {verdict}."
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "demo": demo,
     "demo_default": demo_default,
@@ -949,6 +976,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "serve_load_arena": lambda: serve_load("serve_load_arena"),
     "runtime_batch": runtime_batch,
     "bundle_quantised": bundle_quantised,
+    "classic_bundle": classic_bundle,
     "embed_int8_check": embed_int8_check,
 }
 for _name in RANKING_FILES:

@@ -99,6 +99,10 @@ FINAL_FIT_FLOOR_SECONDS = 10.0  # the final fine-tune's time limit is never belo
 # A fine-tune chosen for the final fit is replaced by the probe when less than this share of its estimated final fit
 # is left of the budget (after the reserve for saving): stopped that early it would be the probe's head, dearer.
 FINAL_FIT_MIN_SHARE = 0.5
+# A cheap fold starts only when this many times its expected seconds are left: fold times vary on a busy machine
+# (under load ~24 at nice 15 a classic fold took longer than the probe's that priced it), and a started scikit-learn
+# fit cannot be stopped.
+FOLD_START_MARGIN = 1.5
 FOLD_LIMIT_HIT = 0.95  # a fold fine-tune that ran this share of its time limit was stopped by it
 CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
 CHEAP_FINAL_RESERVE_SECONDS = 10.0  # --search stops at least this long before the budget when a cheap candidate won
@@ -306,7 +310,7 @@ class AutoStrategy(Strategy):
             eligible.append(name)
         ordered = {name: scores[name] for name in ORDER if name in scores}
         selection = decide_with_prior(ordered, prior=prior, eligible=eligible, folds=len(folds), skipped=skipped)
-        if train.modality in CLASSIC_MODALITIES and not trees_modality(train.modality):
+        if not trees_modality(train.modality):  # the trees' folds are not members (fewer than 2 members: no record)
             ensemble = self._ensemble(selection, finals, train, embeddings, spec, folds, deadline, reserve)
             selection |= {"ensemble": ensemble} if ensemble else {}
         selection |= {
@@ -381,8 +385,8 @@ class AutoStrategy(Strategy):
 
     def _timed(self, scorers: dict[str, Callable], deadline: Deadline):
         """The scorers with each fold timed on the deadline's clock, and the rule that stops them: no fold starts
-        that would end after the deadline by its candidate's own earlier folds (a candidate's first fold: by the
-        cheapest candidate's so far). A fold cannot be stopped once started (a scikit-learn fit)."""
+        unless FOLD_START_MARGIN times its expected time is left: its candidate's own mean fold so far (a first
+        fold: the slowest candidate's so far). A fold cannot be stopped once started (a scikit-learn fit)."""
         took: dict[str, list[float]] = {name: [] for name in scorers}
 
         def timed(name: str, scorer: Callable) -> Callable:
@@ -396,8 +400,8 @@ class AutoStrategy(Strategy):
 
         def stop(name: str) -> bool:
             known = [float(np.mean(seconds)) for seconds in took.values() if seconds]
-            expected = float(np.mean(took[name])) if took[name] else min(known, default=0.0)
-            return deadline.passed(keep=expected)
+            expected = float(np.mean(took[name])) if took[name] else max(known, default=0.0)
+            return deadline.passed(keep=FOLD_START_MARGIN * expected)
 
         return {name: timed(name, scorer) for name, scorer in scorers.items()}, stop
 

@@ -68,8 +68,8 @@ def test_the_cheap_candidates_stop_at_the_deadline_and_say_so(reviews, minilm, t
     )
     folds = len(folds_of(data, seed=0))
     assert folds == 3
-    # The first fold ends at 28 s; a second would end at 56 s, after the deadline: the probe has 1 fold, and the
-    # others (whose first folds are priced at the probe's 28 s) none.
+    # The first fold ends at 28 s; a second needs 1.5 x 28 s of the 2 s left: the probe has 1 fold, and the others
+    # (whose first folds are priced at the probe's 28 s) none.
     assert list(selection["scores"]) == ["probe"] and len(selection["scores"]["probe"]["folds"]) == 1
     assert selection["cut"]["probe"] == "cross-validated on 1 of 3 folds: the budget ran out"
     for name in ("classic", "concat"):

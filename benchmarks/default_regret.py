@@ -156,7 +156,10 @@ def fit_accuracy(data: str, options: dict, out: Path, **strategy) -> tuple[float
     started = time.perf_counter()
     result = transferkit.fit(data, output_dir=str(out), report=False, **options, **strategy)
     selection = result.metrics.get("selection") or {}
-    keep = {k: selection.get(k) for k in ("chosen", "decided_by", "why", "budget_used_seconds")} if selection else {}
+    kept = ("chosen", "decided_by", "why", "budget_used_seconds", "prior_choice", "cv_best", "paired")
+    keep = {k: selection.get(k) for k in kept if k in selection} if selection else {}
+    if selection.get("scores"):  # each scored candidate's mean CV accuracy, the evidence the choice weighed
+        keep["cv_means"] = {name: round(score["mean"], 4) for name, score in selection["scores"].items()}
     return round(result.metrics["test"]["accuracy"], 4), round(time.perf_counter() - started, 1), keep
 
 

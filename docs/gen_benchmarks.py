@@ -804,7 +804,7 @@ def default_policy() -> str:
         [
             e["modality"],
             code(e["family"]),
-            e["bucket"],
+            e["bucket"] + (f" ({e['resolution']} resolution)" if e.get("resolution") else ""),
             "; ".join(
                 f"{r['strategy']} ({r['gain_over_probe']:+.3f}, {f3(r['spread'])}, {r['runs']})" for r in e["ranking"]
             ),
@@ -1573,6 +1573,41 @@ def render(name: str) -> str:
 if __name__ == "__main__":
     for wanted in sys.argv[1:] or list(TABLES):
         print(f"## {wanted}\n\n{render(wanted)}\n")
+
+
+def default_policy_sets() -> str:
+    """Issue 21: the prior's evidence per text / image set and size bucket (mean gain over the probe per strategy)."""
+    from collections import defaultdict
+
+    data = load("default_policy")
+    order = ("tiny", "small", "medium", "large")
+    buckets = [(8, "tiny"), (24, "small"), (64, "medium")]
+    gains: dict = defaultdict(lambda: defaultdict(list))
+    probes: dict = defaultdict(list)
+    for r in data["own_runs"]:
+        if r["modality"] == "tabular":
+            continue
+        bucket = next((name for upper, name in buckets if r["per_class"] <= upper), "large")
+        probes[(r["modality"], r["set"], r.get("resolution") or "", bucket)].append(r["accuracy"]["probe"])
+        for strategy, value in r["accuracy"].items():
+            gains[(r["modality"], r["set"], r.get("resolution") or "", bucket)][strategy].append(
+                value - r["accuracy"]["probe"]
+            )
+    header = ["modality", "set", "resolution", "size", "probe accuracy", "gain over the probe (draws)"]
+    rows = []
+    for key in sorted(gains, key=lambda k: (k[0], k[1], order.index(k[3]))):
+        probe = probes[key]
+        by = gains[key]
+        cells = ", ".join(
+            f"{name} {sum(v) / len(v):+.3f} ({len(v)})"
+            for name, v in sorted(by.items(), key=lambda kv: -sum(kv[1]) / len(kv[1]))
+            if name != "probe"
+        )
+        rows.append([key[0], key[1], key[2] or "-", key[3], f3(sum(probe) / len(probe)), cells])
+    return table(header, rows)
+
+
+TABLES["default_policy_sets"] = default_policy_sets
 
 
 def budget_honour() -> str:

@@ -9,10 +9,14 @@ command does for texts -> cleanlab find_label_issues, filter `both`); the precis
 comes from ranking every row by cleanlab's label-quality score. `--drop-suspect`'s effect is measured with the
 same logistic-regression probe on the cached embeddings (trained on the noisy labels, on the noisy labels minus
 the flagged rows, and on the true labels), one seed.
+With --finetune (`transferkit audit --model finetune`) the reviews' audit adds the out-of-fold probabilities of
+MiniLM fine-tuned in each fold (transferkit.labelling.audit_finetune, computed once by label_audit_finetune.py on the
+same flipped labels and read from the cache; their time is recorded beside them). Each audit model's own precision
+at recall 0.5, and of their means, is recorded under "models_alone" / "combinations".
 Target (issue 26): precision >= 0.7 at recall >= 0.5 on both datasets.
 
-Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/label_audit.py [fine-food] [mnist]
-      (writes results/label_audit.json; a dataset not named keeps its earlier record)
+Run:  OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/label_audit.py [fine-food] [mnist] [--finetune F E]
+      (writes results/label_audit.json; a dataset not named keeps its earlier record; F folds, E epochs)
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ from transferkit.labelling.audit import audit_embeddings
 RESULTS = Path(__file__).resolve().parent / "results"
 NOISE, SEED = 0.10, 0
 DATASETS = {"fine-food": (fine_food, "bundled:minilm"), "mnist": (mnist, "bundled:efficientnet_lite0")}
+FINETUNED = Path(os.environ.get("TRANSFERKIT_CACHE", Path.home() / ".cache" / "transferkit")) / "label_audit"
+
+
+def finetuned_path(folds: int, epochs: int) -> Path:
+    """Where label_audit_finetune.py keeps the fine-tuned model's out-of-fold probabilities for the flipped reviews."""
+    return FINETUNED / f"fine-food-minilm-noise{NOISE}-seed{SEED}-folds{folds}-epochs{epochs}.npy"
 
 
 def flipped(labels: np.ndarray, classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +66,33 @@ def accuracy(features, labels, rows, test, truth) -> float:
     return float((probe(features[rows], labels[rows], seed=SEED).predict(features[test]) == truth[test]).mean())
 
 
-def one(name: str, loader, spec: str) -> dict:
+def finetuned(folds: int, epochs: int) -> tuple[dict[str, np.ndarray], dict]:
+    """The fine-tuned MiniLM's saved out-of-fold probabilities (label_audit_finetune.py) and how they were made."""
+    path = finetuned_path(folds, epochs)
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: run benchmarks/label_audit_finetune.py {folds} {epochs} first.")
+    return {"fine-tuned bundled:minilm": np.load(path)}, json.loads(path.with_suffix(".json").read_text())
+
+
+def ranked(noisy: np.ndarray, components: dict[str, np.ndarray], is_flipped: np.ndarray) -> dict[str, dict]:
+    """Each audit model alone and every mean of two or more: precision at recall 0.5, accuracy on the noisy labels."""
+    from itertools import combinations
+
+    from cleanlab.rank import get_label_quality_scores
+
+    scores = {}
+    for size in range(1, len(components) + 1):
+        for names in combinations(components, size):
+            proba = np.mean([components[name] for name in names], axis=0)
+            quality = get_label_quality_scores(noisy, proba)
+            scores[" + ".join(names)] = {
+                "precision_at_recall_0.5": round(precision_at_recall(quality, is_flipped, 0.5), 4),
+                "cross_validated_accuracy": round(float((proba.argmax(axis=1) == noisy).mean()), 4),
+            }
+    return scores
+
+
+def one(name: str, loader, spec: str, tuned: tuple[int, int] | None = None) -> dict:
     from cleanlab.rank import get_label_quality_scores
 
     inputs, labels, is_test, names = loader()
@@ -69,8 +105,9 @@ def one(name: str, loader, spec: str) -> dict:
     is_flipped[flips] = True
     started = time.perf_counter()
     texts = [inputs[i] for i in train] if name == "fine-food" else None  # as `transferkit audit` does for text
-    result = audit_embeddings(features[train], noisy_train, class_names=names, seed=SEED, texts=texts)
-    seconds = time.perf_counter() - started
+    extra, made = finetuned(*tuned) if tuned and name == "fine-food" else (None, None)
+    result = audit_embeddings(features[train], noisy_train, class_names=names, seed=SEED, texts=texts, extra=extra)
+    seconds = time.perf_counter() - started + (made["seconds"] if made else 0.0)
     flagged = np.zeros(len(train), bool)
     flagged[result.issues["row"].to_numpy(dtype=int)] = True
     hits = int((flagged & is_flipped).sum())
@@ -94,7 +131,10 @@ def one(name: str, loader, spec: str) -> dict:
         "cross_validated_accuracy": result.summary["cross_validated_accuracy"],
         "audit_seconds": round(seconds, 1),
         "models": result.summary["models"],
+        "models_alone_and_means": ranked(noisy_train, result.components, is_flipped),
     }
+    if made:
+        record["finetune"] = made  # folds, epochs, its seconds (in audit_seconds) and the load while it ran
     record["target_met"] = record["precision_at_recall_0.5"] >= 0.7 or (
         record["precision"] >= 0.7 and record["recall"] >= 0.5
     )
@@ -104,18 +144,26 @@ def one(name: str, loader, spec: str) -> dict:
 
 def main() -> None:
     """All datasets, or those named on the command line (the others' records are kept from the results file)."""
-    wanted = sys.argv[1:] or list(DATASETS)
+    arguments = sys.argv[1:]
+    tuned = None
+    if "--finetune" in arguments:
+        at = arguments.index("--finetune")
+        tuned = (int(arguments[at + 1]), int(arguments[at + 2]))
+        del arguments[at : at + 3]
+    wanted = arguments or list(DATASETS)
     path = RESULTS / "label_audit.json"
     earlier = json.loads(path.read_text()) if path.is_file() else {}
     record = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}, "noise": NOISE, "seed": SEED}
     record["datasets"] = {name: entry for name, entry in earlier.get("datasets", {}).items() if name not in wanted}
     record["replaced"] = earlier.get("replaced", {})
+    if "tried" in earlier:  # label_audit_trials.py's record
+        record["tried"] = earlier["tried"]
     for name in wanted:
         if name in earlier.get("datasets", {}):  # the earlier method's numbers stay in the file, for the page
             old = earlier["datasets"][name]
             record["replaced"][f"{name}: {old.get('models', 'embedding probe')}"] = old
     for name, (loader, spec) in ((name, DATASETS[name]) for name in wanted):
-        record["datasets"][name] = one(name, loader, spec)
+        record["datasets"][name] = one(name, loader, spec, tuned)
         record["load_average"] = os.getloadavg()
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "label_audit.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -1064,7 +1064,19 @@ def label_audit() -> str:
         rows.append([f"{name} ({d['backbone']})", d["flipped"], d["flagged"], f3(d["precision"]), f3(d["recall"])])
         rows[-1] += [f3(d["precision_at_recall_0.5"]), f3(d["accuracy_noisy"]), f3(d["accuracy_drop_suspect"])]
         rows[-1] += [f3(d["accuracy_true_labels"]), d["audit_seconds"], "met" if d["target_met"] else "missed"]
-    return table(header, rows)
+    parts = [table(header, rows)]
+    for name, d in data["datasets"].items():  # each audit model alone and the means of them (the adopted one in bold)
+        if "models_alone_and_means" not in d:
+            continue
+        scored = sorted(d["models_alone_and_means"].items(), key=lambda item: -item[1]["precision_at_recall_0.5"])
+        bold = {d["models"]: f"**{d['models']}**"}
+        lines = [
+            [bold.get(models, models), f3(r["cross_validated_accuracy"]), f3(r["precision_at_recall_0.5"])]
+            for models, r in scored
+        ]
+        parts.append(f"{name}, each audit model's out-of-fold probabilities alone and averaged:")
+        parts.append(table(["models (mean of)", "cross-validated accuracy", "precision at recall 0.5"], lines))
+    return "\n\n".join(parts)
 
 
 def zero_shot() -> str:

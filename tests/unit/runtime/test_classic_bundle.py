@@ -1,6 +1,9 @@
 """Bundles of classic and concat models (TF-IDF / grey pixels + logistic regression, or those features next to a
 backbone's embeddings): the runtime replays the transform from data and predicts as PyTorch within 1e-4 on real
-reviews and MNIST digits, the vocabulary file is checksummed, and `transferkit serve` answers from the bundle."""
+reviews, the pixel rows equal training's on 8 x 8 digits and a photo, the vocabulary file is checksummed, and
+`transferkit serve` answers from the bundle. Concat models (MiniLM + TF-IDF on reviews longer than its token limit,
+EfficientNet + pixels on digits and a photo) are checked in the torch-free venv: tests/integration/
+test_bundle_runtime.py."""
 
 from __future__ import annotations
 
@@ -12,14 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from tests.unit.runtime.classic_models import classic_folder, concat_folder, digit_pngs, real_reviews
+from tests.unit.runtime.classic_models import classic_folder, digit_pngs, real_reviews
 from transferkit.artifacts import load_model
-from transferkit.bundle import classic_record, export_bundle
+from transferkit.bundle import classic_record
 from transferkit.cli import run as cli
 from transferkit.errors import ArtifactError
+from transferkit.modalities.image import PixelFeatures, pixel_features
 from transferkit.modalities.text import TfidfFeatures
 from transferkit.runtime import load_bundle
-from transferkit.runtime.classic import TfidfRows
+from transferkit.runtime.classic import PixelRows, TfidfRows
+from transferkit.runtime.preprocess import InputError
 from transferkit.serving.app import create_app
 from transferkit.serving.settings import ServeSettings
 
@@ -93,50 +98,17 @@ def test_serve_answers_from_a_classic_bundle(text_bundle):
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "texts", 1]
 
 
-@pytest.mark.slow  # a cross-validated logistic regression or an ONNX export: seconds on 2 cores
-def test_a_pixel_model_on_real_digits_bundles_and_reads_paths_bytes_and_photos(tmp_path, cat_photo):
+def test_pixel_rows_equal_the_training_transform_on_real_digits_a_photo_bytes_and_pil_images(tmp_path, cat_photo):
     from PIL import Image
 
-    paths, labels = digit_pngs(tmp_path / "digits", per_class=16)
-    folder = classic_folder(tmp_path, paths[:30], labels[:30], modality="image", kept=paths[30:34])
-    export_bundle(folder, tmp_path / "bundle")
-    bundle = load_bundle(tmp_path / "bundle")
-    inputs = [*paths[30:], str(cat_photo)]  # 8 px digits and a 451 x 300 colour photo, both resized to 32 x 32
-    expected = load_model(folder).predict_proba(inputs)
-    assert np.abs(bundle.predict_proba(inputs) - expected).max() <= 1e-4
-    predicted = [p["label"] for p in bundle.predict(paths[30:])]
-    assert np.mean(np.asarray(predicted) == np.asarray(labels[30:])) > 0.8  # 3 classes: chance is 1/3
-    with Image.open(paths[31]) as image:
-        as_bytes = bundle.predict_proba([Path(paths[30]).read_bytes(), image])
-    np.testing.assert_allclose(as_bytes, expected[:2], atol=1e-6)
-
-
-@pytest.mark.slow  # a cross-validated logistic regression or an ONNX export: seconds on 2 cores
-def test_a_concat_text_model_keeps_whole_texts_for_tfidf_and_sorted_batches(tmp_path, reviews_csv):
-    """Plumbing on a tiny random BERT: its tokens are cut at max_length, the TF-IDF reads the whole text."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    from transferkit.backbones import create_backbone
-
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz", "good", "bad", "tea"]
-    (tmp_path / "bert").mkdir()
-    (tmp_path / "bert" / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(tmp_path / "bert" / "vocab.txt")).save_pretrained(tmp_path / "bert")
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(tmp_path / "bert")
-    texts, labels, held_out = real_reviews(reviews_csv)
-    backbone = create_backbone(f"path:{tmp_path / 'bert'}", max_length=24)
-    folder = concat_folder(tmp_path, backbone, texts, labels, kept=held_out[:4])
-    export_bundle(folder, tmp_path / "bundle")
-    bundle = load_bundle(tmp_path / "bundle")
-    assert bundle.metadata()["kind"] == "concat" and bundle.max_length == 24
-    inputs = [*held_out[:12], "good tea", "bad " * 40 + "tea"]  # short and long: batches sorted by length
-    expected = load_model(folder).predict_proba(inputs)
-    assert np.abs(bundle.predict_proba(inputs, batch_size=4) - expected).max() <= 1e-4
+    paths, _ = digit_pngs(tmp_path / "digits", per_class=4)
+    record = classic_record(PixelFeatures(), tmp_path)
+    rows = PixelRows(tmp_path, record)
+    inputs = [*paths, str(cat_photo)]  # 8 px digits and a 451 x 300 colour photo, both resized to 32 x 32
+    expected = pixel_features(inputs)
+    np.testing.assert_array_equal(rows(inputs), expected)
+    with Image.open(paths[1]) as image:
+        np.testing.assert_array_equal(rows([Path(paths[0]).read_bytes(), image]), expected[:2])
+    with pytest.raises(InputError, match="Input 3") as caught:
+        rows([b"not an image"], offset=3)
+    assert caught.value.index == 3

@@ -2,8 +2,8 @@
 backbone's embeddings): the runtime replays the transform from data and predicts as PyTorch within 1e-4 on real
 reviews, the pixel rows equal training's on 8 x 8 digits and a photo, the vocabulary file is checksummed, and
 `transferkit serve` answers from the bundle. Concat models (MiniLM + TF-IDF on reviews longer than its token limit,
-EfficientNet + pixels on digits and a photo) are checked in the torch-free venv: tests/integration/
-test_bundle_runtime.py."""
+EfficientNet + pixels on digits and a photo) are checked in the torch-free venv (integration/test_bundle_runtime.py).
+"""
 
 from __future__ import annotations
 

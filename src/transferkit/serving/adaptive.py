@@ -7,7 +7,10 @@ ran batches of 8 at under half the per-image rate of batches of 1), while a GPU 
 batch. `AdaptiveCallSize` keeps the seconds per input of each call size it has run (a moving average of the call's
 time plus the model's idle time until the next call; a call counts for the largest size it reaches), runs the best
 so far, now and then tries its neighbours (half, double), and every 256 calls measures every size afresh, so a
-change in the machine's load is followed.
+change in the machine's load is followed. With `cpu_time=True` (the server's default on a small machine: one
+onnxruntime thread per call, run on the calling thread) a call's cost is that thread's CPU seconds instead: other
+processes on the machine stretch a call's wall time by 2x from one moment to the next, not its CPU time, and calls
+running side by side in the batcher's pipeline do not charge each other.
 
 The batcher asks `next_size()` how many waiting inputs to gather and answers them when their call returns, so
 clients of one call send their next requests while the next call runs (a batch of every waiting request instead

@@ -1,6 +1,7 @@
-"""Dynamic batching: concurrent requests wait in one asyncio queue; one worker takes up to `max_batch` inputs (or
+"""Dynamic batching: concurrent requests wait in one asyncio queue; a worker takes up to `max_batch` inputs (or
 `next_size()` of them, or what arrived within `max_wait_s` of the first), predicts them in one call on a worker
-thread, and answers each.
+thread, and answers each. With `pipeline` workers, one gathers while the others' batches run, and a batch takes at
+most its share of the requests in flight (so one batch of everything cannot leave the other workers idle).
 
 One bad request must not fail the others it was batched with: when a batch raises, its requests are retried one
 by one, so only the request that caused the error receives it.

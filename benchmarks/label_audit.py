@@ -156,8 +156,9 @@ def main() -> None:
     record = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}, "noise": NOISE, "seed": SEED}
     record["datasets"] = {name: entry for name, entry in earlier.get("datasets", {}).items() if name not in wanted}
     record["replaced"] = earlier.get("replaced", {})
-    if "tried" in earlier:  # label_audit_trials.py's record
-        record["tried"] = earlier["tried"]
+    for kept in ("tried", "finetune_subset"):  # label_audit_trials.py's and label_audit_finetune_subset.py's records
+        if kept in earlier:
+            record[kept] = earlier[kept]
     for name in wanted:
         if name in earlier.get("datasets", {}):  # the earlier method's numbers stay in the file, for the page
             old = earlier["datasets"][name]

@@ -110,7 +110,7 @@ def audit(
     model: str = typer.Option(
         "frozen",
         help="frozen: linear models on cached embeddings (+ TF-IDF for text); finetune: also fine-tune the backbone "
-        "in each of --finetune-folds folds (slower, more precise where frozen features separate classes poorly).",
+        "in each of --finetune-folds folds (one fine-tune per fold: slow on a CPU; see the labelling guide).",
     ),
     finetune_folds: int = typer.Option(3, help="Folds of the fine-tuned model (--model finetune)."),
     epochs: int = typer.Option(1, help="Epochs of each fold's fine-tune (--model finetune)."),

@@ -212,6 +212,9 @@ def cell(name: str, per_class: int, seed: int) -> dict | None:
     return row
 
 
+BUDGET_MINUTES: float | None = None  # --budget-minutes for the default fits of --rerun-default (None: the default)
+
+
 def rerun_default(row: dict, note: str) -> dict:
     """The cell's default fit measured again on the same draw (after a policy change); the fixed arms and the peer
     stay as recorded, and the earlier default is kept under "before"."""
@@ -219,7 +222,9 @@ def rerun_default(row: dict, note: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         options, data = make(root / "data", row["per_class"], row["seed"])
-        default, seconds, chosen = fit_accuracy(data, options | {"seed": row["seed"]}, root / "runs")
+        budget = {"budget_minutes": BUDGET_MINUTES} if BUDGET_MINUTES else {}  # --budget-minutes (a loaded machine)
+        default, seconds, chosen = fit_accuracy(data, options | {"seed": row["seed"]} | budget, root / "runs")
+    chosen |= budget
     before = {key: row.get(key) for key in ("default", "default_choice", "regret", "peer_gap")}
     row = row | {"default": default, "default_choice": chosen, "seconds": row["seconds"] | {"default": seconds}}
     row |= {
@@ -245,7 +250,14 @@ def main() -> None:
         help="for cells of --sets / --sizes / --seeds already in the file, measure only the default fit again (the "
         "fixed arms stay), recording NOTE (why) and the earlier default under 'before'",
     )
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        help="with --rerun-default: the default fit's budget (recorded in the cell), on a machine loaded by others",
+    )
     args = parser.parse_args()
+    global BUDGET_MINUTES
+    BUDGET_MINUTES = args.budget_minutes
     rows = json.loads(args.out.read_text())["results"] if args.resume and args.out.exists() else []
     done = {(row["set"], row["per_class"], row["seed"]) for row in rows}
     for other in args.merge:  # cells run by another process (into its own --out file)

@@ -23,7 +23,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from transferkit.estimators import TransferClassifier, TransferMultiLabelClassifier, TransferRegressor
 from transferkit.estimators.inputs import kind_of
 
-FAST = {"weight_decay": 1e-3, "epochs": 2}  # no cross-validated L2 search: seconds per check
+FAST = {"weight_decay": 1e-3, "epochs": 5}  # no cross-validated L2 search: seconds per check
 
 # scikit-learn's checks pass 1-D class labels to every classifier; a multi-label estimator takes a 2-D 0/1
 # indicator matrix (as MultiLabelBinarizer makes) and refuses 1-D y with a ValueError naming the fix. These

@@ -102,18 +102,19 @@ def prior_for(
 
     Entries are for `task` (an entry without a ``task`` key is classification's); `bucket`, when given, replaces
     the bucket of `per_class` (regression counts training rows, `strategies.auto_regression.regression_bucket`).
-    For images, `inputs` (the training files) give the native resolution: an entry recorded for it (``resolution``
-    "low" or "high") comes before the family's entry over all resolutions.
+    Where entries are recorded per native resolution (images), `inputs` (the training files) give it: the entry for
+    it (``resolution`` "low" or "high") comes before the family's entry over all resolutions.
     """
     policy = load_policy() if policy is None else policy
     bucket = bucket or size_bucket(per_class)
     family = backbone_family(backbone_spec)
-    resolution = native_resolution(inputs) if modality == "image" and inputs else None
     entries = [
         e
         for e in policy.get("entries", [])
         if e["modality"] == modality and e["bucket"] == bucket and e.get("task", "classification") == task
     ]
+    # Only a modality with entries per resolution (images) reads its files' headers
+    resolution = native_resolution(inputs) if inputs and any(e.get("resolution") for e in entries) else None
     for wanted in (family, "*"):
         for wanted_resolution in dict.fromkeys([resolution, None]):
             for entry in entries:

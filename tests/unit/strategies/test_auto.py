@@ -273,7 +273,7 @@ def test_classic_and_concat_models_equal_sklearn_and_export_to_onnx_with_parity(
     from transferkit.models.feature_model import fit_concat
 
     parts, regression = fit_concat(texts, embeddings, labels, modality="text")
-    test_embeddings, _ = extract_features(minilm, held_out)
+    test_embeddings, _ = extract_features(minilm, held_out, runtime="torch")  # fp32, as the saved model predicts
     reference = regression.predict_proba(parts.matrix(held_out, test_embeddings))
     np.testing.assert_allclose(concat.predict_proba(held_out), reference, atol=1e-4)  # raw inputs, through MiniLM
     for model, name in ((classic, "classic"), (concat, "concat")):

@@ -11,6 +11,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 from torch.utils.data import DataLoader, TensorDataset
 
 from transferkit.augmentation.pipeline import with_augmented_views
@@ -65,6 +66,8 @@ def row_space_basis(features: np.ndarray) -> np.ndarray | None:
     return vt[: max(rank, 1)]
 
 
+# Small solver problems: a second BLAS thread only adds hand-offs, 2-10x slower on a busy 2-core machine.
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def select_weight_decay(features: np.ndarray, targets: np.ndarray, *, seed: int) -> float:
     """L2 strength for a linear head on standardised features, by stratified k-fold CV (log loss).
 

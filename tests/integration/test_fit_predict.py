@@ -29,6 +29,7 @@ def test_image_fit_writes_a_complete_run_folder(image_run):
     assert metrics["data"]["class_counts"] == {"digit0": 24, "digit1": 24, "digit7": 24}
     assert metrics["data"]["imbalance_ratio"] == 1.0
     assert metrics["backbone"]["spec"] == "bundled:efficientnet_lite0"
+    assert metrics["backbone"]["embedding_runtime"] == "torch"  # images embed in fp32; only text picks bf16
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from transferkit.data import LabeledData, Splits, load_labeled, split_data, vali
 from transferkit.data.strata import split_by_keys
 from transferkit.data.table_kind import inferred_table_line
 from transferkit.data.validation import describe_bad_items
+from transferkit.embedding_cache import embed_runtime, resolve_runtime
 from transferkit.errors import ConfigError, DataError
 from transferkit.evaluation import write_run_report
 from transferkit.evaluation.calibration import temperature_record
@@ -235,6 +236,8 @@ def fit(
             "spec": spec.backbone.spec,
             "parameters": backbone.num_parameters,
             "weights": backbone.weights_cfg.to_dict(),
+            # bf16 on CPUs that have it (text): a rerun elsewhere may embed in fp32, 1e-5 apart
+            "embedding_runtime": resolve_runtime(backbone, embed_runtime()),
         }
         metrics["strategy"] = {"name": spec.strategy.name, **result.record()}
         metrics["history"] = result.history

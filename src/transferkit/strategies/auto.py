@@ -721,6 +721,7 @@ class AutoStrategy(Strategy):
                 cache_dir=spec.backbone.cache_dir,
                 batch_size=spec.backbone.batch_size,
                 description="Embedding evaluation data",
+                runtime="torch",  # as the saved model predicts (the training rows may have embedded in bf16)
             )
         return model.predict_proba(data.inputs, batch_size=spec.backbone.batch_size, embeddings=embeddings)
 

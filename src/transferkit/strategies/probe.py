@@ -223,13 +223,16 @@ class ProbeStrategy(Strategy):
 
     name = "probe"
 
-    def _features(self, backbone: Backbone, data: LabeledData, spec: RunSpec, what: str) -> tuple[np.ndarray, dict]:
+    def _features(
+        self, backbone: Backbone, data: LabeledData, spec: RunSpec, what: str, runtime: str | None = None
+    ) -> tuple[np.ndarray, dict]:
         features, stats = extract_features(
             backbone,
             data.inputs,
             cache_dir=spec.backbone.cache_dir,
             batch_size=spec.backbone.batch_size,
             description=f"Embedding {what}",
+            runtime=runtime,
         )
         return features, {"hits": stats.hits, "misses": stats.misses}
 
@@ -381,5 +384,6 @@ class ProbeStrategy(Strategy):
     def predict_proba(self, result: StrategyResult, data: LabeledData, spec: RunSpec) -> np.ndarray:
         if result.backbone_trained:
             return super().predict_proba(result, data, spec)
-        features, _ = self._features(result.model.backbone, data, spec, "evaluation data")
+        # Scored on fp32 torch, as the saved model predicts: fit's test metrics are what `evaluate` reproduces.
+        features, _ = self._features(result.model.backbone, data, spec, "evaluation data", runtime="torch")
         return result.model.predict_proba_features(features)

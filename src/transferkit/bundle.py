@@ -11,11 +11,6 @@ Before the folder is put in place the runtime predicts the parity examples (held
 at fit time, plus the user's --check inputs) and its outputs must equal PyTorch's within 1e-4; else nothing is
 written. `quantize="int8"` adds an int8 dynamic-quantised graph (onnxruntime.quantization) and records how far its
 outputs and decisions move on the same inputs.
-
-Example::
-
-    result = export_bundle("runs/reviews/model", "bundles/reviews")
-    result.max_abs_diff <= 1e-4  # True
 """
 
 from __future__ import annotations

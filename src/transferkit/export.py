@@ -5,11 +5,6 @@ models, ``input_ids`` and ``attention_mask`` for text models. What turns raw inp
 (resize / normalisation, or the tokenizer and its max length) is written beside it as
 ``<name>.<suffix>.json`` (model.onnx.json) together with the class names, the task (with its decision policy)
 and the backbone's weights record.
-
-Example::
-
-    result = export_model("runs/demo/model", format="torchscript", check_inputs=["great tea"])
-    result.max_abs_diff <= 1e-4  # True
 """
 
 from __future__ import annotations
@@ -85,10 +80,6 @@ def metadata_path_for(path: Path) -> Path:
 def onnx_predict_proba(model: Predictor, inputs: list[str], *, path: str | Path, batch_size: int = 32) -> np.ndarray:
     """Probabilities from an exported ONNX file run by onnxruntime; `model` supplies only the preprocessing
     (tokenizer / image transform / classic features) that turns raw inputs into the graph's tensors.
-
-    Example::
-
-        onnx_predict_proba(load_model("runs/x/model"), ["Tasty"], path="runs/x/model/model.onnx")
     """
     path = Path(path)
     if not path.is_file():

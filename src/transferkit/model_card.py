@@ -1,10 +1,4 @@
-"""The model card written as model/README.md: data, backbone and its weights' licence, metrics, limits, use.
-
-Example::
-
-    card = model_card(metrics=m, spec=spec, task=task, modality="text")
-    card.splitlines()[0]  # '# Model card: reviews'
-"""
+"""The model card written as model/README.md: data, backbone and its weights' licence, metrics, limits, use."""
 
 from __future__ import annotations
 

@@ -2,12 +2,6 @@
 
 Methods (registry in `methods`): source-only, adabn, dann, coral, mmd, self-training, finetune.
 Candidates are ranked without target labels by DEV or importance-weighted validation (`selection`).
-
-Example::
-
-    from transferkit.adaptation import adapt, shift
-    shift("fonts/", "mnist/").verdict
-    adapt(source="fonts/", target="mnist/", method="coral").run_dir
 """
 
 from transferkit.adaptation.api import AdaptResult, adapt, shift

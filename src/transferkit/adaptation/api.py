@@ -1,13 +1,4 @@
-"""The Python API of domain adaptation: `shift` (how far apart two domains are) and `adapt` (close the gap).
-
-Example::
-
-    import transferkit
-    report = transferkit.shift("data/fonts", "data/mnist", backbone="bundled:efficientnet_lite0")
-    print(report.verdict)
-    result = transferkit.adapt(source="data/fonts", target="data/mnist", method="coral,dann")
-    result.method, result.metrics["target"]["accuracy"]
-"""
+"""The Python API of domain adaptation: `shift` (how far apart two domains are) and `adapt` (close the gap)."""
 
 from __future__ import annotations
 

@@ -3,11 +3,6 @@
 Images: a folder with one sub-folder per class (labelled) or a folder of images (unlabelled).
 Texts: a CSV / JSONL / Parquet file; the label column is optional. Tables: a CSV with the numeric
 columns named by `numeric_columns` (the minimal tabular path: the columns are the features).
-
-Example::
-
-    domain = load_domain("data/mnist", numeric_columns=None)
-    domain.modality, domain.labels[:3]  # ('image', ['0', '0', '0'])
 """
 
 from __future__ import annotations

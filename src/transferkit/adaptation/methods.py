@@ -3,13 +3,6 @@
 Every method trains transferkit's MLP head; all but ``source-only`` normalise each domain with its
 own statistics (AdaBN at the head's input: the target is standardised with target statistics), and
 DANN / CORAL / MMD add their alignment loss on the hidden layer.
-
-Example::
-
-    problem = AdaptationProblem(source=xs, source_targets=ys, valid=xv, valid_targets=yv, target=xt,
-                                num_classes=10)
-    adapted = get_method("coral").fit(problem, TrainConfig(weight=100.0))
-    adapted.predict_target(xt).argmax(1)
 """
 
 from __future__ import annotations

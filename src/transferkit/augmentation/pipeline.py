@@ -70,13 +70,7 @@ class AugmentSettings:
 
 
 class Augmenter:
-    """Raw inputs (image paths, texts or audio paths) -> backbone batches, augmenting the rows given a seed.
-
-    Example::
-
-        augmenter = Augmenter(backbone, settings=AugmentSettings(policy="light"))
-        batch = augmenter.batch(["a.png", "b.png"], seeds=[None, 7])
-    """
+    """Raw inputs (image paths, texts or audio paths) -> backbone batches, augmenting the rows given a seed."""
 
     def __init__(self, backbone: Backbone, *, settings: AugmentSettings) -> None:
         if settings.policy not in POLICIES[1:]:
@@ -107,12 +101,7 @@ def extract_augmented_features(
     cache_dir: str | None = None,
     batch_size: int = 32,
 ) -> tuple[np.ndarray, ExtractionStats]:
-    """Embed view `views[i]` of `inputs[i]` through the frozen backbone, reusing cached views.
-
-    Example::
-
-        features, stats = extract_augmented_features(augmenter, ["a.png"], [0], seed=0)
-    """
+    """Embed view `views[i]` of `inputs[i]` through the frozen backbone, reusing cached views."""
     backbone = augmenter.backbone
     hashes = [input_hash(backbone.modality, item) for item in inputs]
     keys = [

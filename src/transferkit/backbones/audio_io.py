@@ -13,10 +13,6 @@ def read_audio(path: str | Path, *, sampling_rate: int) -> np.ndarray:
     """Decode a clip with libsndfile (soundfile), mix to mono, resample (polyphase, scipy) to `sampling_rate`.
 
     The decoder is `transferkit.data.audio.load_clip`, shared with the audio folder source.
-
-    Example::
-
-        wave = read_audio("clips/yes/001.wav", sampling_rate=16_000)
     """
     return load_clip(path, sampling_rate)
 

@@ -6,11 +6,6 @@ On a CPU with bf16 instructions, oneDNN runs the linear layers in bfloat16 at ab
 the same bar as the ONNX runtime) and raises ConfigError otherwise, so a backbone whose embeddings bf16 would
 change is never used in it.
 With ``fallback=True`` (the default runtime, ``auto``) a failed check warns once and embeds in fp32 instead.
-
-Example::
-
-    embed = Bf16Embedder(backbone)
-    embeddings = embed(backbone.load_batch(["great tea", "stale"]))  # (2, 384) float32
 """
 
 from __future__ import annotations

@@ -35,10 +35,6 @@ def describe_backbone(spec: str, *, measure: bool = False, max_length: int = 128
 
     With `measure`, embeddings/s is measured now on sample inputs and cached; otherwise the cached
     figure (if any) is shown.
-
-    Example::
-
-        describe_backbone("bundled:minilm")["num_features"]  # 384
     """
     entry = backbone_entry(spec)
     backbone = create_backbone(spec, max_length=max_length)

@@ -161,11 +161,6 @@ def build_hf(
 
 
 def load_hf(*, spec: str, max_length: int = 128, **options: object) -> Backbone:
-    """Build ``hf:ID_OR_DIR[@FILE]``.
-
-    Example::
-
-        backbone = create_backbone("hf:./tiny-bert", max_length=64)
-    """
+    """Build ``hf:ID_OR_DIR[@FILE]``."""
     parsed = parse_spec(spec)
     return build_hf(parsed.name, spec=spec, weights_file=parsed.weights, max_length=max_length, **options)

@@ -12,11 +12,6 @@ Why it is faster on CPU (measured in benchmarks/embed_throughput.py):
 - convolutional image backbones get onnxruntime's own NCHWc layout and fusions (level ALL);
 - no spin-waiting between operators: on a machine shared with other work, spinning threads steal the cores the
   other thread needs (the same reason transferkit recommends OMP_WAIT_POLICY=PASSIVE for torch).
-
-Example::
-
-    embedder = OnnxEmbedder(backbone, Path("~/.cache/transferkit/onnx") / backbone.cache_key())
-    embeddings = embedder(backbone.load_batch(["great tea", "stale"]))  # (2, 384) float32
 """
 
 from __future__ import annotations

@@ -73,12 +73,7 @@ def path_modality_of_manifest(manifest: dict, *, folder: Path | None = None) -> 
 
 
 def load_path(*, spec: str, max_length: int = 128, allow_download: bool = False, **options: object) -> Backbone:
-    """Build ``path:DIR``; the backbone a transferkit folder names is built offline unless `allow_download`.
-
-    Example::
-
-        backbone = create_backbone("path:runs/reviews/model")
-    """
+    """Build ``path:DIR``; the backbone a transferkit folder names is built offline unless `allow_download`."""
     folder = Path(parse_spec(spec).name)
     kind = folder_kind(folder)
     if kind == "timm":

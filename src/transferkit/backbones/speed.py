@@ -42,12 +42,7 @@ def cached_speed(backbone: Backbone) -> dict[str, Any] | None:
 
 
 def measure_speed(backbone: Backbone, inputs: list[str], *, batch_size: int = 32, repeats: int = 1) -> dict[str, Any]:
-    """Embed `inputs` (after one warm-up batch) and store embeddings/s in the speed cache.
-
-    Example::
-
-        measure_speed(backbone, texts, batch_size=32)["embeddings_per_s"]
-    """
+    """Embed `inputs` (after one warm-up batch) and store embeddings/s in the speed cache."""
     backbone.eval()
     with torch.inference_mode():
         backbone(backbone.load_batch(inputs[:batch_size]))  # warm-up: lazy init, allocator, caches

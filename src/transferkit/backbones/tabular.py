@@ -8,11 +8,6 @@ scikit-learn on the training split only, before the strategy runs. Its learned v
 on a CSV. ``tabular:mlp`` starts from random weights: pretrain it with a fine-tuning strategy on a source
 table, then transfer it with ``path:runs/NAME/model`` (``column_map`` renames target columns to the
 source's names).
-
-Example::
-
-    backbone = create_backbone("tabular:mlp")
-    backbone.fit_preprocessing(train.inputs)
 """
 
 from __future__ import annotations

@@ -42,12 +42,7 @@ def _check_name(name: str) -> None:
 
 
 def load_timm(*, spec: str, **_: object) -> TimmImageBackbone:
-    """Build ``timm:NAME[@FILE]``: pretrained from the hub, or from a local weights file.
-
-    Example::
-
-        backbone = create_backbone("timm:resnet18@resnet18.safetensors")
-    """
+    """Build ``timm:NAME[@FILE]``: pretrained from the hub, or from a local weights file."""
     import timm
 
     parsed = parse_spec(spec)

@@ -167,11 +167,6 @@ def build_torchvision(
 
 
 def load_torchvision(*, spec: str, **_: object) -> Backbone:
-    """Build ``torchvision:NAME[@FILE]``.
-
-    Example::
-
-        backbone = create_backbone("torchvision:mobilenet_v2@mobilenet_v2-b0353104.pth")
-    """
+    """Build ``torchvision:NAME[@FILE]``."""
     parsed = parse_spec(spec)
     return build_torchvision(parsed.name, spec=spec, weights_file=parsed.weights)

@@ -56,10 +56,6 @@ def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], str
 
     safetensors files are read directly; `.pth` / `.pt` / `.bin` / `.ckpt` with
     ``torch.load(weights_only=True)``, so a pickle that needs arbitrary code raises BackboneError.
-
-    Example::
-
-        state, checksum = load_state_dict_file("resnet18.safetensors")
     """
     path = Path(path).expanduser()
     if not path.is_file():

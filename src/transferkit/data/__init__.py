@@ -31,11 +31,6 @@ def load_labeled(
     With `tabular` (or `feature_columns`) a table is read as numeric / categorical feature columns
     (default: every column but the label and split columns) instead of a text column. `label_columns`
     (several 0/1 columns of a table) make each row's label the set of its 1 columns, joined by `label_separator`.
-
-    Example::
-
-        data = load_labeled("builtin:fine-food")
-        data.class_counts  # {'great': 3258, 'other': 1742}
     """
     text = str(path)
     if text.startswith("builtin:"):

@@ -65,11 +65,6 @@ def load_clip(path: str | Path, sample_rate: int, *, max_seconds: float = MAX_CL
 
     Raises:
         DataError: The file is empty, not audio, or cannot be decoded (the message names the file).
-
-    Example::
-
-        wave = load_clip("clips/yes/001.flac", 16_000)
-        wave.dtype, wave.ndim  # (dtype('float32'), 1)
     """
     path = Path(path)
     try:
@@ -103,13 +98,7 @@ def is_audio_folder(root: Path) -> bool:
 
 
 def load_audio_folder(root: str | Path) -> LabeledData:
-    """Read `root/<class>/<clip>` into LabeledData (modality "audio"); unreadable clips go to `bad_items`.
-
-    Example::
-
-        data = load_audio_folder("commands/")
-        data.class_counts  # {'no': 30, 'yes': 32}
-    """
+    """Read `root/<class>/<clip>` into LabeledData (modality "audio"); unreadable clips go to `bad_items`."""
     return load_class_folders(root, modality="audio", check=check_clip, items="clips", layout="<clip>")
 
 

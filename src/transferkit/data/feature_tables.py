@@ -116,11 +116,6 @@ def load_tabular_table(
     `label_columns` (several 0/1 columns) make each row's label the set of its 1 columns (multi-label).
 
     Pass `label_column=None` for unlabelled rows (prediction). Rows without a label are bad items.
-
-    Example::
-
-        data = load_tabular_table("loans.csv", label_column="Class")
-        data.modality, data.class_counts  # ('tabular', {'bad': 517, 'good': 9340})
     """
     frame, bad = read_table(path)
     if label_columns:

@@ -98,13 +98,7 @@ def check_image(path: Path) -> str | None:
 
 
 def load_image_folder(root: str | Path) -> LabeledData:
-    """Read `root/<class>/<image>` into LabeledData; unreadable files go to `bad_items`.
-
-    Example::
-
-        data = load_image_folder("photos/")
-        data.class_counts  # {'cat': 40, 'dog': 38}
-    """
+    """Read `root/<class>/<image>` into LabeledData; unreadable files go to `bad_items`."""
     return load_class_folders(root, modality="image", check=check_image, items="images", layout="<image file>")
 
 

@@ -193,10 +193,6 @@ def load_text_table(
 ) -> LabeledData:
     """Read a text classification table. Pass `label_column=None` for unlabelled inputs (prediction);
     `label_columns` (several 0/1 columns) make each row's label the set of its 1 columns (multi-label).
-
-    Example::
-
-        data = load_text_table("reviews.csv", text_column="review", label_column="score")
     """
     frame, bad = read_table(path)
     if label_columns:

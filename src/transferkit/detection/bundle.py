@@ -91,10 +91,6 @@ def export_detection_bundle(
 ) -> DetectionExport:
     """Write the torch-free bundle of a detection model folder into the folder `output` (replaced only when the
     runtime's boxes match PyTorch's on the check images).
-
-    Example::
-
-        export_detection_bundle("runs/coins/model", "bundles/coins", check_inputs=["coins.png"])
     """
     model_dir, output = Path(model_dir), Path(output)
     if output.exists() and not (output / BUNDLE_MANIFEST).is_file():

@@ -72,12 +72,7 @@ def _coco_file(folder: Path) -> Path | None:
 
 
 def read_detection(path: str | Path, *, format: str = "auto", skip_bad: bool = False) -> DetectionData:
-    """Read and check a box-labelled dataset in any of the three formats.
-
-    Example::
-
-        data = read_detection("scenes/train/annotations.json")
-    """
+    """Read and check a box-labelled dataset in any of the three formats."""
     if format not in FORMATS:
         raise DataError(f"The 'format' option must be one of {', '.join(FORMATS)}. Got '{format}'.")
     path = Path(path)

@@ -185,13 +185,7 @@ def scenes_root() -> Path:
 
 
 def stamp_scenes(options: SceneOptions | None = None, *, root: Path | None = None) -> Path:
-    """The folder holding train/ and test/ scenes for `options`, built once (atomically) and reused.
-
-    Example::
-
-        folder = stamp_scenes(SceneOptions(train=12, test=6, size=128))
-        data = read_detection(folder / "train" / "annotations.json")
-    """
+    """The folder holding train/ and test/ scenes for `options`, built once (atomically) and reused."""
     from filelock import FileLock
 
     options = options or SceneOptions()

@@ -4,12 +4,6 @@ backtest it against the target-only model and statsforecast's baselines over rol
 Everything the data can get wrong is checked before the run folder is claimed, so bad input leaves nothing
 behind. The run folder holds config.yaml, metrics.json, forecasts.csv, report.html, fit.log and model/
 (neuralforecast's own save of the model the strategy made).
-
-Example::
-
-    import transferkit
-    result = transferkit.forecast("ftse.csv", source="dax_smi_cac.csv", wide=True, horizon=5, strategy="finetune")
-    result.metrics["models"]["finetune"]["mase"], result.metrics["naive"]["mase"]
 """
 
 from __future__ import annotations

@@ -44,12 +44,7 @@ def _table(path: Path) -> pd.DataFrame:
 
 
 def read_texts(path: str | Path, *, text_column: str = "text") -> list[str]:
-    """The texts of a corpus (.txt file, folder of .txt files, or a table's `text_column`); empty ones dropped.
-
-    Example::
-
-        texts = read_texts("reviews.csv", text_column="review")
-    """
+    """The texts of a corpus (.txt file, folder of .txt files, or a table's `text_column`); empty ones dropped."""
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.txt") if p.is_file())

@@ -66,12 +66,7 @@ def export_language_model(
 def export_merged(
     model: str | Path, *, bundle: str | Path | None = None, output: str | Path | None = None, **_: Any
 ) -> MergedExport:
-    """Write the merged model of a language-model folder to `bundle` (or `output`) and check its logits.
-
-    Example::
-
-        export_merged("runs/reviews/model", bundle="exports/reviews-lm")
-    """
+    """Write the merged model of a language-model folder to `bundle` (or `output`) and check its logits."""
     target = bundle or output
     if target is None:
         raise ConfigError("Exporting a language model needs --bundle DIR: the merged transformers folder to write.")

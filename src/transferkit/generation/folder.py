@@ -71,12 +71,7 @@ def _check_file(folder: Path, saved: dict[str, Any]) -> Path:
 
 
 def load_model(folder: str | Path) -> tuple[LanguageModel, dict[str, Any]]:
-    """The adapted model of a model folder and its manifest (checksums verified, the adapter on its own base).
-
-    Example::
-
-        lm, manifest = load_model("runs/reviews/model")
-    """
+    """The adapted model of a model folder and its manifest (checksums verified, the adapter on its own base)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     saved, base = manifest["weights"], manifest["base"]

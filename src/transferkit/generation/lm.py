@@ -55,13 +55,7 @@ def prepare_tokenizer(tokenizer: Any, *, spec: str) -> Any:
 
 
 def load_base(spec: str | None = None) -> LanguageModel:
-    """Load a causal LM by backbone spec (default the bundled SmolLM2-135M) for training or generation.
-
-    Example::
-
-        lm = load_base("hf:./tiny-llama")
-        lm.context_window
-    """
+    """Load a causal LM by backbone spec (default the bundled SmolLM2-135M) for training or generation."""
     spec = spec or DEFAULT_LM
     backbone = create_backbone(spec)
     if not isinstance(backbone, DecoderBackbone):

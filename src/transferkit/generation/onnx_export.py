@@ -213,10 +213,6 @@ def export_generator(
 ) -> GeneratorExport:
     """Write the torch-free bundle of a language-model folder and check the runtime's greedy tokens against
     PyTorch's on a few prompts (the run's sample prompts by default).
-
-    Example::
-
-        export_generator("runs/reviews/model", "bundles/reviews-lm").tokens_agree  # 1.0
     """
     target = Path(bundle)
     if target.exists() and any(target.iterdir()):

@@ -31,12 +31,7 @@ def perplexity(
     precision: str = "32-true",
     advance: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
-    """Mean next-token loss over every labelled position of `rows` and its exponential, the perplexity.
-
-    Example::
-
-        perplexity(model, blocks.rows(), pad_id=tokenizer.pad_token_id)["perplexity"]
-    """
+    """Mean next-token loss over every labelled position of `rows` and its exponential, the perplexity."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0

@@ -61,13 +61,7 @@ def text_prefix(tokenizer: Any) -> list[int]:
 
 
 def pack_texts(tokenizer: Any, texts: list[str], *, block_size: int) -> PackedBlocks:
-    """Concatenate the texts' tokens (each followed by end-of-text) and cut the stream into `block_size` blocks.
-
-    Example::
-
-        blocks = pack_texts(tokenizer, ["a review", "another"], block_size=128)
-        blocks.input_ids.shape  # (1, 128)
-    """
+    """Concatenate the texts' tokens (each followed by end-of-text) and cut the stream into `block_size` blocks."""
     eos = tokenizer.eos_token_id
     encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
     prefix = text_prefix(tokenizer)

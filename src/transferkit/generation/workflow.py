@@ -4,12 +4,6 @@ The run folder holds config.yaml, fit.log, metrics.json (held-out perplexity of 
 base, pair scores, sample generations of both), generations.csv (pairs), report.html, checkpoints/ and model/
 (see `transferkit.generation.folder`). The base model is scored before training, once: a resumed run reads
 base_metrics.json instead of scoring it again.
-
-Example::
-
-    import transferkit
-    result = transferkit.fit("reviews.csv", task="causal-lm", text_column="review", epochs=1)
-    result.metrics["test"]["perplexity"], result.metrics["test"]["base_perplexity"]
 """
 
 from __future__ import annotations

@@ -3,11 +3,6 @@
 Transferability scores judge frozen features; fine-tuning can reorder candidates (a model read by [CLS], a much
 larger model: README, "Does the ranking agree with training?"). Confirming the top few by a short real
 fine-tune is the usual remedy, and each confirmation leaves a trained model behind, so the pick is ready to use.
-
-Example::
-
-    ranking = rank("reviews.csv", text_column="review", label_column="score", confirm=2)
-    ranking.recommended, [(c.spec, c.valid_accuracy) for c in ranking.confirmed]
 """
 
 from __future__ import annotations

@@ -7,12 +7,6 @@ both ways, but Gemma 3 270M, second zero-shot, overtook SmolLM2-135M after 7 LoR
 much larger candidates. Bits per byte (and per character), not per-token perplexity, so that models with
 different tokenizers compare fairly. Backbones that do not generate text (sentence encoders, image models) are
 listed as refused, with the reason.
-
-Example::
-
-    ranking = rank("reviews.csv", task="causal-lm", text_column="review",
-                   candidates=["bundled:smollm2-135m", "hf:./my-gpt2", "bundled:minilm"])
-    ranking.recommended, ranking.to_frame()[["spec", "bits_per_byte", "error"]]
 """
 
 from __future__ import annotations

@@ -81,12 +81,7 @@ class PeakMemory:
 
 
 def measure_latency(backbone: Backbone, sample: list[str], *, repeats: int = 3, device: str = "cpu") -> float:
-    """Median milliseconds to embed one input (preprocessing included), after one warm-up run.
-
-    Example::
-
-        measure_latency(create_backbone("bundled:minilm"), ["A short review."])  # 7.9
-    """
+    """Median milliseconds to embed one input (preprocessing included), after one warm-up run."""
     backbone.eval()
     backbone.to(device)
     timings = []

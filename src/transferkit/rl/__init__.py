@@ -3,12 +3,6 @@ stable-baselines3, domain randomisation, curricula and Taylor & Stone transfer m
 
 Needs the `rl` extra (`pip install 'transferkit[rl]'`); the config, metric and curriculum parts import
 without it.
-
-Example::
-
-    from transferkit.rl import pretrain, transfer
-    source = pretrain(env="CartPole-v1", steps=20_000, name="cartpole")
-    result = transfer(source.run_dir, env="CartPole-v1", params={"length": 1.0})
 """
 
 from __future__ import annotations

@@ -14,11 +14,6 @@ Parameter names by family (see `env_parameters(env)` for what a given environmen
 - MiniGrid: task and size come from the id (`MiniGrid-DoorKey-5x5-v0` -> `-8x8-v0`); observations are the
   agent's 7x7x3 partial view (`ImgObsWrapper`), flattened to 147 values: the same shape for every grid size,
   so policies map across sizes.
-
-Example::
-
-    env = make_env(EnvSpec(id="CartPole-v1", params={"length": 1.0}), seed=0)
-    env.reset(seed=0)
 """
 
 from __future__ import annotations
@@ -257,12 +252,7 @@ def _import_family_package(env_id: str) -> None:
 
 
 def make_env(spec: EnvSpec, *, seed: int | None = None, monitor: bool = True) -> Any:
-    """Build the environment a spec describes: base env, view mapping, physics, sim-to-real gap, Monitor.
-
-    Example::
-
-        env = make_env(EnvSpec(id="Pendulum-v1", params={"g": 5.0}, obs_noise=0.01))
-    """
+    """Build the environment a spec describes: base env, view mapping, physics, sim-to-real gap, Monitor."""
     _import_family_package(spec.id)
     kwargs = {} if spec.max_episode_steps is None else {"max_episode_steps": spec.max_episode_steps}
     try:

@@ -4,11 +4,6 @@ SB3's own .zip format pickles parts of the model, and transferkit never unpickle
 a policy folder holds ``policy.safetensors`` (the policy's state_dict) and ``policy.json`` (algorithm, its
 kwargs, network sizes, the spaces and the environment it learned on). Checkpoints add the optimiser state
 (``optimizer.pt``, read with ``torch.load(weights_only=True)``) and ``state.json``.
-
-Example::
-
-    save_policy(model, "runs/cartpole/policy", algo=algo, env=env_spec, extra={})
-    model, info = load_policy("runs/cartpole/policy", env=target_env, seed=0)
 """
 
 from __future__ import annotations
@@ -41,12 +36,7 @@ FORMAT_VERSION = 1
 
 
 def build_model(algo: AlgoConfig, *, env: Any, seed: int, kwargs: dict[str, Any] | None = None) -> Any:
-    """A fresh stable-baselines3 model (CPU, MlpPolicy) for `env` from an algorithm config.
-
-    Example::
-
-        model = build_model(AlgoConfig(name="ppo", net_arch=[32]), env=vec_env, seed=0)
-    """
+    """A fresh stable-baselines3 model (CPU, MlpPolicy) for `env` from an algorithm config."""
     classes = {"ppo": sb3.PPO, "sac": sb3.SAC, "dqn": sb3.DQN}
     options = {**algo.kwargs, **(kwargs or {})}
     try:

@@ -4,13 +4,6 @@ Pretrain run folder (runs/NAME): config.yaml, metrics.json, curves.json, fit.log
 checkpoints/latest/. Transfer run folder: config.yaml, metrics.json (Taylor & Stone metrics with intervals),
 curves.json and report.html (source, transfer and scratch learning curves with seed bands), fit.log,
 policy/ (the transferred policy of the first seed), seeds/ (finished curves, kept for --resume), checkpoints/.
-
-Example::
-
-    from transferkit.rl import pretrain, transfer
-    source = pretrain(env="CartPole-v1", steps=20_000, name="cartpole")
-    result = transfer(source.policy_dir, env="CartPole-v1", params={"length": 1.0})
-    result.metrics["summary"]["jumpstart"]["mean"]
 """
 
 from __future__ import annotations

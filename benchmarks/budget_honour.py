@@ -3,11 +3,13 @@
 Runs the default `fit` (strategy auto, the default 2-minute budget) on a few hundred fine-food reviews
 (bundled MiniLM) and a few hundred scikit-learn digits (upscaled to 32 px PNGs, bundled EfficientNet-Lite0)
 while `--busy N` busy-loop processes, started and stopped by this script, load the machine on top of whatever
-else runs on it. Records, per run: the wall time of the whole `fit` call, the fixed cost auto does not spend from
-its budget (embedding the training rows with the frozen backbone, `selection.embedding_seconds`), the budgeted
-part (wall time less that fixed cost) against the budget, what auto chose and what its deadline cut.
+else runs on it. Records, per run: the wall time of the whole `fit` call against the budget (since the budget
+counts from fit's start: loading, embedding the training rows and a reserve for scoring the held-out rows are in
+it), how that time split (loading, embedding, auto's choice and final fit, scoring the held-out rows, saving), what
+auto chose, scaled and cut. Run with `--cold-cache` for an empty embedding cache (every row embedded in the run).
 
-Target: the budgeted part never more than 1.2x the budget.
+Target: the whole `fit` call never more than 1.2x the budget (the first import of torch and its libraries in a
+new process is timed apart, before the runs).
 
     nice -n 15 .venv/bin/python benchmarks/budget_honour.py --busy 3 --label after
 """
@@ -33,7 +35,7 @@ import numpy as np
 import transferkit
 
 OUT = Path(__file__).parent / "results" / "budget_honour.json"
-TARGET_RATIO = 1.2
+TARGET_RATIO = 1.2  # wall time of the whole fit call / budget
 REVIEWS = 300  # labelled reviews (15% of them held out for validation); 1,000 test reviews
 DIGITS_PER_CLASS, DIGITS_TEST_PER_CLASS = 30, 20  # 300 training digits, 200 test digits
 
@@ -78,35 +80,35 @@ def fit_once(name: str, folder: Path, seed: int, *, cold: bool = False) -> dict:
     cpu_seconds = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
     selection, seconds = result.metrics["selection"], result.metrics["seconds"]
     budget = selection["budget_seconds"]
-    fixed = selection.get("embedding_seconds", 0.0)
-    used = selection.get("budget_used_seconds", 0.0)
     return {
         "data": name,
         "seed": seed,
         "budget_seconds": budget,
         "wall_seconds": round(wall, 1),
-        "fixed_embedding_seconds": fixed,
-        "budgeted_seconds": round(wall - fixed, 1),
-        "ratio": round((wall - fixed) / budget, 3),
-        "wall_ratio": round(wall / budget, 3),
-        "auto_ratio": round(used / budget, 3),  # auto's own clock: from the embedded rows to the end of the final fit
-        "budget_used_seconds": used,
+        "ratio": round(wall / budget, 3),  # the whole fit call: the target
+        "auto_ratio": round(selection.get("budget_used_seconds", 0.0) / budget, 3),  # fit start to final fit's end
+        "loading_seconds": selection.get("loading_seconds"),
+        "embedding_seconds": selection.get("embedding_seconds"),
         "selection_seconds": selection.get("seconds"),
         "final_fit_seconds": selection.get("final_fit_seconds"),
-        # loading the data and the backbone, before auto (wall - fit = evaluation, calibration and saving)
-        "before_auto_seconds": round(seconds["fit"] - fixed - used, 1),
-        "evaluate_seconds": seconds.get("evaluate"),
-        "after_fit_seconds": round(seconds["total"] - seconds["fit"], 1),
+        "budget_used_seconds": selection.get("budget_used_seconds"),
+        "scoring_reserve_seconds": selection.get("scoring_reserve_seconds"),
+        "held_out_rows": selection.get("held_out_rows"),
+        "evaluate_seconds": seconds.get("evaluate"),  # what the scoring reserve stood for
         "reserve_seconds": selection.get("reserve_seconds"),
+        "after_fit_seconds": round(seconds["total"] - seconds["fit"], 1),  # scoring, calibration, report, saving
         "cpu_share_of_one_core": round(cpu_seconds / wall, 3),  # how much of a core the run got on the busy machine
-        "ensemble": {k: (selection.get("ensemble") or {}).get(k) for k in ("members", "scored", "mean", "would_win")},
         "chosen": selection["chosen"],
         "decided_by": selection.get("decided_by"),
+        "scaled": selection.get("scaled", {}),
         "cut": selection.get("cut", {}),
         "skipped": selection.get("skipped", {}),
+        "over_budget": selection.get("over_budget"),
+        "budget_line": selection.get("budget_line"),
         "test_accuracy": round(result.metrics["test"]["accuracy"], 4),
         "load_at_start": [round(x, 2) for x in load],
         "load_at_end": [round(x, 2) for x in os.getloadavg()],
+        "cold_cache": cold,
     }
 
 
@@ -183,9 +185,10 @@ def main() -> None:
     record = json.loads(OUT.read_text()) if OUT.exists() else {}
     record |= {
         "script": "benchmarks/budget_honour.py",
-        "target": f"(wall time - embedding of the training rows) / budget <= {TARGET_RATIO}",
-        "columns": "ratio: (wall - embedding the training rows) / budget; auto_ratio: auto's own time / budget; "
-        "before_auto: loading data and backbone; after_fit: scoring held-out rows, calibration, saving",
+        "target": f"wall time of the whole fit call / budget <= {TARGET_RATIO}",
+        "columns": "ratio: wall time of the fit call / budget (the runs before the label 'whole_fit' counted "
+        "(wall - embedding the training rows) / budget, when the budget began after the embedding); auto_ratio: "
+        "budget_used_seconds / budget; after_fit: scoring held-out rows, calibration, report, saving",
         "data": {
             "reviews": f"fine-food reviews, {REVIEWS} labelled (15% validation), 1,000 test reviews, bundled MiniLM",
             "digits": f"scikit-learn digits, {DIGITS_PER_CLASS} per class to train, {DIGITS_TEST_PER_CLASS} per class "

@@ -51,9 +51,14 @@ from transferkit.models.target import TrainingTarget
 from transferkit.strategies.auto_budget import (
     Deadline,
     budget_line,
+    deadline_scorers,
     fold_limit_seconds,
+    measure_forward_seconds,
     measure_save_seconds,
+    median_row_seconds,
+    over_budget_line,
     save_reserve,
+    scoring_reserve,
 )
 from transferkit.strategies.auto_ensemble import ensemble_record
 from transferkit.strategies.auto_regression import fit_regression
@@ -79,7 +84,6 @@ ORDER = ("probe", "two-stage", "contrastive", "classic", "concat")
 # where it beat the probe by 0.11-0.15 accuracy at 8-32 per class (benchmarks/results/vs_setfit.json).
 FINE_TUNED: dict[str, tuple[str, ...] | None] = {"two-stage": None, "contrastive": ("text",)}
 FIT_OVERHEAD_SECONDS = 3.0  # Trainer set-up and the stage-1 probe of one two-stage fit
-MEASURE_ROWS = 8
 EVAL_STEP_FRACTION = 0.35  # a forward pass costs about a third of forward + backward
 # Classic features that save without pickle (TF-IDF vocabulary, pixels) and concatenate with embeddings.
 CLASSIC_MODALITIES = ("text", "image")
@@ -88,26 +92,14 @@ CLASSIC_MODALITIES = ("text", "image")
 PRESET_BUDGET_SCALE = {"fast": 1.0, "balanced": 1.0, "best": 4.0}  # times --budget-minutes
 # A fit that no fold has timed can run several times its estimate on a loaded machine (measured: a contrastive
 # final fit estimated at 71 s took 256 s on 2 cores at load 8). It no longer overruns the budget: Lightning's
-# max_time stops it there (final_fit_limit) with the weights it reached. So an estimate that fits what is left is
-# enough; a larger margin kept two-stage (0.80 on the demo's 400 reviews, against 0.75 for concat) out of the
-# default 2-minute budget, where its final fit takes about 110 s.
-UNSCORED_SAFETY = 1.0
-# ... and the prior may pick an unscored fine-tune whose final fit is estimated at up to 1 / this share of what is
-# left: max_time then stops it in the last fifth of its schedule, where the learning rate has decayed. The cost
-# measurement itself varies by ~15% between runs on an idle machine (74-89 ms per review on the demo), so a rule
-# of 1.0 flipped the demo between two-stage (0.77-0.80) and concat (0.75) from one run to the next.
-FINAL_FIT_ELIGIBLE_SHARE = 0.8
-MEASURE_PASSES = 2  # timed passes of the cost measurement: the fastest is kept (a busy neighbour slows one)
+# max_time stops it there (final_fit_limit) with the weights it reached. And a fine-tune whose whole schedule does
+# not fit what is left trains fewer epochs, its schedule completed (scaled_epochs), down to this share of them:
+# below it the frozen candidates are saved instead. Two-stage on the demo's reviews and on digits, scored after
+# each of its 4 epochs: benchmarks/results/demo_default.json "falloff".
+MIN_SCHEDULE_SHARE = 0.5
 MEASURE_RESERVE = 0.1  # measuring a fine-tune's cost takes seconds: not started in the budget's last tenth
 CHEAP_REPEATS = 3  # repeated folds for the candidates that train in seconds: paired differences need several
 FINAL_FIT_FLOOR_SECONDS = 10.0  # the final fine-tune's time limit is never below this (see final_fit_limit)
-# A fine-tune chosen for the final fit is replaced by the probe when less than this share of its estimated final fit
-# is left of the budget (after the reserve for saving): stopped that early it would be the probe's head, dearer.
-FINAL_FIT_MIN_SHARE = 0.5
-# A cheap fold starts only when this many times its expected seconds are left: fold times vary on a busy machine
-# (under load ~24 at nice 15 a classic fold took longer than the probe's that priced it), and a started scikit-learn
-# fit cannot be stopped.
-FOLD_START_MARGIN = 1.5
 FOLD_LIMIT_HIT = 0.95  # a fold fine-tune that ran this share of its time limit was stopped by it
 CHEAP_BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
 CHEAP_FINAL_RESERVE_SECONDS = 10.0  # --search stops at least this long before the budget when a cheap candidate won
@@ -143,8 +135,9 @@ def measure_row_seconds(
     """Seconds per training example of a forward + backward pass of the backbone and a linear head.
 
     Only the `trained` modules (default: the whole backbone) get gradients, as in the fine-tune being
-    estimated: the backward pass stops below them. Timed on `MEASURE_ROWS` real inputs after a two-input
-    warm-up pass (the first backward pays one-off set-up costs); the fastest of `MEASURE_PASSES` passes counts.
+    estimated: the backward pass stops below them. Timed after a two-input warm-up pass (the first backward pays
+    one-off set-up costs) on several batches of distinct rows spread over the data; their median counts
+    (`auto_budget.median_row_seconds`): one pass on the first rows read 74-104 ms per review on the demo.
     """
     flags = [p.requires_grad for p in backbone.parameters()]
     # Training-mode passes update batch-norm running statistics: put them back afterwards, bit for bit.
@@ -165,9 +158,7 @@ def measure_row_seconds(
         return time.perf_counter() - started
 
     try:
-        step(inputs[:2])
-        rows = inputs[:MEASURE_ROWS]
-        seconds = min(step(rows) for _ in range(MEASURE_PASSES)) / len(rows)
+        seconds = median_row_seconds(step, inputs)
     finally:
         backbone.eval()
         for parameter, flag in zip(backbone.parameters(), flags, strict=True):
@@ -214,6 +205,17 @@ def estimate_two_stage_seconds(*, row_seconds: float, fold_sizes: list[int], tra
     )
 
 
+def scaled_epochs(schedule: dict[str, Any], left: float) -> int:
+    """The most epochs of a final fit's `schedule` (its epochs and estimated seconds at 1, 2, ... of them) whose
+    estimate fits `left` seconds (0: not even one).
+
+    Example:
+        >>> scaled_epochs({"epochs": 4, "estimate_seconds": [31.0, 59.0, 87.0, 115.0]}, 90.0)
+        3
+    """
+    return sum(1 for seconds in schedule["estimate_seconds"] if seconds <= left)
+
+
 @register_strategy
 class AutoStrategy(Strategy):
     """Choose among probe, two-stage, contrastive, classic and concat by cross-validation within a time budget."""
@@ -222,6 +224,8 @@ class AutoStrategy(Strategy):
 
     def __init__(self, *, clock: Callable[[], float] = time.perf_counter) -> None:
         self.clock = clock  # the deadline's clock (a test passes a fake one)
+        self.run_started: float | None = None  # see budget_from
+        self.held_out_rows = 0
 
     def _fine_tune_scorer(
         self,
@@ -284,30 +288,30 @@ class AutoStrategy(Strategy):
         )
         folds = folds_of(train, seed=spec.run.seed)
         scorers, skipped = self._cheap_candidates(train, embeddings, spec)
-        scores = self._score_cheap(scorers, train, spec, deadline=deadline, skipped=skipped)
+        scores = self._score_cheap(scorers, train, spec, deadline=deadline, skipped=skipped, keep=reserve)
         eligible = list(dict.fromkeys(["probe", *scores]))  # the probe is the fallback, scored or not
         estimates: dict[str, float] = {}
         finals: dict[str, float] = {}
+        schedules: dict[str, dict[str, Any]] = {}  # each fine-tune's final fit: its epochs, estimated by epochs
         tiny = prior.bucket == TINY  # the prior decides: no fold fine-tunes, only the final fit must fit the budget
+        measured: dict[frozenset[int], float] = {}  # seconds per row by the parameters trained: measured once
         for name in self._fine_tuned_in_prior_order(prior, train.modality):
             reason = self.not_scored_because(name, backbone, spec, spent=deadline.spent())
             if reason is None:
-                estimate, row = self._estimate_seconds(name, backbone, train, spec, [] if tiny else folds)
+                estimate, row = self._estimate_seconds(name, backbone, train, spec, [] if tiny else folds, measured)
                 estimates[name] = round(estimate, 1)
-                finals[name] = round(self._estimate_seconds(name, backbone, train, spec, [], row=row)[0], 1)
+                schedules[name] = self._schedule(name, backbone, train, spec, row)
+                finals[name] = schedules[name]["estimate_seconds"][-1]
                 left = deadline.left() - reserve
-                if estimate * UNSCORED_SAFETY <= left and tiny:
+                if estimate <= left and tiny:
                     eligible.append(name)
                     continue
                 if estimate > left or tiny:
                     reason = self._over_budget(estimate, row, left, spec, fits=0 if tiny else len(folds))
-                    # no evidence, but the prior may pick it
-                    if not tiny and finals[name] * FINAL_FIT_ELIGIBLE_SHARE <= left:
+                    epochs, full = scaled_epochs(schedules[name], left), schedules[name]["epochs"]
+                    if epochs >= MIN_SCHEDULE_SHARE * full:  # no evidence, but the prior may pick it
                         eligible.append(name)
-                        reason += (
-                            f"; its final fit alone (estimated {finals[name]:.0f} s) fits, or nearly "
-                            "(stopped at the budget), so the prior may pick it"
-                        )
+                        reason += self._eligible_because(schedules[name], epochs, tiny=tiny)
             if reason is not None:
                 skipped[name] = reason
                 continue
@@ -326,6 +330,7 @@ class AutoStrategy(Strategy):
             "two_stage_estimate_seconds": estimates.get("two-stage"),
             "estimate_seconds": estimates,
             "final_estimate_seconds": finals,
+            "schedules": schedules,
             "cut": deadline.cut,
         }
         return selection
@@ -366,11 +371,14 @@ class AutoStrategy(Strategy):
             scorers = {"probe": scorers["probe"]}
         return scorers, skipped
 
-    def _score_cheap(self, scorers, train: LabeledData, spec: RunSpec, *, deadline: Deadline, skipped: dict):
+    def _score_cheap(
+        self, scorers, train: LabeledData, spec: RunSpec, *, deadline: Deadline, skipped: dict, keep: float = 0.0
+    ):
         """The cheap candidates on repeated folds: more repeats (paired evidence) while they cost little. Folds stop
-        at the deadline: a candidate cut short says so in `deadline.cut`, one with no fold in `skipped` too."""
+        at the deadline (less `keep` seconds, the reserves): a candidate cut short says so in `deadline.cut`, one with
+        no fold in `skipped` too."""
         first = folds_of(train, seed=spec.run.seed)
-        scorers, stop = self._timed(scorers, deadline)
+        scorers, stop = deadline_scorers(scorers, deadline, keep=keep)
         scores = score_candidates(scorers, first, stop=stop)
         for name in scorers:
             ran = len(scores[name]["folds"]) if name in scores else 0
@@ -389,28 +397,6 @@ class AutoStrategy(Strategy):
                 scores[name] |= {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
                 scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
         return scores
-
-    def _timed(self, scorers: dict[str, Callable], deadline: Deadline):
-        """The scorers with each fold timed on the deadline's clock, and the rule that stops them: no fold starts
-        unless FOLD_START_MARGIN times its expected time is left: its candidate's own mean fold so far (a first
-        fold: the slowest candidate's so far). A fold cannot be stopped once started (a scikit-learn fit)."""
-        took: dict[str, list[float]] = {name: [] for name in scorers}
-
-        def timed(name: str, scorer: Callable) -> Callable:
-            def score(train: list[int], test: list[int]) -> float:
-                started = self.clock()
-                value = scorer(train, test)
-                took[name].append(self.clock() - started)
-                return value
-
-            return score
-
-        def stop(name: str) -> bool:
-            known = [float(np.mean(seconds)) for seconds in took.values() if seconds]
-            expected = float(np.mean(took[name])) if took[name] else max(known, default=0.0)
-            return deadline.passed(keep=FOLD_START_MARGIN * expected)
-
-        return {name: timed(name, scorer) for name, scorer in scorers.items()}, stop
 
     def _score_fine_tune(
         self,
@@ -456,11 +442,23 @@ class AutoStrategy(Strategy):
     @staticmethod
     def _over_budget(estimate: float, row: float, left: float, spec: RunSpec, *, fits: int) -> str:
         what = f"{fits} cross-validation fine-tunes and the final one" if fits else "the final fine-tune"
-        margin = "" if fits or UNSCORED_SAFETY == 1 else f" (an untimed fit must fit {UNSCORED_SAFETY:g} times over)"
         return (
             f"estimated {estimate:.0f} s for {what} (measured: {row * 1000:.0f} ms per training example), but "
-            f"{max(left, 0):.0f} s of the {spec.run.budget_minutes:g}-minute budget were left{margin}; raise "
+            f"{max(left, 0):.0f} s of the {spec.run.budget_minutes:g}-minute budget were left; raise "
             "--budget-minutes to include it"
+        )
+
+    @staticmethod
+    def _eligible_because(schedule: dict[str, Any], epochs: int, *, tiny: bool) -> str:
+        """Why a fine-tune that could not be cross-validated stays eligible for the prior (`epochs` of its final fit's
+        epochs fit what is left)."""
+        full, estimates = schedule["epochs"], schedule["estimate_seconds"]
+        if epochs == full:
+            return f"; its final fit alone (estimated {estimates[-1]:.0f} s) fits, so the prior may pick it"
+        return (
+            f"; {'its final fit' if tiny else 'its final fit alone'} (estimated {estimates[-1]:.0f} s) does not fit, "
+            f"but {epochs} of its {full} epochs (estimated {estimates[epochs - 1]:.0f} s) do, so the prior may pick "
+            "it with a shorter schedule"
         )
 
     def not_scored_because(self, name: str, backbone: Backbone, spec: RunSpec, *, spent: float) -> str | None:
@@ -489,35 +487,57 @@ class AutoStrategy(Strategy):
         train: LabeledData,
         spec: RunSpec,
         folds: list[tuple[list[int], list[int]]],
-        *,
-        row: float | None = None,
+        measured: dict[frozenset[int], float] | None = None,
     ) -> tuple[float, float]:
-        """Estimated seconds of `name`'s fold and final fits, and the seconds per training row (measured unless
-        given)."""
+        """Estimated seconds of `name`'s fold and final fits, and the seconds per training row: measured, unless
+        `measured` holds a measurement of the same trained modules (on text two-stage and contrastive train the
+        whole body: one measurement serves both)."""
         inner = named_spec(spec, name)
-        strategy = get_strategy(name)
         # Time only the groups the strategy trains (on images two-stage keeps the lowest ones frozen).
-        plan = strategy.backbone_plan(backbone, inner)
+        plan = get_strategy(name).backbone_plan(backbone, inner)
         trained = [group.module for group in plan if group.unfreeze_epoch is not None]
-        if row is None:
-            row = measure_row_seconds(backbone, train.inputs, num_classes=len(train.class_names), trained=trained)
-        contrastive = isinstance(strategy, ContrastiveStrategy)
-
-        def epochs_for(rows: int) -> int:  # contrastive's default grows with the rows (every pair must meet)
-            if inner.optim.epochs:
-                return inner.optim.epochs
-            if contrastive:
-                return strategy.epochs_for(rows, inner.optim.batch_size or strategy.default_batch_size)
-            return FINETUNE_EPOCHS
-
+        measured = {} if measured is None else measured
+        key = frozenset(id(parameter) for module in trained for parameter in module.parameters())
+        if key not in measured:
+            measured[key] = measure_row_seconds(
+                backbone, train.inputs, num_classes=len(train.class_names), trained=trained
+            )
         estimate = estimate_fine_tune_seconds(
-            row_seconds=row,
+            row_seconds=measured[key],
             fold_sizes=[len(test) for _, test in folds],
             train_size=len(train),
-            epochs_for=epochs_for,
-            reembed=contrastive,
+            epochs_for=lambda rows: self._epochs(name, inner, rows),
+            reembed=isinstance(get_strategy(name), ContrastiveStrategy),
         )
-        return estimate, row
+        return estimate, measured[key]
+
+    @staticmethod
+    def _epochs(name: str, inner: RunSpec, rows: int) -> int:
+        """`name`'s epochs for a fit on `rows` rows: --epochs, else its default (contrastive's grows with the rows:
+        every pair must meet)."""
+        strategy = get_strategy(name)
+        if inner.optim.epochs:
+            return inner.optim.epochs
+        if isinstance(strategy, ContrastiveStrategy):
+            return strategy.epochs_for(rows, inner.optim.batch_size or strategy.default_batch_size)
+        return FINETUNE_EPOCHS
+
+    def _schedule(self, name: str, backbone: Backbone, train: LabeledData, spec: RunSpec, row: float) -> dict:
+        """`name`'s final fit on every training row: its epochs and its estimated seconds at 1, 2, ... of them."""
+        full = self._epochs(name, named_spec(spec, name), len(train))
+        reembed = isinstance(get_strategy(name), ContrastiveStrategy)
+        seconds = [
+            estimate_fine_tune_seconds(
+                row_seconds=row, fold_sizes=[], train_size=len(train), epochs_for=lambda _rows, k=k: k, reembed=reembed
+            )
+            for k in range(1, full + 1)
+        ]
+        return {"epochs": full, "estimate_seconds": [round(value, 1) for value in seconds]}
+
+    def budget_from(self, started: float, *, held_out_rows: int = 0) -> None:
+        """Count the budget from `started` (the `fit` call's start, on this strategy's clock: loading the data and
+        the backbone count too) and keep back what scoring `held_out_rows` rows after the fit will cost."""
+        self.run_started, self.held_out_rows = started, held_out_rows
 
     def fit(
         self,
@@ -530,7 +550,9 @@ class AutoStrategy(Strategy):
         target: TrainingTarget | None = None,
     ) -> StrategyResult:
         target = self.target_for(target, spec, train)
-        embedding_started = time.perf_counter()
+        deadline = Deadline(budget_seconds(spec), clock=self.clock, started=self.run_started)
+        loading = deadline.spent()  # loading the data and the backbone, when `fit` handed its start over
+        embedding_started = self.clock()
         embeddings, _ = extract_features(
             backbone,
             train.inputs,
@@ -538,18 +560,37 @@ class AutoStrategy(Strategy):
             batch_size=spec.backbone.batch_size,
             description="Embedding training data",
         )
-        # A fixed cost of the data, not spent from the budget (no choice can skip it): timed and recorded.
-        embedding_seconds = round(time.perf_counter() - embedding_started, 2)
+        record: dict[str, Any] = {
+            "loading_seconds": round(loading, 2) if self.run_started is not None else None,
+            "embedding_seconds": round(self.clock() - embedding_started, 2),
+            "held_out_rows": self.held_out_rows,
+        }
+        held_out = measure_forward_seconds(backbone, train.inputs) if self.held_out_rows else 0.0
+        record["scoring_reserve_seconds"] = scoring_reserve(self.held_out_rows, held_out)
+        record["reserve_seconds"] = save_reserve(measure_save_seconds(backbone, run_dir))
+        reserve = record["reserve_seconds"] + record["scoring_reserve_seconds"]  # kept back from the final fit
+        if deadline.left() <= reserve:
+            record["over_budget"] = over_budget_line(deadline, record)
         data = {"backbone": backbone, "train": train, "spec": spec, "run_dir": run_dir, "embeddings": embeddings}
         if isinstance(target, RegressionTarget):  # a number: the probe's ridge vs regression trees, by R²
-            result = fit_regression(valid=valid, target=target, **data)
-            (result.selection or {})["embedding_seconds"] = embedding_seconds
-            return result
-        deadline = Deadline(budget_seconds(spec), clock=self.clock)
-        reserve = save_reserve(measure_save_seconds(backbone, run_dir))
+            result = fit_regression(valid=valid, target=target, deadline=deadline, reserve=reserve, **data)
+        else:
+            result = self._fit_classes(valid=valid, target=target, deadline=deadline, reserve=reserve, **data)
+        selection = (result.selection or {}) | record
+        # The budget covers the whole fit, the reserves included: what it paid for, so a run can be checked
+        selection |= {"budget_used_seconds": round(deadline.spent(), 2), "cut": deadline.cut}
+        selection.setdefault("budget_seconds", round(deadline.seconds, 1))
+        selection["budget_line"] = budget_line(selection)
+        result.chosen, result.selection = selection["chosen"], selection
+        return result
+
+    def _fit_classes(
+        self, *, valid: LabeledData | None, target: TrainingTarget, deadline: Deadline, reserve: float, **data: Any
+    ) -> StrategyResult:
+        """Choose among the classifiers (and --search their options) in the budget, then fit the choice."""
         selection = self.select(deadline=deadline, reserve=reserve, **data)
         params: dict[str, Any] = {}
-        if spec.run.search:
+        if data["spec"].run.search:
             search = self.search(selection, deadline=deadline, reserve=reserve, **data)
             selection["search"] = search
             selection["seconds"] = round(selection["seconds"] + search.get("seconds", 0.0), 2)
@@ -558,14 +599,8 @@ class AutoStrategy(Strategy):
         result = self._final_fit(
             selection, params=params, valid=valid, target=target, deadline=deadline, reserve=reserve, **data
         )
-        # The budget covers the choice and this final fit (and keeps the reserve for saving): record them, so a run
-        # can be checked against it.
         selection["final_fit_seconds"] = round(time.perf_counter() - final_started, 2)
-        selection["budget_used_seconds"] = round(deadline.spent(), 2)
-        selection |= {"embedding_seconds": embedding_seconds, "reserve_seconds": reserve}
-        selection.setdefault("budget_seconds", round(deadline.seconds, 1))
-        selection["budget_line"] = budget_line(selection)
-        result.chosen, result.selection = selection["chosen"], selection
+        result.selection = selection
         return result
 
     def _final_fit(
@@ -584,10 +619,12 @@ class AutoStrategy(Strategy):
         reserve: float,
     ) -> StrategyResult:
         """The chosen candidate fitted on every training row in what is left of the budget (less `reserve`)."""
-        chosen = self._affordable_choice(selection, deadline=deadline, reserve=reserve)
+        chosen, epochs = self._affordable_choice(selection, deadline=deadline, reserve=reserve, searched=bool(params))
         class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
             inner = named_spec(spec, chosen).with_overrides(searched_options(chosen, params, embeddings, train))
+            if epochs is not None:  # a shorter schedule, completed, where the whole one does not fit
+                inner = inner.with_overrides({"optim.epochs": epochs})
             if (
                 chosen == "probe"
                 and not params
@@ -616,24 +653,41 @@ class AutoStrategy(Strategy):
         return StrategyResult(model=model, backbone_trained=False)
 
     @staticmethod
-    def _affordable_choice(selection: dict[str, Any], *, deadline: Deadline, reserve: float) -> str:
-        """The chosen candidate, or the probe when a chosen fine-tune's final fit no longer fits what is left (the
-        machine slowed down after its estimate, or --search used the time): the selection records the swap."""
+    def _affordable_choice(
+        selection: dict[str, Any], *, deadline: Deadline, reserve: float, searched: bool = False
+    ) -> tuple[str, int | None]:
+        """The candidate to fit and its epochs (None: its own): a chosen fine-tune whose whole schedule no longer
+        fits what is left (the machine slowed down after its estimate, or it was never cross-validated) trains the
+        most epochs that fit, its schedule completed, down to MIN_SCHEDULE_SHARE of them; below that the probe is
+        trained instead. Both are recorded (`selection["scaled"]`, `selection["cut"]`)."""
         chosen = selection["chosen"]
-        final = (selection.get("final_estimate_seconds") or {}).get(chosen)
+        schedule = (selection.get("schedules") or {}).get(chosen)
+        if chosen not in FINE_TUNED or schedule is None or searched:  # --search's epochs: max_time guards them
+            return chosen, None
         left = deadline.left() - reserve
-        if (
-            chosen not in FINE_TUNED
-            or final is None
-            or left >= max(FINAL_FIT_MIN_SHARE * final, FINAL_FIT_FLOOR_SECONDS)
-        ):
-            return chosen
+        epochs, full = scaled_epochs(schedule, left), schedule["epochs"]
+        estimates = schedule["estimate_seconds"]
+        least = int(np.ceil(MIN_SCHEDULE_SHARE * full))
+        if epochs == full:
+            return chosen, None
+        if epochs >= least:
+            selection.setdefault("scaled", {})[chosen] = {
+                "epochs": epochs,
+                "of": full,
+                "estimate_seconds": estimates[epochs - 1],
+                "full_estimate_seconds": estimates[-1],
+                "left_seconds": round(left, 1),
+                "why": f"{epochs} of its {full} epochs, schedule completed (estimated {estimates[epochs - 1]:.0f} s): "
+                f"all {full} (estimated {estimates[-1]:.0f} s) did not fit the {max(left, 0):.0f} s left",
+            }
+            return chosen, epochs
         deadline.cut[chosen] = (
-            f"chosen, but only {max(left, 0):.0f} s of the budget were left for its final fit (estimated {final:.0f} "
-            "s): the probe was trained and saved instead"
+            f"chosen, but only {max(left, 0):.0f} s of the budget were left for its final fit (estimated "
+            f"{estimates[-1]:.0f} s; {least} of its {full} epochs at least: {estimates[least - 1]:.0f} s): the probe "
+            "was trained and saved instead"
         )
         selection |= {"chosen": "probe", "chosen_before_deadline": chosen}
-        return "probe"
+        return "probe", None
 
     @staticmethod
     def _probe_cv_too_slow(selection: dict[str, Any], *, deadline: Deadline, reserve: float) -> bool:

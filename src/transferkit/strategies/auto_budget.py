@@ -1,10 +1,12 @@
 """One deadline for `--strategy auto` (issue 21): every stage of the default fit spends from the same budget.
 
-What ``--budget-minutes`` covers: everything auto does once the training rows are embedded: the cost
-measurements, the cross-validation of every candidate, ``--search``, the final fit and a reserve for saving the
-model. Embedding the training rows with the frozen backbone is a fixed cost of the data (no choice can skip it):
-it is timed and recorded as ``selection["embedding_seconds"]``, not spent from the budget. So is scoring the
-held-out rows after the fit (``metrics.json`` ``seconds.evaluate``).
+What ``--budget-minutes`` covers: the whole ``fit`` call from its start (``transferkit.fit`` hands auto its start
+time): loading the data and the backbone, embedding the training rows, the cost measurements, the
+cross-validation of every candidate, ``--search``, the final fit, and two reserves kept back from the final fit:
+scoring the held-out (validation and test) rows afterwards, priced at their count times one measured fp32
+forward pass per row, and saving the model. Only the first import of torch and its libraries in a new process
+comes before it. When loading and embedding alone use the budget, the run cannot keep to it and says so in one
+line (``selection["over_budget"]``).
 
 How each stage honours the deadline:
 
@@ -12,12 +14,14 @@ How each stage honours the deadline:
   says so; the probe stays the fallback);
 - a fine-tuned candidate's folds stop when what is left would no longer pay for its own final fit, and each fold
   carries Lightning's ``max_time`` from what is left;
-- the final fit gets what is left less the measured reserve for saving: a fine-tune through ``max_time``, the
-  probe by keeping the L2 strength its folds scored instead of cross-validating it again, and a fine-tune whose
-  final fit no longer fits is replaced by the probe.
+- the final fit gets what is left less the reserves: a fine-tune whose whole schedule does not fit trains fewer
+  epochs (its schedule completed, not cut) down to a minimum share of them, below which the probe replaces it;
+  Lightning's ``max_time`` stops it at the deadline all the same; the probe keeps the L2 strength its folds
+  scored instead of cross-validating it again when that would not fit.
 
-Whatever the deadline cut is recorded in ``selection["cut"]`` with the reason, and summed up in one line
-(``selection["budget_line"]``) that the console, the report and the model card print.
+Whatever the deadline cut or scaled is recorded in ``selection["cut"]`` and ``selection["scaled"]`` with the
+reason, and summed up in one line (``selection["budget_line"]``) that the console, the report and the model card
+print.
 """
 
 from __future__ import annotations
@@ -29,11 +33,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from transferkit.backbones.base import Backbone
 
+MEASURE_ROWS = 8  # rows per timed batch of a cost measurement
+MEASURE_BATCHES = 4  # timed batches of distinct rows, spread over the data, after a warm-up: their median counts
 SAVE_FACTOR = 2.0  # the model's weights are written once, then read back for the card and the parity examples
 REPORT_SECONDS = 5.0  # the report, the card and metrics.json after the weights (measured 1-4 s at load 5-15)
 RESERVE_FLOOR_SECONDS = 5.0
+# A cheap fold starts only when this many times its expected seconds are left: fold times vary on a busy machine
+# (under load ~24 at nice 15 a classic fold took longer than the probe's that priced it), and a started scikit-learn
+# fit cannot be stopped.
+FOLD_START_MARGIN = 1.5
 
 
 @dataclass
@@ -49,14 +62,15 @@ class Deadline:
 
     seconds: float
     clock: Callable[[], float] = time.perf_counter
-    started: float = field(init=False)
+    started: float | None = None  # on `clock`; None: now
     cut: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.started = self.clock()
+        if self.started is None:
+            self.started = self.clock()
 
     def spent(self) -> float:
-        return self.clock() - self.started
+        return self.clock() - (self.started or 0.0)
 
     def left(self) -> float:
         return self.seconds - self.spent()
@@ -64,6 +78,50 @@ class Deadline:
     def passed(self, *, keep: float = 0.0) -> bool:
         """True when no more than `keep` seconds are left."""
         return self.left() <= keep
+
+
+def spread_batches(inputs: list[str], *, batches: int = MEASURE_BATCHES, rows: int = MEASURE_ROWS) -> list[list[str]]:
+    """`batches` batches of `rows` distinct inputs spread evenly over `inputs` (repeating them when too few): rows
+    differ in cost (a text's length), so no batch of the first rows stands for the data.
+
+    Example:
+        >>> spread_batches([str(i) for i in range(100)], batches=2, rows=3)
+        [['0', '16', '33'], ['50', '66', '83']]
+    """
+    picked = np.linspace(0, len(inputs), batches * rows, endpoint=False).astype(int) % max(len(inputs), 1)
+    return [[inputs[i] for i in picked[b * rows : (b + 1) * rows]] for b in range(batches)]
+
+
+def median_row_seconds(step: Callable[[list[str]], float], inputs: list[str]) -> float:
+    """Seconds per row of `step` (seconds of one batch): a two-row warm-up pass (the first pass pays one-off set-up
+    costs), then the median over `spread_batches` of each batch's seconds per row: one batch slowed by a busy
+    neighbour, or of unusually long rows, does not decide it."""
+    step(inputs[:2])
+    return float(np.median([step(rows) / len(rows) for rows in spread_batches(inputs)]))
+
+
+def measure_forward_seconds(backbone: Backbone, inputs: list[str]) -> float:
+    """Seconds per row of a forward pass in fp32 torch, in inference mode: what scoring held-out rows after the fit
+    costs (a fine-tuned model scores them so; a frozen one embeds them, in fp32 too, unless they are cached)."""
+    backbone.eval()
+
+    @torch.inference_mode()
+    def step(rows: list[str]) -> float:
+        started = time.perf_counter()
+        backbone(backbone.load_batch(rows))
+        return time.perf_counter() - started
+
+    return median_row_seconds(step, inputs)
+
+
+def scoring_reserve(rows: int, row_seconds: float) -> float:
+    """Seconds kept back for scoring `rows` held-out rows after the fit, at `row_seconds` each.
+
+    Example:
+        >>> scoring_reserve(1060, 0.015), scoring_reserve(0, 0.015)
+        (15.9, 0.0)
+    """
+    return round(rows * row_seconds, 1)
 
 
 def measure_save_seconds(backbone: Backbone, folder: Path) -> float:
@@ -87,6 +145,50 @@ def save_reserve(save_seconds: float) -> float:
     return round(max(RESERVE_FLOOR_SECONDS, SAVE_FACTOR * save_seconds + REPORT_SECONDS), 1)
 
 
+def deadline_scorers(scorers: dict[str, Callable], deadline: Deadline, *, keep: float = 0.0):
+    """The scorers with each fold timed on the deadline's clock, and the rule that stops them: no fold starts unless
+    `keep` seconds (the reserves) plus FOLD_START_MARGIN times its expected time are left: its candidate's own mean
+    fold so far (a first fold: the slowest candidate's so far). A fold cannot be stopped once started (a
+    scikit-learn fit)."""
+    took: dict[str, list[float]] = {name: [] for name in scorers}
+
+    def timed(name: str, scorer: Callable) -> Callable:
+        def score(train: list[int], test: list[int]) -> float:
+            started = deadline.clock()
+            value = scorer(train, test)
+            took[name].append(deadline.clock() - started)
+            return value
+
+        return score
+
+    def stop(name: str) -> bool:
+        known = [float(np.mean(seconds)) for seconds in took.values() if seconds]
+        expected = float(np.mean(took[name])) if took[name] else max(known, default=0.0)
+        return deadline.passed(keep=keep + FOLD_START_MARGIN * expected)
+
+    return {name: timed(name, scorer) for name, scorer in scorers.items()}, stop
+
+
+def over_budget_line(deadline: Deadline, record: dict[str, Any]) -> str:
+    """The line a run prints when loading and embedding the training rows left less than its reserves (scoring the
+    held-out rows, saving) of the budget: it cannot keep to it.
+
+    Example:
+        >>> ticks = iter([0.0, 130.0])
+        >>> line = over_budget_line(Deadline(120.0, clock=lambda: next(ticks)), {"loading_seconds": 20.0,
+        ...     "embedding_seconds": 110.0, "scoring_reserve_seconds": 30.0, "reserve_seconds": 6.0})
+        >>> line.split(", before")[0]
+        'Over budget: loading and embedding the training rows took 130 s of the 120 s budget'
+    """
+    fixed = (record.get("loading_seconds") or 0.0) + record["embedding_seconds"]
+    return (
+        f"Over budget: loading and embedding the training rows took {fixed:.0f} s of the {deadline.seconds:.0f} s "
+        f"budget, before scoring the held-out rows (about {record['scoring_reserve_seconds']:.0f} s) and saving "
+        f"({record['reserve_seconds']:.0f} s): this run cannot keep to it; raise --budget-minutes (a rerun reads the "
+        "embeddings from the cache)."
+    )
+
+
 def fold_limit_seconds(deadline: Deadline, *, keep: float, folds_left: int) -> float:
     """A fine-tune fold's wall-clock limit: its share of what is left once `keep` seconds are kept back.
 
@@ -99,23 +201,38 @@ def fold_limit_seconds(deadline: Deadline, *, keep: float, folds_left: int) -> f
 
 
 def budget_line(selection: dict[str, Any]) -> str:
-    """One line: the budget, what it paid for, the fixed cost outside it and what the deadline cut.
+    """One line: the budget, what it paid for, what it kept back, what was scaled or cut, and whether loading and
+    embedding alone overran it.
 
     Example:
-        >>> line = budget_line({"budget_seconds": 120.0, "budget_used_seconds": 101.5, "embedding_seconds": 8.0,
-        ...                     "reserve_seconds": 6.0, "cut": {"classic": "cross-validated on 2 of 5 folds"}})
+        >>> line = budget_line({"budget_seconds": 120.0, "budget_used_seconds": 101.5, "loading_seconds": 3.0,
+        ...                     "embedding_seconds": 8.0, "reserve_seconds": 6.0, "scoring_reserve_seconds": 16.0,
+        ...                     "held_out_rows": 1060, "cut": {"classic": "cross-validated on 2 of 5 folds"}})
         >>> line.split(";")[0]
-        'Budget: 102 of 120 s used (choice, final fit'
+        'Budget: 102 of 120 s used (loading 3 s, embedding the training rows 8 s, choice, final fit'
+        >>> line.split("; ")[1].split(". ")[0]
+        '16 s kept for scoring 1,060 held-out rows, 6 s for saving)'
         >>> line.split(". ")[1]
         'Cut at the deadline: classic: cross-validated on 2 of 5 folds.'
     """
     used = selection.get("budget_used_seconds")
-    line = f"Budget: {used:.0f} of {selection['budget_seconds']:.0f} s used (choice, final fit"
+    parts = [
+        f"{what} {selection[key]:.0f} s"
+        for what, key in (("loading", "loading_seconds"), ("embedding the training rows", "embedding_seconds"))
+        if selection.get(key) is not None
+    ]
+    line = f"Budget: {used:.0f} of {selection['budget_seconds']:.0f} s used ({', '.join([*parts, 'choice, final fit'])}"
+    kept = []
+    if selection.get("scoring_reserve_seconds"):
+        rows = selection["held_out_rows"]
+        kept.append(f"{selection['scoring_reserve_seconds']:.0f} s kept for scoring {rows:,} held-out rows")
     if selection.get("reserve_seconds") is not None:
-        line += f"; {selection['reserve_seconds']:.0f} s kept for saving"
-    line += ")"
-    if selection.get("embedding_seconds") is not None:
-        line += f"; not counted: {selection['embedding_seconds']:.0f} s embedding the training rows"
+        kept.append(f"{selection['reserve_seconds']:.0f} s {'for' if kept else 'kept for'} saving")
+    line += (f"; {', '.join(kept)}" if kept else "") + ")."
+    if selection.get("over_budget"):
+        line += f" {selection['over_budget']}"
+    scaled = selection.get("scaled") or {}
+    line += "".join(f" Scaled: {name}: {plan['why']}." for name, plan in scaled.items())
     cut = selection.get("cut") or {}
-    line += "." if not cut else ". Cut at the deadline: " + "; ".join(f"{k}: {v}" for k, v in cut.items()) + "."
+    line += "" if not cut else " Cut at the deadline: " + "; ".join(f"{k}: {v}" for k, v in cut.items()) + "."
     return line

@@ -9,6 +9,10 @@ the classification rule (`transferkit.strategies.choice.decide_with_prior`): the
 standard errors of the paired per-fold differences. The winner is fitted on the whole training split; trees save
 as allow-listed skops (`transferkit.models.boosting_io`), like the classifier trees.
 
+Both spend from auto's one deadline (`transferkit.strategies.auto_budget`): folds stop between folds when it passes
+(less the reserves for scoring the held-out rows and saving), and the probe's final fit carries Lightning's
+``max_time`` from what is left; a started trees fit cannot be stopped.
+
 Fine-tuned candidates (two-stage) are not cross-validated for a number here: pass ``--strategy two-stage``.
 
 Example::
@@ -35,6 +39,7 @@ from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.engine.targets import RegressionTarget
 from transferkit.models.boosting import fit_boosting_regressor, trees_modality
+from transferkit.strategies.auto_budget import Deadline, deadline_scorers
 from transferkit.strategies.base import StrategyResult, get_strategy
 from transferkit.strategies.choice import decide_with_prior, score_candidates
 from transferkit.strategies.policy import prior_for
@@ -44,6 +49,7 @@ from transferkit.strategies.ridge import RIDGE_ALPHAS
 METRIC = "r2"
 REPEATS = 3  # repeated K folds while the candidates cost little: paired differences need several
 BUDGET_SHARE = 0.25  # ... while they have used less than this share of the budget
+FINAL_FIT_FLOOR_SECONDS = 10.0  # the probe's final fit is never limited below this
 # Training rows per size bucket of a regression prior: about a four-class table's rows at the classification
 # buckets' bounds (8 / 24 / 64 examples in the smallest class).
 ROW_BUCKETS = (("tiny", 32), ("small", 96), ("medium", 256))
@@ -108,35 +114,56 @@ def not_scored(train: LabeledData, backbone: Backbone) -> dict[str, str]:
 
 
 def select_regression(
-    *, backbone: Backbone, train: LabeledData, embeddings: np.ndarray, target: RegressionTarget, spec: RunSpec
+    *,
+    backbone: Backbone,
+    train: LabeledData,
+    embeddings: np.ndarray,
+    target: RegressionTarget,
+    spec: RunSpec,
+    deadline: Deadline | None = None,
+    reserve: float = 0.0,
 ) -> dict[str, Any]:
     """Score the probe (and, on a table, the trees) by R² on repeated K folds and decide as auto does; the record
-    metrics.json keeps under "selection" (with ``"metric": "r2"``)."""
+    metrics.json keeps under "selection" (with ``"metric": "r2"``). Folds spend from `deadline` (a new one of the
+    run's budget unless given) and leave `reserve` seconds of it."""
     started = time.perf_counter()
     budget = spec.run.budget_minutes * 60 * (4.0 if spec.run.preset == "best" else 1.0)
+    deadline = deadline or Deadline(budget)
     values = target.encode(train.labels or []).numpy().reshape(len(train))
     skipped = not_scored(train, backbone)
     seed = spec.run.seed
     scorers = {"probe": lambda a, b: ridge_r2(embeddings, values, a, b)}
     if trees_modality(train.modality) and "classic" not in skipped:
         scorers["classic"] = lambda a, b: trees_r2(train, values, a, b, seed=seed)
-    scores = score_candidates(scorers, regression_folds(len(train), seed=seed))
+    scorers, stop = deadline_scorers(scorers, deadline, keep=reserve)
+    first = regression_folds(len(train), seed=seed)
+    scores = score_candidates(scorers, first, stop=stop)
+    for name in scorers:
+        ran = len(scores[name]["folds"]) if name in scores else 0
+        if ran == 0:
+            skipped[name] = deadline.cut[name] = "the budget ran out before its first cross-validation fold"
+        elif ran < len(first):
+            deadline.cut[name] = f"cross-validated on {ran} of {len(first)} folds: the budget ran out"
     for repeat in range(1, REPEATS):  # more paired folds while they cost little
-        if time.perf_counter() - started > BUDGET_SHARE * budget:
+        if deadline.spent() > BUDGET_SHARE * deadline.seconds:
             break
-        for name, score in score_candidates(scorers, regression_folds(len(train), seed=seed + repeat)).items():
+        more = score_candidates(
+            {name: scorers[name] for name in scores}, regression_folds(len(train), seed=seed + repeat), stop=stop
+        )
+        for name, score in more.items():
             folds = scores[name]["folds"] + score["folds"]
             scores[name] |= {"mean": float(np.mean(folds)), "std": float(np.std(folds)), "folds": folds}
             scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
     bucket = regression_bucket(len(train))
     prior = prior_for(train.modality, spec.backbone.spec or "", per_class=len(train), task="regression", bucket=bucket)
-    folds = len(regression_folds(len(train), seed=seed))
-    selection = decide_with_prior(scores, prior=prior, eligible=list(scores), folds=folds, skipped=skipped)
+    eligible = list(dict.fromkeys(["probe", *scores]))  # the probe is the fallback, scored or not
+    selection = decide_with_prior(scores, prior=prior, eligible=eligible, folds=len(first), skipped=skipped)
     return selection | {
         "metric": METRIC,
-        "budget_seconds": round(budget, 1),
+        "budget_seconds": round(deadline.seconds, 1),
         "seconds": round(time.perf_counter() - started, 2),
         "estimate_seconds": {},
+        "cut": deadline.cut,
     }
 
 
@@ -149,9 +176,16 @@ def fit_regression(
     run_dir: Path,
     target: RegressionTarget,
     embeddings: np.ndarray,
+    deadline: Deadline | None = None,
+    reserve: float = 0.0,
 ) -> StrategyResult:
-    """Choose (`select_regression`) and fit the winner on the whole training split; the result auto saves."""
-    selection = select_regression(backbone=backbone, train=train, embeddings=embeddings, target=target, spec=spec)
+    """Choose (`select_regression`) and fit the winner on the whole training split, in what is left of `deadline`
+    less `reserve` seconds; the result auto saves."""
+    deadline = deadline or Deadline(spec.run.budget_minutes * 60 * (4.0 if spec.run.preset == "best" else 1.0))
+    selection = select_regression(
+        backbone=backbone, train=train, embeddings=embeddings, target=target, spec=spec, deadline=deadline,
+        reserve=reserve,
+    )  # fmt: skip
     if spec.run.search:
         why = "not run for a number yet: the choice between probe and trees is kept with their defaults"
         selection["search"] = {"requested": spec.run.search, "trials": 0, "adopted": False, "why": why}
@@ -165,11 +199,14 @@ def fit_regression(
         result = StrategyResult(model=model, backbone_trained=False)
     else:
         base = spec.with_overrides({"run.search": 0}) if spec.run.search else spec
-        inner = base.with_strategy("probe", source="strategy auto")
+        limit = max(deadline.left() - reserve, FINAL_FIT_FLOOR_SECONDS) / 60  # stopped at the deadline
+        if spec.run.max_minutes is not None:
+            limit = min(limit, spec.run.max_minutes)
+        inner = base.with_strategy("probe", source="strategy auto").with_overrides({"run.max_minutes": limit})
         result = get_strategy("probe").fit(
             backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir, target=target
         )
     selection["final_fit_seconds"] = round(time.perf_counter() - started, 2)
-    selection["budget_used_seconds"] = round(selection["seconds"] + selection["final_fit_seconds"], 2)
+    selection["budget_used_seconds"] = round(deadline.spent(), 2)
     result.chosen, result.selection = selection["chosen"], selection
     return result

@@ -27,6 +27,7 @@ from transferkit.model_card import model_card
 from transferkit.models.predictor import Predictor
 from transferkit.run_folder import default_run_name, inherited_run_name, run_log, write_json
 from transferkit.strategies import Strategy, StrategyResult, get_strategy
+from transferkit.strategies.auto import AutoStrategy
 from transferkit.strategies.choice import choose_for_run
 from transferkit.tasks import Task, get_task, infer_task
 from transferkit.tasks.checks import check_label_cells
@@ -211,7 +212,7 @@ def fit(
         log.info("data %s: %s", spec.data.path, data_summary)
         task.check(spec=spec, train=splits.train, valid=splits.valid)
         backbone = build_backbone(spec, splits)
-        strategy = get_strategy(spec.strategy.name)
+        strategy = budgeted(get_strategy(spec.strategy.name), started=started, splits=splits)
         target = task.training_target(spec=spec, train=splits.train)
         result = strategy.fit(
             backbone=backbone, train=splits.train, valid=splits.valid, spec=spec, run_dir=run_dir, target=target
@@ -224,7 +225,7 @@ def fit(
         metrics, probas = evaluate_run(
             task=task, strategy=strategy, result=result, spec=spec, splits=splits, data_summary=data_summary
         )
-        evaluated = time.perf_counter()  # scoring the held-out rows: a cost of the data, outside auto's budget
+        evaluated = time.perf_counter()  # scoring the held-out rows: auto kept a reserve for it in its budget
         if (metrics.get("imbalance") or {}).get("suggestion"):
             log.info("suggestion: %s", metrics["imbalance"]["suggestion"])
         metrics |= run_records(spec=spec, splits=splits, result=result, probas=probas, task=task, run_dir=run_dir)
@@ -248,6 +249,14 @@ def fit(
         )
         log.info("metrics written to %s", run_dir / "metrics.json")
     return FitResult(run_dir=run_dir, model_dir=model_dir, metrics=metrics, spec=spec, model=result.model, task=task)
+
+
+def budgeted(strategy: Strategy, *, started: float, splits: Splits) -> Strategy:
+    """The strategy; strategy auto's budget (--budget-minutes) counts from `started`, the start of the whole fit, and
+    keeps back what scoring the validation and test rows after the fit will cost."""
+    if isinstance(strategy, AutoStrategy):
+        strategy.budget_from(started, held_out_rows=sum(len(part) for part in (splits.valid, splits.test) if part))
+    return strategy
 
 
 def complete_spec(spec: RunSpec, *, modality: str) -> RunSpec:

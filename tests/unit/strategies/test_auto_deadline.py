@@ -14,7 +14,7 @@ from transferkit.config import RunSpec
 from transferkit.data import load_labeled
 from transferkit.embedding_cache import extract_features
 from transferkit.strategies.auto import AutoStrategy
-from transferkit.strategies.auto_budget import Deadline, fold_limit_seconds, save_reserve
+from transferkit.strategies.auto_budget import Deadline, fold_limit_seconds, median_row_seconds, save_reserve
 from transferkit.strategies.auto_ensemble import ensemble_record, fold_probabilities
 from transferkit.strategies.choice import cheap_scorers, folds_of, score_candidates
 from transferkit.strategies.finetune import TwoStageStrategy
@@ -125,22 +125,23 @@ def test_fine_tune_folds_get_their_share_of_what_is_left_and_stop_before_the_fin
 
 
 def test_a_fine_tune_whose_final_fit_no_longer_fits_is_replaced_by_the_probe(reviews, minilm, tmp_path, monkeypatch):
-    """Tiny data: the prior picks two-stage when its estimate fits; then the machine slows down (contrastive's cost
-    measurement takes 75 s on the fake clock, leaving 9 of 120 s): the final fit is the probe's, and the run says
-    why."""
+    """Tiny data: the prior picks two-stage when its estimate fits; then the machine slows down (75 s pass on the fake
+    clock between the choice and the final fit, leaving less than half of two-stage's epochs): the final fit is the
+    probe's, and the run says why."""
     data, _ = reviews
     clock = FakeClock()
     prior = Prior(ranking=["two-stage", "contrastive", "probe"], bucket="tiny", source="test prior", evidence={})
     monkeypatch.setattr(auto, "prior_for", lambda *args, **kwargs: prior)
     monkeypatch.setattr(auto, "cheap_scorers", slow_cheap_scorers(clock, 4.0))  # one round of folds: 36 s
-    calls = []
+    monkeypatch.setattr(auto, "measure_row_seconds", lambda *args, **kwargs: 0.02)  # 4 epochs of 60 rows: 7.8 s
+    choose = AutoStrategy.select
 
-    def measure(*args, **kwargs):
-        calls.append(1)
-        clock.now += 0.0 if len(calls) == 1 else 75.0
-        return 0.02
+    def slowed_down(self, **kwargs):
+        selection = choose(self, **kwargs)
+        clock.now += 75.0
+        return selection
 
-    monkeypatch.setattr(auto, "measure_row_seconds", measure)
+    monkeypatch.setattr(AutoStrategy, "select", slowed_down)
     result = AutoStrategy(clock=clock).fit(backbone=minilm, train=data, valid=None, spec=spec_of(2.0), run_dir=tmp_path)
     selection = result.selection
     assert selection["chosen_before_deadline"] == "two-stage" and selection["chosen"] == result.chosen == "probe"
@@ -148,6 +149,78 @@ def test_a_fine_tune_whose_final_fit_no_longer_fits_is_replaced_by_the_probe(rev
     assert not result.backbone_trained and result.model.predict_proba(["Stale.", "Delicious!"]).shape == (2, 2)
     assert selection["budget_used_seconds"] >= 111 and selection["embedding_seconds"] >= 0
     assert "Cut at the deadline: two-stage" in selection["budget_line"]
+
+
+def test_a_fine_tune_whose_schedule_does_not_fit_trains_fewer_epochs_to_the_end(reviews, minilm, tmp_path, monkeypatch):
+    """Issue 21's demo: two-stage's folds and its whole final fit do not fit what is left, 3 of its 4 epochs do. The
+    prior may still pick it; it trains 3 epochs (the schedule completed, not cut by max_time), and the run says so."""
+    data, _ = reviews
+    clock = FakeClock()
+    epochs, limits = [], []
+    prior = Prior(ranking=["two-stage", "probe"], bucket="small", source="test prior", evidence={})
+    monkeypatch.setattr(auto, "prior_for", lambda *args, **kwargs: prior)
+
+    def measure(*args, **kwargs):  # the measurement ends 60 s into the budget: about 50 s left after the reserve
+        clock.now = max(clock.now, 60.0)
+        return 0.25  # the final fit on 60 rows: 18 / 33 / 48 / 63 s for 1 / 2 / 3 / 4 epochs
+
+    def fit(self, *, backbone, train, valid, spec, run_dir, target=None):
+        epochs.append(spec.optim.epochs)
+        limits.append(spec.run.max_minutes * 60)
+        return SimpleNamespace(model=SimpleNamespace(class_names=list(train.class_names)))
+
+    monkeypatch.setattr(auto, "measure_row_seconds", measure)
+    monkeypatch.setattr(TwoStageStrategy, "fit", fit)
+    result = AutoStrategy(clock=clock).fit(backbone=minilm, train=data, valid=None, spec=spec_of(2.0), run_dir=tmp_path)
+    selection = result.selection
+    assert "with a shorter schedule" in selection["skipped"]["two-stage"]
+    assert selection["chosen"] == "two-stage" and selection["decided_by"] == "prior"
+    assert epochs == [3] and selection["scaled"]["two-stage"] | {"left_seconds": None} == {
+        "epochs": 3, "of": 4, "estimate_seconds": 48.0, "full_estimate_seconds": 63.0, "left_seconds": None,
+        "why": selection["scaled"]["two-stage"]["why"],
+    }  # fmt: skip
+    left = selection["scaled"]["two-stage"]["left_seconds"]
+    assert 48 <= left < 63 and limits[0] == pytest.approx(left, abs=0.2)  # max_time: what is left, as a guard
+    assert "Scaled: two-stage: 3 of its 4 epochs, schedule completed" in selection["budget_line"]
+
+
+def test_the_budget_counts_from_the_fit_start_and_keeps_the_held_out_scoring(reviews, minilm, tmp_path, monkeypatch):
+    """`fit` hands auto its start: loading and embedding count. Here they took 130 s of a 120 s budget: the run
+    cannot keep to it and says so in one line; no candidate's fold starts and the probe (the fallback) is saved. The
+    held-out rows' scoring is priced at their count times the measured forward pass."""
+    data, _ = reviews
+    clock = FakeClock()
+    clock.now = 130.0
+    monkeypatch.setattr(auto, "measure_forward_seconds", lambda *args, **kwargs: 0.005)
+    strategy = AutoStrategy(clock=clock)
+    strategy.budget_from(0.0, held_out_rows=1000)
+    result = strategy.fit(backbone=minilm, train=data, valid=None, spec=spec_of(2.0), run_dir=tmp_path)
+    selection = result.selection
+    assert selection["loading_seconds"] == 130.0 and selection["scoring_reserve_seconds"] == 5.0
+    assert selection["chosen"] == "probe" and "probe" not in selection["scores"]
+    assert selection["budget_used_seconds"] >= 130.0
+    assert selection["budget_line"].startswith("Budget: 130 of 120 s used (loading 130 s, embedding the training rows")
+    assert "5 s kept for scoring 1,000 held-out rows" in selection["budget_line"]
+    assert (
+        "Over budget: loading and embedding the training rows took 130 s of the 120 s budget"
+        in (selection["over_budget"])
+    )
+    assert selection["over_budget"] in selection["budget_line"]
+
+
+def test_the_cost_measurement_takes_the_median_of_batches_spread_over_the_data():
+    """One batch slowed by a busy neighbour (or of unusually long rows) does not decide the measurement."""
+    rows = [str(i) for i in range(40)]
+    seen = []
+
+    def step(batch):
+        seen.append(batch)
+        return len(batch) * (1.0 if batch[0] == "10" else 0.1)  # the second timed batch: ten times slower
+
+    assert median_row_seconds(step, rows) == pytest.approx(0.1)
+    assert seen[0] == ["0", "1"] and len(seen) == 5  # a warm-up pass, then four timed batches
+    timed = [int(row) for batch in seen[1:] for row in batch]
+    assert len(set(timed)) == 32 and max(timed) >= 35  # distinct rows from the whole data, not the first ones
 
 
 def test_the_reserve_and_the_fold_limit_follow_what_was_measured():

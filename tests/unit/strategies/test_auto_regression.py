@@ -107,3 +107,31 @@ def test_regression_priors_are_kept_apart_from_classification_entries():
     regression = prior_for("tabular", "tabular:columns", per_class=0, policy=policy, task="regression", bucket="large")
     assert regression.ranking == ["probe", "classic"] and regression.source.endswith("(regression)")
     assert [regression_bucket(n) for n in (32, 33, 96, 256, 257)] == ["tiny", "small", "small", "medium", "large"]
+
+
+def test_regression_folds_spend_from_autos_deadline_and_say_what_was_cut(concrete, tmp_path, monkeypatch):
+    """A number is on the same deadline as classes: folds 20 s each on a fake clock, 70 s budget less a 10 s reserve:
+    the probe runs 2 of 5 folds, the trees none (priced at the probe's 20 s a fold); the probe's final fit is limited
+    to what is left."""
+    import transferkit.strategies.auto_regression as auto_regression
+    from transferkit.strategies.auto_budget import Deadline
+
+    now = [0.0]
+    real = auto_regression.ridge_r2
+
+    def slow(*args):
+        now[0] += 20.0
+        return real(*args)
+
+    monkeypatch.setattr(auto_regression, "ridge_r2", slow)
+    train, backbone, embeddings, target, spec = _fitted(concrete, 100)
+    deadline = Deadline(70.0, clock=lambda: now[0])
+    result = fit_regression(
+        backbone=backbone, train=train, valid=None, spec=spec.with_overrides({"run.budget_minutes": 1}),
+        run_dir=tmp_path, target=target, embeddings=embeddings, deadline=deadline, reserve=10.0,
+    )  # fmt: skip
+    selection = result.selection
+    assert len(selection["scores"]["probe"]["folds"]) == 2 and "classic" not in selection["scores"]
+    assert selection["cut"]["probe"] == "cross-validated on 2 of 5 folds: the budget ran out"
+    assert selection["skipped"]["classic"] == "the budget ran out before its first cross-validation fold"
+    assert selection["chosen"] == "probe" and selection["budget_used_seconds"] == 40.0

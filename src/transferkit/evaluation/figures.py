@@ -34,11 +34,12 @@ def figure_png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def img_tag(png: bytes | None, alt: str) -> str:
-    """An inline <img> of `png` for a self-contained HTML report ("" when there is no figure)."""
+def img_tag(png: bytes | None, alt: str, *, kind: str = "png") -> str:
+    """An inline <img> of `png` (or another `kind` of image) for a self-contained HTML report ("" for None)."""
     if png is None:
         return ""
-    return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+    data = base64.b64encode(png).decode()
+    return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/{kind};base64,{data}">'
 
 
 def training_curves_png(history: list[dict[str, float]]) -> bytes | None:

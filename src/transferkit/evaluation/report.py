@@ -3,10 +3,6 @@
 report.html is one self-contained file: CSS inline, figures embedded as base64 PNG, no scripts and no
 network references, so it opens anywhere (an air-gapped laptop, a CI artifact viewer).
 report.md holds the same tables as plain Markdown.
-
-Example::
-
-    write_report(run_dir, metrics=metrics, config_yaml=spec.to_yaml())
 """
 
 from __future__ import annotations
@@ -98,13 +94,29 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _table(header: list[str], rows: list[list[Any]], *, left: int = 1) -> str:
+def html_table(header: list[str], rows: list[list[Any]], *, left: int = 1) -> str:
+    """An HTML table (escaped; floats to 3 decimals, None as n/a); the first `left` columns align left."""
+
     def cells(values: list[Any], tag: str) -> str:
         opening = [f'<{tag} class="l">' if i < left else f"<{tag}>" for i in range(len(values))]
         return "".join(f"{o}{html.escape(_fmt(v))}</{tag}>" for o, v in zip(opening, values, strict=True))
 
     body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in rows)
     return f"<table><tr>{cells(header, 'th')}</tr>{body}</table>"
+
+
+def html_page(title: str, body: str) -> str:
+    """A self-contained report page around `body`: inline CSS, no scripts, no network references."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
+    )
+
+
+def note_html(text: str, kind: str = "note") -> str:
+    """A paragraph of `text` (escaped) in the page's note, good or bad style; "" for no text."""
+    return f'<p class="{kind}">{html.escape(text)}</p>' if text else ""
 
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
@@ -122,8 +134,7 @@ Section = tuple[str, str, str]  # (title, html, markdown)
 
 def table_section(title: str, header: list[str], rows: list[list[Any]], *, note: str | None = None) -> Section:
     """A section holding one table (and an optional note under it), for the tasks' own sections."""
-    html_note = f'<p class="note">{html.escape(note)}</p>' if note else ""
-    return title, _table(header, rows) + html_note, _md_table(header, rows) + (f"\n\n{note}" if note else "")
+    return title, html_table(header, rows) + note_html(note), _md_table(header, rows) + (f"\n\n{note}" if note else "")
 
 
 # A task's own sections: (those shown before the training curves, those after them). See `classification_sections`.
@@ -168,11 +179,11 @@ def _data_section(metrics: dict[str, Any]) -> Section | None:
         [name, sum(size.values()) if isinstance(size, dict) else size]
         for name, size in (data.get("splits") or {}).items()
     ]
-    extra_html = _table(["split", "size"], split_rows) if split_rows else ""
+    extra_html = html_table(["split", "size"], split_rows) if split_rows else ""
     extra_md = "\n\n" + _md_table(["split", "size"], split_rows) if split_rows else ""
     return (
         "Data",
-        _table(["class", "examples"], rows) + f'<p class="note">{html.escape(note)}</p>' + extra_html,
+        html_table(["class", "examples"], rows) + note_html(note) + extra_html,
         _md_table(["class", "examples"], rows) + f"\n\n{note}" + extra_md,
     )
 
@@ -183,7 +194,7 @@ def _metrics_section(metrics: dict[str, Any]) -> Section | None:
         return None
     header = ["metric", *splits]
     rows = [[label, *(m.get(key) for m in splits.values())] for key, label in METRIC_ROWS]
-    return "Metrics", _table(header, rows), _md_table(header, rows)
+    return "Metrics", html_table(header, rows), _md_table(header, rows)
 
 
 def _training_curves_section(metrics: dict[str, Any], *, draw: bool) -> Section | None:
@@ -214,13 +225,12 @@ def _confusion_section(main_name: str, main: dict[str, Any], *, draw: bool) -> S
     elif draw:
         image = figures.img_tag(figures.confusion_matrix_png(labels, confusion["matrix"]), "confusion matrix")
     else:
-        image = _table(matrix_header, matrix_rows)
+        image = html_table(matrix_header, matrix_rows)
     note = " ".join(notes)
-    html_note = f'<p class="note">{html.escape(note)}</p>' if note else ""
     matrix_md = _md_table(matrix_header, matrix_rows) + "\n\n" if matrix_rows else ""
     return (
         f"Confusion matrix and per-class scores ({main_name})",
-        html_note + image + _table(header, per_class),
+        note_html(note) + image + html_table(header, per_class),
         (note + "\n\n" if note else "") + matrix_md + _md_table(header, per_class),
     )
 
@@ -245,8 +255,8 @@ def _calibration_section(main: dict[str, Any], *, draw: bool) -> Section | None:
     return (
         "Calibration",
         (figures.img_tag(figures.reliability_png(calibration), "reliability diagram") if draw else "")
-        + f'<p class="note">{html.escape(note)}</p>'
-        + _table(header, rows),
+        + note_html(note)
+        + html_table(header, rows),
         note + "\n\n" + _md_table(header, rows),
     )
 
@@ -300,16 +310,14 @@ def _gain_section(metrics: dict[str, Any]) -> Section | None:
     if not rows:
         return None
     header = ["baseline", "what", "baseline accuracy", "transfer gain", "95% interval", "verdict"]
-    if flags:
-        verdict = (
-            f"NEGATIVE TRANSFER: the transfer model is worse than the {', '.join(flags)} baseline(s) "
-            "beyond noise. Prefer the baseline, or try another backbone or strategy."
-        )
-        banner = f'<p class="bad">{html.escape(verdict)}</p>'
-    else:
-        verdict = "No negative transfer: no baseline beats the transfer model beyond noise."
-        banner = f'<p class="good">{html.escape(verdict)}</p>'
-    return "Transfer gain", banner + _table(header, rows, left=2), f"**{verdict}**\n\n" + _md_table(header, rows)
+    verdict = (
+        f"NEGATIVE TRANSFER: the transfer model is worse than the {', '.join(flags)} baseline(s) beyond noise. "
+        "Prefer the baseline, or try another backbone or strategy."
+        if flags
+        else "No negative transfer: no baseline beats the transfer model beyond noise."
+    )
+    banner = note_html(verdict, "bad" if flags else "good")
+    return "Transfer gain", banner + html_table(header, rows, left=2), f"**{verdict}**\n\n" + _md_table(header, rows)
 
 
 def _selection_section(metrics: dict[str, Any]) -> Section | None:
@@ -344,7 +352,7 @@ def _selection_section(metrics: dict[str, Any]) -> Section | None:
         note += f" {selection['budget_line']}"
     return (
         "Model choice",
-        f'<p class="note">{html.escape(note)}</p>' + _table(header, rows),
+        note_html(note) + html_table(header, rows),
         note + "\n\n" + _md_table(header, rows),
     )
 
@@ -354,7 +362,7 @@ def _holdout_section(metrics: dict[str, Any]) -> Section | None:
     holdout = metrics.get("holdout")
     if not holdout:
         return None
-    return "No held-out split", f'<p class="note">{html.escape(holdout["line"])}</p>', holdout["line"]
+    return "No held-out split", note_html(holdout["line"]), holdout["line"]
 
 
 def _learning_curve_section(curve: list[dict[str, Any]] | None, *, draw: bool) -> Section | None:
@@ -364,7 +372,8 @@ def _learning_curve_section(curve: list[dict[str, Any]] | None, *, draw: bool) -
     rows = [[r["method"], r["per_class"], r["accuracy_mean"], r["accuracy_std"], r["repeats"]] for r in curve]
     return (
         "Learning curve",
-        (figures.img_tag(figures.learning_curve_png(curve), "learning curve") if draw else "") + _table(header, rows),
+        (figures.img_tag(figures.learning_curve_png(curve), "learning curve") if draw else "")
+        + html_table(header, rows),
         _md_table(header, rows),
     )
 
@@ -440,13 +449,8 @@ def write_report(
         task_sections=task_sections,
     )
     for name, header, rows in extra_sections or []:
-        sections.insert(-1, (name, _table(header, rows), _md_table(header, rows)))  # before the config
-    body = "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content, _ in sections)
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
-    )
+        sections.insert(-1, (name, html_table(header, rows), _md_table(header, rows)))  # before the config
+    page = html_page(title, "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content, _ in sections))
     markdown = f"# {title}\n\n" + "\n\n".join(f"## {name}\n\n{content}" for name, _, content in sections) + "\n"
     html_path, md_path = run_dir / "report.html", run_dir / "report.md"
     write_atomic(html_path, page)

@@ -3,14 +3,13 @@ each target series' last origin with the forecasts and their intervals (matplotl
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from transferkit.evaluation.figures import figure_png, figures_available, img_tag, new_figure
-from transferkit.evaluation.report import CSS
+from transferkit.evaluation.report import html_page, html_table, note_html
 from transferkit.forecasting.table import ID, VALUE
 from transferkit.run_folder import write_atomic
 
@@ -18,20 +17,13 @@ PLOTTED = ("Naive", "AutoETS")  # drawn beside the run's strategy
 SHOWN_HISTORY = 60  # points of history before the last origin in the plot
 
 
-def _number(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def _table(metrics: dict[str, Any]) -> str:
-    header = (
-        "<tr><th class='l'>model</th><th>MASE</th><th>sMAPE %</th><th>direction accuracy</th><th>beats naive</th></tr>"
-    )
-    rows = []
-    for name, summary in sorted(metrics["models"].items(), key=lambda item: item[1]["mase"]):
-        beats = "-" if name == "Naive" else ("yes" if metrics["beats_naive"][name] else "no")
-        cells = [_number(summary["mase"]), _number(summary["smape"]), _number(summary["direction_accuracy"]), beats]
-        rows.append(f"<tr><td class='l'>{html.escape(name)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells))
-    return f"<table>{header}{''.join(rows)}</table>"
+    beats = {name: "yes" if won else "no" for name, won in metrics["beats_naive"].items()} | {"Naive": "-"}
+    rows = [
+        [name, summary["mase"], summary["smape"], summary["direction_accuracy"], beats[name]]
+        for name, summary in sorted(metrics["models"].items(), key=lambda item: item[1]["mase"])
+    ]
+    return html_table(["model", "MASE", "sMAPE %", "direction accuracy", "beats naive"], rows)
 
 
 def _plot(forecasts: pd.DataFrame, history: pd.DataFrame, *, key: str, strategy: str) -> bytes | None:
@@ -62,10 +54,8 @@ def _plot(forecasts: pd.DataFrame, history: pd.DataFrame, *, key: str, strategy:
 
 def write_report(run_dir: Path, *, metrics: dict[str, Any], forecasts: pd.DataFrame, history: pd.DataFrame) -> Path:
     """Write run_dir/report.html (self-contained: inline CSS, figures as base64 PNG); return its path."""
-    verdict_class = "bad" if metrics["naive_wins"] else "good"
     parts = [
-        f"<h1>Forecast backtest: {html.escape(metrics['strategy'])}</h1>",
-        f"<p class='{verdict_class}'>{html.escape(metrics['verdict'])}</p>",
+        note_html(metrics["verdict"], "bad" if metrics["naive_wins"] else "good"),
         f"<p class='note'>{metrics['backtest']['origins']} rolling origins, horizon {metrics['horizon']}, "
         f"context {metrics['context']}; MASE below 1 beats the random walk's in-sample one-step error.</p>",
         "<h2>Backtest</h2>",
@@ -74,15 +64,13 @@ def write_report(run_dir: Path, *, metrics: dict[str, Any], forecasts: pd.DataFr
     ]
     filled = {key: count for key, count in metrics["filled_timestamps"]["target"].items() if count}
     if filled:
-        parts.append(f"<p class='note'>Missing timestamps filled (last value carried): {html.escape(str(filled))}</p>")
+        parts.append(note_html(f"Missing timestamps filled (last value carried): {filled}"))
     for key in metrics["target_series"]:
         png = _plot(forecasts, history, key=key, strategy=metrics["strategy"])
         if png is None:
             parts.append("<p class='note'>Install matplotlib (pip install 'transferkit[report]') for figures.</p>")
             break
         parts.append(img_tag(png, f"{key} forecasts"))
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>Forecast report</title><style>{CSS}</style>"
-    page += f"</head><body>{''.join(parts)}</body></html>"
     path = run_dir / "report.html"
-    write_atomic(path, page)
+    write_atomic(path, html_page(f"Forecast backtest: {metrics['strategy']}", "".join(parts)))
     return path

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from transferkit.evaluation.figures import figure_png, figures_available, img_tag, new_figure
+from transferkit.evaluation.report import html_page, html_table, note_html
 from transferkit.run_folder import write_atomic
 
 ARM_COLOURS = {"source": "#7f7f7f", "transfer": "#1f77b4", "scratch": "#d62728"}
@@ -65,24 +65,18 @@ def write_report(run_dir: Path, *, metrics: dict[str, Any], curves: dict[str, An
     for arm in curves.values():
         arm["bands"] = seed_bands(arm["seeds"])
     title = f"{metrics['source_env']} -> {metrics['target_env']} ({metrics['strategy']})"
-    rows = []
     summary = metrics.get("summary") or {}
-    for key in METRIC_ROWS:
-        if key in summary:
-            cell = summary[key]
-            interval = f"[{_number(cell['low'])}, {_number(cell['high'])}]" if cell["low"] is not None else ""
-            rows.append(f"<tr><td>{key}</td><td>{_number(cell['mean'])}</td><td>{interval}</td></tr>")
-    flag = ""
-    if summary.get("negative_transfer"):
-        flag = "<p style='color:#b00'><b>NEGATIVE TRANSFER</b>: transfer gathered less reward than scratch.</p>"
-    figure = img_tag(_plot(curves, title), "learning curves")
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
-        f"<h1>{html.escape(title)}</h1>{flag}{figure}"
-        "<table border='1' cellpadding='4'><tr><th>metric</th><th>mean</th><th>95% interval</th></tr>"
-        f"{''.join(rows)}</table><p>Threshold: {_number(metrics.get('threshold'))}; "
-        f"{summary.get('seeds', 0)} seeds; {metrics['steps']} target steps.</p></body></html>"
+    cells = {key: summary[key] for key in METRIC_ROWS if key in summary}
+    interval = lambda c: "" if c["low"] is None else f"[{_number(c['low'])}, {_number(c['high'])}]"  # noqa: E731
+    rows = [[key, _number(cell["mean"]), interval(cell)] for key, cell in cells.items()]
+    negative = "NEGATIVE TRANSFER: transfer gathered less reward than scratch."
+    body = (
+        note_html(negative if summary.get("negative_transfer") else "", "bad")
+        + img_tag(_plot(curves, title), "learning curves")
+        + html_table(["metric", "mean", "95% interval"], rows)
+        + f"<p>Threshold: {_number(metrics.get('threshold'))}; "
+        f"{summary.get('seeds', 0)} seeds; {metrics['steps']} target steps.</p>"
     )
     path = run_dir / "report.html"
-    write_atomic(path, page)
+    write_atomic(path, html_page(title, body))
     return path

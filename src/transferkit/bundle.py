@@ -281,7 +281,7 @@ def _write_bundle(
     if (folder / CARD).is_file():
         shutil.copyfile(folder / CARD, staging / CARD)
     expected = loaded.predict_proba(inputs)
-    _write_manifest(staging, manifest)
+    write_manifest(staging, manifest)
     got = load_bundle(staging, precision="fp32").predict_proba(inputs)
     difference = float(np.abs(got - expected).max())
     if difference > tolerance:
@@ -294,10 +294,10 @@ def _write_bundle(
         manifest["quantised"] = quantise(staging)
         manifest["graphs"]["int8"] = INT8_GRAPH
         manifest["default_graph"] = "int8"
-        _write_manifest(staging, manifest)
+        write_manifest(staging, manifest)
         int8 = load_bundle(staging, precision="int8").predict_proba(inputs)
         manifest["quantised"] |= {"vs_fp32": compare_graphs(got, int8, task)}
-    _write_manifest(staging, manifest)
+    write_manifest(staging, manifest)
     return BundleResult(staging, difference, tolerance, len(inputs), manifest.get("quantised"))
 
 
@@ -306,7 +306,8 @@ def _graph_inputs(path: Path) -> list[str]:
     return [i.name for i in onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()]
 
 
-def _write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
+def write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
+    """bundle.json in `staging`, listing the SHA-256 of every other file there."""
     files = sorted(p.name for p in staging.iterdir() if p.is_file() and p.name != BUNDLE_MANIFEST)
     manifest["files"] = {name: file_sha256(staging / name) for name in files}
     write_json(staging / BUNDLE_MANIFEST, manifest)

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from transferkit.runtime.manifest import file_sha256 as sha256_file
+
 Batch = torch.Tensor | dict[str, torch.Tensor]
 IMAGE_DECODING = "exif upright, rgb, transparency over white, deep greyscale stretched"  # data.images.open_rgb
 
@@ -80,15 +82,6 @@ class Backbone(nn.Module, ABC):
         if self.input_decoding:
             identity["decode"] = self.input_decoding
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def state_checksum(module: nn.Module) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from transferkit.bundle import write_manifest
 from transferkit.detection.export import (
     BOX_TOLERANCE,
     SCORE_TOLERANCE,
@@ -28,8 +29,8 @@ from transferkit.detection.export import (
 from transferkit.detection.model_io import load_detection_model
 from transferkit.detection.predict import image_inputs
 from transferkit.errors import ConfigError
-from transferkit.run_folder import swap_into_place, write_json
-from transferkit.runtime import BUNDLE_FORMAT, BUNDLE_MANIFEST, file_sha256, load_bundle
+from transferkit.run_folder import swap_into_place
+from transferkit.runtime import BUNDLE_FORMAT, BUNDLE_MANIFEST, load_bundle
 from transferkit.version import __version__
 
 GRAPH = "model.onnx"
@@ -64,12 +65,6 @@ def detection_manifest(model_dir: Path, loaded: Any) -> dict[str, Any]:
         "graphs": {"fp32": GRAPH},
         "default_graph": "fp32",
     }
-
-
-def write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
-    files = sorted(p.name for p in staging.iterdir() if p.is_file() and p.name != BUNDLE_MANIFEST)
-    manifest["files"] = {name: file_sha256(staging / name) for name in files}
-    write_json(staging / BUNDLE_MANIFEST, manifest)
 
 
 def runtime_parity(staging: Path, loaded: Any, images: list[Path]) -> tuple[float, int]:

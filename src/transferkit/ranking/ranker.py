@@ -4,11 +4,6 @@ Each candidate embeds the labelled (non-test) data once, through the on-disk fea
 scores in `transferkit.ranking.scores` then run on those embeddings in seconds, instead of
 fine-tuning every candidate. Cost is measured alongside: parameters, embedding time, single-input
 latency and peak memory, so a `Budget` can rule candidates out.
-
-Example::
-
-    ranking = rank("reviews.csv", text_column="review", label_column="score")
-    ranking.recommended, ranking.to_frame()[["spec", "logme", "linear"]]
 """
 
 from __future__ import annotations
@@ -23,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.special
 import torch
 from torch import nn
 
@@ -124,15 +120,13 @@ def source_logits(backbone: Backbone, inputs: list[str], features: np.ndarray, s
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of source-head logits, shifted for stability.
+    """Row-wise softmax of source-head logits (scipy's, shifted for stability).
 
     Example:
         >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]])).round(3).tolist()
         [[0.5, 0.5], [1.0, 0.0]]
     """
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return scipy.special.softmax(logits, axis=1)
 
 
 @dataclass

@@ -33,7 +33,14 @@ def _weights(value: str | None) -> list[float] | None:
         raise ConfigError(f"The 'weight' option must be a number or comma-separated numbers. Got '{value}'.") from None
 
 
+def _options(command: typer.Context, **parsed: object) -> dict:
+    """The command's flags as the API's keyword options (each flag has the name of its keyword); `parsed`
+    replaces the flags that are text on the command line."""
+    return {**command.params, "numeric_columns": _columns(command.params["numeric_columns"]), **parsed}
+
+
 def shift(
+    command: typer.Context,
     source: str = typer.Argument(..., help="Source data: image class folders, CSV / JSONL, or a table."),
     target: str = typer.Argument(..., help="Target data of the same kind (labels optional)."),
     backbone: str = typer.Option(None, help="Backbone spec [the modality's default]."),
@@ -45,17 +52,7 @@ def shift(
     output: Path = typer.Option(None, help="Write the report as JSON here."),
 ) -> None:
     """Measure how far the target data is from the source, and say what that predicts."""
-    report = api.shift(
-        source,
-        target,
-        backbone=backbone,
-        text_column=text_column,
-        label_column=label_column,
-        numeric_columns=_columns(numeric_columns),
-        limit=limit,
-        seed=seed,
-        output=output,
-    )
+    report = api.shift(**_options(command))
     table = Table(title=f"shift {source} -> {target}")
     for column in ("examples", "domain-classifier acc.", "proxy A-distance", "MMD^2", "p-value", "shift"):
         table.add_column(column, justify="right")
@@ -72,6 +69,7 @@ def shift(
 
 
 def adapt(
+    command: typer.Context,
     source: str = typer.Option(..., help="Labelled source data."),
     target: str = typer.Option(
         ..., help="Target data: unlabelled (flat image folder, CSV without labels) or labelled (labels only evaluate)."
@@ -96,25 +94,7 @@ def adapt(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder of the same name."),
 ) -> None:
     """Adapt a classifier from labelled source data to the target; picks a candidate without target labels."""
-    result = api.adapt(
-        source=source,
-        target=target,
-        target_labels=target_labels,
-        method=method,
-        weight=_weights(weight),
-        backbone=backbone,
-        validator=validator,
-        epochs=epochs,
-        lr=lr,
-        text_column=text_column,
-        label_column=label_column,
-        numeric_columns=_columns(numeric_columns),
-        limit=limit,
-        name=name,
-        output_dir=output_dir,
-        seed=seed,
-        overwrite=overwrite,
-    )
+    result = api.adapt(**_options(command, weight=_weights(weight)))
     table = Table(title=f"adapt {source} -> {target}")
     for column in ("method", "weight", f"estimated risk ({validator})", "source valid acc.", "target acc."):
         table.add_column(column, justify="left" if column == "method" else "right")

@@ -37,8 +37,8 @@ def _table(metrics: dict[str, Any]) -> Table:
     return table
 
 
-# Long: one typer option per forecast() keyword, each with its help text.
 def forecast(
+    command: typer.Context,
     data: Path = typer.Argument(..., help="Target series: a long table (CSV / Parquet), or a wide one with --wide."),
     source: Path = typer.Option(None, help="Source series to pretrain on (same layout as DATA)."),
     wide: bool = typer.Option(False, "--wide", help="One column per series (and an optional --time-column)."),
@@ -75,35 +75,17 @@ def forecast(
     AutoARIMA."""
     from transferkit.forecasting.workflow import forecast as run_forecast
 
-    result = run_forecast(
-        data,
-        source=source,
-        wide=wide,
-        id_column=id_column,
-        time_column=time_column,
-        value_column=value_column,
-        covariates=tuple(covariate or ()),
-        future_covariates=tuple(future_covariate or ()),
-        model=model,
-        series=_names(series),
-        source_series=_names(source_series),
-        freq=_freq(freq),
-        horizon=horizon,
-        context=context,
-        strategy=strategy,
-        history=history,
-        origins=origins,
-        step=step,
-        season=season,
-        steps=steps,
-        finetune_steps=finetune_steps,
-        compare_target_only=not no_target_only,
-        level=level,
-        seed=seed,
-        name=name,
-        output_dir=output_dir,
-        overwrite=overwrite,
-    )
+    # Each flag has the name of forecast()'s keyword, but for those parsed or renamed here.
+    options = {key: value for key, value in command.params.items() if key not in ("covariate", "future_covariate")}
+    options |= {
+        "covariates": tuple(covariate or ()),
+        "future_covariates": tuple(future_covariate or ()),
+        "series": _names(series),
+        "source_series": _names(source_series),
+        "freq": _freq(freq),
+        "compare_target_only": not options.pop("no_target_only"),
+    }
+    result = run_forecast(**options)
     metrics = result.metrics
     filled = {key: count for key, count in metrics["filled_timestamps"]["target"].items() if count}
     if filled:

@@ -90,24 +90,16 @@ def _curriculum(stages: list[str] | None, threshold: float | None, window: int |
     return {"stages": parsed, "threshold": threshold, **({"window": window} if window else {})}
 
 
-def _env_options(
-    env: str | None,
-    param: list[str] | None,
-    randomize: list[str] | None,
-    obs_noise: float | None,
-    action_delay: int | None,
-    actuator_strength: float | None,
-    max_episode_steps: int | None,
-) -> dict[str, Any]:
-    return {
-        "env": env,
-        "params": parse_params(param),
-        "randomize": parse_ranges(randomize),
-        "obs_noise": obs_noise,
-        "action_delay": action_delay,
-        "actuator_strength": actuator_strength,
-        "max_episode_steps": max_episode_steps,
-    }
+# The flags read here into an option of another name or shape; every other flag has the name of its option.
+PARSED_FLAGS = ("param", "algo_kwarg", "stage", "curriculum_threshold", "curriculum_window", "config", "resume")
+
+
+def _options(command: typer.Context, **parsed: Any) -> dict[str, Any]:
+    """The command's flags as `pretrain` / `transfer` options; `parsed` adds those read from text here."""
+    given = command.params
+    options = {key: value for key, value in given.items() if key not in PARSED_FLAGS}
+    options |= {"params": parse_params(given["param"]), "randomize": parse_ranges(given["randomize"])}
+    return options | {"algo_kwargs": parse_kwargs(given["algo_kwarg"]), **parsed}
 
 
 _ENV_HELP = "gymnasium id, e.g. CartPole-v1, HalfCheetah-v5, MiniGrid-DoorKey-5x5-v0, highway-fast-v0."
@@ -131,6 +123,7 @@ _OVERWRITE = typer.Option(None, "--overwrite", help="Replace an existing run fol
 
 @app.command(epilog="Example: transferkit rl pretrain --env CartPole-v1 --algo ppo --steps 20000 --name cartpole")
 def pretrain(
+    command: typer.Context,
     env: str = typer.Option(None, help=_ENV_HELP),
     algo: str = typer.Option(None, help="ppo, sac or dqn [ppo]."),
     steps: int = typer.Option(None, help="Environment steps [20000]."),
@@ -158,21 +151,8 @@ def pretrain(
     """Train a policy on a source environment; writes runs/NAME with policy/ (safetensors + JSON)."""
     from transferkit.rl.train import pretrain as run_pretrain
 
-    options = _env_options(env, param, randomize, obs_noise, action_delay, actuator_strength, max_episode_steps)
-    options |= {
-        "algo": algo,
-        "steps": steps,
-        "net_arch": parse_ints(net_arch, "--net-arch"),
-        "algo_kwargs": parse_kwargs(algo_kwarg),
-        "eval_every": eval_every,
-        "eval_episodes": eval_episodes,
-        "curriculum": _curriculum(stage, curriculum_threshold, curriculum_window),
-        "checkpoint_every": checkpoint_every,
-        "name": name,
-        "output_dir": output_dir,
-        "seed": seed,
-        "overwrite": overwrite,
-    }
+    curriculum = _curriculum(stage, curriculum_threshold, curriculum_window)
+    options = _options(command, net_arch=parse_ints(net_arch, "--net-arch"), curriculum=curriculum)
     result = run_pretrain(config=config, resume=resume, **options)
     if resume:
         step = result.metrics.get("resumed_from_step") or 0
@@ -208,6 +188,7 @@ def _summary_table(metrics: dict[str, Any]) -> Table:
     "--strategy finetune --steps 10000"
 )
 def transfer(
+    command: typer.Context,
     source: str = typer.Option(None, "--from", help="Policy folder or pretrain run folder."),
     env: str = typer.Option(None, help="Target " + _ENV_HELP),
     strategy: str = typer.Option(None, help="zero-shot, finetune, freeze-features or reinit-head [finetune]."),
@@ -234,22 +215,7 @@ def transfer(
     """Continue a source policy on a target environment and measure transfer against learning from scratch."""
     from transferkit.rl.train import transfer as run_transfer
 
-    options = _env_options(env, param, randomize, obs_noise, action_delay, actuator_strength, max_episode_steps)
-    options |= {
-        "source": source,
-        "strategy": strategy,
-        "steps": steps,
-        "seeds": parse_ints(seeds, "--seeds"),
-        "threshold": threshold,
-        "baseline": baseline,
-        "algo_kwargs": parse_kwargs(algo_kwarg),
-        "eval_every": eval_every,
-        "eval_episodes": eval_episodes,
-        "checkpoint_every": checkpoint_every,
-        "name": name,
-        "output_dir": output_dir,
-        "overwrite": overwrite,
-    }
+    options = _options(command, seeds=parse_ints(seeds, "--seeds"))
     result = run_transfer(config=config, resume=resume, **options)
     if result.metrics["summary"]:
         out.print(_summary_table(result.metrics))

@@ -45,7 +45,7 @@ def busy_loop() -> None:  # an artificial load: one process spinning on a core
         pass
 
 
-def digits_folders(root: Path, seed: int) -> tuple[str, str]:
+def digits_folders(root: Path, seed: int, per_class: int = DIGITS_PER_CLASS) -> tuple[str, str]:
     from PIL import Image
     from sklearn.datasets import load_digits
 
@@ -53,7 +53,7 @@ def digits_folders(root: Path, seed: int) -> tuple[str, str]:
     rng = np.random.default_rng(seed)
     for digit in range(10):
         rows = rng.permutation(np.flatnonzero(data.target == digit))
-        parts = (("test", rows[:DIGITS_TEST_PER_CLASS]), ("train", rows[DIGITS_TEST_PER_CLASS:][:DIGITS_PER_CLASS]))
+        parts = (("test", rows[:DIGITS_TEST_PER_CLASS]), ("train", rows[DIGITS_TEST_PER_CLASS:][:per_class]))
         for part, picked in parts:
             folder = root / part / f"digit{digit}"
             folder.mkdir(parents=True, exist_ok=True)

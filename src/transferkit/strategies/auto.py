@@ -226,6 +226,7 @@ class AutoStrategy(Strategy):
         self.clock = clock  # the deadline's clock (a test passes a fake one)
         self.run_started: float | None = None  # see budget_from
         self.held_out_rows = 0
+        self.valid_rows = 0  # the final fit's validation rows (fit sets them)
 
     def _fine_tune_scorer(
         self,
@@ -526,10 +527,12 @@ class AutoStrategy(Strategy):
         """`name`'s final fit on every training row: its epochs and its estimated seconds at 1, 2, ... of them."""
         full = self._epochs(name, named_spec(spec, name), len(train))
         reembed = isinstance(get_strategy(name), ContrastiveStrategy)
+        validating = self.valid_rows * row * EVAL_STEP_FRACTION  # the validation rows, scored after every epoch
         seconds = [
             estimate_fine_tune_seconds(
                 row_seconds=row, fold_sizes=[], train_size=len(train), epochs_for=lambda _rows, k=k: k, reembed=reembed
             )
+            + k * validating
             for k in range(1, full + 1)
         ]
         return {"epochs": full, "estimate_seconds": [round(value, 1) for value in seconds]}
@@ -550,6 +553,7 @@ class AutoStrategy(Strategy):
         target: TrainingTarget | None = None,
     ) -> StrategyResult:
         target = self.target_for(target, spec, train)
+        self.valid_rows = len(valid) if valid is not None else 0
         deadline = Deadline(budget_seconds(spec), clock=self.clock, started=self.run_started)
         loading = deadline.spent()  # loading the data and the backbone, when `fit` handed its start over
         embedding_started = self.clock()

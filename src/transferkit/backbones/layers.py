@@ -1,4 +1,5 @@
-"""Layer groups for transformer stacks: embeddings, each block, then what follows, from input to output."""
+"""Layer groups from input to output: a CNN's children (long Sequentials block by block), or a transformer stack's
+embeddings, each block, then what follows."""
 
 from __future__ import annotations
 
@@ -54,4 +55,18 @@ def transformer_layer_groups(model: nn.Module, *, exclude: tuple[str, ...] = ())
     groups.extend(blocks)
     if after:
         groups.append(nn.ModuleList(after))
+    return groups
+
+
+def child_groups(model: nn.Module) -> list[nn.Module]:
+    """`model`'s children that hold parameters, in order; a long Sequential (MobileNet / EfficientNet `features`)
+    counts block by block."""
+    groups: list[nn.Module] = []
+    for child in model.children():
+        if not any(True for _ in child.parameters()):
+            continue
+        if isinstance(child, nn.Sequential) and len(child) > 3:
+            groups.extend(block for block in child if any(True for _ in block.parameters()))
+        else:
+            groups.append(child)
     return groups

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from transferkit.backbones.base import IMAGE_DECODING, Backbone, WeightsCfg, load_image_batch, state_checksum
+from transferkit.backbones.layers import child_groups
 from transferkit.backbones.specs import parse_spec
 from transferkit.backbones.weights_io import (
     download_timeout,
@@ -122,15 +123,7 @@ class TorchvisionImageBackbone(Backbone):
 
     def layer_groups(self) -> list[nn.Module]:
         """Top-level children in order; a long Sequential (MobileNet / EfficientNet `features`) is split per block."""
-        groups: list[nn.Module] = []
-        for child in self.model.children():
-            if not any(True for _ in child.parameters()):
-                continue
-            if isinstance(child, nn.Sequential) and len(child) > 3:
-                groups.extend(block for block in child if any(True for _ in block.parameters()))
-            else:
-                groups.append(child)
-        return groups
+        return child_groups(self.model)
 
 
 def build_torchvision(

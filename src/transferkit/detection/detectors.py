@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from transferkit.backbones.layers import child_groups
 from transferkit.errors import ConfigError
 
 DETECTORS = ("fasterrcnn", "retinanet", "fcos", "ssdlite")
@@ -280,16 +281,7 @@ def backbone_groups(model: nn.Module) -> list[nn.Module]:
     """The backbone's blocks from input to output, for freezing and unfreezing the upper groups (a long
     Sequential, timm's `blocks` or torchvision's `features`, counts block by block)."""
     body = model.backbone.body
-    inner = body.body if isinstance(body, TimmPyramidBody) else body.features
-    groups: list[nn.Module] = []
-    for child in inner.children():
-        if not any(True for _ in child.parameters()):
-            continue
-        if isinstance(child, nn.Sequential) and len(child) > 3:
-            groups.extend(block for block in child if any(True for _ in block.parameters()))
-        else:
-            groups.append(child)
-    return groups
+    return child_groups(body.body if isinstance(body, TimmPyramidBody) else body.features)
 
 
 def set_thresholds(model: nn.Module, *, score: float | None = None, nms_iou: float | None = None) -> None:

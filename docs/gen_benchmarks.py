@@ -817,7 +817,7 @@ def default_policy() -> str:
 def demo_default() -> str:
     """Issue 21: `transferkit demo` with the default fit."""
     data = load("demo_default")
-    header = ["seed", "test accuracy", "majority rate", "chosen", "decided by", "seconds", "load at start"]
+    header = ["seed", "test accuracy", "majority rate", "chosen", "decided by", "scaled", "seconds", "load at start"]
     rows = [
         [
             r["seed"],
@@ -825,10 +825,22 @@ def demo_default() -> str:
             f3(r["majority_rate"]),
             r["chosen"],
             r["decided_by"],
+            "; ".join(f"{k}: {v['epochs']} of {v['of']} epochs" for k, v in (r.get("scaled") or {}).items()) or "-",
             r["seconds"],
             r["loadavg_1min_at_start"],
         ]
         for r in data["results"]
+    ]
+    return table(header, rows)
+
+
+def demo_falloff() -> str:
+    """Issue 21: two-stage's test accuracy when its epochs are cut (what auto's scaled final fit may train)."""
+    runs = load("demo_default").get("falloff", {}).get("runs", [])
+    header = ["data", "seed", "training rows", "stage 1 only", "1 epoch", "2 epochs", "3 epochs", "4 epochs", "load"]
+    rows = [
+        [r["data"], r["seed"], r["train_rows"], *map(f3, r["test_accuracy_after_epoch"]), r["loadavg_1min_at_start"]]
+        for r in runs
     ]
     return table(header, rows)
 
@@ -1646,23 +1658,29 @@ def budget_honour() -> str:
     if note := _missing("budget_honour"):
         return note
     data = load("budget_honour")
-    header = ["code", "data", "wall s", "embedding s (not counted)", "held-out scoring s (not counted)"]
-    header += ["auto's own s", "(wall - embedding) / budget", "auto / budget", "core share", "chosen"]
-    header += ["cut at the deadline", "test accuracy", "load (1 min)"]
+    header = ["code", "data", "wall s", "embedding s", "held-out scoring s (reserved)", "budget used s"]
+    header += ["ratio", "core share", "chosen", "scaled or cut at the deadline", "test accuracy", "load (1 min)"]
     rows = []
     for label, runs in data["runs"].items():
         for r in runs:
             if r.get("wall_seconds") is None:
-                rows.append([label, r["data"], *["-"] * 8, r.get("note", ""), "-", "-"])
+                rows.append([label, r["data"], *["-"] * 7, r.get("note", ""), "-", "-"])
                 continue
             used = r.get("budget_used_seconds") or (r.get("selection_seconds") or 0) + (r.get("final_fit_seconds") or 0)
-            cut = "; ".join(f"{k}: {v}" for k, v in (r.get("cut") or {}).items()) or "-"
-            scoring = r.get("evaluate_seconds")
-            rows.append([label, r["data"], f"{r['wall_seconds']:.0f}", f"{r['fixed_embedding_seconds']:.1f}"])
-            rows[-1] += ["-" if scoring is None else f"{scoring:.0f}", f"{used:.0f}", f"{r['ratio']:.2f}x"]
-            rows[-1] += [f"{used / r['budget_seconds']:.2f}x", f2(r.get("cpu_share_of_one_core")) or "-", r["chosen"]]
-            rows[-1] += [cut, f3(r.get("test_accuracy")), (r.get("load_at_start") or ["-"])[0]]
+            notes = {f"scaled {k}": f"{v['epochs']} of {v['of']} epochs" for k, v in (r.get("scaled") or {}).items()}
+            cut = "; ".join(f"{k}: {v}" for k, v in (notes | (r.get("cut") or {})).items()) or "-"
+            if r.get("over_budget"):
+                cut = f"{r['over_budget']} {cut}"
+            scoring, reserved = r.get("evaluate_seconds"), r.get("scoring_reserve_seconds")
+            scoring = "-" if scoring is None else f"{scoring:.0f}" + ("" if reserved is None else f" ({reserved:.0f})")
+            embedding = r.get("embedding_seconds", r.get("fixed_embedding_seconds"))
+            # the runs before the whole-fit budget: (wall - embedding) / budget, marked
+            ratio = f"{r['ratio']:.2f}x" + ("" if "loading_seconds" in r else " (less embedding)")
+            rows.append([label, r["data"], f"{r['wall_seconds']:.0f}", f"{embedding:.1f}", scoring, f"{used:.0f}"])
+            rows[-1] += [ratio, f2(r.get("cpu_share_of_one_core")) or "-", r["chosen"], cut]
+            rows[-1] += [f3(r.get("test_accuracy")), (r.get("load_at_start") or ["-"])[0]]
     return table(header, rows)
 
 
 TABLES["budget_honour"] = budget_honour
+TABLES["demo_falloff"] = demo_falloff

@@ -348,6 +348,14 @@ def _key_folders(root: Path) -> set[Path]:
     return {f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and KEY_FOLDER.fullmatch(f.name)}
 
 
+def cached_count(backbone: Backbone, inputs: list[str], *, cache_dir: str | Path | None = None, runtime: str) -> int:
+    """How many of `inputs` have an embedding cached for `runtime` (only the cache's index is read): strategy auto
+    prices the held-out rows' scoring with it."""
+    key = runtime_cache_key(backbone, resolve_runtime(backbone, embed_runtime(runtime)))
+    entries = FeatureCache(cache_dir or default_cache_dir(), key)._entries()
+    return sum(input_hash(backbone.modality, item) in entries for item in inputs)
+
+
 def extract_features(
     backbone: Backbone,
     inputs: list[str],

@@ -41,7 +41,7 @@ import torch
 from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
-from transferkit.embedding_cache import extract_features
+from transferkit.embedding_cache import cached_count, extract_features
 from transferkit.engine.targets import RegressionTarget
 from transferkit.errors import ConfigError
 from transferkit.models.boosting import fit_boosting, trees_modality
@@ -225,7 +225,8 @@ class AutoStrategy(Strategy):
     def __init__(self, *, clock: Callable[[], float] = time.perf_counter) -> None:
         self.clock = clock  # the deadline's clock (a test passes a fake one)
         self.run_started: float | None = None  # see budget_from
-        self.held_out_rows = 0
+        self.held_out: list[str] = []
+        self.fine_tune_scoring = 0.0  # seconds a fine-tuned model's scoring of the cached held-out rows adds
         self.valid_rows = 0  # the final fit's validation rows (fit sets them)
 
     def _fine_tune_scorer(
@@ -303,7 +304,7 @@ class AutoStrategy(Strategy):
                 estimates[name] = round(estimate, 1)
                 schedules[name] = self._schedule(name, backbone, train, spec, row)
                 finals[name] = schedules[name]["estimate_seconds"][-1]
-                left = deadline.left() - reserve
+                left = deadline.left() - reserve - self.fine_tune_scoring  # its model scores every held-out row
                 if estimate <= left and tiny:
                     eligible.append(name)
                     continue
@@ -316,8 +317,9 @@ class AutoStrategy(Strategy):
             if reason is not None:
                 skipped[name] = reason
                 continue
+            keep = finals[name] + reserve + self.fine_tune_scoring
             scores |= self._score_fine_tune(
-                name, backbone, train, spec, run_dir, folds=folds, deadline=deadline, keep=finals[name] + reserve
+                name, backbone, train, spec, run_dir, folds=folds, deadline=deadline, keep=keep
             )
             eligible.append(name)
         ordered = {name: scores[name] for name in ORDER if name in scores}
@@ -387,8 +389,14 @@ class AutoStrategy(Strategy):
                 skipped[name] = deadline.cut[name] = "the budget ran out before its first cross-validation fold"
             elif ran < len(first):
                 deadline.cut[name] = f"cross-validated on {ran} of {len(first)} folds: the budget ran out"
-        for repeat in range(1, CHEAP_REPEATS):
-            if deadline.spent() > CHEAP_BUDGET_SHARE * deadline.seconds:
+        # Tiny data: no fold fine-tunes run there, so the cheap folds repeat more (issue 21: tiny_override.py)
+        from transferkit.strategies.choice import TINY_BUDGET_SHARE, TINY_REPEATS
+        from transferkit.strategies.policy import size_bucket
+
+        tiny = size_bucket(min(train.class_counts.values())) == TINY
+        repeats, share = (TINY_REPEATS, TINY_BUDGET_SHARE) if tiny else (CHEAP_REPEATS, CHEAP_BUDGET_SHARE)
+        for repeat in range(1, repeats):
+            if deadline.spent() > share * deadline.seconds:
                 break
             more = score_candidates(
                 {name: scorers[name] for name in scores}, folds_of(train, seed=spec.run.seed + repeat), stop=stop
@@ -537,10 +545,10 @@ class AutoStrategy(Strategy):
         ]
         return {"epochs": full, "estimate_seconds": [round(value, 1) for value in seconds]}
 
-    def budget_from(self, started: float, *, held_out_rows: int = 0) -> None:
+    def budget_from(self, started: float, *, held_out: list[str] | None = None) -> None:
         """Count the budget from `started` (the `fit` call's start, on this strategy's clock: loading the data and
-        the backbone count too) and keep back what scoring `held_out_rows` rows after the fit will cost."""
-        self.run_started, self.held_out_rows = started, held_out_rows
+        the backbone count too) and keep back what scoring the `held_out` inputs after the fit will cost."""
+        self.run_started, self.held_out = started, list(held_out or [])
 
     def fit(
         self,
@@ -567,10 +575,8 @@ class AutoStrategy(Strategy):
         record: dict[str, Any] = {
             "loading_seconds": round(loading, 2) if self.run_started is not None else None,
             "embedding_seconds": round(self.clock() - embedding_started, 2),
-            "held_out_rows": self.held_out_rows,
         }
-        held_out = measure_forward_seconds(backbone, train.inputs) if self.held_out_rows else 0.0
-        record["scoring_reserve_seconds"] = scoring_reserve(self.held_out_rows, held_out)
+        record |= self._scoring_reserve(backbone, train, spec)
         record["reserve_seconds"] = save_reserve(measure_save_seconds(backbone, run_dir))
         reserve = record["reserve_seconds"] + record["scoring_reserve_seconds"]  # kept back from the final fit
         if deadline.left() <= reserve:
@@ -587,6 +593,26 @@ class AutoStrategy(Strategy):
         selection["budget_line"] = budget_line(selection)
         result.chosen, result.selection = selection["chosen"], selection
         return result
+
+    def _scoring_reserve(self, backbone: Backbone, train: LabeledData, spec: RunSpec) -> dict[str, Any]:
+        """What scoring the held-out rows after the fit will cost, from one measured fp32 forward pass per row: a
+        frozen model embeds the rows the cache lacks (`scoring_reserve_seconds`, kept back from every stage); a
+        fine-tuned one runs every row through its new weights (the rest, `fine_tune_scoring`, its final fit keeps
+        back too)."""
+        rows = len(self.held_out)
+        if not rows:
+            return {"held_out_rows": 0, "scoring_reserve_seconds": 0.0}
+        cached = cached_count(backbone, self.held_out, cache_dir=spec.backbone.cache_dir, runtime="torch")
+        if cached == rows and not backbone.trainable:
+            return {"held_out_rows": rows, "held_out_cached": cached, "scoring_reserve_seconds": 0.0}
+        forward = measure_forward_seconds(backbone, train.inputs)
+        self.fine_tune_scoring = scoring_reserve(cached, forward) if backbone.trainable else 0.0
+        return {
+            "held_out_rows": rows,
+            "held_out_cached": cached,
+            "scoring_reserve_seconds": scoring_reserve(rows - cached, forward),
+            "fine_tune_scoring_seconds": self.fine_tune_scoring,
+        }
 
     def _fit_classes(
         self, *, valid: LabeledData | None, target: TrainingTarget, deadline: Deadline, reserve: float, **data: Any
@@ -623,7 +649,9 @@ class AutoStrategy(Strategy):
         reserve: float,
     ) -> StrategyResult:
         """The chosen candidate fitted on every training row in what is left of the budget (less `reserve`)."""
-        chosen, epochs = self._affordable_choice(selection, deadline=deadline, reserve=reserve, searched=bool(params))
+        chosen, epochs = self._affordable_choice(
+            selection, deadline=deadline, reserve=reserve + self.fine_tune_scoring, searched=bool(params)
+        )
         class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
             inner = named_spec(spec, chosen).with_overrides(searched_options(chosen, params, embeddings, train))
@@ -635,8 +663,9 @@ class AutoStrategy(Strategy):
                 and self._probe_cv_too_slow(selection, deadline=deadline, reserve=reserve)
             ):
                 inner = inner.with_overrides(searched_options("probe", {"c_factor": 1.0}, embeddings, train))
-            # Lightning stops the fit (a fine-tune, or the probe's L-BFGS head) at what is left less the reserve
-            inner = final_fit_limit(inner, spent_seconds=deadline.spent(), reserve=reserve)
+            # Lightning stops the fit (a fine-tune, or the probe's L-BFGS head) at what is left less the reserves
+            keep = reserve + (self.fine_tune_scoring if chosen in FINE_TUNED else 0.0)
+            inner = final_fit_limit(inner, spent_seconds=deadline.spent(), reserve=keep)
             return get_strategy(chosen).fit(
                 backbone=backbone, train=train, valid=valid, spec=inner, run_dir=run_dir, target=target
             )

@@ -255,7 +255,9 @@ def budgeted(strategy: Strategy, *, started: float, splits: Splits) -> Strategy:
     """The strategy; strategy auto's budget (--budget-minutes) counts from `started`, the start of the whole fit, and
     keeps back what scoring the validation and test rows after the fit will cost."""
     if isinstance(strategy, AutoStrategy):
-        strategy.budget_from(started, held_out_rows=sum(len(part) for part in (splits.valid, splits.test) if part))
+        strategy.budget_from(
+            started, held_out=[row for part in (splits.valid, splits.test) if part for row in part.inputs]
+        )
     return strategy
 
 

@@ -84,7 +84,8 @@ def test_auto_picks_a_transfer_strategy_on_real_fine_food_reviews(reviews_csv, t
     # The budget counts from fit's start (loading too) and keeps back the scoring of every validation and test row
     held_out = sum(sum(counts.values()) for part, counts in result.metrics["data"]["splits"].items() if part != "train")
     assert selection["loading_seconds"] > 0 and selection["held_out_rows"] == held_out == 49
-    assert selection["scoring_reserve_seconds"] > 0 and "held-out rows" in selection["budget_line"]
+    # frozen models embed the uncached rows, a fine-tuned one every row: both priced by a measured forward pass
+    assert selection["scoring_reserve_seconds"] + selection["fine_tune_scoring_seconds"] > 0
     assert selection["scores"]["probe"]["mean"] > selection["scores"]["classic"]["mean"]
     texts = ["Stale and overpriced, never again.", "Delicious, my kids love it!"]
     np.testing.assert_allclose(load_model(result.model_dir).predict_proba(texts), result.model.predict_proba(texts))

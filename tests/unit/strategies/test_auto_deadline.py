@@ -193,7 +193,7 @@ def test_the_budget_counts_from_the_fit_start_and_keeps_the_held_out_scoring(rev
     clock.now = 130.0
     monkeypatch.setattr(auto, "measure_forward_seconds", lambda *args, **kwargs: 0.005)
     strategy = AutoStrategy(clock=clock)
-    strategy.budget_from(0.0, held_out_rows=1000)
+    strategy.budget_from(0.0, held_out=[f"A held-out review, number {i}." for i in range(1000)])  # none cached
     result = strategy.fit(backbone=minilm, train=data, valid=None, spec=spec_of(2.0), run_dir=tmp_path)
     selection = result.selection
     assert selection["loading_seconds"] == 130.0 and selection["scoring_reserve_seconds"] == 5.0

@@ -389,8 +389,14 @@ class AutoStrategy(Strategy):
                 skipped[name] = deadline.cut[name] = "the budget ran out before its first cross-validation fold"
             elif ran < len(first):
                 deadline.cut[name] = f"cross-validated on {ran} of {len(first)} folds: the budget ran out"
-        for repeat in range(1, CHEAP_REPEATS):
-            if deadline.spent() > CHEAP_BUDGET_SHARE * deadline.seconds:
+        # Tiny data: no fold fine-tunes run there, so the cheap folds repeat more (issue 21: tiny_override.py)
+        from transferkit.strategies.choice import TINY_BUDGET_SHARE, TINY_REPEATS
+        from transferkit.strategies.policy import size_bucket
+
+        tiny = size_bucket(min(train.class_counts.values())) == TINY
+        repeats, share = (TINY_REPEATS, TINY_BUDGET_SHARE) if tiny else (CHEAP_REPEATS, CHEAP_BUDGET_SHARE)
+        for repeat in range(1, repeats):
+            if deadline.spent() > share * deadline.seconds:
                 break
             more = score_candidates(
                 {name: scorers[name] for name in scores}, folds_of(train, seed=spec.run.seed + repeat), stop=stop

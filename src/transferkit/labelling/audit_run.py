@@ -13,6 +13,7 @@ import pandas as pd
 from transferkit.errors import DataError
 from transferkit.labelling.audit import DUPLICATE_SIMILARITY, FILTERS, AuditResult, audit_embeddings
 from transferkit.labelling.audit_finetune import FINETUNE_EPOCHS, FINETUNE_FOLDS, finetuned_out_of_fold
+from transferkit.labelling.audit_lm import lm_out_of_fold
 from transferkit.labelling.pool import Pool, embed, joined, pool_backbone, read_pool
 from transferkit.labelling.report import examples_table, labelling_run, summary_table, write_page
 from transferkit.run_folder import write_atomic, write_json
@@ -61,6 +62,8 @@ def audit(
     model: str = "frozen",
     finetune_folds: int = FINETUNE_FOLDS,
     epochs: int = FINETUNE_EPOCHS,
+    lm: str | None = None,
+    lm_layer: int | None = None,
     duplicate_threshold: float = DUPLICATE_SIMILARITY,
     seed: int = 0,
     cache_dir: str | Path | None = None,
@@ -97,13 +100,21 @@ def audit(
     settings |= {"backbone": encoder.spec, "filter_by": filter_by, "folds": folds, "seed": seed, "model": model}
     if model == "finetune":
         settings |= {"finetune_folds": finetune_folds, "epochs": epochs}
+    if lm is not None:
+        if pool.modality != "text":
+            raise DataError(f"--lm adds a language model's features to a text audit; {pool.source} is {pool.modality}.")
+        settings |= {"lm": lm, "lm_layer": lm_layer}
     with labelling_run("audit", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
         started = time.perf_counter()
         features = embed(encoder, pool.inputs, cache_dir=cache_dir, batch_size=batch_size)
         labels = pool.encoded(class_names)
-        extra = None
+        extra = {}
+        if lm is not None:  # a language model's middle-layer features: one more frozen probe, on the same folds
+            extra |= lm_out_of_fold(
+                pool.inputs, labels, spec=lm, layer=lm_layer, folds=folds, seed=seed, cache_dir=cache_dir
+            )
         if model == "finetune":  # fresh pretrained copies of the backbone, one fine-tuned per fold
-            extra = {
+            extra |= {
                 f"fine-tuned {encoder.spec}": finetuned_out_of_fold(
                     lambda: pool_backbone(backbone, pool.modality, max_length=max_length),
                     pool.inputs,

@@ -114,6 +114,12 @@ def audit(
     ),
     finetune_folds: int = typer.Option(3, help="Folds of the fine-tuned model (--model finetune)."),
     epochs: int = typer.Option(1, help="Epochs of each fold's fine-tune (--model finetune)."),
+    lm: str = typer.Option(
+        None,
+        help="Text: also probe a causal language model's middle-layer features, e.g. bundled:smollm2-135m "
+        "(ranked flipped reviews more precisely; one pass of the LM per text, cached).",
+    ),
+    lm_layer: int = typer.Option(None, help="The --lm block whose output is used [just past the middle]."),
     duplicate_threshold: float = typer.Option(0.98, help="Cosine similarity at which two rows are near-duplicates."),
     seed: int = typer.Option(0, help="Random seed."),
     name: str = typer.Option(None, help=NAME_HELP),
@@ -134,6 +140,8 @@ def audit(
         model=model,
         finetune_folds=finetune_folds,
         epochs=epochs,
+        lm=lm,
+        lm_layer=lm_layer,
         duplicate_threshold=duplicate_threshold,
         seed=seed,
         name=name,

@@ -50,8 +50,12 @@ def run(seed: int) -> dict:
         "why": selection.get("why"),
         "skipped": selection.get("skipped"),
         "budget_used_seconds": selection.get("budget_used_seconds"),
+        "scaled": selection.get("scaled", {}),
+        "budget_line": selection.get("budget_line"),
         "seconds": seconds,
         "loadavg_1min_at_start": round(load, 2),
+        "loadavg_1min_at_end": round(os.getloadavg()[0], 2),
+        "niceness": os.nice(0),
         "targets_met": result.metrics["test"]["accuracy"] >= TARGET_ACCURACY and seconds <= TARGET_SECONDS,
     }
 

@@ -310,6 +310,10 @@ class AutoStrategy(Strategy):
                     continue
                 if estimate > left or tiny:
                     reason = self._over_budget(estimate, row, left, spec, fits=0 if tiny else len(folds))
+                    if self.fine_tune_scoring:  # a fine-tuned model scores every held-out row: said, as it may decide
+                        reason += (
+                            f" (after {self.fine_tune_scoring:.0f} s kept for its scoring of the cached held-out rows)"
+                        )
                     epochs, full = scaled_epochs(schedules[name], left), schedules[name]["epochs"]
                     if epochs >= MIN_SCHEDULE_SHARE * full:  # no evidence, but the prior may pick it
                         eligible.append(name)

@@ -4,10 +4,11 @@ over one-at-a-time (the same server with --max-batch 1) as a throughput ratio.
 
 Each client sends one input per request (a fine-food review, or an MNIST digit as base64 PNG), waits for the
 answer and sends the next, for a fixed time per level. The server is the torch-free bundle server
-(`transferkit.serving.server.serve`, FastAPI on uvicorn, one process, default settings: two batches in flight, one
-onnxruntime thread per call on 2 cores) started as a subprocess; the clients run in this process (one asyncio loop
-writing raw HTTP/1.1 keep-alive requests: a few tens of microseconds of CPU per request, where httpx took
-milliseconds of the same 2 cores), so absolute rates are the machine's, the ratios are what carries over. Each
+(`transferkit.serving.server.serve`, FastAPI on uvicorn, one process, default settings: up to 8 inputs a call, two
+batches in flight, one onnxruntime thread per call on 2 cores, the largest calls run at start) started as a
+subprocess; the clients run in this process (one asyncio loop writing raw HTTP/1.1 keep-alive requests: a few tens
+of microseconds of CPU per request, where httpx took milliseconds of the same 2 cores), so absolute rates are the
+machine's, the ratios are what carries over. Each
 window also records the server's CPU seconds per answered request (/proc), which does not depend on the share of
 the cores other processes leave it. Bounded: every level stops after --seconds; loopback only.
 
@@ -175,6 +176,8 @@ def memory_trend(samples: list[tuple[int, float]]) -> dict:
         "max": round(float(mb.max()), 1),
         "samples": len(mb),
         "slope_mb_per_1000_requests": round(float(slope), 2),
+        "growth_after_warm_up_pct": round(100 * (float(np.median(mb[-tenth:])) / float(mb[steady][0]) - 1), 1),
+        "max_over_warm_up_pct": round(100 * (float(mb[steady].max()) / float(mb[steady][0]) - 1), 1),
         "trace": [[int(c), round(float(m), 1)] for c, m in samples[:: max(1, len(samples) // 60)]],
     }
 
@@ -190,19 +193,20 @@ def bodies_for(name: str, work: Path) -> list[dict]:
 
 
 def run_model(name: str, work: Path, args: argparse.Namespace) -> dict:
-    """Both servers up at once (max_batch 32 and max_batch 1, otherwise the same); levels alternate between them,
-    round by round, the order flipping each round, so the shared machine's load drifts over both alike; then the
-    sustained run on the batching server."""
+    """Both servers up at once (the default max_batch 8, and max_batch 1, otherwise the same); levels alternate
+    between them, round by round, the order flipping each round, so the shared machine's load drifts over both
+    alike; then the sustained run on the batching server."""
     requests = [request_bytes(body) for body in bodies_for(name, work)]
     bundle = work / f"{name}-bundle"
     result = {"model": name, "bundle_graph": "fp32", "rounds": args.rounds, "levels": [], "unbatched": []}
     # --truncate as predict does; a generous timeout: on this shared machine a full queue takes tens of seconds
     common = {"precision": "fp32", "max_queue": 1024, "truncate": True, "timeout_s": 150.0}
-    servers = {"batched": Server(bundle, max_batch=32, max_wait_ms=5.0, **common)}
+    servers = {"batched": Server(bundle, **common)}  # the default batching settings (max_batch 8, wait 5 ms)
     servers["unbatched"] = Server(bundle, max_batch=1, max_wait_ms=0.0, **common)
     try:
-        for server in servers.values():
+        for arm, server in servers.items():
             server.wait_ready()
+            result[f"{arm}_rss_mb_when_ready"] = round(rss_mb(server.process.pid), 1)  # after its warm-up
             asyncio.run(load(server, requests, clients=4, seconds=3))  # warm-up, not recorded
         for round_ in range(args.rounds):
             for clients in LEVELS:
@@ -274,8 +278,22 @@ def main() -> None:
     if earlier.is_file():  # a run of some models keeps the others' earlier rows, and the earlier sessions' summaries
         old = json.loads(earlier.read_text())
         history = {
-            key: old.get(key) for key in ("before_this_session", "earlier_runs_this_session", "httpx_client_run")
+            key: old.get(key)
+            for key in (
+                "before_this_session",
+                "earlier_runs_this_session",
+                "httpx_client_run",
+                "before_warm_up",
+                "other_runs_with_warm_up",
+            )
         }
+        if "before_warm_up" not in old:  # the run before the warm-up and shape buckets: its summary kept
+            keys = ("model", "batching_gain", "sustained", "batched_server_health")
+            history["before_warm_up"] = {
+                "machine": old["machine"],
+                "settings": old["settings"],
+                "models": [{k: m.get(k) for k in keys} for m in old["models"]],
+            }
         if "httpx" in old["settings"]["clients"]:  # the server before the pipeline, measured with httpx clients
             keys = ("model", "batching_gain", "batched_server_health")
             history["httpx_client_run"] = {
@@ -297,7 +315,9 @@ def main() -> None:
             "seconds_per_level": args.seconds,
             "rounds": args.rounds,
             "sustained_seconds": args.sustain,
-            "server": "transferkit.serving (FastAPI + uvicorn, 1 process), fp32 graph, max_batch 32, max_wait 5 ms, "
+            "server": "transferkit.serving (FastAPI + uvicorn, 1 process), fp32 graph, default settings: max_batch 8, "
+            "max_wait 5 ms, warm-up of the largest calls on both model threads at start, no onnxruntime memory "
+            "pattern, image calls in power-of-two row counts, "
             "call size measured while serving (serving/adaptive.py, CPU seconds per input), pipeline 2 (two batches "
             "in flight), 1 onnxruntime thread per call",
             "unbatched": "same server with max_batch 1 (max_wait 0), running at the same time; levels alternate "

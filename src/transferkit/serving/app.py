@@ -99,6 +99,8 @@ def create_app(bundle: Bundle, settings: ServeSettings | None = None) -> FastAPI
         max_queue=settings.max_queue,
         next_size=predict.next_size,
         pipeline=settings.pipeline,
+        # the largest shapes a call can bring, run at start: the arena reaches its peak before serving, not in steps
+        warm_up=partial(bundle.warm_up, settings.max_batch) if settings.warm_up else None,
     )
 
     @asynccontextmanager

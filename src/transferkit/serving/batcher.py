@@ -10,6 +10,7 @@ by one, so only the request that caused the error receives it.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,7 @@ class DynamicBatcher:
         max_queue: int = 1024,
         next_size: Callable[[], int] | None = None,
         pipeline: int = 1,
+        warm_up: Callable[[], Any] | None = None,
     ) -> None:
         self.predict = predict
         self.max_batch = max(1, int(max_batch))
@@ -72,6 +74,8 @@ class DynamicBatcher:
         self.max_queue = max_queue
         self.stats = BatchStats()
         self.pipeline = max(1, int(pipeline))  # batches in flight at once: one is gathered while another runs
+        self.warm_up = warm_up  # run on every model thread at once before serving (Bundle.warm_up)
+        self.warmed: list[Any] = []  # what each thread's warm-up returned
         self._queue: asyncio.Queue[_Job] | None = None
         self._gathering: asyncio.Lock | None = None
         self._in_flight = 0  # requests submitted and not answered: queued, in a batch, or being answered
@@ -83,11 +87,26 @@ class DynamicBatcher:
         return self._queue.qsize() if self._queue is not None else 0
 
     async def start(self) -> None:
+        if self.warm_up is not None:
+            await self._warm_up()
         self._queue = asyncio.Queue()
         self._gathering = asyncio.Lock()
         self._workers = [
             asyncio.create_task(self._run(), name=f"transferkit-batcher-{i}") for i in range(self.pipeline)
         ]
+
+    async def _warm_up(self) -> None:
+        """`warm_up` on each of the pipeline's threads, all at once (a barrier holds each thread until the others
+        have started): onnxruntime's arena then holds the buffers of `pipeline` largest calls in flight together,
+        its peak, before the first request, so memory stays flat while serving."""
+        barrier = threading.Barrier(self.pipeline)
+
+        def run() -> Any:
+            barrier.wait(timeout=120)
+            return self.warm_up()
+
+        loop = asyncio.get_running_loop()
+        self.warmed = await asyncio.gather(*(loop.run_in_executor(self._executor, run) for _ in range(self.pipeline)))
 
     async def stop(self) -> None:
         """Finish the queued requests, then stop the worker."""

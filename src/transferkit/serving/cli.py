@@ -22,7 +22,9 @@ def serve(
     workers: int = typer.Option(1, help="Server processes (each loads the model; --threads each)."),
     threads: int = typer.Option(None, help="onnxruntime threads per model call [the cores / --pipeline]."),
     pipeline: int = typer.Option(2, help="Batches in flight at once: one is gathered while another runs."),
-    max_batch: int = typer.Option(32, help="Inputs predicted together, at most (across concurrent requests)."),
+    max_batch: int = typer.Option(
+        8, help="Inputs predicted together, at most (across concurrent requests); sets the warmed-up memory."
+    ),
     max_wait_ms: float = typer.Option(5.0, help="How long a batch waits for more requests to join, in ms."),
     call_size: int = typer.Option(
         None, help="Inputs per batch (one model call) [measured: 1, 2, 4.. up to --max-batch]."

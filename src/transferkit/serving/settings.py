@@ -12,7 +12,9 @@ class ServeSettings:
     """Batching, request limits and timeouts of one server process.
 
     Attributes:
-        max_batch: Inputs predicted together, at most (requests batched across clients).
+        max_batch: Inputs predicted together, at most (requests batched across clients); also the largest model
+            call, which the warm-up runs on each pipeline thread, so it sets the server's memory (8: MiniLM
+            ~300 MB, EfficientNet-Lite0 ~450 MB; 32: ~450 MB and ~1.2 GB).
         call_size: Inputs per batch, i.e. per model call (None: measured while serving, the fastest per input of
             1, 2, 4, ... up to max_batch; see serving/adaptive.py).
         max_wait_ms: How long the first request of a batch waits for others to join it.
@@ -24,9 +26,11 @@ class ServeSettings:
         pipeline: Batches in flight at once: one is gathered (and preprocessed) while another runs.
         threads: onnxruntime threads per model call (None: the process's cores / pipeline; see model_threads).
         precision: The bundle's graph to run: fp32 or int8 (None: the bundle's default).
+        warm_up: Run the largest calls (max_batch inputs; texts at the token limit) on every pipeline thread at
+            start, so onnxruntime's memory arena reaches its peak before serving and memory stays flat.
     """
 
-    max_batch: int = 32
+    max_batch: int = 8
     call_size: int | None = None
     max_wait_ms: float = 5.0
     max_items: int = 64
@@ -37,6 +41,7 @@ class ServeSettings:
     pipeline: int = 2
     threads: int | None = None
     precision: str | None = None
+    warm_up: bool = True
 
     def model_threads(self) -> int | None:
         """onnxruntime threads per model call: `threads`, else $TRANSFERKIT_THREADS (None: load_bundle reads it),

@@ -3,6 +3,8 @@
 import base64
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from PIL import Image
 
 from tests.unit.runtime.tiny_bundles import table_bundle, tiny_image_bundle
 from transferkit.runtime import load_bundle
+from transferkit.runtime.bundle import row_buckets
 from transferkit.serving.app import create_app
 from transferkit.serving.settings import ServeSettings
 
@@ -86,3 +89,56 @@ def test_images_base64_and_multipart_and_their_errors(image):
         oversized = client.post("/predict", json={"images": [encoded[0]] * 200})
         assert oversized.status_code == 413 and "limit" in oversized.json()["detail"][0]["msg"]
         assert client.get("/health").json()["status"] == "ok"
+
+
+class _Recorder:
+    """The bundle's onnxruntime session, recording the shape of every call and the thread that made it."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.calls: list[tuple[int, tuple[int, ...]]] = []
+        self.lock = threading.Lock()
+
+    def run(self, outputs, feed, options=None):
+        with self.lock:
+            self.calls.append((threading.get_ident(), next(iter(feed.values())).shape))
+        return self.session.run(outputs, feed, options)
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+
+def _png64(colour: int) -> str:
+    return base64.b64encode(_png((colour, 90, 200))).decode()
+
+
+def test_the_default_server_feeds_onnxruntime_only_shapes_its_warm_up_ran(image):
+    """Memory flat while serving: the arena cannot grow past what the warm-up (the largest calls on every model
+    thread at once) reached, and the session keeps no block per new shape (no memory pattern)."""
+    bundle = image
+    assert bundle.session.get_session_options().enable_mem_pattern is False  # no block kept per new shape
+    settings = ServeSettings()
+    bundle.session = recorder = _Recorder(bundle.session)
+    try:
+        served = _serve_many_sizes(bundle, settings, recorder)
+    finally:
+        bundle.session = recorder.session
+    warm = recorder.calls[: len(recorder.calls) - len(served)]
+    largest = (settings.max_batch, 3, 32, 32)
+    assert len(warm) == settings.pipeline * len(row_buckets(settings.max_batch))
+    assert len({thread for thread, _ in warm}) == settings.pipeline  # every model thread warmed up
+    assert {shape for _, shape in warm} == {(rows, 3, 32, 32) for rows in row_buckets(settings.max_batch)}
+    firsts = {thread: shape for thread, shape in warm[::-1]}  # each thread's first call: the largest
+    assert list(firsts.values()) == [largest] * settings.pipeline
+    assert served and set(served) <= {shape for _, shape in warm}  # nothing past the warmed-up shapes
+
+
+def _serve_many_sizes(bundle, settings, recorder) -> list[tuple[int, ...]]:
+    """Concurrent requests of 1-21 images through the default server: the shapes the session was fed for them."""
+    with TestClient(create_app(bundle, settings)) as client:
+        warmed = len(recorder.calls)  # the lifespan ran the warm-up before the first request
+        bodies = [{"images": [_png64(i + k) for k in range(n)]} for i, n in enumerate([1, 3, 5, 7, 13, 21])]
+        with ThreadPoolExecutor(4) as pool:  # concurrent requests of many sizes, batched together
+            answers = list(pool.map(lambda body: client.post("/predict", json=body), bodies * 2))
+        assert [a.status_code for a in answers] == [200] * len(answers)
+    return [shape for _, shape in recorder.calls[warmed:]]

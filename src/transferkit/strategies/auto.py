@@ -591,6 +591,8 @@ class AutoStrategy(Strategy):
         else:
             result = self._fit_classes(valid=valid, target=target, deadline=deadline, reserve=reserve, **data)
         selection = (result.selection or {}) | record
+        if not selection.get("scores"):  # no fold ran in the budget (e.g. over it): what the report and card read
+            selection |= {"folds": 0, "runner_up": None, "margin": 0.0}
         # The budget covers the whole fit, the reserves included: what it paid for, so a run can be checked
         selection |= {"budget_used_seconds": round(deadline.spent(), 2), "cut": deadline.cut}
         selection.setdefault("budget_seconds", round(deadline.seconds, 1))

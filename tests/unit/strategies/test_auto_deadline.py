@@ -206,6 +206,7 @@ def test_the_budget_counts_from_the_fit_start_and_keeps_the_held_out_scoring(rev
         in (selection["over_budget"])
     )
     assert selection["over_budget"] in selection["budget_line"]
+    assert selection["folds"] == 0 and selection["runner_up"] is None  # the report and the model card read them
 
 
 def test_the_cost_measurement_takes_the_median_of_batches_spread_over_the_data():

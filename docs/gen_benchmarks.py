@@ -853,7 +853,8 @@ def serve_load(name: str = "serve_load") -> str:
     header += ["server CPU ms / request", "load"] if cpu else []
     rows = []
     for m in data["models"]:
-        for label, key in (("batched (max 32, 5 ms)", "levels"), ("one at a time (max 1)", "unbatched")):
+        batched = "batched (max 8, 5 ms)" if "max_batch 8" in data["settings"]["server"] else "batched (max 32, 5 ms)"
+        for label, key in ((batched, "levels"), ("one at a time (max 1)", "unbatched")):
             for r in m[key]:
                 rows.append([m["model"], label, r.get("round", 0), r["clients"], r["requests"], r["failed"]])
                 rows[-1] += [f2(r["throughput_per_s"]), r["p50_ms"], r["p99_ms"]]
@@ -889,7 +890,14 @@ def serve_load(name: str = "serve_load") -> str:
             f"{s['failed']} failed, {f2(s['throughput_per_s'])} requests/s, p99 {s['p99_ms']} ms; server RSS "
             f"{rss.get('start')} MB at the start, {rss.get('end')} MB at the end (max {rss.get('max')}, "
             f"{rss.get('samples')} samples)"
-            + (f", slope after warm-up {slope:+.2f} MB per 1,000 requests." if slope is not None else ".")
+            + (f", slope after warm-up {slope:+.2f} MB per 1,000 requests" if slope is not None else "")
+            + (
+                f"; end {rss['growth_after_warm_up_pct']:+.1f}% and max {rss['max_over_warm_up_pct']:+.1f}% over the "
+                f"sample after warm-up ({rss['after_warm_up']} MB); {m['batched_rss_mb_when_ready']} MB when the "
+                "server was ready (after its own warm-up, before any request)."
+                if "growth_after_warm_up_pct" in rss
+                else "."
+            )
         )
     return table(header, rows) + "\n\n" + "\n".join(lines)
 

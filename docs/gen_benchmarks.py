@@ -1084,6 +1084,8 @@ def label_audit() -> str:
         rows.append([f"{name} ({d['backbone']})", d["flipped"], d["flagged"], f3(d["precision"]), f3(d["recall"])])
         rows[-1] += [f3(d["precision_at_recall_0.5"]), f3(d["accuracy_noisy"]), f3(d["accuracy_drop_suspect"])]
         rows[-1] += [f3(d["accuracy_true_labels"]), d["audit_seconds"], "met" if d["target_met"] else "missed"]
+    if (sentiment := data.get("sentiment_task")) and not sentiment.get("measured"):  # no star ratings in the data
+        rows.append([f"{sentiment['task']}: not measured (no star ratings in the data)", *["-"] * 10])
     parts = [table(header, rows)]
     for name, d in data["datasets"].items():  # each audit model alone and the means of them (the adopted one in bold)
         if "models_alone_and_means" not in d:

@@ -93,6 +93,8 @@ def audit(
         pool = joined(pool, read_pool(test_data, **options))
     pool, _positions = labelled_part(pool)
     class_names = pool.class_names
+    if lm is not None and pool.modality != "text":  # before any model loads
+        raise DataError(f"--lm adds a language model's features to a text audit; {pool.source} is {pool.modality}.")
     if len(class_names) < 2:
         raise DataError(f"{pool.source} has a single class ({class_names[0]}); an audit needs two or more.")
     encoder = pool_backbone(backbone, pool.modality, max_length=max_length)
@@ -101,8 +103,6 @@ def audit(
     if model == "finetune":
         settings |= {"finetune_folds": finetune_folds, "epochs": epochs}
     if lm is not None:
-        if pool.modality != "text":
-            raise DataError(f"--lm adds a language model's features to a text audit; {pool.source} is {pool.modality}.")
         settings |= {"lm": lm, "lm_layer": lm_layer}
     with labelling_run("audit", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
         started = time.perf_counter()

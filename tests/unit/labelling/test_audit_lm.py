@@ -77,3 +77,17 @@ def test_lm_out_of_fold_scores_every_row_from_a_saved_model_folder_and_reuses_th
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert any((tmp_path / "cache").rglob("*"))  # the features were cached ...
     np.testing.assert_allclose(lm_out_of_fold(texts, labels, **options)[name], proba)  # ... and read back the same
+
+
+def test_lm_on_images_is_refused_before_any_model_loads(tmp_path):
+    from PIL import Image
+
+    from transferkit.errors import DataError
+    from transferkit.labelling.audit_run import audit
+
+    for label in ("cat", "dog"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for index in range(3):
+            Image.new("RGB", (8, 8), (index * 40, 0, 0)).save(tmp_path / "data" / label / f"{index}.png")
+    with pytest.raises(DataError, match="--lm adds a language model's features to a text audit"):
+        audit(tmp_path / "data", lm="bundled:smollm2-135m", backbone="no-such:model", output_dir=tmp_path / "runs")

@@ -231,7 +231,7 @@ def replay(row: dict, rule: dict) -> dict:
     estimated = chosen not in accuracy
     value = accuracy.get(chosen)
     if estimated:  # an unmeasured fine-tune: the probe plus its recorded gain in the prior
-        value = accuracy["probe"] + float(p["evidence"].get(chosen, {}).get("gain_over_probe", 0.0))
+        value = min(1.0, accuracy["probe"] + float(p["evidence"].get(chosen, {}).get("gain_over_probe", 0.0)))
     return {
         "chosen": chosen,
         "decided_by": decision["decided_by"],
@@ -290,8 +290,10 @@ def main() -> None:
             r for r in json.loads(other.read_text())["results"] if (r["set"], r["per_class"], r["seed"]) not in known
         ]
     recorded = load_recorded()
-    for row in rows:  # the recorded arms as they stand now (a fine-tune measured since)
+    for row in rows:  # the recorded arms as they stand now (a fine-tune measured since), and the shipped prior
         row["accuracy"] |= recorded_arms(row["set"], row["per_class"], row["seed"], recorded)
+        if row["modality"] != "image":  # (an image's entry depends on its files' resolution: kept as recorded)
+            row["prior"] = prior_for(row["modality"], row["family"], per_class=row["per_class"]).to_dict()
     if not args.replay:
         done = {(r["set"], r["per_class"], r["seed"]) for r in rows}
         for name in args.sets:

@@ -1694,3 +1694,45 @@ def budget_honour() -> str:
 
 TABLES["budget_honour"] = budget_honour
 TABLES["demo_falloff"] = demo_falloff
+
+
+def tiny_override() -> str:
+    """Issue 21: the tiny-size override rules replayed on the same fold scores (summary per rule), then per cell."""
+    data = load("tiny_override")
+    header = ["rule", "cells", "CV overrode the prior", "mean regret", "worst peer gap", "cells > 0.02 below peer"]
+    header += ["by modality (cells: overrides, mean regret, worst peer gap)"]
+    rows = []
+    for label, s in data["summary"].items():
+        parts = [
+            f"{m}: {v['overrides']}, {v['mean_regret']:+.3f}, {v['worst_peer_gap']:+.3f}"
+            for m, v in s["by_modality"].items()
+        ]
+        cells = sum(v["cells"] for v in s["by_modality"].values())
+        rows.append([label, cells, s["overrides"], f"{s['mean_regret']:+.3f}", f"{s['worst_peer_gap']:+.3f}"])
+        rows[-1] += [s["cells_peer_gap_over_0.02"], "; ".join(parts)]
+    return table(header, rows)
+
+
+def tiny_override_cells() -> str:
+    """Issue 21: per cell, the test accuracy of each arm, CV's lead and its paired error, before and now."""
+    data = load("tiny_override")
+    labels = list(data["summary"])
+    before, now = labels[0], next(label for label in labels if label.startswith("now"))
+    header = ["set", "per class", "seed", "test accuracy (recorded fine-tunes too)", "CV best vs reference"]
+    header += ["before", "now"]
+    rows = []
+    for r in data["results"]:
+        key = f"{r['set']} / {r['per_class']} / {r['seed']}"
+        was, is_ = data["summary"][before]["by_cell"][key], data["summary"][now]["by_cell"][key]
+        accuracy = ", ".join(f"{k} {v:.3f}" for k, v in r["accuracy"].items())
+        paired = is_.get("paired")
+        lead = f"{is_['cv_best']} (the reference)"
+        if paired:
+            lead = f"{is_['cv_best']} {paired['mean']:+.3f} ± {paired['standard_error']:.3f} ({paired['folds']} folds)"
+        rows.append([r["set"], r["per_class"], r["seed"], accuracy, lead])
+        rows[-1] += [f"{d['chosen']} {d['accuracy']:.3f}" + ("*" if d["estimated"] else "") for d in (was, is_)]
+    return table(header, rows)
+
+
+TABLES["tiny_override"] = tiny_override
+TABLES["tiny_override_cells"] = tiny_override_cells

@@ -208,7 +208,8 @@ def _session(path: Path, *, threads: int | None):
     # No memory pattern: with it, each new input shape gets one block sized for all its activations, and a second
     # block once the shape repeats, so the arena kept growing with the shapes a server saw (MiniLM, two calls in
     # flight, every bucketed shape warmed up: 380 MB with patterns, 320 MB without, flat; the same CPU seconds).
-    options.enable_mem_pattern = False
+    # TRANSFERKIT_ORT_MEM_PATTERN=1 turns them back on (for a side-by-side measurement).
+    options.enable_mem_pattern = os.environ.get("TRANSFERKIT_ORT_MEM_PATTERN", "0") == "1"
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

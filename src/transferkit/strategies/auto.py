@@ -298,7 +298,8 @@ class AutoStrategy(Strategy):
         tiny = prior.bucket == TINY  # the prior decides: no fold fine-tunes, only the final fit must fit the budget
         measured: dict[frozenset[int], float] = {}  # seconds per row by the parameters trained: measured once
         for name in self._fine_tuned_in_prior_order(prior, train.modality):
-            reason = self.not_scored_because(name, backbone, spec, spent=deadline.spent())
+            # the reserves count as spent: no cost measurement (seconds on a busy machine) once they leave nothing
+            reason = self.not_scored_because(name, backbone, spec, spent=deadline.spent() + reserve)
             if reason is None:
                 estimate, row = self._estimate_seconds(name, backbone, train, spec, [] if tiny else folds, measured)
                 estimates[name] = round(estimate, 1)

@@ -13,7 +13,7 @@ import pandas as pd
 from transferkit.errors import DataError
 from transferkit.labelling.audit import DUPLICATE_SIMILARITY, FILTERS, AuditResult, audit_embeddings
 from transferkit.labelling.audit_finetune import FINETUNE_EPOCHS, FINETUNE_FOLDS, finetuned_out_of_fold
-from transferkit.labelling.audit_lm import lm_out_of_fold
+from transferkit.labelling.audit_lm import MiddleLayerMean, lm_out_of_fold
 from transferkit.labelling.pool import Pool, embed, joined, pool_backbone, read_pool
 from transferkit.labelling.report import examples_table, labelling_run, summary_table, write_page
 from transferkit.run_folder import write_atomic, write_json
@@ -93,7 +93,7 @@ def audit(
         pool = joined(pool, read_pool(test_data, **options))
     pool, _positions = labelled_part(pool)
     class_names = pool.class_names
-    if lm is not None and pool.modality != "text":  # before any model loads
+    if lm is not None and pool.modality != MiddleLayerMean.modality:  # the LM reads what it reads; before any loads
         raise DataError(f"--lm adds a language model's features to a text audit; {pool.source} is {pool.modality}.")
     if len(class_names) < 2:
         raise DataError(f"{pool.source} has a single class ({class_names[0]}); an audit needs two or more.")

@@ -60,7 +60,7 @@ def test_auto_saves_the_classic_model_on_a_surface_cue_task_and_it_predicts(cue_
     for fine_tuned in ("two-stage", "contrastive"):
         assert "--preset fast" in selection["skipped"][fine_tuned]
     report = (run_dir / "report.md").read_text()
-    assert f"chose {selection['chosen']}" in report and "Budget: " in report and "not counted" in report
+    assert f"chose {selection['chosen']}" in report and "Budget: " in report and "embedding the training rows" in report
     model_dir = run_dir / "model"
     loaded = load_model(model_dir)
     assert isinstance(loaded, FeatureModel) and loaded.kind == selection["chosen"]

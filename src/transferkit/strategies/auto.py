@@ -656,8 +656,13 @@ class AutoStrategy(Strategy):
         reserve: float,
     ) -> StrategyResult:
         """The chosen candidate fitted on every training row in what is left of the budget (less `reserve`)."""
+        constant = (spec.optim.schedule or "constant") == "constant" and not spec.optim.warmup_epochs
         chosen, epochs = self._affordable_choice(
-            selection, deadline=deadline, reserve=reserve + self.fine_tune_scoring, searched=bool(params)
+            selection,
+            deadline=deadline,
+            reserve=reserve + self.fine_tune_scoring,
+            searched=bool(params),
+            constant=constant and selection["chosen"] == "two-stage",  # contrastive: warm-up, then cosine
         )
         class_names = target.output_names
         if chosen in ("probe", *FINE_TUNED):
@@ -694,12 +699,19 @@ class AutoStrategy(Strategy):
 
     @staticmethod
     def _affordable_choice(
-        selection: dict[str, Any], *, deadline: Deadline, reserve: float, searched: bool = False
+        selection: dict[str, Any],
+        *,
+        deadline: Deadline,
+        reserve: float,
+        searched: bool = False,
+        constant: bool = False,
     ) -> tuple[str, int | None]:
         """The candidate to fit and its epochs (None: its own): a chosen fine-tune whose whole schedule no longer
         fits what is left (the machine slowed down after its estimate, or it was never cross-validated) trains the
         most epochs that fit, its schedule completed, down to MIN_SCHEDULE_SHARE of them; below that the probe is
-        trained instead. Both are recorded (`selection["scaled"]`, `selection["cut"]`)."""
+        trained instead. Both are recorded (`selection["scaled"]`, `selection["cut"]`). With a `constant` learning
+        rate (two-stage's) there is no schedule to cut: it trains on into the next epoch until max_time stops it at
+        the deadline (two-stage's test accuracy rises with every epoch: results/demo_default.json "falloff")."""
         chosen = selection["chosen"]
         schedule = (selection.get("schedules") or {}).get(chosen)
         if chosen not in FINE_TUNED or schedule is None or searched:  # --search's epochs: max_time guards them
@@ -720,6 +732,13 @@ class AutoStrategy(Strategy):
                 "why": f"{epochs} of its {full} epochs, schedule completed (estimated {estimates[epochs - 1]:.0f} s): "
                 f"all {full} (estimated {estimates[-1]:.0f} s) did not fit the {max(left, 0):.0f} s left",
             }
+            if constant:  # nothing to complete: the time left after those epochs trains more
+                selection["scaled"][chosen]["why"] = (
+                    f"{epochs} of its {full} epochs fit surely (estimated {estimates[epochs - 1]:.0f} s; all "
+                    f"{full}: {estimates[-1]:.0f} s, {max(left, 0):.0f} s left); with a constant learning rate it "
+                    "trains on until the deadline stops it"
+                )
+                return chosen, epochs + 1
             return chosen, epochs
         deadline.cut[chosen] = (
             f"chosen, but only {max(left, 0):.0f} s of the budget were left for its final fit (estimated "

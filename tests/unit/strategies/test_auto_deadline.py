@@ -153,7 +153,8 @@ def test_a_fine_tune_whose_final_fit_no_longer_fits_is_replaced_by_the_probe(rev
 
 def test_a_fine_tune_whose_schedule_does_not_fit_trains_fewer_epochs_to_the_end(reviews, minilm, tmp_path, monkeypatch):
     """Issue 21's demo: two-stage's folds and its whole final fit do not fit what is left, 3 of its 4 epochs do. The
-    prior may still pick it; it trains 3 epochs (the schedule completed, not cut by max_time), and the run says so."""
+    prior may still pick it; with a decaying schedule it trains 3 epochs (the schedule completed, not cut by
+    max_time); with two-stage's constant rate it trains on into the 4th until max_time stops it. The run says so."""
     data, _ = reviews
     clock = FakeClock()
     epochs, limits = [], []
@@ -171,7 +172,8 @@ def test_a_fine_tune_whose_schedule_does_not_fit_trains_fewer_epochs_to_the_end(
 
     monkeypatch.setattr(auto, "measure_row_seconds", measure)
     monkeypatch.setattr(TwoStageStrategy, "fit", fit)
-    result = AutoStrategy(clock=clock).fit(backbone=minilm, train=data, valid=None, spec=spec_of(2.0), run_dir=tmp_path)
+    cosine = spec_of(2.0).with_overrides({"optim.schedule": "cosine"})
+    result = AutoStrategy(clock=clock).fit(backbone=minilm, train=data, valid=None, spec=cosine, run_dir=tmp_path)
     selection = result.selection
     assert "with a shorter schedule" in selection["skipped"]["two-stage"]
     assert selection["chosen"] == "two-stage" and selection["decided_by"] == "prior"
@@ -182,6 +184,12 @@ def test_a_fine_tune_whose_schedule_does_not_fit_trains_fewer_epochs_to_the_end(
     left = selection["scaled"]["two-stage"]["left_seconds"]
     assert 48 <= left < 63 and limits[0] == pytest.approx(left, abs=0.2)  # max_time: what is left, as a guard
     assert "Scaled: two-stage: 3 of its 4 epochs, schedule completed" in selection["budget_line"]
+    clock.now = 0.0
+    constant = AutoStrategy(clock=clock).fit(
+        backbone=minilm, train=data, valid=None, spec=spec_of(2.0), run_dir=tmp_path
+    ).selection  # fmt: skip
+    assert epochs[-1] == 4 and limits[-1] == pytest.approx(constant["scaled"]["two-stage"]["left_seconds"], abs=0.2)
+    assert "3 of its 4 epochs fit surely" in constant["budget_line"] and "until the deadline" in constant["budget_line"]
 
 
 def test_the_budget_counts_from_the_fit_start_and_keeps_the_held_out_scoring(reviews, minilm, tmp_path, monkeypatch):

@@ -15,8 +15,8 @@ How each stage honours the deadline:
 - a fine-tuned candidate's folds stop when what is left would no longer pay for its own final fit, and each fold
   carries Lightning's ``max_time`` from what is left;
 - the final fit gets what is left less the reserves: a fine-tune whose whole schedule does not fit trains fewer
-  epochs (its schedule completed, not cut) down to a minimum share of them, below which the probe replaces it;
-  Lightning's ``max_time`` stops it at the deadline all the same; the probe keeps the L2 strength its folds
+  epochs (a decaying schedule completed, not cut; a constant one trains on until the deadline) down to a minimum
+  share of them, below which the probe replaces it; Lightning's ``max_time`` stops it at the deadline all the same; the probe keeps the L2 strength its folds
   scored instead of cross-validating it again when that would not fit.
 
 Whatever the deadline cut or scaled is recorded in ``selection["cut"]`` and ``selection["scaled"]`` with the

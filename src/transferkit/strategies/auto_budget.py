@@ -16,8 +16,9 @@ How each stage honours the deadline:
   carries Lightning's ``max_time`` from what is left;
 - the final fit gets what is left less the reserves: a fine-tune whose whole schedule does not fit trains fewer
   epochs (a decaying schedule completed, not cut; a constant one trains on until the deadline) down to a minimum
-  share of them, below which the probe replaces it; Lightning's ``max_time`` stops it at the deadline all the same; the probe keeps the L2 strength its folds
-  scored instead of cross-validating it again when that would not fit.
+  share of them, below which the probe replaces it; Lightning's ``max_time`` stops it at the deadline all the
+  same; the probe keeps the L2 strength its folds scored instead of cross-validating it again when that would not
+  fit.
 
 Whatever the deadline cut or scaled is recorded in ``selection["cut"]`` and ``selection["scaled"]`` with the
 reason, and summed up in one line (``selection["budget_line"]``) that the console, the report and the model card

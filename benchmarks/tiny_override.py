@@ -205,8 +205,8 @@ RULES = {
 }
 # Shrunk (2 shared cores at load 12-18; a 10-class image cell at 6 repeats took over 40 minutes at nice 15).
 GRID = (
-    "8 per class; seeds 0-2 for the tables and texts, 0-1 for digits and lfw; up to 10 repeats on digits, 6 elsewhere."
-    " Not finished in the session: MNIST at 28 / 14 / 8 px and the tuxpaint stamps."
+    "8 per class; seeds 0-2 for the tables and texts, 0-1 for digits, MNIST (28 px and downsampled to 8 px) and lfw;"
+    " up to 10 repeats on digits, 6 elsewhere. Not run in the session: MNIST at 14 px and the tuxpaint stamps."
 )
 NOW = "now: 2 SE over 6 repeats"  # choice.TINY_STANDARD_ERRORS over choice.TINY_REPEATS
 

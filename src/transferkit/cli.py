@@ -270,12 +270,13 @@ def _print_fit_result(result: api.FitResult) -> None:
 def _print_selection(choice: dict[str, Any], *, saved: bool) -> None:
     scores = ", ".join(f"{name} {score['mean']:.3f}" for name, score in choice["scores"].items())
     versus = f"{choice['margin']:+.3f} vs {choice['runner_up']}" if choice["runner_up"] else "the only candidate"
-    out.print(
+    line = (
         f"Cross-validated choice ({choice['folds']} folds; {scores}): {choice['chosen']}, {versus} "
-        f"({'saved as the model' if saved else 'reported only'})",
-        markup=False,
-        highlight=False,
+        f"({'saved as the model' if saved else 'reported only'})"
+        if choice.get("folds", 1)  # 0: auto ran out of budget before any fold and saved its fallback
+        else f"No candidate was cross-validated within the budget; {choice['chosen']} was saved"
     )
+    out.print(line, markup=False, highlight=False)
     for candidate, why in (choice.get("skipped") or {}).items():
         out.print(f"Not scored: {candidate}: {why}", markup=False, highlight=False)
     if choice.get("decided_by"):  # strategy auto: whether the recorded prior or cross-validation decided, and why

@@ -90,15 +90,17 @@ def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
     """Strategy auto's (or --select's) cross-validated choice."""
     if not selection:
         return []
-    lines = [
-        "",
+    chose = (
         f"Cross-validation on the training split chose {selection['chosen']}, "
         + (
             f"{selection['margin']:.3f} {metric_name(selection)} above {selection['runner_up']}."
             if selection.get("runner_up")
             else "the only candidate scored."
-        ),
-    ]
+        )
+        if selection.get("folds", 1)  # 0: auto ran out of budget before any fold and saved its fallback
+        else f"No candidate was cross-validated within the budget; {selection['chosen']} was saved."
+    )
+    lines = ["", chose]
     lines += [f"- {name} was not scored: {why}" for name, why in (selection.get("skipped") or {}).items()]
     lines += [f"- {selection['budget_line']}"] if selection.get("budget_line") else []  # auto: budget and cuts
     return lines + ([f"- {selection['search']['line']}"] if selection.get("search") else [])  # --search

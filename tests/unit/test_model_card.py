@@ -38,6 +38,17 @@ def test_card_names_data_backbone_licence_metrics_choice_and_limits():
     assert "## Intended use" in card and "## Limitations" in card
 
 
+def test_a_run_whose_budget_ran_out_before_any_fold_does_not_claim_a_cross_validated_choice():
+    """auto records folds 0 when loading and embedding left no budget for a fold; its fallback probe was saved."""
+    spec = RunSpec.from_dict({"data": {"path": "reviews.csv", "text_column": "review"}, "run": {"name": "r"}})
+    selection = {"chosen": "probe", "folds": 0, "runner_up": None, "margin": 0.0, "scores": {}}
+    card = model_card(
+        metrics=METRICS | {"selection": selection}, spec=spec, class_names=["great", "other"], modality="text"
+    )
+    assert "No candidate was cross-validated within the budget; probe was saved." in card
+    assert "Cross-validation on the training split chose" not in card
+
+
 def test_card_is_written_beside_the_model_and_editing_it_keeps_the_model_loadable(tmp_path):
     texts, labels = ["good tea", "bad tea", "great taste", "awful smell"], ["+", "-", "+", "-"]
     model = classic_model(ClassicBaseline(modality="text").fit(texts, labels), class_names=["+", "-"])

@@ -320,16 +320,9 @@ def _gain_section(metrics: dict[str, Any]) -> Section | None:
     return "Transfer gain", banner + html_table(header, rows, left=2), f"**{verdict}**\n\n" + _md_table(header, rows)
 
 
-def _selection_section(metrics: dict[str, Any]) -> Section | None:
-    """The cross-validated choice among probe / two-stage / classic / concatenated features."""
-    selection = metrics.get("selection")
-    if not selection:
-        return None
-    metric = {"r2": "R²"}.get(selection.get("metric"), "accuracy")  # R²: regression
-    header = ["candidate", f"CV {metric} (mean)", "std"]
-    rows = [[name, score["mean"], score["std"]] for name, score in selection["scores"].items()]
-    saved = (metrics.get("strategy") or {}).get("name") == "auto"
-    note = (
+def _cross_validated_note(selection: dict[str, Any], *, saved: bool) -> str:
+    """The sentence of a choice that cross-validation scored: the margin over the runner-up, and whether it is saved."""
+    return (
         f"{selection['folds']}-fold cross-validation on the training split chose {selection['chosen']}, "
         + (
             "the only candidate scored"
@@ -342,6 +335,21 @@ def _selection_section(metrics: dict[str, Any]) -> Section | None:
             else " (reported only; the model is the named strategy)."
         )
     )
+
+
+def _selection_section(metrics: dict[str, Any]) -> Section | None:
+    """The cross-validated choice among probe / two-stage / classic / concatenated features."""
+    selection = metrics.get("selection")
+    if not selection:
+        return None
+    metric = {"r2": "R²"}.get(selection.get("metric"), "accuracy")  # R²: regression
+    header = ["candidate", f"CV {metric} (mean)", "std"]
+    rows = [[name, score["mean"], score["std"]] for name, score in selection["scores"].items()]
+    saved = (metrics.get("strategy") or {}).get("name") == "auto"
+    if not selection.get("folds"):  # auto ran out of budget before any fold: its fallback was saved
+        note = f"No candidate was cross-validated within the budget; {selection['chosen']} was saved."
+    else:
+        note = _cross_validated_note(selection, saved=saved)
     for name, why in (selection.get("skipped") or {}).items():
         note += f" Not scored: {name}: {why}."
     if selection.get("decided_by"):  # strategy auto: the recorded prior or cross-validation, and why

@@ -15,8 +15,9 @@ ranks the strategies for the data's modality, backbone family and size. Candidat
 
 The decision (`transferkit.strategies.choice.decide_with_prior`): the prior's best eligible candidate,
 unless cross-validation's best beats it by more than 2 standard errors of their paired fold differences.
-At the tiny size bucket (8 or fewer examples in the smallest class) the prior decides and no fold
-fine-tunes run. ``selection["decided_by"]`` and ``selection["why"]`` record which decided and why. The
+At the tiny size bucket (8 or fewer examples in the smallest class) no fold fine-tunes run; the cheap
+candidates' folds repeat up to choice.TINY_REPEATS times, and they override the prior only beyond 0.02 and 2
+paired standard errors (plus an unscored pick's recorded lead). ``selection["decided_by"]`` and ``selection["why"]`` record which decided and why. The
 winner is then trained on the whole training split and is the model that is saved.
 
 Example::
@@ -710,8 +711,8 @@ class AutoStrategy(Strategy):
         fits what is left (the machine slowed down after its estimate, or it was never cross-validated) trains the
         most epochs that fit, its schedule completed, down to MIN_SCHEDULE_SHARE of them; below that the probe is
         trained instead. Both are recorded (`selection["scaled"]`, `selection["cut"]`). With a `constant` learning
-        rate (two-stage's) there is no schedule to cut: it trains on into the next epoch until max_time stops it at
-        the deadline (two-stage's test accuracy rises with every epoch: results/demo_default.json "falloff")."""
+        rate (two-stage's) there is no schedule to cut: it is given all its epochs and max_time stops it at the
+        deadline (two-stage's test accuracy rises with every epoch: results/demo_default.json "falloff")."""
         chosen = selection["chosen"]
         schedule = (selection.get("schedules") or {}).get(chosen)
         if chosen not in FINE_TUNED or schedule is None or searched:  # --search's epochs: max_time guards them
@@ -736,9 +737,9 @@ class AutoStrategy(Strategy):
                 selection["scaled"][chosen]["why"] = (
                     f"{epochs} of its {full} epochs fit surely (estimated {estimates[epochs - 1]:.0f} s; all "
                     f"{full}: {estimates[-1]:.0f} s, {max(left, 0):.0f} s left); with a constant learning rate it "
-                    "trains on until the deadline stops it"
+                    "trains on toward all of them until the deadline stops it"
                 )
-                return chosen, epochs + 1
+                return chosen, full  # all its epochs, max_time stops it: an early last epoch must not leave time unused
             return chosen, epochs
         deadline.cut[chosen] = (
             f"chosen, but only {max(left, 0):.0f} s of the budget were left for its final fit (estimated "

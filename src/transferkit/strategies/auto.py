@@ -17,8 +17,9 @@ The decision (`transferkit.strategies.choice.decide_with_prior`): the prior's be
 unless cross-validation's best beats it by more than 2 standard errors of their paired fold differences.
 At the tiny size bucket (8 or fewer examples in the smallest class) no fold fine-tunes run; the cheap
 candidates' folds repeat up to choice.TINY_REPEATS times, and they override the prior only beyond 0.02 and 2
-paired standard errors (plus an unscored pick's recorded lead). ``selection["decided_by"]`` and ``selection["why"]`` record which decided and why. The
-winner is then trained on the whole training split and is the model that is saved.
+paired standard errors (plus an unscored pick's recorded lead). ``selection["decided_by"]`` and
+``selection["why"]`` record which decided and why. The winner is then trained on the whole training split and is
+the model that is saved.
 
 Example::
 

@@ -352,6 +352,15 @@ def temperature_scaling_record(
     return temperature_record(fit_on, score_on, fitted_on="validation")
 
 
+def no_estimate_reason(selection: dict[str, Any] | None, spec: RunSpec) -> str:
+    """Why nothing held out and no cross-validated score stands in for a test score, and what to do about it."""
+    if spec.strategy.name != "auto" or selection is None:
+        return "pass --test-data, or use --strategy auto or probe for a cross-validated one"
+    if not selection.get("folds"):  # loading and embedding took the budget: auto saved its fallback unscored
+        return "the budget ran out before any cross-validation fold (raise --budget-minutes), or pass --test-data"
+    return f"{selection.get('chosen')} was not cross-validated (the recorded prior chose it); pass --test-data"
+
+
 def holdout_record(splits: Splits, *, result: StrategyResult, spec: RunSpec) -> dict[str, Any]:
     """Which splits were not carved and why, and (no test split) the cross-validated accuracy that stands in for
     a test score: strategy auto's score of its choice, or the probe's on the same folds."""
@@ -368,12 +377,13 @@ def holdout_record(splits: Splits, *, result: StrategyResult, spec: RunSpec) -> 
     if score is not None:
         estimate = {metric: round(score["mean"], 4), "std": round(score["std"], 4), "folds": len(score["folds"])}
     line = f"Held out nothing ({why}); every labelled row trained the model."
-    line += (
-        f" {'R²' if metric == 'r2' else 'Accuracy'} estimated by {estimate['folds']}-fold cross-validation: "
-        f"{estimate[metric]:.3f}."
-        if estimate
-        else " No accuracy estimate: pass --test-data, or use --strategy auto or probe for a cross-validated one."
-    )
+    if estimate:
+        line += (
+            f" {'R²' if metric == 'r2' else 'Accuracy'} estimated by {estimate['folds']}-fold cross-validation: "
+            f"{estimate[metric]:.3f}."
+        )
+    else:
+        line += f" No accuracy estimate: {no_estimate_reason(selection, spec)}."
     return {"not_carved": dict(splits.not_carved), "estimate": estimate, "line": line}
 
 

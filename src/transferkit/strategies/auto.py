@@ -53,19 +53,21 @@ from transferkit.models.target import TrainingTarget
 from transferkit.strategies.auto_budget import (
     Deadline,
     budget_line,
-    deadline_scorers,
     fold_limit_seconds,
     measure_forward_seconds,
     measure_save_seconds,
     median_row_seconds,
     over_budget_line,
     save_reserve,
+    score_repeated_within_deadline,
     scoring_reserve,
 )
 from transferkit.strategies.auto_ensemble import ensemble_record
 from transferkit.strategies.auto_regression import fit_regression
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
 from transferkit.strategies.choice import (
+    TINY_BUDGET_SHARE,
+    TINY_REPEATS,
     boosting_accuracy,
     cheap_scorers,
     decide_with_prior,
@@ -77,7 +79,7 @@ from transferkit.strategies.choice import (
 )
 from transferkit.strategies.contrastive import ContrastiveStrategy
 from transferkit.strategies.finetune import FINETUNE_EPOCHS
-from transferkit.strategies.policy import TINY, Prior, prior_for
+from transferkit.strategies.policy import TINY, Prior, prior_for, size_bucket
 from transferkit.strategies.search import run_search, space_for
 
 ORDER = ("probe", "two-stage", "contrastive", "classic", "concat")
@@ -387,31 +389,17 @@ class AutoStrategy(Strategy):
         """The cheap candidates on repeated folds: more repeats (paired evidence) while they cost little. Folds stop
         at the deadline (less `keep` seconds, the reserves): a candidate cut short says so in `deadline.cut`, one with
         no fold in `skipped` too."""
-        first = folds_of(train, seed=spec.run.seed)
-        scorers, stop = deadline_scorers(scorers, deadline, keep=keep)
-        scores = score_candidates(scorers, first, stop=stop)
-        for name in scorers:
-            ran = len(scores[name]["folds"]) if name in scores else 0
-            if ran == 0:
-                skipped[name] = deadline.cut[name] = "the budget ran out before its first cross-validation fold"
-            elif ran < len(first):
-                deadline.cut[name] = f"cross-validated on {ran} of {len(first)} folds: the budget ran out"
-        # Tiny data: no fold fine-tunes run there, so the cheap folds repeat more (issue 21: tiny_override.py)
-        from transferkit.strategies.choice import TINY_BUDGET_SHARE, TINY_REPEATS
-        from transferkit.strategies.policy import size_bucket
-
-        tiny = size_bucket(min(train.class_counts.values())) == TINY
+        tiny = size_bucket(min(train.class_counts.values())) == TINY  # no fold fine-tunes: the cheap folds repeat more
         repeats, share = (TINY_REPEATS, TINY_BUDGET_SHARE) if tiny else (CHEAP_REPEATS, CHEAP_BUDGET_SHARE)
-        for repeat in range(1, repeats):
-            if deadline.spent() > share * deadline.seconds:
-                break
-            more = score_candidates(
-                {name: scorers[name] for name in scores}, folds_of(train, seed=spec.run.seed + repeat), stop=stop
-            )
-            for name, score in more.items():
-                values = scores[name]["folds"] + score["folds"]
-                scores[name] |= {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
-                scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
+        scores, _ = score_repeated_within_deadline(
+            scorers,
+            lambda repeat: folds_of(train, seed=spec.run.seed + repeat),
+            deadline=deadline,
+            keep=keep,
+            skipped=skipped,
+            repeats=repeats,
+            share=share,
+        )
         return scores
 
     def _score_fine_tune(

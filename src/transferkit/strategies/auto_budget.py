@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from transferkit.backbones.base import Backbone
+from transferkit.strategies.choice import score_candidates
 
 MEASURE_ROWS = 8  # rows per timed batch of a cost measurement
 MEASURE_BATCHES = 4  # timed batches of distinct rows, spread over the data, after a warm-up: their median counts
@@ -246,3 +247,37 @@ def budget_line(selection: dict[str, Any]) -> str:
     cut = selection.get("cut") or {}
     line += "" if not cut else " Cut at the deadline: " + "; ".join(f"{k}: {v}" for k, v in cut.items()) + "."
     return line
+
+
+def score_repeated_within_deadline(
+    scorers: dict[str, Callable],
+    folds_for: Callable[[int], list],
+    *,
+    deadline: Deadline,
+    keep: float,
+    skipped: dict[str, str],
+    repeats: int,
+    share: float,
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Cheap candidates scored on `folds_for(0)`, then on `folds_for(1..repeats-1)` (paired evidence) while they
+    have used at most `share` of the budget; no fold starts past the deadline less `keep` seconds (the reserves).
+    A candidate cut short says so in `deadline.cut`, one with no fold in `skipped` too. Returns the scores (every
+    fold pooled) and the number of folds in one round."""
+    first = folds_for(0)
+    scorers, stop = deadline_scorers(scorers, deadline, keep=keep)
+    scores = score_candidates(scorers, first, stop=stop)
+    for name in scorers:
+        ran = len(scores[name]["folds"]) if name in scores else 0
+        if ran == 0:
+            skipped[name] = deadline.cut[name] = "the budget ran out before its first cross-validation fold"
+        elif ran < len(first):
+            deadline.cut[name] = f"cross-validated on {ran} of {len(first)} folds: the budget ran out"
+    for repeat in range(1, repeats):
+        if deadline.spent() > share * deadline.seconds:
+            break
+        more = score_candidates({name: scorers[name] for name in scores}, folds_for(repeat), stop=stop)
+        for name, score in more.items():
+            folds = scores[name]["folds"] + score["folds"]
+            scores[name] |= {"mean": float(np.mean(folds)), "std": float(np.std(folds)), "folds": folds}
+            scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
+    return scores, len(first)

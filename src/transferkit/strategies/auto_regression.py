@@ -39,9 +39,9 @@ from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
 from transferkit.engine.targets import RegressionTarget
 from transferkit.models.boosting import fit_boosting_regressor, trees_modality
-from transferkit.strategies.auto_budget import Deadline, deadline_scorers
+from transferkit.strategies.auto_budget import Deadline, score_repeated_within_deadline
 from transferkit.strategies.base import StrategyResult, get_strategy
-from transferkit.strategies.choice import decide_with_prior, score_candidates
+from transferkit.strategies.choice import decide_with_prior
 from transferkit.strategies.policy import prior_for
 from transferkit.strategies.probe import uniform_scaling
 from transferkit.strategies.ridge import RIDGE_ALPHAS
@@ -135,29 +135,19 @@ def select_regression(
     scorers = {"probe": lambda a, b: ridge_r2(embeddings, values, a, b)}
     if trees_modality(train.modality) and "classic" not in skipped:
         scorers["classic"] = lambda a, b: trees_r2(train, values, a, b, seed=seed)
-    scorers, stop = deadline_scorers(scorers, deadline, keep=reserve)
-    first = regression_folds(len(train), seed=seed)
-    scores = score_candidates(scorers, first, stop=stop)
-    for name in scorers:
-        ran = len(scores[name]["folds"]) if name in scores else 0
-        if ran == 0:
-            skipped[name] = deadline.cut[name] = "the budget ran out before its first cross-validation fold"
-        elif ran < len(first):
-            deadline.cut[name] = f"cross-validated on {ran} of {len(first)} folds: the budget ran out"
-    for repeat in range(1, REPEATS):  # more paired folds while they cost little
-        if deadline.spent() > BUDGET_SHARE * deadline.seconds:
-            break
-        more = score_candidates(
-            {name: scorers[name] for name in scores}, regression_folds(len(train), seed=seed + repeat), stop=stop
-        )
-        for name, score in more.items():
-            folds = scores[name]["folds"] + score["folds"]
-            scores[name] |= {"mean": float(np.mean(folds)), "std": float(np.std(folds)), "folds": folds}
-            scores[name]["seconds"] = round(scores[name]["seconds"] + score["seconds"], 2)
+    scores, folds = score_repeated_within_deadline(
+        scorers,
+        lambda repeat: regression_folds(len(train), seed=seed + repeat),
+        deadline=deadline,
+        keep=reserve,
+        skipped=skipped,
+        repeats=REPEATS,
+        share=BUDGET_SHARE,
+    )
     bucket = regression_bucket(len(train))
     prior = prior_for(train.modality, spec.backbone.spec or "", per_class=len(train), task="regression", bucket=bucket)
     eligible = list(dict.fromkeys(["probe", *scores]))  # the probe is the fallback, scored or not
-    selection = decide_with_prior(scores, prior=prior, eligible=eligible, folds=len(first), skipped=skipped)
+    selection = decide_with_prior(scores, prior=prior, eligible=eligible, folds=folds, skipped=skipped)
     return selection | {
         "metric": METRIC,
         "budget_seconds": round(deadline.seconds, 1),

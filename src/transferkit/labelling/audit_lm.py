@@ -26,6 +26,7 @@ from transferkit.backbones.base import Backbone, WeightsCfg
 from transferkit.backbones.transformers_text import DecoderBackbone
 from transferkit.embedding_cache import extract_features
 from transferkit.errors import ConfigError
+from transferkit.labelling.audit import out_of_fold_probas
 
 DEFAULT_LM = "bundled:smollm2-135m"
 LM_MAX_LENGTH = 128  # tokens: the reviews' median is ~70; longer texts are cut, which keeps a 135M LM affordable
@@ -155,8 +156,6 @@ def lm_out_of_fold(
 ) -> dict[str, np.ndarray]:
     """The audit probe's out-of-fold probabilities on the language model's features, by model name (the folds are
     the other frozen models' folds: the same seed and count)."""
-    from transferkit.labelling.audit import out_of_fold_probas
-
     backbone = lm_backbone(spec, layer=layer)
     features = embedded(backbone, texts, cache_dir)
     proba = out_of_fold_probas(features, labels, folds=folds, seed=seed)["embedding probe"]

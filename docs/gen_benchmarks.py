@@ -1736,3 +1736,34 @@ def tiny_override_cells() -> str:
 
 TABLES["tiny_override"] = tiny_override
 TABLES["tiny_override_cells"] = tiny_override_cells
+
+
+def line_count() -> str:
+    """Issue 20: lines of src/transferkit per top-level package or module, at 4f90a56 and now, by kind."""
+    data = load("line_count")
+    header = ["package / module", "lines at 4f90a56", "lines now", "kind", "in files of new capabilities (issues)"]
+    header += ["pre-existing files: lines last written before 4f90a56 / issue 20 / issues 21-28 / untagged"]
+    rows = []
+    for name, p in data["packages"].items():
+        new = f"{p['new_capability_lines']} ({', '.join(map(str, p['issues']))})" if p["new_capability_lines"] else "-"
+        b = p["blame"]
+        split = " / ".join(str(b.get(k, 0)) for k in ("before", "issue 20", "issues 21-28", "untagged")) if b else "-"
+        rows.append([code(name), p["lines_before"] or "-", p["lines"], p["kind"], new, split])
+    return table(header, rows)
+
+
+def line_count_summary() -> str:
+    """Issue 20: the whole package's lines then and now, and what the pre-existing features take now (a range)."""
+    s = load("line_count")["summary"]
+    rows = [
+        ["src/transferkit at 4f90a56 (before issue 20's work)", s["lines_before"]],
+        ["src/transferkit now", s["lines_now"]],
+        ["in files added by issues 21-28 (new capabilities)", s["new_capability_lines"]],
+        ["pre-existing features now: every line of their files (upper bound)", s["pre_existing_features_lines_upper"]],
+        ["of those, last written by an issue 21-28 commit", s["issue_21_28_lines_in_pre_existing_files"]],
+        ["pre-existing features now, less those lines (lower bound)", s["pre_existing_features_lines_lower"]],
+    ]
+    return table(["count", "lines"], rows)
+
+
+TABLES |= {"line_count": line_count, "line_count_summary": line_count_summary}

@@ -29,6 +29,7 @@ from transferkit.backbones.weights_io import downloads
 from transferkit.errors import ArtifactError
 from transferkit.models.boosting import BoostingModel
 from transferkit.models.boosting_io import TREES, read_trees, write_trees
+from transferkit.models.ensemble import ENSEMBLE_FILE, EnsembleModel, load_members, save_members
 from transferkit.models.feature_model import ClassicFeatures, FeatureModel
 from transferkit.models.heads import ClassifierHead
 from transferkit.models.predictor import Predictor
@@ -181,6 +182,9 @@ def save_model(
             head = None
         elif isinstance(model, BoostingModel):  # trees: a skops file (allow-listed types), no tensors of its own
             tensors, record, head = {}, _boosting_parts(model, staging), None
+        elif isinstance(model, EnsembleModel):  # members: model folders of their own, ensemble.json their weights
+            save = lambda member, path: save_model(member, path, backbone_trained=False)  # noqa: E731
+            tensors, record, head = {}, save_members(model, staging, save=save), None
         else:
             tensors = {f"head.{k}": v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}
             head = model.head.config
@@ -202,7 +206,7 @@ def save_model(
             "metadata": metadata or {},
             "files": {
                 name: sha256_file(staging / name)
-                for name in (WEIGHTS, VOCABULARY, EXAMPLES, TREES)
+                for name in (WEIGHTS, VOCABULARY, EXAMPLES, TREES, ENSEMBLE_FILE)
                 if (staging / name).is_file()
             },
         }
@@ -243,6 +247,24 @@ def load_model(folder: str | Path, *, allow_download: bool = False) -> Predictor
         manifest = read_manifest(folder)  # checksums first: nothing is built from an unchecked folder
         info = backbone_info(manifest, folder)
         backbone = None if info is None else _load_backbone(folder, info)
+        if (manifest.get("model") or {}).get("kind") == EnsembleModel.kind:  # members share the backbone built here
+            return load_members(folder, manifest, load=lambda path: _load_member(path, info, backbone))
+    return _load_from(folder, manifest, info, backbone)
+
+
+def _load_member(folder: Path, shared: dict[str, Any] | None, backbone) -> Predictor:
+    """An ensemble member's folder, on the ensemble's backbone when its record is the same frozen backbone."""
+    manifest = read_manifest(folder)
+    info = backbone_info(manifest, folder)
+    same = info is not None and shared is not None and not info["trained"]
+    same = same and all(info.get(key) == shared.get(key) for key in ("spec", "options", "weights"))
+    if info is not None and not same:
+        backbone = _load_backbone(folder, info)
+    return _load_from(folder, manifest, info, backbone if info is not None else None)
+
+
+def _load_from(folder: Path, manifest: dict[str, Any], info: dict[str, Any] | None, backbone) -> Predictor:
+    """The model of a checked `manifest` in `folder` on its built `backbone`."""
     tensors = load_file(str(folder / WEIGHTS))
     record = manifest.get("model") or {"kind": "transfer"}
     if record["kind"] in ("classic", "concat"):

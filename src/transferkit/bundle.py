@@ -115,6 +115,8 @@ def preprocessing_record(model: Predictor, staging: Path, input_names: list[str]
     kind = getattr(model, "kind", "transfer")
     if kind in FEATURE_KINDS:
         return feature_preprocessing(model, staging, input_names)
+    if kind == "ensemble":
+        return ensemble_preprocessing(model, staging, input_names)
     if kind != "transfer" or model.backbone is None:
         raise ArtifactError(
             f"This is a {kind} model; bundles hold backbone + head, classic and concat models. Predict through the "
@@ -145,6 +147,29 @@ def feature_preprocessing(model: Any, staging: Path, input_names: list[str]) -> 
     record = {} if model.backbone is None else backbone_preprocessing(model, staging, input_names)
     classic = classic_record(model.classic, staging)
     return record | {"classic": classic | {"embeddings": model.backbone is not None, "input": CLASSIC_INPUT}}
+
+
+def ensemble_preprocessing(model: Any, staging: Path, input_names: list[str]) -> dict[str, Any]:
+    """An ensemble (strategy auto's) reads the backbone's tensors and one classic feature input, as a concat model
+    does, when at most one member is a classic / concat model; two such members each read their own classic
+    features, which the runtime does not replay yet: refused in one line."""
+    record = {} if model.backbone is None else backbone_preprocessing(model, staging, input_names)
+    classic = classic_record(bundled_feature_member(model).classic, staging)
+    return record | {"classic": classic | {"embeddings": model.backbone is not None, "input": CLASSIC_INPUT}}
+
+
+def bundled_feature_member(model: Any) -> Any:
+    """The one classic / concat member of an ensemble whose classic features a bundle replays; ArtifactError (before
+    any export work) when two members read their own."""
+    features = [member for member in model.members if getattr(member, "kind", "") in FEATURE_KINDS]
+    if len(features) > 1:
+        line = model.describe()
+        raise ArtifactError(
+            f"{line[0].upper()}{line[1:]} cannot be bundled yet: {len(features)} of its members read their own "
+            "classic features and the bundle runtime replays one. Export its ONNX graph without --bundle (predict "
+            "--runtime onnx runs it), or refit with --strategy probe to bundle."
+        )
+    return features[0]
 
 
 def classic_record(features: Any, staging: Path) -> dict[str, Any]:
@@ -259,6 +284,8 @@ def export_bundle(
 def _write_bundle(
     loaded: Predictor, folder: Path, staging: Path, inputs: list[str], *, quantize: str, tolerance: float
 ) -> BundleResult:
+    if getattr(loaded, "kind", "") == "ensemble":  # refused before the export's work when it cannot be bundled
+        bundled_feature_member(loaded)
     exported = export_model(loaded, format="onnx", output=staging / GRAPH, check_inputs=inputs, tolerance=tolerance)
     metadata_path_for(exported.path).unlink(missing_ok=True)  # bundle.json holds what it said
     task = task_record(load_task(folder))

@@ -42,7 +42,7 @@ def model_card(
     lines = [
         f"# Model card: {spec.run.name}",
         "",
-        f"{' '.join(own['summary'])}, {_kind_text(chosen, modality)}.",
+        f"{' '.join(own['summary'])}, {_kind_text(chosen, modality, metrics.get('selection'))}.",
         "",
         "## Intended use",
         "",
@@ -75,7 +75,10 @@ def model_card(
     return "\n".join(lines + _limitations_and_use(own.get("limitations", [])))
 
 
-def _kind_text(chosen: str, modality: str) -> str:
+def _kind_text(chosen: str, modality: str, selection: dict[str, Any] | None = None) -> str:
+    ensemble = (selection or {}).get("ensemble") or {}
+    if chosen == "ensemble" and ensemble.get("line"):  # strategy auto saved its ensemble of cheap candidates
+        return f"{ensemble['line']}: the members' class probabilities averaged with weights chosen out of fold"
     if chosen == "classic" and trees_modality(modality):
         return TABLE_CLASSIC_TEXT
     return KIND_TEXT.get(chosen, "a transfer strategy")

@@ -25,7 +25,7 @@ class Predictor(Protocol):
     """
 
     class_names: list[str]  # the outputs' names, in column order
-    kind: str  # how it is saved: "transfer" (backbone + head), "classic" or "concat" (feature models)
+    kind: str  # how it is saved: "transfer" (backbone + head), "classic" or "concat" (feature models), "ensemble"
 
     @property
     def modality(self) -> str:

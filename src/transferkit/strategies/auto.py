@@ -48,6 +48,7 @@ from transferkit.engine.targets import RegressionTarget
 from transferkit.errors import ConfigError
 from transferkit.models.boosting import fit_boosting, trees_modality
 from transferkit.models.classic import ClassicBaseline
+from transferkit.models.ensemble import EnsembleModel
 from transferkit.models.feature_model import FeatureModel, classic_model, concat_model
 from transferkit.models.target import TrainingTarget
 from transferkit.strategies.auto_budget import (
@@ -62,11 +63,12 @@ from transferkit.strategies.auto_budget import (
     score_repeated_within_deadline,
     scoring_reserve,
 )
-from transferkit.strategies.auto_ensemble import ensemble_record
+from transferkit.strategies.auto_ensemble import ensemble_record, saved_weights
 from transferkit.strategies.auto_regression import fit_regression
 from transferkit.strategies.base import Strategy, StrategyResult, get_strategy, register_strategy
 from transferkit.strategies.choice import (
     TINY_BUDGET_SHARE,
+    TINY_MIN_MARGIN,
     TINY_REPEATS,
     boosting_accuracy,
     cheap_scorers,
@@ -334,7 +336,7 @@ class AutoStrategy(Strategy):
         ordered = {name: scores[name] for name in ORDER if name in scores}
         selection = decide_with_prior(ordered, prior=prior, eligible=eligible, folds=len(folds), skipped=skipped)
         if not trees_modality(train.modality):  # the trees' folds are not members (fewer than 2 members: no record)
-            ensemble = self._ensemble(selection, finals, train, embeddings, spec, folds, deadline, reserve)
+            ensemble = self._ensemble(selection, finals, train, embeddings, spec, folds, deadline, reserve, tiny=tiny)
             selection |= {"ensemble": ensemble} if ensemble else {}
         selection |= {
             "budget_seconds": round(deadline.seconds, 1),
@@ -348,9 +350,10 @@ class AutoStrategy(Strategy):
         return selection
 
     @staticmethod
-    def _ensemble(selection, finals, train, embeddings, spec, folds, deadline: Deadline, reserve: float):
-        """Evidence for an ensemble of the cheap candidates (strategies/auto_ensemble.py), scored last and only
-        when one more round of their folds fits before the chosen model's final fit and the reserve for saving."""
+    def _ensemble(selection, finals, train, embeddings, spec, folds, deadline: Deadline, reserve: float, tiny=False):
+        """An ensemble of the cheap candidates (strategies/auto_ensemble.py), scored last and only when one more
+        round of their folds fits before the chosen model's final fit and the reserve for saving; at the tiny size
+        it must also win by TINY_MIN_MARGIN, as any candidate overriding the prior there."""
         scores, chosen = selection["scores"], selection["chosen"]
         per_fold = scores[chosen]["seconds"] / len(scores[chosen]["folds"]) if chosen in scores else 0.0
         final = finals.get(chosen, CHEAP_FINAL_FOLDS * per_fold)
@@ -362,6 +365,7 @@ class AutoStrategy(Strategy):
             folds=folds,
             affordable=lambda seconds: deadline.left() - reserve - final > seconds,
             seed=spec.run.seed,
+            min_margin=TINY_MIN_MARGIN if tiny else 0.0,
         )
 
     def _cheap_candidates(self, train: LabeledData, embeddings: np.ndarray, spec: RunSpec):
@@ -623,12 +627,67 @@ class AutoStrategy(Strategy):
             selection["seconds"] = round(selection["seconds"] + search.get("seconds", 0.0), 2)
             params = search["best_params"] if search.get("adopted") else {}
         final_started = time.perf_counter()
-        result = self._final_fit(
-            selection, params=params, valid=valid, target=target, deadline=deadline, reserve=reserve, **data
-        )
+        fit = {"valid": valid, "target": target, "deadline": deadline, "reserve": reserve, **data}
+        result = self._fit_ensemble(selection, searched=bool(params), **fit)
+        result = result or self._final_fit(selection, params=params, **fit)
         selection["final_fit_seconds"] = round(time.perf_counter() - final_started, 2)
         result.selection = selection
         return result
+
+    def _fit_ensemble(
+        self, selection: dict[str, Any], *, searched: bool, deadline: Deadline, reserve: float, **fit: Any
+    ) -> StrategyResult | None:
+        """The ensemble's members fitted on every training row and saved as one model, when it beat the choice
+        (auto_ensemble.saved_weights) and their final fits (each priced at CHEAP_FINAL_FOLDS of its measured fold
+        fits) fit what is left of the budget; else None (the single choice is fitted) and the record says why."""
+        record = selection.get("ensemble")
+        if record is None:
+            return None
+        weights, why = saved_weights(record)
+        if weights and searched:
+            why = f"--search adopted tuned options for {selection['chosen']}, judged against its defaults only"
+        if why is None:
+            scores = selection["scores"]
+            needed = sum(CHEAP_FINAL_FOLDS * scores[n]["seconds"] / max(len(scores[n]["folds"]), 1) for n in weights)
+            left = deadline.left() - reserve
+            record["members_final_estimate_seconds"] = round(needed, 1)
+            if needed > left:
+                why = (
+                    f"its members' final fits (about {needed:.0f} s) did not fit the {max(left, 0):.0f} s left of the "
+                    f"budget: {selection['chosen']} was saved alone"
+                )
+        if why is not None:
+            record |= {"saved": False, "why_not_saved": why}
+            return None
+        members = {}
+        for name in weights:  # each fitted as auto fits it when it is chosen alone
+            member = self._final_fit(selection | {"chosen": name}, params={}, deadline=deadline, reserve=reserve, **fit)
+            members[name] = member.model
+        model = EnsembleModel(members, weights=list(weights.values()), class_names=fit["target"].output_names)
+        self._choose_ensemble(selection, record, model)
+        return StrategyResult(model=model, backbone_trained=False)
+
+    @staticmethod
+    def _choose_ensemble(selection: dict[str, Any], record: dict[str, Any], model: EnsembleModel) -> None:
+        """The selection of a saved ensemble: chosen "ensemble", its out-of-fold score among the candidates', and
+        the single choice it replaced kept under "single"."""
+        single = {key: selection.get(key) for key in ("chosen", "decided_by", "why", "margin", "runner_up")}
+        line = model.describe()
+        record.update(saved=True, line=line, why_saved=f"{record['why']}; its members' final fits fit the budget")
+        folds = record["folds"]
+        selection["scores"]["ensemble"] = {
+            "mean": record["mean"],
+            "std": round(float(np.std(folds)), 4),
+            "folds": folds,
+        }
+        selection |= {
+            "single": single,
+            "chosen": "ensemble",
+            "decided_by": "cross-validation (ensemble)",
+            "why": f"{line} was saved: {record['why']}, instead of {single['chosen']} ({single['decided_by']})",
+            "margin": round(record["paired"]["mean"], 4),
+            "runner_up": single["chosen"],
+        }
 
     def _final_fit(
         self,
@@ -824,7 +883,7 @@ class AutoStrategy(Strategy):
         if chosen in ("probe", *FINE_TUNED):
             return get_strategy(chosen).predict_proba(result, data, spec)
         embeddings = None
-        if isinstance(model, FeatureModel) and model.backbone is not None:  # concat: embeddings from the cache
+        if isinstance(model, FeatureModel | EnsembleModel) and model.backbone is not None:  # embeddings from the cache
             embeddings, _ = extract_features(
                 model.backbone,
                 data.inputs,

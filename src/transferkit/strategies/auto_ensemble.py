@@ -1,16 +1,18 @@
-"""An ensemble of auto's cheap candidates, scored out of fold (issue 21): evidence only, not yet a saved model.
+"""An ensemble of auto's cheap candidates, scored out of fold, and saved when it beats the choice (issue 21).
 
 When the probe and the classic / concat models each have a first round of cross-validation folds, their
 out-of-fold class probabilities are averaged with weights chosen out of fold: for each fold, the weights (a grid
 on the simplex in steps of `WEIGHT_STEP`; a member may get none) that score best on the *other* folds'
 out-of-fold rows are applied to the fold's own rows, so no fold's weights have seen it. Those per-fold accuracies
 are paired with the saved choice's folds and judged by the same noise rule as the choice (a mean gain above 2
-paired standard errors over at least 3 folds). The record goes into ``selection["ensemble"]``; the saved model
-does not change: saving an ensemble needs a model type that holds several models with their weights and exports
-or refuses export in one line, which is not built yet (the record says so).
+paired standard errors over at least 3 folds; at the tiny size bucket also at least choice.TINY_MIN_MARGIN, as CV
+needs to override the prior there). The record goes into ``selection["ensemble"]``.
 
 It runs last, from what is left of the budget, only when one more round of the members' folds (priced at their
-measured first round) fits before the chosen model's final fit and the reserve for saving.
+measured first round) fits before the chosen model's final fit and the reserve for saving. When it wins
+(`would_win`) and the weights chosen on all the folds' rows keep two members or more (`saved_weights`), auto fits
+those members' final models on every training row and saves them as one `models.ensemble.EnsembleModel`, if their
+final fits fit what is left of the budget; otherwise the single choice is saved and the record says why.
 """
 
 from __future__ import annotations
@@ -32,10 +34,6 @@ from transferkit.strategies.probe import uniform_scaling
 MEMBERS = ("probe", "classic", "concat")  # the frozen / classic candidates, seconds each on cached embeddings
 MAX_MEMBERS = 3
 WEIGHT_STEP = 0.25
-NOT_OFFERED = (
-    "evidence only: a saved ensemble needs a model type holding several models and their weights (load, predict, "
-    "export or refuse export) that is not built yet"
-)
 Folds = list[tuple[list[int], list[int]]]
 
 
@@ -99,14 +97,16 @@ def ensemble_record(
     folds: Folds,
     affordable: Callable[[float], bool],
     seed: int = 0,
+    min_margin: float = 0.0,
 ) -> dict[str, Any] | None:
     """The out-of-fold ensemble of the best 2-3 cheap candidates against the saved choice, or None when fewer than
-    two members were scored. `affordable(seconds)` says whether that much of the budget can still be spent."""
+    two members were scored. `affordable(seconds)` says whether that much of the budget can still be spent;
+    `min_margin` is the least mean gain that wins besides the noise rule (the tiny bucket's)."""
     members = sorted((n for n in MEMBERS if n in scores), key=lambda n: -scores[n]["mean"])[:MAX_MEMBERS]
     if len(members) < 2:
         return None
     one_round = sum(scores[n]["seconds"] / len(scores[n]["folds"]) * len(folds) for n in members)
-    record: dict[str, Any] = {"members": members, "offered": False, "why_not_offered": NOT_OFFERED}
+    record: dict[str, Any] = {"members": members, "offered": True}
     if not affordable(one_round):
         why = f"one more round of its members' folds (~{one_round:.0f} s) did not fit what was left of the budget"
         return record | {"scored": False, "why": why}
@@ -130,7 +130,7 @@ def ensemble_record(
         fold_scores.append(accuracy(best, np.array(test)))
     overall = max(grid, key=lambda weights: accuracy(weights, np.arange(len(labels))))  # what a saved one would use
     record |= {"weights": dict(zip(members, map(float, overall), strict=True))}
-    return record | judged(fold_scores, fold_weights, scores, chosen=chosen, members=members)
+    return record | judged(fold_scores, fold_weights, scores, chosen=chosen, members=members, min_margin=min_margin)
 
 
 def judged(
@@ -140,6 +140,7 @@ def judged(
     *,
     chosen: str,
     members: list[str],
+    min_margin: float = 0.0,
 ) -> dict[str, Any]:
     """The ensemble's out-of-fold score, paired with the saved choice's first-round folds, under the noise rule.
 
@@ -159,9 +160,29 @@ def judged(
         return record | {"versus": chosen, "paired": None, "would_win": False, "why": f"{chosen} had no folds"}
     paired = paired_margin(fold_scores, scores[chosen]["folds"][: len(fold_scores)])
     noise = NOISE_STANDARD_ERRORS * paired["standard_error"]
-    wins = paired["folds"] >= MIN_PAIRED_FOLDS and paired["mean"] > noise
+    wins = paired["folds"] >= MIN_PAIRED_FOLDS and paired["mean"] > max(noise, min_margin)
     why = (
         f"the ensemble {'beat' if wins else 'did not beat'} {chosen} beyond its noise: {paired['mean']:+.3f} "
         f"against {noise:.3f} (2 paired standard errors over {paired['folds']} folds)"
     )
+    if min_margin:
+        why += f" and the tiny size's {min_margin:.2f}"
     return record | {"versus": chosen, "paired": paired, "would_win": wins, "why": why}
+
+
+def saved_weights(record: dict[str, Any] | None) -> tuple[dict[str, float], str | None]:
+    """The members a saved ensemble keeps (a weight above 0 on all the folds' rows) with their weights, or ({}, why
+    none is saved).
+
+    Example:
+        >>> saved_weights({"would_win": True, "weights": {"concat": 0.75, "classic": 0.25, "probe": 0.0}})
+        ({'concat': 0.75, 'classic': 0.25}, None)
+        >>> saved_weights({"would_win": True, "weights": {"concat": 1.0, "probe": 0.0}})[1]
+        'the weights chosen on all the folds give concat all the weight: no ensemble to save'
+    """
+    if not record or not record.get("would_win"):
+        return {}, (record or {}).get("why") or "no ensemble was scored"
+    kept = {name: weight for name, weight in record["weights"].items() if weight > 0}
+    if len(kept) < 2:
+        return {}, f"the weights chosen on all the folds give {next(iter(kept))} all the weight: no ensemble to save"
+    return kept, None

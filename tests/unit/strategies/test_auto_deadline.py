@@ -242,9 +242,9 @@ def test_the_reserve_and_the_fold_limit_follow_what_was_measured():
     assert deadline.passed(keep=5.0) and fold_limit_seconds(deadline, keep=20.0, folds_left=2) == 0.5
 
 
-def test_an_ensemble_of_the_cheap_candidates_is_scored_out_of_fold_as_evidence(reviews):
-    """Issue 21's ensemble candidate, evidence only: the members' out-of-fold probabilities come from the models
-    their folds scored, the weights of each fold are chosen on the other folds, and nothing is offered yet."""
+def test_an_ensemble_of_the_cheap_candidates_is_scored_out_of_fold(reviews):
+    """Issue 21's ensemble candidate: the members' out-of-fold probabilities come from the models
+    their folds scored, and the weights of each fold are chosen on the other folds."""
     data, embeddings = reviews
     folds = folds_of(data, seed=0)
     scores = score_candidates(cheap_scorers(data, embeddings, seed=0), folds)
@@ -256,7 +256,7 @@ def test_an_ensemble_of_the_cheap_candidates_is_scored_out_of_fold_as_evidence(r
     record = ensemble_record(
         scores, chosen="probe", data=data, embeddings=embeddings, folds=folds, affordable=lambda seconds: True
     )
-    assert sorted(record["members"]) == ["classic", "concat", "probe"] and not record["offered"]
+    assert sorted(record["members"]) == ["classic", "concat", "probe"] and record["offered"]
     assert len(record["folds"]) == len(folds) and record["mean"] > 0.5  # two balanced classes: chance is 0.5
     assert sum(record["weights"].values()) == pytest.approx(1.0)
     assert record["paired"]["folds"] == len(folds) and record["versus"] == "probe"

@@ -19,7 +19,6 @@ import json
 import math
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.export import PARITY_TOLERANCE, export_model, metadata_path_for
 from transferkit.models.feature_model import CLASSIC_INPUT
 from transferkit.models.predictor import Predictor
-from transferkit.run_folder import swap_into_place, write_atomic, write_json
+from transferkit.run_folder import built_aside, write_atomic, write_json
 from transferkit.runtime import BUNDLE_FORMAT, BUNDLE_MANIFEST, file_sha256, load_bundle
 from transferkit.tasks import task_record
 from transferkit.version import __version__
@@ -267,16 +266,9 @@ def export_bundle(
         )
     output.parent.mkdir(parents=True, exist_ok=True)
     loaded = load_model(folder, allow_download=allow_download)
-    staging = output.parent / f".{output.name}.partial-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        with tempfile.TemporaryDirectory(prefix="transferkit-parity-") as scratch:
-            inputs = parity_inputs(folder, check_inputs, Path(scratch))
-            result = _write_bundle(loaded, folder, staging, inputs, quantize=quantize, tolerance=tolerance)
-        swap_into_place(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with built_aside(output) as staging, tempfile.TemporaryDirectory(prefix="transferkit-parity-") as scratch:
+        inputs = parity_inputs(folder, check_inputs, Path(scratch))
+        result = _write_bundle(loaded, folder, staging, inputs, quantize=quantize, tolerance=tolerance)
     result.path = output
     return result
 

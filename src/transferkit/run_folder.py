@@ -244,6 +244,20 @@ def swap_into_place(staging: Path, target: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+@contextmanager
+def built_aside(target: str | Path) -> Iterator[Path]:
+    """Yield an empty folder beside `target` to build in; when the block ends it is swapped into place
+    (`swap_into_place`); on any failure it is removed and `target` keeps its old content."""
+    target = Path(target)
+    staging = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}.tmp")
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        swap_into_place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def readable_folder(target: str | Path) -> Path:
     """`target`, or the old folder a swap killed half-way left beside it (so the last good artifact loads)."""
     target = Path(target)

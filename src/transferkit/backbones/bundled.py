@@ -8,8 +8,6 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 from transferkit.backbones.base import Backbone, WeightsCfg, weights_sha256
@@ -20,6 +18,7 @@ from transferkit.backbones.transformers_text import DecoderBackbone, TextEncoder
 from transferkit.backbones.weights_io import torch_load_weights
 from transferkit.backbones.whisper_ct2 import CTranslate2WhisperBackbone
 from transferkit.errors import BackboneError, MissingDependencyError, require
+from transferkit.run_folder import built_aside
 
 # SHA-256 of the files these packages ship; a mismatch means a different or corrupted file.
 EFFICIENTNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
@@ -218,16 +217,10 @@ def _convert_smollm2(folder: Path, converted: Path) -> None:
     local = {"local_files_only": True, "trust_remote_code": False}
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, **local)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF, **local)
-    staging = converted.with_name(f"{converted.name}.partial-{uuid.uuid4().hex[:8]}")
-    try:
-        staging.mkdir(parents=True)
+    with built_aside(converted) as staging:  # also replaces a folder left without its weights by an older version
         model.config.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         save_model(model, str(staging / "model.safetensors"))
-        shutil.rmtree(converted, ignore_errors=True)  # a folder left without its weights by an older version
-        os.replace(staging, converted)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def load_whisper_tiny_en(*, spec: str = "bundled:whisper-tiny-en", **_: object) -> CTranslate2WhisperBackbone:

@@ -10,8 +10,6 @@ BOX_TOLERANCE pixels and SCORE_TOLERANCE in score; else no folder is written.
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from transferkit.detection.export import (
 from transferkit.detection.model_io import load_detection_model
 from transferkit.detection.predict import image_inputs
 from transferkit.errors import ConfigError
-from transferkit.run_folder import swap_into_place
+from transferkit.run_folder import built_aside
 from transferkit.runtime import BUNDLE_FORMAT, BUNDLE_MANIFEST, load_bundle
 from transferkit.version import __version__
 
@@ -94,9 +92,7 @@ def export_detection_bundle(
         )
     images = image_inputs(list(check_inputs))[:limit]
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.parent / f".{output.name}.partial-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
+    with built_aside(output) as staging:
         exported = export_detection(model_dir, output=staging / GRAPH, check_inputs=images, limit=limit)
         exported.metadata_path.unlink(missing_ok=True)  # bundle.json holds what it said
         loaded = load_detection_model(model_dir)
@@ -111,8 +107,4 @@ def export_detection_bundle(
             "checked": "transferkit.runtime against PyTorch, detections after NMS",
         }
         write_manifest(staging, manifest)
-        swap_into_place(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return DetectionExport(output, output / BUNDLE_MANIFEST, len(images), worst, exported.tolerance, compared)

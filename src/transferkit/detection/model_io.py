@@ -8,8 +8,6 @@ inside the saved tensors).
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from torch import nn
 
 from transferkit.detection.detectors import DetectorConfig, build_detector
 from transferkit.errors import ArtifactError
-from transferkit.run_folder import readable_folder, swap_into_place, write_json
+from transferkit.run_folder import built_aside, readable_folder, write_json
 
 KIND = "transferkit-detection"
 WEIGHTS = "model.safetensors"
@@ -43,9 +41,7 @@ def save_detection_model(
     from transferkit.backbones.base import sha256_file
 
     folder = Path(folder)
-    staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
-    staging.mkdir(parents=True)
-    try:
+    with built_aside(folder) as staging:
         save_model(model, str(staging / WEIGHTS))
         manifest = {
             "kind": KIND,
@@ -56,9 +52,6 @@ def save_detection_model(
             "metadata": metadata,
         }
         write_json(staging / "model.json", manifest)
-        swap_into_place(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 

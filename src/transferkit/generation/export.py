@@ -8,7 +8,6 @@ The merge is checked: the merged model's logits on a held-in prompt must match t
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import torch
 
 from transferkit.errors import ArtifactError, ConfigError
 from transferkit.generation.folder import load_model
-from transferkit.run_folder import swap_into_place
+from transferkit.run_folder import built_aside
 
 PARITY_TOLERANCE = 1e-3  # fp32 logits; merging reorders the additions (W x + B A x vs (W + B A) x)
 
@@ -83,12 +82,7 @@ def export_merged(
     difference = float((before - after).abs().max())
     if difference > PARITY_TOLERANCE:
         raise ArtifactError(f"Merging the adapter changed the logits by {difference:.2e} (> {PARITY_TOLERANCE}).")
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+    with built_aside(target) as staging:
         merged.save_pretrained(staging, safe_serialization=True)
         lm.tokenizer.save_pretrained(staging)
-        swap_into_place(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return MergedExport(target, difference, PARITY_TOLERANCE)

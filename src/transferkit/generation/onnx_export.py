@@ -11,7 +11,6 @@ costs one token's forward pass, not the whole sequence's. It is traced with PyTo
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from transferkit.generation.api import chat_formatted, format_prompt
 from transferkit.generation.folder import load_model
 from transferkit.generation.lm import LanguageModel
 from transferkit.generation.sampling import Sampling, adds_special_tokens, generate_texts
-from transferkit.run_folder import swap_into_place, write_json
+from transferkit.run_folder import built_aside, write_json
 from transferkit.runtime.generator import GENERATOR_FORMAT, GENERATOR_KIND, load_generator
 from transferkit.runtime.manifest import BUNDLE_MANIFEST, file_sha256
 from transferkit.version import __version__
@@ -219,10 +218,7 @@ def export_generator(
         raise ConfigError(f"{target} exists and is not empty; choose a new folder for the bundle.")
     lm, manifest = load_model(model)
     lm.model = _merged(lm).eval()
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with built_aside(target) as staging:
         export_decoder(lm.model, staging / GRAPH)
         lm.tokenizer.backend_tokenizer.save(str(staging / TOKENIZER))
         record = _settings(lm, manifest)
@@ -236,9 +232,6 @@ def export_generator(
             )
         record["parity"] = {k: checked[k] for k in ("prompts", "tokens_agree", "max_abs_diff")}
         write_json(staging / BUNDLE_MANIFEST, record)
-        swap_into_place(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return GeneratorExport(
         target, checked["max_abs_diff"], LOGIT_TOLERANCE, len(checked["prompts"]), checked["tokens_agree"], checked
     )

@@ -9,8 +9,6 @@ kwargs, network sizes, the spaces and the environment it learned on). Checkpoint
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.rl.algo_kwargs import check_algo_kwargs, sb3_policy_kwargs
 from transferkit.rl.config import AlgoConfig, EnvSpec
 from transferkit.rl.spaces import check_spaces, describe_space
-from transferkit.run_folder import readable_folder, swap_into_place, write_json
+from transferkit.run_folder import built_aside, readable_folder, write_json
 from transferkit.version import __version__
 
 sb3 = require("stable_baselines3", extra="rl", purpose="Reinforcement-learning transfer")
@@ -77,16 +75,9 @@ def save_policy(
 
     The old folder is set aside, not deleted, until the new one is in place: a kill at any moment leaves
     a loadable policy (`resolve_policy_dir` finds one set aside by a swap killed half-way)."""
-    directory = Path(directory)
-    temporary = directory.parent / f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp"
-    temporary.mkdir(parents=True)
-    try:
+    with built_aside(directory) as temporary:
         _write_policy_files(model, temporary, algo=algo, env=env, extra=extra, optimizer=optimizer)
-        swap_into_place(temporary, directory)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    return directory
+    return Path(directory)
 
 
 def _write_policy_files(

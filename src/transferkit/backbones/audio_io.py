@@ -2,20 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
-from transferkit.data.audio import load_clip
-
-
-def read_audio(path: str | Path, *, sampling_rate: int) -> np.ndarray:
-    """Decode a clip with libsndfile (soundfile), mix to mono, resample (polyphase, scipy) to `sampling_rate`.
-
-    The decoder is `transferkit.data.audio.load_clip`, shared with the audio folder source.
-    """
-    return load_clip(path, sampling_rate)
-
 
 def masked_time_mean(features, lengths):
     """Mean over the first `lengths[i]` time steps of each row of a (batch, time, dim) tensor."""

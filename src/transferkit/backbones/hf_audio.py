@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from transferkit.backbones.audio_io import masked_time_mean, read_audio
+from transferkit.backbones.audio_io import masked_time_mean
 from transferkit.backbones.base import Backbone, WeightsCfg
 from transferkit.backbones.layers import transformer_layer_groups
-from transferkit.data.audio import AUDIO_DECODING
+from transferkit.data.audio import AUDIO_DECODING, load_clip
 
 WHISPER_SAMPLES_PER_FRAME = 320  # 160-sample mel hop x stride-2 convolution
 
@@ -35,7 +35,7 @@ class AudioEncoderBackbone(Backbone):
         self.num_features = model.config.d_model if self.is_whisper else model.config.hidden_size
 
     def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
-        return self.batch_from_waves([read_audio(path, sampling_rate=self.sampling_rate) for path in inputs])
+        return self.batch_from_waves([load_clip(path, self.sampling_rate) for path in inputs])
 
     def batch_from_waves(self, waves: list) -> dict[str, torch.Tensor]:
         """Model inputs from mono float32 waveforms at `sampling_rate` (augmentation works on these)."""

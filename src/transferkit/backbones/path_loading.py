@@ -45,10 +45,6 @@ def folder_kind(folder: Path) -> str:
     )
 
 
-def _transferkit_manifest(folder: Path) -> dict:
-    return read_manifest(folder)
-
-
 def path_modality(spec: str) -> str:
     folder = Path(parse_spec(spec).name)
     kind = folder_kind(folder)
@@ -57,7 +53,7 @@ def path_modality(spec: str) -> str:
     if kind == "transformers":
         return hf_modality(f"hf:{folder}")
     with loading_folder(folder), downloads(allowed=False):  # a modality is read from local files only
-        return path_modality_of_manifest(_transferkit_manifest(folder), folder=folder)
+        return path_modality_of_manifest(read_manifest(folder), folder=folder)
 
 
 def path_modality_of_manifest(manifest: dict, *, folder: Path | None = None) -> str:
@@ -89,7 +85,7 @@ def _load_transferkit_backbone(folder: Path, *, spec: str, options: dict) -> Bac
 
     from transferkit.backbones.registry import create_backbone
 
-    manifest = _transferkit_manifest(folder)  # checksums first: nothing is built from an unchecked folder
+    manifest = read_manifest(folder)  # checksums first: nothing is built from an unchecked folder
     info = backbone_info(manifest, folder)
     if info is None:  # a classic model chosen by strategy auto: TF-IDF / pixels + logistic regression
         raise BackboneError(

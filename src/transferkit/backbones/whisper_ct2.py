@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from transferkit.backbones.audio_io import masked_time_mean, read_audio
+from transferkit.backbones.audio_io import masked_time_mean
 from transferkit.backbones.base import Backbone, WeightsCfg
 from transferkit.backbones.hf_audio import WHISPER_SAMPLES_PER_FRAME
+from transferkit.data.audio import load_clip
 from transferkit.errors import BackboneError, require
 
 SAMPLING_RATE = 16_000
@@ -41,7 +42,7 @@ class CTranslate2WhisperBackbone(Backbone):
         self.num_features = num_features
 
     def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
-        return self.batch_from_waves([read_audio(path, sampling_rate=SAMPLING_RATE) for path in inputs])
+        return self.batch_from_waves([load_clip(path, SAMPLING_RATE) for path in inputs])
 
     def batch_from_waves(self, waves: list[np.ndarray]) -> dict[str, torch.Tensor]:
         """Log-mel inputs (30 s windows) from mono float32 waveforms at 16 kHz (augmentation works on these)."""

@@ -47,11 +47,11 @@ class AudioViews:
         self.policy = settings.policy
 
     def batch(self, inputs: list[str], *, seeds: list[int | None]) -> Any:
-        from transferkit.backbones.audio_io import read_audio
+        from transferkit.data.audio import load_clip
         from transferkit.modalities.audio_augment import AUDIO_SETTINGS, MEL_HOP, augment_wave, spec_augment
 
         rngs = [None if seed is None else np.random.default_rng(seed) for seed in seeds]
-        waves = [read_audio(path, sampling_rate=self.backbone.sampling_rate) for path in inputs]
+        waves = [load_clip(path, self.backbone.sampling_rate) for path in inputs]
         waves = [
             wave if rng is None else augment_wave(wave, policy=self.policy, rng=rng)
             for wave, rng in zip(waves, rngs, strict=True)

@@ -1,4 +1,4 @@
-"""Audio augmentation on mono float32 waveforms (from backbones/audio_io.read_audio) and on log-mel inputs.
+"""Audio augmentation on mono float32 waveforms (from data/audio.load_clip) and on log-mel inputs.
 
 torchaudio has no build for torch 2.14, so the four operations are written here in numpy / torch
 (each is a few lines):

@@ -102,6 +102,11 @@ def _linear_source_head(backbone: Backbone, sample: list[str]) -> nn.Module | No
     return head
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of source-head logits (scipy's, shifted for stability)."""
+    return scipy.special.softmax(logits, axis=1)
+
+
 def source_logits(backbone: Backbone, inputs: list[str], features: np.ndarray, spec: RunSpec) -> np.ndarray:
     """Source-classifier logits of `inputs`: from the cached embeddings when the head allows, else a cached pass."""
     backbone.eval()
@@ -117,16 +122,6 @@ def source_logits(backbone: Backbone, inputs: list[str], features: np.ndarray, s
         description=f"Source predictions of {backbone.spec}",
     )
     return logits
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of source-head logits (scipy's, shifted for stability).
-
-    Example:
-        >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]])).round(3).tolist()
-        [[0.5, 0.5], [1.0, 0.0]]
-    """
-    return scipy.special.softmax(logits, axis=1)
 
 
 @dataclass

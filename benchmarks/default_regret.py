@@ -160,7 +160,24 @@ def fit_accuracy(data: str, options: dict, out: Path, **strategy) -> tuple[float
     keep = {k: selection.get(k) for k in kept if k in selection} if selection else {}
     if selection.get("scores"):  # each scored candidate's mean CV accuracy, the evidence the choice weighed
         keep["cv_means"] = {name: round(score["mean"], 4) for name, score in selection["scores"].items()}
+    if selection.get("ensemble"):  # the ensemble of the cheap candidates: scored out of fold, saved when it won
+        kept = ("members", "weights", "mean", "would_win", "why", "saved", "why_not_saved", "line")
+        keep["ensemble"] = {k: selection["ensemble"][k] for k in kept if k in selection["ensemble"]}
+        keep |= {"single": selection["single"]} if selection.get("single") else {}
     return round(result.metrics["test"]["accuracy"], 4), round(time.perf_counter() - started, 1), keep
+
+
+def single_instead(data: str, options: dict, out: Path) -> dict:
+    """The same default fit with the ensemble never saved (its single choice is): the A/B of saving it."""
+    from transferkit.strategies import auto
+
+    real = auto.saved_weights
+    auto.saved_weights = lambda record: ({}, "not saved: benchmarks/default_regret.py measures the single choice")
+    try:
+        accuracy, seconds, chosen = fit_accuracy(data, options, out)
+    finally:
+        auto.saved_weights = real
+    return {"default": accuracy, "seconds": seconds, "chosen": chosen.get("chosen")}
 
 
 def peer_accuracy(data: str, options: dict) -> float:
@@ -224,7 +241,10 @@ def rerun_default(row: dict, note: str) -> dict:
         options, data = make(root / "data", row["per_class"], row["seed"])
         budget = {"budget_minutes": BUDGET_MINUTES} if BUDGET_MINUTES else {}  # --budget-minutes (a loaded machine)
         default, seconds, chosen = fit_accuracy(data, options | {"seed": row["seed"]} | budget, root / "runs")
-    chosen |= budget
+        ab = None
+        if (chosen.get("ensemble") or {}).get("saved"):  # issue 21: does saving the ensemble change accuracy?
+            ab = {"ensemble": default} | single_instead(data, options | {"seed": row["seed"]} | budget, root / "ab")
+    chosen |= budget | ({"ensemble_ab": ab} if ab else {})
     before = {key: row.get(key) for key in ("default", "default_choice", "regret", "peer_gap")}
     row = row | {"default": default, "default_choice": chosen, "seconds": row["seconds"] | {"default": seconds}}
     row |= {

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 import transferkit
-from transferkit.artifacts import load_model, save_model
+from transferkit.artifacts import load_model, load_task, save_model
 from transferkit.bundle import export_bundle
 from transferkit.config import RunSpec
 from transferkit.data import load_labeled
+from transferkit.embedding_cache import extract_features
 from transferkit.errors import ArtifactError
 from transferkit.models.ensemble import EnsembleModel
-from transferkit.runtime import load_bundle
 from transferkit.strategies import auto
 from transferkit.strategies.auto import AutoStrategy
 from transferkit.strategies.auto_ensemble import judged
@@ -67,18 +67,24 @@ def test_auto_saves_the_ensemble_when_it_wins_and_it_round_trips(saved_ensemble,
     assert isinstance(model, EnsembleModel) and model.names == ["probe", "concat"]
     assert all(member.backbone is model.backbone for member in model.members)  # one backbone, embedded once
     test = pd.read_csv(reviews_csv).query("split == 'test'")
-    proba = saved_ensemble.model.predict_proba(list(test.review))
-    assert np.array_equal(model.predict_proba(list(test.review)), proba)  # bit-identical after load
-    probe, concat = (member.predict_proba(list(test.review)) for member in model.members)
-    assert np.allclose(proba, 0.75 * probe + 0.25 * concat, atol=1e-6)
-    frame = transferkit.predict(model_dir, [reviews_csv], text_column="review")
-    assert (frame["label"][-len(test) :].to_numpy() == test.score.to_numpy()).mean() > 0.6  # two classes: 0.5
+    texts = list(test.review)
+    cached = extract_features(model.backbone, texts, runtime="torch")[0]  # embedded when the fit scored the test rows
+    proba = saved_ensemble.model.predict_proba(texts, embeddings=cached)
+    assert np.array_equal(model.predict_proba(texts, embeddings=cached), proba)  # bit-identical after load
+    probe, concat = model.members
+    mixed = 0.75 * probe.predict_proba_features(cached) + 0.25 * concat.predict_proba(texts, embeddings=cached)
+    assert (
+        np.allclose(proba, mixed, atol=1e-6)
+        and (np.array(model.class_names)[proba.argmax(1)] == test.score).mean() > 0.6
+    )
+    test.iloc[:8].to_csv(tmp_path / "test.csv", index=False)
+    frame = transferkit.predict(model_dir, [tmp_path / "test.csv"], text_column="review")  # embeds through the backbone
+    calibrated = load_task(model_dir).calibrated(proba[:8])  # the fit's temperature scaling, as for any model
+    assert np.allclose(frame[["prob_great", "prob_other"]].to_numpy(), calibrated, atol=1e-5)
     assert line in (saved_ensemble.run_dir / "report.md").read_text()
     assert line in (model_dir / "README.md").read_text()
     bundle = export_bundle(model_dir, tmp_path / "bundle")  # one feature member: a concat model's inputs
-    assert bundle.max_abs_diff <= 1e-4 and np.allclose(
-        load_bundle(bundle.path).predict_proba(list(test.review)), proba, atol=1e-4
-    )
+    assert bundle.max_abs_diff <= 1e-4 and bundle.checked_inputs == 8  # the runtime against PyTorch, kept examples
     manifest = json.loads((model_dir / "model.json").read_text())
     assert manifest["model"]["kind"] == "ensemble" and "ensemble.json" in manifest["files"]
 

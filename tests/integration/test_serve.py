@@ -1,5 +1,6 @@
 """`transferkit serve` as a real process on loopback: a model folder served by two workers answers as the runtime
-does; SIGTERM lets a request in flight finish (200) before the server exits."""
+does; `python -m transferkit.serving BUNDLE` runs with torch, transformers, pandas and scikit-learn unimportable, and
+SIGTERM lets a request in flight (its body still arriving) finish with 200 before the server exits."""
 
 import json
 import signal
@@ -23,14 +24,18 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+HEAVY = ("torch", "transformers", "lightning", "pandas", "sklearn")
+
+
 def _start(target, *options, cli: bool = True) -> tuple[subprocess.Popen, str]:
-    """`transferkit serve TARGET` (cli), or the server function alone, which imports no torch and starts faster."""
+    """`transferkit serve TARGET` (cli), or `python -m transferkit.serving TARGET` with the heavy packages made
+    unimportable (a None entry in sys.modules makes `import` fail), as in a deployment without them."""
     port = _free_port()
     launcher = "import sys; from transferkit.cli import run; sys.exit(run())"
     if not cli:
         launcher = (
-            "import sys; from transferkit.serving.server import serve; from transferkit.serving.settings import "
-            f"ServeSettings; serve(sys.argv[2], port={port}, settings=ServeSettings({', '.join(options)}))"
+            f"import runpy, sys; sys.modules.update(dict.fromkeys({HEAVY!r})); sys.argv[1:2] = []; "
+            "runpy.run_module('transferkit.serving', run_name='__main__')"
         )
     command = [sys.executable, "-c", launcher, "serve", str(target), "--port", str(port), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -70,18 +75,25 @@ def test_a_model_folder_served_by_two_workers_answers_as_the_runtime(table):
 
 def test_sigterm_finishes_the_request_in_flight(table):
     _, bundle_dir, rows = table
-    process, url = _start(bundle_dir, "max_wait_ms=2000", "max_batch=64", cli=False)
+    process, url = _start(bundle_dir, "--workers", "1", cli=False)
     answer = {}
 
+    def body():  # the request is in flight when SIGTERM comes: its body is still arriving
+        yield b'{"rows": ['
+        time.sleep(1.5)
+        yield rows[0].encode() + b"]}"
+
     def request():
-        answer["response"] = httpx.post(f"{url}/predict", json={"rows": [json.loads(rows[0])]}, timeout=30)
+        headers = {"content-type": "application/json"}
+        answer["response"] = httpx.post(f"{url}/predict", content=body(), headers=headers, timeout=30)
 
     client = threading.Thread(target=request)
     client.start()
-    time.sleep(0.5)  # the request now waits in the batch queue (up to 2 s for others to join)
+    time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     client.join(timeout=30)
     assert answer["response"].status_code == 200 and answer["response"].json()["predictions"][0]["label"]
     # uvicorn re-raises the signal after its graceful shutdown, so the exit is SIGTERM's (-15), not a crash
     assert process.wait(timeout=30) == -signal.SIGTERM
-    assert "Finished server process" in process.stdout.read()
+    log = process.stdout.read()
+    assert log.index("Shutting down") < log.index('"POST /predict') < log.index("Finished server process")

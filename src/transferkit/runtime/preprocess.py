@@ -191,6 +191,11 @@ class TableInputs:
         """The columns each row must have (after the column map)."""
         return [self.column_map.get(c, c) for c in self.params["columns"]]
 
+    @property
+    def numeric_columns(self) -> list[str]:
+        """The columns read as numbers (after the column map): a server refuses text in them."""
+        return [self.column_map.get(c, c) for c in self.params["numeric"]]
+
     def rows(self, items: Sequence[Any], *, offset: int = 0) -> list[dict[str, Any]]:
         rows = []
         for index, item in enumerate(items, start=offset):

@@ -56,26 +56,41 @@ def _request_schema(modality: str) -> dict[str, Any]:
     }
 
 
-async def _inputs(request: Request, bundle: Bundle, settings: ServeSettings) -> list[Any]:
-    """The request's inputs, within the size and count limits."""
-    limit = int(settings.max_request_mb * (1 << 20))
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, read as it arrives and refused (413) once past `limit` bytes: a chunked upload with no
+    Content-Length is never held whole in memory beyond the limit."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise RequestError(413, ["body"], f"The body has {int(declared):,} bytes; the limit is {limit:,}.")
-    body = await request.body()
-    if len(body) > limit:
-        raise RequestError(413, ["body"], f"The body has {len(body):,} bytes; the limit is {limit:,}.")
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise RequestError(413, ["body"], f"The body has more than {limit:,} bytes; the limit is {limit:,}.")
+        parts.append(part)
+    return b"".join(parts)
+
+
+async def _inputs(request: Request, bundle: Bundle, settings: ServeSettings) -> list[Any]:
+    """The request's inputs, within the size and count limits."""
+    limit = int(settings.max_request_mb * (1 << 20))
+    body = await _body(request, limit)
+    numeric = getattr(bundle.reader, "numeric_columns", ())  # a table model's number columns
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
+
+        async def replay() -> dict[str, Any]:  # the body already read, for the form parser
+            return {"type": "http.request", "body": body, "more_body": False}
+
         try:
-            form = await request.form(max_files=settings.max_items, max_part_size=limit)
+            form = await Request(request.scope, replay).form(max_files=settings.max_items, max_part_size=limit)
         except Exception as exc:  # starlette's MultiPartException and parser errors: a malformed upload
             raise RequestError(422, ["body", "files"], f"The multipart body cannot be read ({exc}).") from None
         files = [
             (part.filename or "file", await part.read()) for part in form.getlist("files") if hasattr(part, "read")
         ]
-        return file_inputs(files, modality=bundle.modality, max_items=settings.max_items)
-    return json_inputs(body, modality=bundle.modality, max_items=settings.max_items)
+        return file_inputs(files, modality=bundle.modality, max_items=settings.max_items, numeric=numeric)
+    return json_inputs(body, modality=bundle.modality, max_items=settings.max_items, numeric=numeric)
 
 
 def _one_thread(bundle: Bundle) -> bool:

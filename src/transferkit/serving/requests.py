@@ -11,6 +11,8 @@ import binascii
 import csv
 import io
 import json
+import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +43,30 @@ def _check_items(items: list[Any], field: str, max_items: int) -> list[Any]:
     return items
 
 
-def json_inputs(body: bytes, *, modality: str, max_items: int) -> list[Any]:
-    """The inputs of a JSON body for a model of `modality`."""
+def check_row(row: dict[str, Any], loc: list[Any], numeric: Collection[str]) -> None:
+    """A table row's values: one JSON scalar each, finite, and a number (or blank) in a `numeric` column.
+
+    The runtime reads a cell as training did (pandas.to_numeric(errors="coerce"): anything not a number is missing
+    and takes the column's median); a server refuses such a cell instead of predicting from a guess."""
+    for column, value in row.items():
+        where = [*loc, column]
+        if value is not None and not isinstance(value, str | int | float):
+            raise RequestError(422, where, f"Column '{column}' holds a {type(value).__name__}; send a number or text.")
+        if isinstance(value, float) and math.isinf(value):
+            raise RequestError(422, where, f"Column '{column}' is infinite; send a finite number (or null if missing).")
+        if column in numeric and isinstance(value, str) and value.strip():
+            try:
+                number = float(value)
+            except ValueError:
+                raise RequestError(
+                    422, where, f"Column '{column}' is a number column; '{value[:40]}' is not a number."
+                ) from None
+            if math.isinf(number):
+                raise RequestError(422, where, f"Column '{column}' is infinite; send a finite number.")
+
+
+def json_inputs(body: bytes, *, modality: str, max_items: int, numeric: Collection[str] = ()) -> list[Any]:
+    """The inputs of a JSON body for a model of `modality` (`numeric`: a table model's number columns)."""
     field = FIELDS[modality]
     try:
         payload = json.loads(body)
@@ -71,6 +95,9 @@ def json_inputs(body: bytes, *, modality: str, max_items: int) -> list[Any]:
             )
     if modality == "image":
         return [_base64(item, index) for index, item in enumerate(items)]
+    if modality == "tabular":
+        for index, row in enumerate(items):
+            check_row(row, ["body", field, index], numeric)
     return items
 
 
@@ -83,8 +110,10 @@ def _base64(text: str, index: int) -> bytes:
         raise RequestError(422, ["body", "images", index], f"images[{index}] is not valid base64.") from None
 
 
-def file_inputs(files: list[tuple[str, bytes]], *, modality: str, max_items: int) -> list[Any]:
-    """The inputs of multipart `files` (name, content) for a model of `modality`."""
+def file_inputs(
+    files: list[tuple[str, bytes]], *, modality: str, max_items: int, numeric: Collection[str] = ()
+) -> list[Any]:
+    """The inputs of multipart `files` (name, content) for a model of `modality` (`numeric`: as json_inputs)."""
     if not files:
         raise RequestError(422, ["body", "files"], "Send one or more 'files' parts (or a JSON body).")
     if modality == "image":
@@ -98,5 +127,7 @@ def file_inputs(files: list[tuple[str, bytes]], *, modality: str, max_items: int
         if modality == "text":
             items.extend(line for line in text.splitlines() if line.strip())
         else:
-            items.extend(dict(row) for row in csv.DictReader(io.StringIO(text)))
+            for number, row in enumerate(csv.DictReader(io.StringIO(text))):
+                check_row(row, ["body", "files", index, number], numeric)
+                items.append(dict(row))
     return _check_items(items, "files", max_items)

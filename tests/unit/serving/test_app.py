@@ -74,6 +74,40 @@ def test_bad_requests_get_4xx_json_naming_the_field(table, body, status, loc):
         assert client.post("/predict", json={"rows": rows[:1]}).status_code == 200  # and it keeps serving
 
 
+@pytest.mark.parametrize("value", ["abc", [1, 2], {"a": 1}, float("inf"), "1e400"])
+def test_a_cell_that_is_not_a_number_gets_422_naming_row_and_column(table, value):
+    """The runtime would read it as missing (as training's pandas.to_numeric(errors="coerce") does) and predict
+    from the median: the server refuses it instead; an inf cell made NaN probabilities and a 500 before."""
+    bundle, rows = table
+    row = dict(rows[0]) | {"mean radius": value}
+    csv = ",".join(f'"{c}"' for c in row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n"
+    with TestClient(create_app(bundle, ServeSettings()), raise_server_exceptions=False) as client:
+        body = json.dumps({"rows": [rows[1], row]})  # Python's json writes inf as Infinity, and reads it back
+        answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "rows", 1, "mean radius"]
+        if isinstance(value, str):
+            from_file = client.post("/predict", files=[("files", ("rows.csv", csv.encode()))])
+            assert from_file.status_code == 422
+            assert from_file.json()["detail"][0]["loc"] == ["body", "files", 0, 0, "mean radius"]
+        blank = client.post("/predict", json={"rows": [dict(rows[0]) | {"mean radius": None}]})
+        assert blank.status_code == 200  # a missing value is still the column's median, as in training
+
+
+def test_timeout_queue_limit_and_a_chunked_body_over_the_limit(table):
+    bundle, rows = table
+    with TestClient(create_app(bundle, ServeSettings(timeout_s=0)), raise_server_exceptions=False) as client:
+        late = client.post("/predict", json={"rows": rows[:1]})
+        assert late.status_code == 504 and "--timeout" in late.json()["detail"]
+    with TestClient(create_app(bundle, ServeSettings(max_queue=0)), raise_server_exceptions=False) as client:
+        full = client.post("/predict", json={"rows": rows[:1]})
+        assert full.status_code == 503 and full.headers["retry-after"] == "1"
+    with TestClient(create_app(bundle, ServeSettings(max_request_mb=0.01)), raise_server_exceptions=False) as client:
+        chunks = iter([b'{"rows": [', b" " * 20_000, b"]}"])  # no Content-Length: read until past the limit
+        chunked = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
+        assert chunked.status_code == 413 and chunked.json()["detail"][0]["loc"] == ["body"]
+        assert client.post("/predict", json={"rows": rows[:1]}).status_code == 200
+
+
 def test_images_base64_and_multipart_and_their_errors(image):
     with TestClient(create_app(image, ServeSettings(max_request_mb=0.01))) as client:
         light, dark = _png((250, 250, 250)), _png((5, 5, 5))

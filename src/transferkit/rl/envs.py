@@ -1,19 +1,9 @@
 """Environments for transfer: any gymnasium id, physics overrides applied at reset, domain randomisation and
 sim-to-real gap wrappers (observation noise, action delay, actuator strength).
 
-Parameter names by family (see `env_parameters(env)` for what a given environment accepts):
-
-- classic control and other Python envs: any numeric attribute of the unwrapped env, e.g. CartPole
-  `length`, `masspole`, `masscart`, `gravity`, `force_mag`; Pendulum `g`, `m`, `l`, `max_torque`;
-  MountainCar `force`, `gravity`; Acrobot `LINK_LENGTH_1`, `LINK_MASS_2`, ... (CartPole's derived
-  `total_mass` and `polemass_length` are recomputed).
-- MuJoCo (HalfCheetah, Hopper, ...): `mass_scale` (every body), `mass_scale.BODY` (one body, e.g.
-  `mass_scale.torso`; inertia scales with it), `friction_scale`, `gravity` (the z component, e.g. -9.81).
-  Scales are relative to the model's own values, so they never compound across resets.
-- highway-env: any numeric key of the env's `config` (e.g. `vehicles_density`, `lanes_count`).
-- MiniGrid: task and size come from the id (`MiniGrid-DoorKey-5x5-v0` -> `-8x8-v0`); observations are the
-  agent's 7x7x3 partial view (`ImgObsWrapper`), flattened to 147 values: the same shape for every grid size,
-  so policies map across sizes.
+The parameter names by family are in docs/guide/reinforcement-learning.md; `env_parameters(env)` lists what one
+environment accepts. MuJoCo scales are relative to the model's own values (never compounding across resets);
+MiniGrid's 7x7x3 partial view is flattened to 147 values, the same shape for every grid size.
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """RL transfer strategies: what of a source policy keeps learning on the target, what is frozen or reset.
 
-Each stable-baselines3 policy is split into *features* (feature extractor and hidden layers) and *heads*
-(the last layer of every network: PPO's action_net / value_net / log_std, DQN's last Q layer, SAC's
-actor mu / log_std and each critic's last layer). Target networks follow their online network.
-
-- zero-shot: use the source policy as it is; no training on the target.
-- finetune: every parameter keeps training.
-- freeze-features: features get ``requires_grad=False`` (no gradient, no update); heads train.
-- reinit-head: heads are re-initialised (PyTorch default init), then everything trains.
+A stable-baselines3 policy is split into *features* (extractor, hidden layers) and *heads* (the last layer of each
+network; target networks follow their online network); what each strategy trains: docs/guide/reinforcement-learning.md.
 
 Example:
     >>> available_rl_strategies()

@@ -389,6 +389,20 @@ def open_run_folder(
     return folder
 
 
+def open_spec_run_folder(spec: Any, *, resume: str | Path | None = None) -> RunFolder:
+    """`open_run_folder` with a RunSpec's run options and its YAML (a RunSpec: config sits above this module)."""
+    run = spec.run
+    multi_process = run.devices > 1 or run.num_nodes > 1
+    return open_run_folder(
+        run.output_dir,
+        run.name or "",
+        overwrite=run.overwrite,
+        config_yaml=spec.to_yaml(),
+        multi_process=multi_process,
+        resume=resume,
+    )
+
+
 def _make_run_dir(path: Path) -> None:
     """Create runs/NAME (and runs/); an --output-dir that is a file or cannot be written is the user's to fix."""
     for folder in (path.parent, *path.parent.parents):

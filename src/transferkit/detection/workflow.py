@@ -21,7 +21,7 @@ from transferkit.run_folder import (
     default_run_name,
     inherited_run_name,
     is_primary_process,
-    open_run_folder,
+    open_spec_run_folder,
     run_log,
     write_json,
 )
@@ -158,14 +158,7 @@ def fit_detection(spec: RunSpec, *, resume: str | Path | None = None) -> Detecti
     backbone_family(str(spec.backbone.spec))
     splits = splits_for(spec)
     config = detector_config(spec, splits.train.classes)
-    folder = open_run_folder(
-        spec.run.output_dir,
-        str(spec.run.name),
-        overwrite=spec.run.overwrite,
-        config_yaml=spec.to_yaml(),
-        multi_process=spec.run.devices > 1 or spec.run.num_nodes > 1,
-        resume=resume,
-    )
+    folder = open_spec_run_folder(spec, resume=resume)
     run_dir = folder.path
     with folder.in_progress(), run_log(run_dir) as log:
         log.info("detection data %s: %s", spec.data.path, splits.summary())

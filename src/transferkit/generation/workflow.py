@@ -30,7 +30,7 @@ from transferkit.run_folder import (
     default_run_name,
     inherited_run_name,
     is_primary_process,
-    open_run_folder,
+    open_spec_run_folder,
     run_log,
     write_atomic,
     write_json,
@@ -112,14 +112,7 @@ def fit_language_model(spec: RunSpec, *, resume: str | Path | None = None) -> LM
     L.seed_everything(spec.run.seed, workers=True, verbose=False)
     lm = load_base(spec.backbone.spec)
     prepared = prepare(spec, lm)  # every data problem raises before the run folder is claimed
-    folder = open_run_folder(
-        spec.run.output_dir,
-        spec.run.name or "run",
-        overwrite=spec.run.overwrite,
-        config_yaml=spec.to_yaml(),
-        multi_process=spec.run.devices > 1 or spec.run.num_nodes > 1,
-        resume=resume,
-    )
+    folder = open_spec_run_folder(spec, resume=resume)
     run_dir = folder.path
     primary = is_primary_process()
     with folder.in_progress(), run_log(run_dir) as log:

@@ -20,12 +20,14 @@ def token_counts(tokenizer, texts: list[str], max_length: int) -> list[int]:
     return [len(ids) for ids in encoded["input_ids"]]
 
 
-class TextEncoderBackbone(Backbone):
-    """A transformers encoder + its tokenizer; embeddings are pooled token states."""
+class _TokenizedBackbone(Backbone):
+    """A transformers model + its tokenizer, fed padded batches truncated at the weights' max_length."""
 
     modality = "text"
 
-    def __init__(self, model: nn.Module, tokenizer, *, spec: str, weights_cfg: WeightsCfg) -> None:
+    def __init__(
+        self, model: nn.Module, tokenizer, *, spec: str, weights_cfg: WeightsCfg, pooling: Pooling | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
@@ -33,16 +35,23 @@ class TextEncoderBackbone(Backbone):
         self.weights_cfg = weights_cfg
         self.num_features = model.config.hidden_size
         self.max_length = int(weights_cfg.preprocessing["max_length"])
-        self.pooling: Pooling = weights_cfg.preprocessing["pooling"]
+        self.pooling: Pooling = pooling or weights_cfg.preprocessing["pooling"]
 
-    def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
-        encoded = self.tokenizer(
+    def tokenize(self, inputs: list[str]) -> dict[str, torch.Tensor]:
+        return self.tokenizer(
             list(inputs), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
-        return {key: value for key, value in encoded.items() if key != "token_type_ids" or self._uses_token_types}
 
     def input_sizes(self, inputs: list[str]) -> list[int]:
         return token_counts(self.tokenizer, inputs, self.max_length)
+
+
+class TextEncoderBackbone(_TokenizedBackbone):
+    """A transformers encoder + its tokenizer; embeddings are pooled token states."""
+
+    def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
+        encoded = self.tokenize(inputs)
+        return {key: value for key, value in encoded.items() if key != "token_type_ids" or self._uses_token_types}
 
     @property
     def _uses_token_types(self) -> bool:
@@ -61,36 +70,22 @@ class TextEncoderBackbone(Backbone):
         return transformer_layer_groups(self.model)
 
 
-class DecoderBackbone(Backbone):
+class DecoderBackbone(_TokenizedBackbone):
     """A causal LM (GPT-2, Llama, SmolLM2); the embedding is the hidden state of each text's last real token.
 
     Texts are padded on the right and the last non-padding position is gathered, so padding never
     shifts positions or leaks into the embedding. The LM head is kept for generation, not for embeddings.
     """
 
-    modality = "text"
-
     def __init__(self, model: nn.Module, tokenizer, *, spec: str, weights_cfg: WeightsCfg) -> None:
-        super().__init__()
-        self.model = model
         tokenizer.padding_side = "right"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        self.tokenizer = tokenizer
-        self.spec = spec
-        self.weights_cfg = weights_cfg
-        self.num_features = model.config.hidden_size
-        self.max_length = int(weights_cfg.preprocessing["max_length"])
-        self.pooling: Pooling = "last"
+        super().__init__(model, tokenizer, spec=spec, weights_cfg=weights_cfg, pooling="last")
 
     def load_batch(self, inputs: list[str]) -> dict[str, torch.Tensor]:
-        encoded = self.tokenizer(
-            list(inputs), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
+        encoded = self.tokenize(inputs)
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
-
-    def input_sizes(self, inputs: list[str]) -> list[int]:
-        return token_counts(self.tokenizer, inputs, self.max_length)
 
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model.base_model(**batch).last_hidden_state

@@ -19,7 +19,10 @@ At the tiny size bucket (8 or fewer examples in the smallest class) no fold fine
 candidates' folds repeat up to choice.TINY_REPEATS times, and they override the prior only beyond 0.02 and 2
 paired standard errors (plus an unscored pick's recorded lead). ``selection["decided_by"]`` and
 ``selection["why"]`` record which decided and why. The winner is then trained on the whole training split and is
-the model that is saved.
+the model that is saved; unless an ensemble of the cheap candidates, scored out of fold last
+(strategies/auto_ensemble.py), beat it beyond its noise and its members' final fits fit the budget: then those
+members are trained on the whole training split and saved together (models/ensemble.EnsembleModel, chosen
+"ensemble").
 
 Example::
 

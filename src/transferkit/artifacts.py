@@ -7,8 +7,6 @@ SHA-256 of every file, so a killed run never leaves a folder that loads but is i
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +32,7 @@ from transferkit.models.feature_model import ClassicFeatures, FeatureModel
 from transferkit.models.heads import ClassifierHead
 from transferkit.models.predictor import Predictor
 from transferkit.models.transfer_model import TransferModel
-from transferkit.run_folder import readable_folder, swap_into_place
+from transferkit.run_folder import built_aside, readable_folder
 from transferkit.tasks import ClassificationTask, Task, task_from_manifest, task_record
 
 VOCABULARY = "classic_vocabulary.json"
@@ -172,10 +170,7 @@ def save_model(
     from transferkit.version import __version__
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.parent / f".{folder.name}.partial-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
+    with built_aside(folder) as staging:  # a kill half-way leaves the old model where load_model finds it
         record: dict[str, Any] = {"kind": "transfer"}
         if isinstance(model, FeatureModel):  # what is saved depends on the model's structure
             tensors, record = _feature_model_parts(model, staging)
@@ -213,10 +208,6 @@ def save_model(
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         if card is not None:  # not checksummed: users may edit their model card
             (staging / CARD).write_text(card, encoding="utf-8")
-        swap_into_place(staging, folder)  # a kill half-way leaves the old model where load_model finds it
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 

@@ -3,7 +3,10 @@
 Uncertainty (entropy, margin) reads a probe's probabilities; diversity (k-center greedy, and TypiClust's typical
 rows of uncovered clusters) reads only the embeddings, so it also serves a cold start with no labels; BADGE (Ash
 et al., 2020) mixes both: k-means++ seeding over the probe's gradient embeddings, whose length is the uncertainty
-and whose direction is the content.
+and whose direction is the content. The schedule follows the low-budget / high-budget phase transition (Hacohen
+et al., 2022): TypiClust while some class has fewer than SWITCH_LABELS_PER_CLASS labels (the labelled counts
+decide, never a test set), then margin sampling capped per predicted class, so the picks do not pile onto one
+confused pair of classes.
 small-text was tried and is not a dependency: its strategies query its own classifier wrappers, and its
 `greedy_coreset` treats positions in the unlabelled pool as rows of the matrix (equal only when the pool is the
 first rows): these few lines over numpy and scikit-learn are the whole of each method.
@@ -26,7 +29,8 @@ from transferkit.errors import ConfigError
 
 UNCERTAINTY = ("entropy", "margin", "badge")  # these need a model's probabilities
 DIVERSITY = ("kcenter", "typiclust", "random")
-STRATEGIES = ("random", "entropy", "margin", "kcenter", "typiclust", "badge")
+STRATEGIES = ("random", "entropy", "margin", "kcenter", "typiclust", "badge", "schedule")
+SWITCH_LABELS_PER_CLASS = 5  # schedule: TypiClust until every class has this many labels, then balanced margin
 TYPICALITY_NEIGHBOURS = 20
 BADGE_DIMENSIONS = 64  # embeddings are reduced before the gradient outer product (classes x dims columns)
 
@@ -98,6 +102,30 @@ def badge(reduced: np.ndarray, proba: np.ndarray, candidates: np.ndarray, n: int
     return candidates[chosen]
 
 
+def schedule_phase(class_counts: np.ndarray | None, *, per_class: int = SWITCH_LABELS_PER_CLASS) -> str:
+    """The schedule's method now: "typiclust" while any class has fewer than `per_class` labels (or the classes
+    are not known yet: a cold start), then "margin"."""
+    counts = np.asarray(class_counts if class_counts is not None else [], dtype=int)
+    return "margin" if len(counts) > 1 and counts.min() >= per_class else "typiclust"
+
+
+def balanced_margin(proba: np.ndarray, candidates: np.ndarray, n: int, *, cap: int | None = None) -> np.ndarray:
+    """The `n` lowest-margin candidates with at most `cap` (default n / classes, rounded up) per predicted class;
+    when the caps leave picks short, the next lowest-margin candidates fill them."""
+    cap = cap or int(np.ceil(n / proba.shape[1]))
+    order = candidates[np.argsort(margin(proba[candidates]), kind="stable")]
+    taken = np.zeros(proba.shape[1], dtype=int)
+    picked: list[int] = []
+    for row, guess in zip(order.tolist(), proba[order].argmax(axis=1).tolist(), strict=True):
+        if taken[guess] < cap:
+            picked.append(row)
+            taken[guess] += 1
+            if len(picked) == n:
+                return np.array(picked, dtype=int)
+    rest = order[~np.isin(order, picked)][: n - len(picked)]  # still in margin order
+    return np.array(picked + rest.tolist(), dtype=int)
+
+
 def reduce(embeddings: np.ndarray, *, seed: int = 0) -> np.ndarray:
     """Standardised principal components (at most BADGE_DIMENSIONS), so BADGE's outer product stays small."""
     dims = min(BADGE_DIMENSIONS, embeddings.shape[1], len(embeddings))
@@ -114,11 +142,13 @@ def select(
     proba: np.ndarray | None = None,
     seed: int = 0,
     reduced: np.ndarray | None = None,
+    class_counts: np.ndarray | None = None,
 ) -> np.ndarray:
     """Up to `n` unlabelled rows of `embeddings` (rows not in `labelled`) to label next, best first.
 
-    `proba` (the current model's probabilities for every row) is needed by entropy, margin and badge;
-    `reduced` (from `reduce`) saves BADGE recomputing the projection on every call.
+    `proba` (the current model's probabilities for every row) is needed by entropy, margin and badge, and by the
+    schedule once it switches; `class_counts` (labels per class so far, in `proba`'s column order) decides that
+    switch; `reduced` (from `reduce`) saves TypiClust and BADGE recomputing the projection on every call.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"Unknown --strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}.")
@@ -141,7 +171,9 @@ def select(
         return candidates[np.argsort(margin(proba[candidates]), kind="stable")[:n]]
     if strategy == "kcenter":
         return kcenter_greedy(embeddings, labelled, n, seed=seed)
+    if strategy == "schedule" and proba is not None and schedule_phase(class_counts) == "margin":
+        return balanced_margin(proba, candidates, n)
     reduced = reduced if reduced is not None else reduce(embeddings, seed=seed)
-    if strategy == "typiclust":
+    if strategy in ("typiclust", "schedule"):
         return typiclust(reduced, labelled, n, seed=seed)
     return badge(reduced, proba, candidates, n, seed=seed)

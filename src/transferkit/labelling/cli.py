@@ -65,7 +65,9 @@ def suggest(
     paths: list[str] = typer.Argument(..., help="[RUN] DATA: a run folder (or model folder), then the pool."),
     n: int = typer.Option(50, help="How many rows to suggest."),
     strategy: str = typer.Option(
-        None, help="random, entropy, margin, kcenter, typiclust or badge [badge with a run, kcenter without]."
+        None,
+        help="random, entropy, margin, kcenter, typiclust, badge or schedule (TypiClust until every class has "
+        "5 labels, then margin capped per predicted class) [badge with a run, kcenter without].",
     ),
     text_column: str = typer.Option("text", help="The text (or image path) column of a table."),
     label_column: str = typer.Option("label", help="The label column; rows with a label are not suggested."),

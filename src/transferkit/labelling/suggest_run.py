@@ -2,6 +2,8 @@
 
 With a run (or a model folder) its model's probabilities drive uncertainty (entropy, margin) and BADGE; with no
 run there are no probabilities and k-center greedy (diversity on the embeddings alone) makes the cold start.
+`--strategy schedule` runs TypiClust until the run's data and the pool hold SWITCH_LABELS_PER_CLASS labels of
+every class, then margin sampling capped per predicted class (metrics.json: labels_per_class).
 Rows of DATA that already have a label, or that the run trained or was scored on (its config.yaml's data), are
 never suggested and count as covered for k-center greedy; fill in the label column of to_label.csv and take it
 back with `transferkit fit runs/X --add-labels to_label.csv` (transferkit.labelling.add_labels).
@@ -95,14 +97,15 @@ def suggest(
     pool = read_pool(data, text_column=text_column, label_column=label_column, skip_bad_files=skip_bad_files)
     if not len(pool.unlabelled):
         raise ConfigError(f"Every row of {pool.source} has a label in '{label_column}'; nothing is left to suggest.")
-    model, trained, folder, known = None, False, None, 0
+    model, trained, folder, known, run_labels = None, False, None, 0, {}
     if run is not None:
         folder = model_folder(run)
         model = load_model(folder)
         trained = bool((read_manifest(folder).get("backbone") or {}).get("trained"))
         if model.modality != pool.modality:
             raise ConfigError(f"The model in {folder} reads {model.modality}; {pool.source} holds {pool.modality}.")
-        known = mark_known(pool, known_rows(folder))
+        run_labels = known_rows(folder)
+        known = mark_known(pool, run_labels)
         if not len(pool.unlabelled):
             raise ConfigError(f"Every row of {pool.source} is labelled or already in {run}'s data; nothing to suggest.")
     settings = {"run": None if run is None else str(run), "data": str(data), "n": n, "strategy": strategy}
@@ -114,7 +117,10 @@ def suggest(
         else:
             backbone_model = pool_backbone(backbone, pool.modality)
             features, proba = embed(backbone_model, pool.inputs, cache_dir=cache_dir, batch_size=batch_size), None
-        picked = select(strategy, n=n, embeddings=features, labelled=pool.labelled, proba=proba, seed=seed)
+        counts = None if model is None else class_counts(pool, run_labels, model.class_names)
+        picked = select(
+            strategy, n=n, embeddings=features, labelled=pool.labelled, proba=proba, seed=seed, class_counts=counts
+        )
         table = suggestions_frame(pool, picked, proba=proba, model=model, text_column=text_column, label=label_column)
         metrics = {
             "task": "suggest",
@@ -124,6 +130,7 @@ def suggest(
             "labelled_rows": len(pool.labelled),
             "already_in_run": known,
             "suggested": len(picked),
+            "labels_per_class": None if counts is None else dict(zip(model.class_names, counts.tolist(), strict=True)),
             "seconds": round(time.perf_counter() - started, 2),
         }
         write_atomic(run_dir / SUGGESTIONS_FILE, table.drop(columns=["row"]).to_csv(index=False))
@@ -150,6 +157,14 @@ def known_rows(model_dir: Path) -> dict[str, str]:
     parts = [part for part in (splits.train, splits.valid, splits.test) if part is not None]
     pairs = (zip(part.inputs, part.labels or [], strict=False) for part in parts)
     return {" ".join(item.split()): str(label) for pair in pairs for item, label in pair}
+
+
+def class_counts(pool: Pool, run_labels: dict[str, str], class_names: list[str]) -> np.ndarray:
+    """Labels per class (in `class_names` order) that the run's data and the pool hold, each input once: what
+    the schedule's switch from TypiClust to margin sampling reads."""
+    labels = dict(run_labels)
+    labels |= {" ".join(pool.inputs[i].split()): pool.labels[i] for i in pool.labelled.tolist()}
+    return np.array([sum(label == name for label in labels.values()) for name in class_names], dtype=int)
 
 
 def mark_known(pool: Pool, known: dict[str, str]) -> int:

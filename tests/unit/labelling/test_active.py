@@ -7,7 +7,16 @@ import pytest
 from sklearn.datasets import load_digits
 
 from transferkit.errors import ConfigError
-from transferkit.labelling.active import STRATEGIES, kcenter_greedy, probe, reduce, select
+from transferkit.labelling.active import (
+    STRATEGIES,
+    SWITCH_LABELS_PER_CLASS,
+    balanced_margin,
+    kcenter_greedy,
+    probe,
+    reduce,
+    schedule_phase,
+    select,
+)
 
 
 def clusters(count: int = 5, per: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -84,3 +93,47 @@ def test_cold_typiclust_takes_one_typical_row_from_every_cluster():
     centres = np.stack([rows[groups == g].mean(axis=0) for g in range(5)])
     spread = np.linalg.norm(rows - centres[groups], axis=1)
     assert np.median(spread[picked]) < np.median(spread)  # typical rows sit near their cluster's centre
+
+
+def test_the_schedule_switches_to_margin_once_every_class_has_enough_labels():
+    enough = SWITCH_LABELS_PER_CLASS
+    assert schedule_phase(None) == "typiclust"  # a cold start: no classes known yet
+    assert schedule_phase(np.array([enough, enough - 1, enough])) == "typiclust"
+    assert schedule_phase(np.array([enough, enough, enough + 3])) == "margin"
+    rows, groups = clusters()
+    labelled = np.arange(0, 200, 17)
+    proba = np.eye(5)[groups] * 0.6 + 0.08  # every row leans to its own cluster's class
+    proba[::3] = 0.19 + np.eye(5)[groups[::3]] * 0.05  # every third row undecided (margin 0.05)
+    for counts, twin in (([enough] * 4 + [enough - 1], "typiclust"), ([enough] * 5, "balanced")):
+        picked = select("schedule", n=5, embeddings=rows, labelled=labelled, proba=proba, seed=4, class_counts=counts)
+        candidates = np.setdiff1d(np.arange(len(rows)), labelled)
+        expected = (
+            balanced_margin(proba, candidates, 5)
+            if twin == "balanced"
+            else select(twin, n=5, embeddings=rows, labelled=labelled, seed=4)
+        )
+        assert list(picked) == list(expected)
+    assert all(i % 3 == 0 for i in picked)  # the undecided rows (lowest margin), one per predicted class:
+    assert sorted(groups[picked]) == [0, 1, 2, 3, 4]
+
+
+def test_balanced_margin_caps_the_picks_per_predicted_class():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(4), size=300)
+    proba[:150, 0] += 0.5  # half the pool leans to class 0, with small margins among the rest of them
+    proba /= proba.sum(axis=1, keepdims=True)
+    candidates = np.arange(10, 300)
+    picked = balanced_margin(proba, candidates, 12)
+    assert len(picked) == len(set(picked)) == 12 and set(picked) <= set(candidates)
+    assert np.bincount(proba[picked].argmax(axis=1), minlength=4).max() <= 3  # 12 picks / 4 classes
+    only_two = proba[:, :2] / proba[:, :2].sum(axis=1, keepdims=True)  # two classes, cap 1: the rest fill in
+    assert len(set(balanced_margin(only_two, candidates, 6, cap=1))) == 6
+
+
+def test_suggest_counts_each_labelled_input_once_across_the_run_and_the_pool():
+    from transferkit.labelling.pool import Pool
+    from transferkit.labelling.suggest_run import class_counts
+
+    pool = Pool("text", ["a  b", "c", "d", "e"], ["x", None, "y", None], "pool.csv", [0, 1, 2, 3])
+    counts = class_counts(pool, {"a b": "x", "f": "y", "g": "x"}, ["x", "y", "z"])
+    assert counts.tolist() == [2, 2, 0]  # "a b" is in both: once

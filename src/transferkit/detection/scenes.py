@@ -9,8 +9,6 @@ training scene uses. Each split is written as COCO JSON, Pascal VOC XML and YOLO
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from PIL import Image
 from transferkit.detection.boxes import DetectionData
 from transferkit.detection.formats import write_coco, write_voc, write_yolo
 from transferkit.errors import DataError
+from transferkit.run_folder import built_aside
 
 STAMPS = Path("/usr/share/tuxpaint/stamps")
 STAMP_CLASSES = {  # class -> stamp folders (cartoon drawings left out: only photographs)
@@ -194,17 +193,8 @@ def stamp_scenes(options: SceneOptions | None = None, *, root: Path | None = Non
     with FileLock(str(target) + ".lock"):
         if (target / "test" / "annotations.json").is_file():
             return target
-        staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-        try:
+        with built_aside(target) as staging:  # COCO file names are relative, so they survive the move
             pools = stamp_pools(seed=options.seed)
             for split in ("train", "test"):
                 write_scenes(staging, split, options, pools)
-            _retarget(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def _retarget(staging: Path, target: Path) -> None:
-    """Rename the staging folder into place (COCO file names are relative, so they survive the move)."""
-    os.replace(staging, target)

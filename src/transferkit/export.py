@@ -168,10 +168,26 @@ def export_model(
         # classic / concat models: the feature transform (TF-IDF vocabulary in the model folder's
         # classic_vocabulary.json, or grey pixels) that makes the "classic_features" input.
         "classic_features": loaded.classic.config() if isinstance(loaded, FeatureModel) else None,
+        # strategy auto's ensemble: its members and weights, and each classic_features[_k] input's transform (the
+        # TF-IDF vocabularies are in the model folder's member-NAME/classic_vocabulary.json)
+        "ensemble": _ensemble_record(loaded) if getattr(loaded, "kind", "") == "ensemble" else None,
         "parity": {"max_abs_diff": difference, "tolerance": tolerance, "inputs": len(check_inputs)},
     }
     write_json(metadata_path, metadata)
     return ExportResult(path, metadata_path, difference, tolerance, len(check_inputs))
+
+
+def _ensemble_record(model: Predictor) -> dict:
+    """An ensemble's members (weights, and the graph input of each classic / concat member's features)."""
+    inputs = iter(name for name in model.input_names() if name.startswith("classic_features"))
+    members = []
+    for name, member, weight in zip(model.names, model.members, model.weights, strict=True):
+        features = isinstance(member, FeatureModel)
+        record = {"name": name, "weight": weight, "folder": f"member-{name}"}
+        members.append(
+            record | ({"input": next(inputs), "classic_features": member.classic.config()} if features else {})
+        )
+    return {"members": members}
 
 
 def _write_export(

@@ -661,6 +661,10 @@ class AutoStrategy(Strategy):
                 )
         if why is not None:
             record |= {"saved": False, "why_not_saved": why}
+            if record.get("would_win"):  # it won out of fold: the console, report and card say why it is not saved
+                selection["why"] += (
+                    f"; an ensemble of {', '.join(record['members'])} beat it out of fold, not saved: {why}"
+                )
             return None
         members = {}
         for name in weights:  # each fitted as auto fits it when it is chosen alone

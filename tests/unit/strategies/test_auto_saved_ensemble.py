@@ -125,3 +125,4 @@ def test_auto_saves_the_single_choice_when_the_ensemble_loses_or_does_not_fit(re
     record = result.selection["ensemble"]
     assert result.selection["chosen"] != "ensemble" and record["saved"] is False
     assert "final fits" in record["why_not_saved"] and "was saved alone" in record["why_not_saved"]
+    assert "beat it out of fold, not saved: its members' final fits" in result.selection["why"]

@@ -1767,3 +1767,15 @@ def line_count_summary() -> str:
 
 
 TABLES |= {"line_count": line_count, "line_count_summary": line_count_summary}
+
+
+def line_count_folds() -> str:
+    """Issue 20: the folds made for the line target, with the lines each added and removed under src/transferkit."""
+    folds = load("line_count")["folds"]
+    rows = [[code(f["commit"]), f["fold"], f["added"], f["removed"], f["added"] - f["removed"]] for f in folds]
+    rows.append(["all", "", *(sum(f[key] for f in folds) for key in ("added", "removed")), ""])
+    rows[-1][-1] = rows[-1][2] - rows[-1][3]
+    return table(["commit", "fold", "lines added", "lines removed", "net"], rows)
+
+
+TABLES["line_count_folds"] = line_count_folds

@@ -7,6 +7,7 @@ claims on real weights (ONNX parity, two processes) are in tests/integration/tes
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,15 @@ def test_cli_predict_streams_and_reports(text_model, inputs, tmp_path, capsys):
         batch_predict.BatchJob(model=str(text_model), inputs=(str(inputs[0]),), output="x")
     )
     assert json.loads(json.dumps(job)) == job  # the job record is plain JSON
+
+
+def test_on_a_terminal_the_bar_shows_rows_rate_and_time_left(text_model, inputs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich's switch: treat stderr as a terminal
+    monkeypatch.setenv("TRANSFERKIT_PROGRESS", "1")
+    predict_batch(text_model, inputs[:1], output=tmp_path / "p.csv", chunk_size=7)
+    drawn = capsys.readouterr().err
+    assert "Predicting" in drawn and "20/20" in drawn  # rows done of the total
+    assert re.search(r"\d+\.\d/s", drawn) and re.search(r"\d:\d\d:\d\d", drawn)  # the rate, the time left
 
 
 def test_a_regression_model_streams_and_counts_its_rows(tmp_path, capsys):

@@ -85,6 +85,9 @@ async def _inputs(request: Request, bundle: Bundle, settings: ServeSettings) -> 
         try:
             form = await Request(request.scope, replay).form(max_files=settings.max_items, max_part_size=limit)
         except Exception as exc:  # starlette's MultiPartException and parser errors: a malformed upload
+            if "Too many files" in str(exc):  # more parts than --max-items: a count limit, as for JSON (413)
+                message = f"More than {settings.max_items} files; this server takes at most that many a request."
+                raise RequestError(413, ["body", "files"], message) from None
             raise RequestError(422, ["body", "files"], f"The multipart body cannot be read ({exc}).") from None
         files = [
             (part.filename or "file", await part.read()) for part in form.getlist("files") if hasattr(part, "read")

@@ -101,6 +101,9 @@ def test_timeout_queue_limit_and_a_chunked_body_over_the_limit(table):
     with TestClient(create_app(bundle, ServeSettings(max_queue=0)), raise_server_exceptions=False) as client:
         full = client.post("/predict", json={"rows": rows[:1]})
         assert full.status_code == 503 and full.headers["retry-after"] == "1"
+    with TestClient(create_app(bundle, ServeSettings(max_items=2)), raise_server_exceptions=False) as client:
+        parts = [("files", (f"{i}.csv", b"a\n1\n")) for i in range(3)]  # more files than --max-items, as for JSON
+        assert client.post("/predict", files=parts).status_code == 413
     with TestClient(create_app(bundle, ServeSettings(max_request_mb=0.01)), raise_server_exceptions=False) as client:
         chunks = iter([b'{"rows": [', b" " * 20_000, b"]}"])  # no Content-Length: read until past the limit
         chunked = client.post("/predict", content=chunks, headers={"content-type": "application/json"})

@@ -15,19 +15,12 @@ from pathlib import Path
 
 from transferkit.config import RunSpec
 from transferkit.errors import ArtifactError, ConfigError
-from transferkit.run_folder import RunFolder, open_run_folder
+from transferkit.run_folder import RunFolder, open_spec_run_folder
 
 
 def open_run_dir(spec: RunSpec, *, resume: str | Path | None = None) -> RunFolder:
     """Reopen `resume`, or claim the run folder and write config.yaml (primary process), or join the primary's."""
-    return open_run_folder(
-        spec.run.output_dir,
-        spec.run.name or "",
-        overwrite=spec.run.overwrite,
-        config_yaml=spec.to_yaml(),
-        multi_process=spec.run.devices > 1 or spec.run.num_nodes > 1,
-        resume=resume,
-    )
+    return open_spec_run_folder(spec, resume=resume)
 
 
 def resume_spec(run_dir: str | Path, *, other_options: bool) -> RunSpec:

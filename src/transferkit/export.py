@@ -179,7 +179,7 @@ def export_model(
 
 def _ensemble_record(model: Predictor) -> dict:
     """An ensemble's members (weights, and the graph input of each classic / concat member's features)."""
-    inputs = iter(name for name in model.input_names() if name.startswith("classic_features"))
+    inputs = iter(model.classic_input_names())
     members = []
     for name, member, weight in zip(model.names, model.members, model.weights, strict=True):
         features = isinstance(member, FeatureModel)

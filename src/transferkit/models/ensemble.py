@@ -130,32 +130,30 @@ class EnsembleModel(nn.Module):
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
 
     # --- the exported graph -----------------------------------------------------------------------------
-    def input_names(self) -> list[str]:
-        """The graph's inputs: the shared backbone's tensors once, then one classic feature input per feature
-        member (classic_features, classic_features_1, ...)."""
-        names = self._backbone_names()
-        features = [i for i, m in enumerate(self.members) if isinstance(m, FeatureModel)]
-        return names + [CLASSIC_INPUT if k == 0 else f"{CLASSIC_INPUT}_{k}" for k in range(len(features))]
-
-    def _backbone_names(self) -> list[str]:
-        if self._backbone is None:
-            return []
-        return ["pixels"] if self.modality == "image" else ["input_ids", "attention_mask"]
+    def classic_input_names(self) -> list[str]:
+        """The graph's classic feature inputs, one per feature member in order: classic_features, classic_features_1,
+        ... (after the shared backbone's tensors)."""
+        count = sum(isinstance(m, FeatureModel) for m in self.members)
+        return [CLASSIC_INPUT if k == 0 else f"{CLASSIC_INPUT}_{k}" for k in range(count)]
 
     def model_inputs(self, inputs: list[str]) -> tuple[tuple[torch.Tensor, ...], list[str]]:
         """The tensors `forward_tensors` takes for raw `inputs`, and their names in an exported graph."""
         if not all(self.shared[i] for i, m in enumerate(self.members) if m.backbone is not None):
             raise ArtifactError(f"{self.describe()} reads more than one backbone; it cannot be exported as one graph")
         tensors: list[torch.Tensor] = []
+        names: list[str] = []
         if self._backbone is not None:
             batch = self._backbone.load_batch(inputs)
-            tensors += [batch["input_ids"], batch["attention_mask"]] if isinstance(batch, dict) else [batch]
+            if isinstance(batch, dict):  # a tokenizer's output
+                tensors, names = [batch["input_ids"], batch["attention_mask"]], ["input_ids", "attention_mask"]
+            else:
+                tensors, names = [batch], ["pixels"]
         tensors += [row for row in self._classic_rows(inputs) if row is not None]
-        return tuple(tensors), self.input_names()
+        return tuple(tensors), names + self.classic_input_names()
 
     def forward_tensors(self, *tensors: torch.Tensor) -> torch.Tensor:
         """The log of the mixed probabilities (`activate`'s softmax gives them back) from `model_inputs`' tensors."""
-        width = len(self._backbone_names())
+        width = len(tensors) - len(self.classic_input_names())  # the backbone's tensors: none, one or a tokenizer's two
         embeddings = None
         if width:
             batch: Any = tensors[0] if width == 1 else {"input_ids": tensors[0], "attention_mask": tensors[1]}

@@ -195,8 +195,7 @@ def test_kill_9_mid_run_then_resume_finishes_the_run(tmp_path):
 
     reached = torch.load(checkpoint, weights_only=True)["epoch"]  # the last whole epoch the killed run saved
     assert reached < 7
-    resumed = subprocess.run([cli, "fit", "--resume", str(run_dir)], env=env, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert run(["fit", "--resume", str(run_dir)]) == 0  # in this process: a subprocess mostly imports the stack
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["num_examples"] == 4 and metrics["strategy"]["steps"] == 8 * 4  # the whole plan's steps
     assert load_detection_model(run_dir / "model").classes == metrics["task"]["classes"]

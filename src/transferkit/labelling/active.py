@@ -5,8 +5,9 @@ rows of uncovered clusters) reads only the embeddings, so it also serves a cold 
 et al., 2020) mixes both: k-means++ seeding over the probe's gradient embeddings, whose length is the uncertainty
 and whose direction is the content. The schedule follows the low-budget / high-budget phase transition (Hacohen
 et al., 2022): TypiClust while some class has fewer than SWITCH_LABELS_PER_CLASS labels (the labelled counts
-decide, never a test set), then margin sampling capped per predicted class, so the picks do not pile onto one
-confused pair of classes.
+decide, never a test set), then cluster-margin (after Citovsky et al., 2021): the CANDIDATE_FACTOR x n
+lowest-margin rows, capped per predicted class so they do not pile onto one confused pair of classes, grouped
+by k-means into n clusters, and the lowest-margin row of each.
 small-text was tried and is not a dependency: its strategies query its own classifier wrappers, and its
 `greedy_coreset` treats positions in the unlabelled pool as rows of the matrix (equal only when the pool is the
 first rows): these few lines over numpy and scikit-learn are the whole of each method.
@@ -30,7 +31,8 @@ from transferkit.errors import ConfigError
 UNCERTAINTY = ("entropy", "margin", "badge")  # these need a model's probabilities
 DIVERSITY = ("kcenter", "typiclust", "random")
 STRATEGIES = ("random", "entropy", "margin", "kcenter", "typiclust", "badge", "schedule")
-SWITCH_LABELS_PER_CLASS = 5  # schedule: TypiClust until every class has this many labels, then balanced margin
+SWITCH_LABELS_PER_CLASS = 5  # schedule: TypiClust until every class has this many labels, then cluster-margin
+CANDIDATE_FACTOR = 10  # cluster-margin clusters the 10 x n most uncertain rows
 TYPICALITY_NEIGHBOURS = 20
 BADGE_DIMENSIONS = 64  # embeddings are reduced before the gradient outer product (classes x dims columns)
 
@@ -104,7 +106,7 @@ def badge(reduced: np.ndarray, proba: np.ndarray, candidates: np.ndarray, n: int
 
 def schedule_phase(class_counts: np.ndarray | None, *, per_class: int = SWITCH_LABELS_PER_CLASS) -> str:
     """The schedule's method now: "typiclust" while any class has fewer than `per_class` labels (or the classes
-    are not known yet: a cold start), then "margin"."""
+    are not known yet: a cold start), then "margin" (cluster-margin)."""
     counts = np.asarray(class_counts if class_counts is not None else [], dtype=int)
     return "margin" if len(counts) > 1 and counts.min() >= per_class else "typiclust"
 
@@ -124,6 +126,20 @@ def balanced_margin(proba: np.ndarray, candidates: np.ndarray, n: int, *, cap: i
                 return np.array(picked, dtype=int)
     rest = order[~np.isin(order, picked)][: n - len(picked)]  # still in margin order
     return np.array(picked + rest.tolist(), dtype=int)
+
+
+def cluster_margin(reduced: np.ndarray, proba: np.ndarray, candidates: np.ndarray, n: int, *, seed: int = 0):
+    """The lowest-margin row of each of n k-means clusters of the class-balanced CANDIDATE_FACTOR x n
+    lowest-margin candidates: uncertain, yet not n near-copies of one confusion."""
+    from sklearn.cluster import KMeans
+
+    uncertain = balanced_margin(proba, candidates, min(CANDIDATE_FACTOR * n, len(candidates)))  # margin order
+    if len(uncertain) <= n:
+        return uncertain
+    clusters = KMeans(n_clusters=n, n_init=1, random_state=seed).fit_predict(reduced[uncertain])
+    first = np.sort([int(np.flatnonzero(clusters == cluster)[0]) for cluster in np.unique(clusters)])
+    rest = np.setdiff1d(np.arange(len(uncertain)), first)[: n - len(first)]  # k-means found fewer clusters
+    return uncertain[np.sort(np.concatenate([first, rest]).astype(int))]
 
 
 def reduce(embeddings: np.ndarray, *, seed: int = 0) -> np.ndarray:
@@ -171,9 +187,9 @@ def select(
         return candidates[np.argsort(margin(proba[candidates]), kind="stable")[:n]]
     if strategy == "kcenter":
         return kcenter_greedy(embeddings, labelled, n, seed=seed)
-    if strategy == "schedule" and proba is not None and schedule_phase(class_counts) == "margin":
-        return balanced_margin(proba, candidates, n)
     reduced = reduced if reduced is not None else reduce(embeddings, seed=seed)
+    if strategy == "schedule" and proba is not None and schedule_phase(class_counts) == "margin":
+        return cluster_margin(reduced, proba, candidates, n, seed=seed)
     if strategy in ("typiclust", "schedule"):
         return typiclust(reduced, labelled, n, seed=seed)
     return badge(reduced, proba, candidates, n, seed=seed)

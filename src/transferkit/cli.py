@@ -622,8 +622,11 @@ def rank(
         out.print(f"Note: {caveat}")
 
 
-# rank reads data as fit does: the data and backbone options, the seed, and --output-dir for --confirm's runs.
-_with_run_options(rank, sections=("data", "backbone"), also=("seed", "output_dir"))
+# rank reads data as fit does: the data and backbone options, the seed, and --output-dir for --confirm's runs;
+# --devices / --num-nodes / --accelerator share the embedding (and --confirm's fine-tunes) over processes.
+_with_run_options(
+    rank, sections=("data", "backbone"), also=("seed", "output_dir", "devices", "num_nodes", "accelerator")
+)
 app.command(
     epilog="Example: transferkit rank reviews.csv --text-column review --label-column score --budget params=30M"
 )(rank)

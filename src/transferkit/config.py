@@ -470,7 +470,9 @@ class RunConfig(_Section):
         "folder's data and options) with those rows added to the training split; empty labels are skipped.",
     )
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = Field("auto", description="Lightning accelerator.")
-    devices: int = Field(1, ge=1, description="Devices (processes) per node for fine-tuning.")
+    devices: int = Field(
+        1, ge=1, description="Devices (processes) per node for fine-tuning and for embedding the rows not cached yet."
+    )
     num_nodes: int = Field(1, ge=1, description="Nodes for multi-node runs (torchrun / SLURM).")
     distributed: Literal["auto", "ddp", "ddp_spawn", "fsdp"] = Field(
         "auto", description="Lightning strategy across devices (the transfer strategy is strategy.name)."

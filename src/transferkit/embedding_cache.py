@@ -7,7 +7,8 @@ An index (``index.json`` per backbone) says which shard holds each entry, so a r
 needs; the index is a hint rebuilt from the shards' headers whenever it disagrees with them. A shard that
 cannot be read is set aside (renamed ``*.corrupt``) with a warning and its entries are recomputed. The cache
 has a size cap (default 2 GiB; ``TRANSFERKIT_CACHE_MAX_GB`` or ``max_bytes=``): past it, the least recently
-used shards are deleted. Only files the cache itself writes are ever renamed or deleted.
+used shards are deleted. Only files the cache itself writes are ever renamed or deleted. `extract_features(...,
+devices=N)` embeds the rows the cache lacks over N processes (`embed_across`), each writing its own shard.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -365,6 +367,9 @@ def extract_features(
     description: str = "Extracting features",
     use_cache: bool = True,
     runtime: str | None = None,
+    devices: int = 1,
+    num_nodes: int = 1,
+    accelerator: str = "auto",
 ) -> tuple[np.ndarray, ExtractionStats]:
     """Embed `inputs` with the frozen backbone, reusing cached entries.
 
@@ -372,6 +377,7 @@ def extract_features(
     ``bf16`` (torch autocast on CPUs with bfloat16 instructions, checked against fp32 on the first batch) or
     ``auto`` (bf16 for text where the CPU has it, falling back to fp32 if the check fails; else torch);
     default: TRANSFERKIT_EMBED_RUNTIME, else auto. Texts are embedded longest first, so each batch pads little.
+    `devices` x `num_nodes` > 1 shares the rows the cache lacks over that many processes (`embed_across`).
 
     Example::
 
@@ -393,6 +399,13 @@ def extract_features(
         missing = [entry for _, entry in sorted(zip(sizes, missing, strict=True), key=lambda pair: -pair[0])]
     hits = sum(key in found for key in keys)
     stats = ExtractionStats(hits=hits, misses=len(keys) - hits)
+    if missing and cache is not None and devices * num_nodes > 1 and share_strategy() is not None:
+        shared = [(entry_key, inputs[row]) for entry_key, row in missing]
+        places = {"devices": devices, "num_nodes": num_nodes, "accelerator": accelerator}
+        embed_across(backbone, shared, cache, batch_size=batch_size, runtime=runtime, description=description, **places)
+        cache = FeatureCache(cache.root, cache.folder.name, max_bytes=cache.max_bytes)  # as the ranks left it
+        found.update(cache.get_many({entry_key for entry_key, _ in missing}))
+        missing = [entry for entry in missing if entry[0] not in found]  # none, unless the size cap evicted some
     features = embed_missing(
         backbone,
         keys,
@@ -451,3 +464,99 @@ def embedder(backbone: Backbone, runtime: str) -> Callable[[Batch], np.ndarray]:
             _BF16[slot] = Bf16Embedder(backbone, fallback=runtime == "auto")
         return _BF16[slot]
     return lambda batch: backbone(batch).float().cpu().numpy()
+
+
+def processes(run: Any) -> dict[str, Any]:
+    """`extract_features`' devices, num_nodes and accelerator from a RunSpec's run section (--devices and co.).
+
+    Example::
+
+        extract_features(backbone, inputs, **processes(spec.run))
+    """
+    return {"devices": run.devices, "num_nodes": run.num_nodes, "accelerator": run.accelerator}
+
+
+def in_process_group() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def share_strategy() -> str | None:
+    """How extraction is shared from this process: ``ddp`` in a rank that torchrun or SLURM started, ``ddp_spawn``
+    in a plain process, None (embed locally) inside another distributed job: a process group already open, or a
+    process of a Lightning Trainer's DDP (WORLD_SIZE set without torchrun); those read what the cache holds."""
+    if in_process_group():
+        return None
+    if "TORCHELASTIC_RUN_ID" in os.environ or int(os.environ.get("SLURM_NTASKS", "1")) > 1:
+        return "ddp"
+    return None if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "ddp_spawn"
+
+
+def embed_across(
+    backbone: Backbone,
+    items: list[tuple[str, str]],
+    cache: FeatureCache,
+    *,
+    devices: int,
+    num_nodes: int = 1,
+    accelerator: str = "auto",
+    batch_size: int = 32,
+    runtime: str = "torch",
+    description: str = "Extracting features",
+) -> None:
+    """Embed the (cache key, input) `items` into `cache` over `devices` x `num_nodes` processes (Lightning Fabric,
+    as `predict --devices`): batch i goes to rank i mod world size, each rank writes its own shard, and rank 0
+    rewrites the index over every shard after a barrier. The batches are those one process would embed, so the
+    embeddings equal one process's. One machine: processes are spawned; under torchrun or SLURM, the ranks that
+    launched the command each take their share."""
+    from lightning.fabric import Fabric
+
+    if devices < 1 or num_nodes < 1:
+        raise ConfigError("The 'devices' and 'num_nodes' options must be positive numbers.")
+    if resolve_runtime(backbone, runtime) == "onnx":
+        onnx_embedder(backbone)  # exported once here, so the ranks never write the same graph at once
+    strategy = share_strategy() or "ddp_spawn"
+    fabric = Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy)
+    share = {"batch_size": batch_size, "runtime": runtime, "description": description}
+    port = os.environ.get("MASTER_PORT")
+    try:
+        fabric.launch(_embed_share, backbone, items, str(cache.root), cache.folder.name, share)
+    finally:
+        if port is None:  # the spawn launcher sets it: a later Trainer then picks its own port
+            os.environ.pop("MASTER_PORT", None)
+
+
+def _embed_share(fabric: Any, backbone: Backbone, items: list, root: str, key: str, share: dict[str, Any]) -> None:
+    """One rank's batches of `items`, written to the cache as one shard; then rank 0 merges the index."""
+    batch_size = share["batch_size"]
+    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    mine = [item for batch in batches[fabric.global_rank :: fabric.world_size] for item in batch]
+    device = fabric.device
+    on_device = getattr(device, "type", "cpu") != "cpu"
+    if on_device:
+        backbone.to(device)
+
+    def make_batch(rows: list[int]) -> Batch:
+        batch = backbone.load_batch([mine[row][1] for row in rows])
+        if not on_device:
+            return batch
+        return {k: v.to(device) for k, v in batch.items()} if isinstance(batch, dict) else batch.to(device)
+
+    try:
+        embed_missing(
+            backbone,
+            [],
+            {},
+            [(entry_key, row) for row, (entry_key, _) in enumerate(mine)],
+            make_batch,
+            cache=FeatureCache(root, key),
+            description=f"{share['description']} (process {fabric.global_rank + 1} of {fabric.world_size})",
+            batch_size=batch_size,
+            runtime="torch" if on_device else share["runtime"],  # onnx and bf16 are the CPU's runtimes
+        )
+        fabric.barrier()
+        if fabric.global_rank == 0:
+            FeatureCache(root, key)._entries()  # rebuilt from every rank's shard header and saved
+        fabric.barrier()
+    finally:
+        if in_process_group():
+            torch.distributed.destroy_process_group()

@@ -117,3 +117,23 @@ def test_two_process_ddp_on_cpu_matches_one_process(reviews_csv, tmp_path, strai
     theirs = _test_probabilities(straight, reviews_csv)
     # Same global batch and schedule; shards visit examples in another order, so close, not identical.
     assert np.abs(ours - theirs).mean() < 0.05
+    # --devices 2 embedded the training rows over 2 processes (one cache shard each, every row once) before the DDP
+    # processes started; they read the cache, so no third shard; the embeddings equal the one-process run's.
+    shards, entries = _cache_entries(tmp_path / "cache")
+    assert len(shards) == 2 and len(entries) == sum(shards.values())
+    _, one_process = _cache_entries(straight.parent / "cache")
+    assert entries.keys() == one_process.keys()
+    for key, value in entries.items():
+        np.testing.assert_allclose(value, one_process[key], rtol=0, atol=1e-6)  # same batches; threads differ
+
+
+def _cache_entries(cache: Path) -> tuple[dict[str, int], dict[str, np.ndarray]]:
+    """The embedding cache's shards (entries in each) and its entries."""
+    from safetensors.numpy import load_file
+
+    shards, entries = {}, {}
+    for shard in (cache / "features").glob("*/*.safetensors"):
+        values = load_file(str(shard))
+        shards[shard.name] = len(values)
+        entries.update(values)
+    return shards, entries

@@ -67,6 +67,27 @@ def test_cache_hit_miss_and_only_changed_files_recomputed(tmp_path):
     assert third[:, 0].tolist() == [1.0, 8.0, 3.0, 4.0]
 
 
+def test_devices_start_no_process_when_all_is_cached_or_inside_a_ddp_process(tmp_path, monkeypatch):
+    import transferkit.embedding_cache as embedding_cache
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("no process may start here")
+
+    monkeypatch.setattr(embedding_cache, "embed_across", refuse)
+    paths = _files(tmp_path, [b"a", b"bb"])
+    first, _ = extract_features(CountingBackbone(), paths, cache_dir=tmp_path / "c")
+    again, stats = extract_features(CountingBackbone(), paths, cache_dir=tmp_path / "c", devices=2)
+    assert stats.hits == 2 and np.array_equal(again, first)  # a re-run finds every row cached
+    # A process of a Lightning Trainer's DDP (WORLD_SIZE set, not torchrun) embeds what the cache lacks itself.
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+    (tmp_path / "more").mkdir()
+    paths += _files(tmp_path / "more", [b"ccc"])
+    counting = CountingBackbone()
+    features, stats = extract_features(counting, paths, cache_dir=tmp_path / "c", devices=2)
+    assert stats.misses == 1 and counting.seen == [paths[-1]] and features[:, 0].tolist() == [1.0, 2.0, 3.0]
+
+
 def test_changed_preprocessing_is_a_different_cache(tmp_path):
     paths = _files(tmp_path, [b"a", b"bb"])
     extract_features(CountingBackbone(), paths, cache_dir=tmp_path / "c")

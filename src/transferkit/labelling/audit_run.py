@@ -70,11 +70,13 @@ def audit(
     batch_size: int = 32,
     max_length: int = 128,
     skip_bad_files: bool = False,
+    devices: int = 1,
     name: str | None = None,
     output_dir: str | Path = "runs",
     overwrite: bool = False,
 ) -> AuditRun:
-    """Audit the labels of `data` (and near-duplicates leaking into `test_data`); write a run folder.
+    """Audit the labels of `data` (and near-duplicates leaking into `test_data`); write a run folder. `devices` > 1
+    embeds the rows the cache lacks over that many processes (Lightning Fabric).
 
     Example::
 
@@ -106,7 +108,7 @@ def audit(
         settings |= {"lm": lm, "lm_layer": lm_layer}
     with labelling_run("audit", name=name, output_dir=output_dir, overwrite=overwrite, options=settings) as run_dir:
         started = time.perf_counter()
-        features = embed(encoder, pool.inputs, cache_dir=cache_dir, batch_size=batch_size)
+        features = embed(encoder, pool.inputs, cache_dir=cache_dir, batch_size=batch_size, devices=devices)
         labels = pool.encoded(class_names)
         extra = {}
         if lm is not None:  # a language model's middle-layer features: one more frozen probe, on the same folds

@@ -141,9 +141,11 @@ def embed(
     cache_dir: str | Path | None = None,
     batch_size: int = 32,
     use_cache: bool = True,
+    devices: int = 1,
 ) -> np.ndarray:
     """Embeddings of `inputs` (cached on disk: a backbone runs once per input). A fine-tuned backbone passes
-    `use_cache=False`: the cache is keyed by the pretrained weights, not by what training changed."""
+    `use_cache=False`: the cache is keyed by the pretrained weights, not by what training changed. `devices` > 1
+    shares the rows the cache lacks over that many processes."""
     features, _stats = extract_features(
         backbone,
         inputs,
@@ -151,5 +153,6 @@ def embed(
         batch_size=batch_size,
         description=f"Embedding ({backbone.spec})",
         use_cache=use_cache,
+        devices=devices,
     )
     return features

@@ -25,7 +25,7 @@ from torch import nn
 from transferkit.backbones import backbone_entry, create_backbone, list_backbones
 from transferkit.backbones.base import Backbone, Batch
 from transferkit.config import RunSpec
-from transferkit.embedding_cache import extract_features
+from transferkit.embedding_cache import extract_features, processes
 from transferkit.errors import BackboneError, ConfigError, MissingDependencyError
 from transferkit.ranking.budget import Budget
 from transferkit.ranking.confirm import (
@@ -322,6 +322,7 @@ def _evaluate_candidate(
             cache_dir=spec.backbone.cache_dir,
             batch_size=spec.backbone.batch_size,
             description=f"Embedding with {name}",
+            **processes(spec.run),  # --devices > 1: shared over processes
         )
         row.embed_seconds = time.perf_counter() - started
         row.cache_hits = stats.hits

@@ -21,7 +21,7 @@ from transferkit.augmentation.pipeline import training_dataset_and_collate
 from transferkit.backbones.base import Backbone
 from transferkit.config import OptimConfig, RunSpec
 from transferkit.data.dataset import LabeledData
-from transferkit.embedding_cache import extract_features
+from transferkit.embedding_cache import extract_features, processes
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.engine.data import raw_loader
 from transferkit.engine.module import TrainOptions
@@ -138,6 +138,7 @@ class FineTuneStrategy(Strategy):
             cache_dir=spec.backbone.cache_dir,
             batch_size=spec.backbone.batch_size,
             description="Embedding training data",
+            **processes(spec.run),  # shared over --devices here; the Trainer's DDP processes then read the cache
         )
         head = ClassifierHead(
             in_features=backbone.num_features,

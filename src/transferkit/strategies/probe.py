@@ -18,7 +18,7 @@ from transferkit.augmentation.pipeline import with_augmented_views
 from transferkit.backbones.base import Backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
-from transferkit.embedding_cache import extract_features
+from transferkit.embedding_cache import extract_features, processes
 from transferkit.engine import ClassifierModule, HistoryCallback, LayerGroup, build_trainer, fit_with_resume
 from transferkit.imbalance.sampling import BalancedBatchSampler, check_resample, resample_training
 from transferkit.models.heads import ClassifierHead
@@ -233,6 +233,7 @@ class ProbeStrategy(Strategy):
             batch_size=spec.backbone.batch_size,
             description=f"Embedding {what}",
             runtime=runtime,
+            **processes(spec.run),  # --devices > 1: the rows the cache lacks are shared over processes
         )
         return features, {"hits": stats.hits, "misses": stats.misses}
 

@@ -302,6 +302,7 @@ def ensemble_evidence(row: dict) -> dict:
     from transferkit.embedding_cache import extract_features
     from transferkit.strategies.auto_ensemble import ensemble_record, fold_probabilities, saved_weights
     from transferkit.strategies.choice import TINY_MIN_MARGIN, cheap_scorers, folds_of, score_candidates
+    from transferkit.strategies.policy import prior_for
 
     make = SETS[row["set"]][0]
     with tempfile.TemporaryDirectory() as folder:
@@ -323,10 +324,14 @@ def ensemble_evidence(row: dict) -> dict:
         folds = folds_of(train, seed=row["seed"])
         scores = score_candidates(cheap_scorers(train, embeddings[parts[0]], seed=row["seed"]), folds)
         recorded = (row.get("default_choice") or {}).get("chosen")
-        chosen = recorded if recorded in scores else max(scores, key=lambda name: scores[name]["mean"])
+        fine_tuned = recorded in ("two-stage", "contrastive")  # judged against the prior's best scored candidate + lead
+        chosen = recorded if recorded in scores or fine_tuned else max(scores, key=lambda name: scores[name]["mean"])
         tiny = min(train.class_counts.values()) <= 8
+        spec = "bundled:minilm" if train.modality == "text" else "bundled:efficientnet_lite0"
+        prior = prior_for(train.modality, spec, per_class=min(train.class_counts.values()), inputs=train.inputs)
         record = ensemble_record(
             scores,
+            prior=prior,
             chosen=chosen,
             data=train,
             embeddings=embeddings[parts[0]],
@@ -342,10 +347,11 @@ def ensemble_evidence(row: dict) -> dict:
         def test_proba(name: str) -> np.ndarray:
             return fold_probabilities(name, both, embeddings, parts[0], parts[1], classes=classes, seed=row["seed"])
 
-        single = float((test_proba(chosen).argmax(1) == truth).mean())
+        # the single model: the recorded default fit's own test accuracy where it saved a fine-tune
+        single = row["default"] if fine_tuned else float((test_proba(chosen).argmax(1) == truth).mean())
         mixed = sum(weight * test_proba(name) for name, weight in weights.items()) if weights else None
     keep = ("members", "weights", "mean", "would_win", "why")
-    out = {"set": row["set"], "per_class": row["per_class"], "seed": row["seed"], "versus": chosen}
+    out = {"set": row["set"], "per_class": row["per_class"], "seed": row["seed"], "versus": record.get("versus")}
     out |= {"recorded_choice": recorded, "cv_means": {n: round(v["mean"], 4) for n, v in scores.items()}}
     out |= {"ensemble": {k: record[k] for k in keep if k in record}, "saved": bool(weights), "why_not_saved": why}
     out |= {"test_single": round(single, 4)}

@@ -339,7 +339,9 @@ class AutoStrategy(Strategy):
         ordered = {name: scores[name] for name in ORDER if name in scores}
         selection = decide_with_prior(ordered, prior=prior, eligible=eligible, folds=len(folds), skipped=skipped)
         if not trees_modality(train.modality):  # the trees' folds are not members (fewer than 2 members: no record)
-            ensemble = self._ensemble(selection, finals, train, embeddings, spec, folds, deadline, reserve, tiny=tiny)
+            ensemble = self._ensemble(
+                selection, finals, train, embeddings, spec, folds, deadline, reserve, tiny=tiny, prior=prior
+            )
             selection |= {"ensemble": ensemble} if ensemble else {}
         selection |= {
             "budget_seconds": round(deadline.seconds, 1),
@@ -353,7 +355,9 @@ class AutoStrategy(Strategy):
         return selection
 
     @staticmethod
-    def _ensemble(selection, finals, train, embeddings, spec, folds, deadline: Deadline, reserve: float, tiny=False):
+    def _ensemble(
+        selection, finals, train, embeddings, spec, folds, deadline: Deadline, reserve: float, tiny=False, prior=None
+    ):
         """An ensemble of the cheap candidates (strategies/auto_ensemble.py), scored last and only when one more
         round of their folds fits before the chosen model's final fit and the reserve for saving; at the tiny size
         it must also win by TINY_MIN_MARGIN, as any candidate overriding the prior there."""
@@ -369,6 +373,7 @@ class AutoStrategy(Strategy):
             affordable=lambda seconds: deadline.left() - reserve - final > seconds,
             seed=spec.run.seed,
             min_margin=TINY_MIN_MARGIN if tiny else 0.0,
+            prior=prior,  # an unscored pick of the prior: judged against its best scored candidate plus the pick's lead
         )
 
     def _cheap_candidates(self, train: LabeledData, embeddings: np.ndarray, spec: RunSpec):

@@ -98,10 +98,13 @@ def ensemble_record(
     affordable: Callable[[float], bool],
     seed: int = 0,
     min_margin: float = 0.0,
+    prior: Any = None,
 ) -> dict[str, Any] | None:
     """The out-of-fold ensemble of the best 2-3 cheap candidates against the saved choice, or None when fewer than
     two members were scored. `affordable(seconds)` says whether that much of the budget can still be spent;
-    `min_margin` is the least mean gain that wins besides the noise rule (the tiny bucket's)."""
+    `min_margin` is the least mean gain that wins besides the noise rule (the tiny bucket's). A choice no fold scored
+    (the prior's fine-tune) is judged as the tiny override judges it: against the prior's best scored candidate, by
+    the pick's recorded lead over it on top (`versus_unscored`)."""
     members = sorted((n for n in MEMBERS if n in scores), key=lambda n: -scores[n]["mean"])[:MAX_MEMBERS]
     if len(members) < 2:
         return None
@@ -130,7 +133,31 @@ def ensemble_record(
         fold_scores.append(accuracy(best, np.array(test)))
     overall = max(grid, key=lambda weights: accuracy(weights, np.arange(len(labels))))  # what a saved one would use
     record |= {"weights": dict(zip(members, map(float, overall), strict=True))}
-    return record | judged(fold_scores, fold_weights, scores, chosen=chosen, members=members, min_margin=min_margin)
+    versus, lead = versus_unscored(scores, chosen, prior)
+    record |= {"versus_unscored": {"pick": chosen, "reference": versus, "recorded_lead": lead}} if versus else {}
+    margin = {"min_margin": min_margin, "lead": lead}
+    return record | judged(fold_scores, fold_weights, scores, chosen=versus or chosen, members=members, **margin)
+
+
+def versus_unscored(scores: dict[str, dict[str, Any]], chosen: str, prior: Any) -> tuple[str | None, float]:
+    """For a choice no fold scored: the prior's best scored candidate and the pick's recorded lead over it (its gain
+    over the probe minus the reference's, never below 0); (None, 0.0) when the choice was scored or nothing ranks.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> prior = SimpleNamespace(ranking=["two-stage", "probe", "concat"],
+        ...                         evidence={"two-stage": {"gain_over_probe": 0.014}, "probe": {"gain_over_probe": 0}})
+        >>> versus_unscored({"probe": {}, "concat": {}}, "two-stage", prior)
+        ('probe', 0.014)
+    """
+    if chosen in scores or prior is None:
+        return None, 0.0
+    reference = next((name for name in prior.ranking if name in scores), None)
+    evidence = getattr(prior, "evidence", None) or {}
+    if reference is None or chosen not in evidence or reference not in evidence:
+        return reference, 0.0
+    lead = float(evidence[chosen]["gain_over_probe"]) - float(evidence[reference]["gain_over_probe"])
+    return reference, round(max(0.0, lead), 4)
 
 
 def judged(
@@ -141,6 +168,7 @@ def judged(
     chosen: str,
     members: list[str],
     min_margin: float = 0.0,
+    lead: float = 0.0,
 ) -> dict[str, Any]:
     """The ensemble's out-of-fold score, paired with the saved choice's first-round folds, under the noise rule.
 
@@ -160,13 +188,15 @@ def judged(
         return record | {"versus": chosen, "paired": None, "would_win": False, "why": f"{chosen} had no folds"}
     paired = paired_margin(fold_scores, scores[chosen]["folds"][: len(fold_scores)])
     noise = NOISE_STANDARD_ERRORS * paired["standard_error"]
-    wins = paired["folds"] >= MIN_PAIRED_FOLDS and paired["mean"] > max(noise, min_margin)
+    wins = paired["folds"] >= MIN_PAIRED_FOLDS and paired["mean"] > max(noise, min_margin) + lead
     why = (
         f"the ensemble {'beat' if wins else 'did not beat'} {chosen} beyond its noise: {paired['mean']:+.3f} "
         f"against {noise:.3f} (2 paired standard errors over {paired['folds']} folds)"
     )
     if min_margin:
         why += f" and the tiny size's {min_margin:.2f}"
+    if lead:
+        why += f", plus the unscored pick's recorded lead of {lead:.3f} over {chosen}"
     return record | {"versus": chosen, "paired": paired, "would_win": wins, "why": why}
 
 

@@ -770,14 +770,14 @@ def default_regret() -> str:
     """Issue 21: the default fit vs every fixed strategy and the classic peer, on sets the policy was not built from."""
     data = load("default_regret")
     header = ["set", "per class", "seed", "default", "default chose (decided by)", "fixed strategies", "classic peer"]
-    header += ["regret", "peer gap"]
+    header += ["regret", "peer gap", "ensemble (out of fold)"]
     rows = []
     for r in data["results"]:
         fixed = ", ".join(f"{name} {f3(value)}" for name, value in r["fixed"].items())
         choice = r["default_choice"] or {}
         chosen = f"{choice.get('chosen')} ({choice.get('decided_by')})" if choice else "-"
         rows.append([r["set"], r["per_class"], r["seed"], f3(r["default"]), chosen, fixed, f3(r["peer_classic"])])
-        rows[-1] += [f"{r['regret']:+.3f}", f"{r['peer_gap']:+.3f}"]
+        rows[-1] += [f"{r['regret']:+.3f}", f"{r['peer_gap']:+.3f}", _ensemble_cell(choice)]
     s = data["summary"]
     line = (
         f"Mean regret {s['mean_regret']:+.3f} (target <= {s['target_mean_regret_at_most']}), largest "
@@ -794,6 +794,36 @@ def default_regret() -> str:
         ]
         line += " By modality: " + "; ".join(parts) + "."
     return table(header, rows) + "\n\n" + line
+
+
+def _ensemble_cell(choice: dict) -> str:
+    """Issue 21: the default fit's ensemble of cheap candidates in a cell: not recorded, not scored, lost, or won
+    (saved, with the same fit's test accuracy when the single choice was saved instead: ensemble_ab)."""
+    record = choice.get("ensemble")
+    if not record:
+        return "-"
+    if "mean" not in record:
+        return "not scored (budget)"
+    if not record.get("would_win"):
+        return f"{f3(record['mean'])}, did not win"
+    ab = choice.get("ensemble_ab")
+    if not record.get("saved"):
+        return f"{f3(record['mean'])}, won, not saved"
+    return f"{f3(record['mean'])}, saved" + (f": test {f3(ab['ensemble'])} vs single {f3(ab['default'])}" if ab else "")
+
+
+def default_regret_ensemble() -> str:
+    """Issue 21: the cheap candidates' ensemble per cell, out of fold and on the test rows (--ensemble-evidence)."""
+    rows = []
+    for e in load("default_regret").get("ensemble_evidence", []):
+        record = e["ensemble"]
+        weights = ", ".join(f"{name} {weight:g}" for name, weight in record.get("weights", {}).items())
+        versus = e["versus"] + (f" (for {e['recorded_choice']})" if e["recorded_choice"] not in e["cv_means"] else "")
+        rows.append([e["set"], e["per_class"], e["seed"], versus, f3(e["cv_means"][e["versus"]])])
+        rows[-1] += [f3(record.get("mean")), weights, "yes" if record.get("would_win") else "no"]
+        rows[-1] += [f3(e["test_single"]), f3(e["test_ensemble"]) if "test_ensemble" in e else "- (not saved)"]
+    header = ["set", "per class", "seed", "versus", "its CV", "ensemble CV", "weights (all folds)", "wins"]
+    return table([*header, "test: single", "test: ensemble"], rows)
 
 
 def default_policy() -> str:
@@ -1001,6 +1031,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "demo": demo,
     "demo_default": demo_default,
     "default_regret": default_regret,
+    "default_regret_ensemble": default_regret_ensemble,
     "default_policy": default_policy,
     "backbone_speed": backbone_speed,
     "embed_throughput": embed_throughput,

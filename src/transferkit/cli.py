@@ -801,8 +801,8 @@ def export(
         return
     inputs = []
     if check:
-        frame = api.predict(model, check, text_column=text_column, allow_download=allow_download)  # read as predict
-        inputs = frame["input"].tolist()[:limit]
+        frame = api.predict(model, check, text_column=text_column, allow_download=allow_download, limit=limit)
+        inputs = frame["input"].tolist()  # read as predict reads them; only the first `limit` are predicted
     if bundle is not None:
         _export_bundle(model, bundle, format=format, inputs=inputs, quantize=quantize, allow_download=allow_download)
         return

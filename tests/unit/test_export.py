@@ -1,6 +1,7 @@
 """Export parity: TorchScript and ONNX probabilities equal PyTorch's on real images and real reviews."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,10 @@ def test_text_model_export_parity_on_real_reviews(minilm, reviews_csv, tmp_path,
         pytest.importorskip("onnxruntime", reason="the export extra (onnx, onnxruntime) is not installed")
     reviews = pd.read_csv(reviews_csv).review.tolist()
     model = _model(minilm, ["great", "other"], normalize=True)  # a contrastive model's head: unit length first
-    result = export_model(model, format=fmt, output=tmp_path / f"m.{fmt}", check_inputs=reviews[:4])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = export_model(model, format=fmt, output=tmp_path / f"m.{fmt}", check_inputs=reviews[:4])
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]  # no tracer notes for users
     assert result.parity_ok and result.max_abs_diff <= 1e-4 and result.checked_inputs == 4
     metadata = json.loads(result.metadata_path.read_text())
     assert metadata["inputs"] == ["input_ids", "attention_mask"] and metadata["class_names"] == ["great", "other"]
@@ -76,6 +80,20 @@ def test_cli_export_prints_the_parity_result(effnet, digits_folder, tmp_path, ca
     assert code == 0
     printed = capsys.readouterr().out
     assert "max abs difference" in printed and (folder / "model.onnx").is_file()
+
+
+@pytest.mark.slow
+def test_predict_limit_predicts_only_the_first_inputs(effnet, digits_folder, tmp_path):
+    from transferkit import predict
+    from transferkit.artifacts import save_model
+
+    folder = save_model(_model(effnet, ["digit0", "digit1", "digit7"]), tmp_path / "model", backbone_trained=False)
+    every = predict(folder, [digits_folder / "digit7"])
+    first = predict(folder, [digits_folder / "digit7"], limit=2)
+    assert len(every) > 2 and first["input"].tolist() == every["input"].tolist()[:2]
+    np.testing.assert_allclose(
+        first.filter(like="prob_").to_numpy(), every.filter(like="prob_").to_numpy()[:2], atol=1e-6
+    )
 
 
 def test_a_rejected_export_is_deleted_and_the_previous_one_kept(minilm, tmp_path):

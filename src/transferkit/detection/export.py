@@ -93,16 +93,18 @@ def _export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path) -> N
     """The graph's outputs are named after the detector's output keys (their order differs between detectors)."""
     with torch.no_grad():
         names = list(model([example])[0])
-    torch.onnx.export(
-        model,
-        ([example],),
-        str(path),
-        opset_version=OPSET,
-        input_names=["image"],
-        output_names=names,
-        dynamic_axes={"image": {1: "height", 2: "width"}} | {name: {0: "n"} for name in names},
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # torchvision's shape branches; parity judges after
+        torch.onnx.export(
+            model,
+            ([example],),
+            str(path),
+            opset_version=OPSET,
+            input_names=["image"],
+            output_names=names,
+            dynamic_axes={"image": {1: "height", 2: "width"}} | {name: {0: "n"} for name in names},
+            dynamo=False,
+        )
 
 
 def export_detection(

@@ -50,6 +50,7 @@ def predict(
     runtime: str = "torch",
     onnx_path: str | Path | None = None,
     allow_download: bool = False,
+    limit: int | None = None,
 ) -> pd.DataFrame:
     """Predict labels and per-class probabilities for files / folders (`inputs`) or raw `texts`.
 
@@ -58,7 +59,7 @@ def predict(
     to `output` as CSV when given. ``runtime="onnx"`` runs the exported graph (`onnx_path`, default
     model.onnx in the model folder, from `transferkit export`) through onnxruntime; the model folder
     still supplies the preprocessing (tokenizer, image transform, classic features). A model folder's backbone
-    loads from local files and caches only unless `allow_download`.
+    loads from local files and caches only unless `allow_download`. `limit` predicts only the first N inputs.
 
     Example::
 
@@ -87,6 +88,7 @@ def predict(
         )
     if not items:
         raise DataError("No inputs to predict; pass files, a folder, or a CSV of texts.")
+    items = items[:limit] if limit is not None else items
     if runtime == "onnx":
         from transferkit.export import onnx_predict_proba
 

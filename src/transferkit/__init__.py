@@ -13,8 +13,9 @@ import os
 # ~45 s. Passive waiting must be chosen before torch loads, so it is set here (users can override it).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from transferkit.lazy_exports import lazy_exports
 
 # Names load on first use (PEP 562), so that `import transferkit.runtime` (the torch-free bundle runtime) does not
 # pull in torch, transformers and Lightning through this file.
@@ -59,17 +60,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'transferkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real imports

@@ -13,22 +13,25 @@ import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 import transferkit
-from transferkit import api
-from transferkit.backbones.tabular import parse_column_map
 from transferkit.config import BUILTIN_STRATEGIES, RUN_OPTIONS, RunOption
 from transferkit.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TransferKitError, attached_log
-from transferkit.evaluation import gain_summary
-from transferkit.imbalance.advice import imbalance_lines
 from transferkit.rl.cli import app as rl_app
 from transferkit.terminal import stdout_console
 from transferkit.version import __version__
+from transferkit.workflows.demo import DEMO_TRAINING_REVIEWS
+
+if TYPE_CHECKING:
+    from transferkit.api import FitResult
+
+# torch, transformers and Lightning load inside the commands that run a model (`from transferkit import api`
+# there), so that --help, --version and a mistyped option answer in about a second instead of five.
 
 app = typer.Typer(
     name="transferkit",
@@ -154,6 +157,8 @@ def _text_shape(option: RunOption) -> str | None:
 
 
 def _key_value_pairs(text: str) -> dict[str, str] | None:
+    from transferkit.backbones.tabular import parse_column_map
+
     return parse_column_map(text) or None  # PRETRAINED=THIS,...
 
 
@@ -251,7 +256,10 @@ def _fit_options(given: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _print_fit_result(result: api.FitResult) -> None:
+def _print_fit_result(result: FitResult) -> None:
+    from transferkit.evaluation import gain_summary
+    from transferkit.imbalance.advice import imbalance_lines
+
     strategy_name = result.metrics.get("strategy", {}).get("chosen") or result.spec.strategy.name
     out.print(_metrics_table(result.metrics, f"{result.spec.backbone.spec} + {strategy_name}"))
     for line in [*imbalance_lines(result.metrics), *gain_summary(result.metrics)]:
@@ -289,6 +297,8 @@ def _print_selection(choice: dict[str, Any], *, saved: bool) -> None:
 
 def fit(*, data: str | None = None, config: Path | None = None, resume: Path | None = None, **options: Any) -> None:
     """Train a transfer model and write runs/NAME/ (config.yaml, metrics.json, fit.log, model/)."""
+    from transferkit import api
+
     result = api.fit(data, config=config, resume=resume, **_fit_options(options))
     if "global_rank" in result.metrics:  # an extra process of a multi-process run: the primary prints
         return
@@ -328,6 +338,8 @@ def predict(
     Streamed: inputs are read and predictions written one chunk at a time; an interrupted job resumes when the
     same command runs again (chunks already written are kept; a different job at the same --output is refused).
     """
+    from transferkit import api
+
     boxes = {"score_threshold": score_threshold, "nms_iou": nms_iou, "draw": draw}
     if any(value is not None for value in boxes.values()):  # detection-only options go to the model's task route
         frame = _predict_boxes(model, inputs, output=output, batch_size=batch_size, **boxes)
@@ -390,6 +402,8 @@ def evaluate(
     allow_download: bool = ALLOW_DOWNLOAD,
 ) -> None:
     """Measure a saved model on labelled data."""
+    from transferkit import api
+
     metrics = api.evaluate(
         model, data, text_column=text_column, label_column=label_column, output=output, allow_download=allow_download
     )
@@ -521,12 +535,14 @@ def cache_clear(cache_dir: Path = typer.Option(None, help=CACHE_DIR_HELP)) -> No
 
 @app.command(epilog="Example: transferkit demo --limit 400")
 def demo(
-    limit: int = typer.Option(api.DEMO_TRAINING_REVIEWS, help="Labelled training reviews to use."),
+    limit: int = typer.Option(DEMO_TRAINING_REVIEWS, help="Labelled training reviews to use."),
     output_dir: str = typer.Option("runs", help="Where the run folder goes."),
     seed: int = typer.Option(0, help="Random seed."),
     test_limit: int = typer.Option(None, help="Evaluate on a sample of N test reviews (quick check) [all 1,000]."),
 ) -> None:
     """Sentiment of real Amazon fine-food reviews with bundled MiniLM, trained on a few hundred reviews."""
+    from transferkit import api
+
     result = api.demo(output_dir=output_dir, limit=limit, seed=seed, test_limit=test_limit)
     test = result.metrics["test"]
     chosen = result.metrics.get("strategy", {}).get("chosen") or result.spec.strategy.name
@@ -801,6 +817,8 @@ def export(
         return
     inputs = []
     if check:
+        from transferkit import api
+
         frame = api.predict(model, check, text_column=text_column, allow_download=allow_download, limit=limit)
         inputs = frame["input"].tolist()  # read as predict reads them; only the first `limit` are predicted
     if bundle is not None:

@@ -12,9 +12,9 @@ import numpy as np
 import yaml
 from sklearn.model_selection import train_test_split
 
+from transferkit.adaptation.domain_shift import ShiftReport, domain_classifier_accuracy, measure_shift, project
 from transferkit.adaptation.inputs import Domain, batch_norm_layers, embed, embed_with_domain_statistics, load_domain
 from transferkit.adaptation.methods import AdaptationProblem, AdaptedHead, available_methods, get_method
-from transferkit.adaptation.shift import ShiftReport, domain_classifier_accuracy, measure_shift, project
 from transferkit.adaptation.training import TrainConfig
 from transferkit.adaptation.unsupervised_validation import VALIDATORS, unsupervised_risk
 from transferkit.artifacts import save_model

@@ -10,7 +10,6 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from transferkit.adaptation import api
 from transferkit.errors import ConfigError
 from transferkit.terminal import stdout_console
 
@@ -52,6 +51,8 @@ def shift(
     output: Path = typer.Option(None, help="Write the report as JSON here."),
 ) -> None:
     """Measure how far the target data is from the source, and say what that predicts."""
+    from transferkit.adaptation import api  # torch loads when the command runs, not for --help
+
     report = api.shift(**_options(command))
     table = Table(title=f"shift {source} -> {target}")
     for column in ("examples", "domain-classifier acc.", "proxy A-distance", "MMD^2", "p-value", "shift"):
@@ -94,6 +95,8 @@ def adapt(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder of the same name."),
 ) -> None:
     """Adapt a classifier from labelled source data to the target; picks a candidate without target labels."""
+    from transferkit.adaptation import api
+
     result = api.adapt(**_options(command, weight=_weights(weight)))
     table = Table(title=f"adapt {source} -> {target}")
     for column in ("method", "weight", f"estimated risk ({validator})", "source valid acc.", "target acc."):

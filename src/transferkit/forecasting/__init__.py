@@ -7,12 +7,35 @@ A layer beside fit, adapt and rl (workflows); neuralforecast and statsforecast l
 (the forecast extra).
 """
 
-from transferkit.forecasting.backtest import Backtest
-from transferkit.forecasting.metrics import direction_accuracy, mase, smape
-from transferkit.forecasting.table import SeriesTable, TableSpec, read_series, series_from_frame
-from transferkit.forecasting.transfer import STRATEGIES
-from transferkit.forecasting.workflow import ForecastResult, forecast
+from typing import TYPE_CHECKING
 
+from transferkit.lazy_exports import lazy_exports
+
+# `transferkit forecast --help` imports this package through forecasting.cli: the names load on first use.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Backtest": "transferkit.forecasting.backtest",
+        "direction_accuracy": "transferkit.forecasting.metrics",
+        "mase": "transferkit.forecasting.metrics",
+        "smape": "transferkit.forecasting.metrics",
+        "SeriesTable": "transferkit.forecasting.table",
+        "TableSpec": "transferkit.forecasting.table",
+        "read_series": "transferkit.forecasting.table",
+        "series_from_frame": "transferkit.forecasting.table",
+        "STRATEGIES": "transferkit.forecasting.transfer",
+        "ForecastResult": "transferkit.forecasting.workflow",
+        "forecast": "transferkit.forecasting.workflow",
+    },
+    globals(),
+)
+
+if TYPE_CHECKING:  # static checkers and IDEs see the real imports
+    from transferkit.forecasting.backtest import Backtest
+    from transferkit.forecasting.metrics import direction_accuracy, mase, smape
+    from transferkit.forecasting.table import SeriesTable, TableSpec, read_series, series_from_frame
+    from transferkit.forecasting.transfer import STRATEGIES
+    from transferkit.forecasting.workflow import ForecastResult, forecast
 __all__ = [
     "STRATEGIES",
     "Backtest",

@@ -7,34 +7,50 @@ without it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from transferkit.rl.config import AlgoConfig, CurriculumConfig, EnvSpec, EvalConfig, PretrainSpec, TransferSpec
-from transferkit.rl.curriculum import Curriculum
-from transferkit.rl.metrics import area_under_curve, summarize_seeds, time_to_threshold, transfer_metrics
-from transferkit.rl.spaces import SpaceMismatchError
-from transferkit.rl.strategies import available_rl_strategies, register_rl_strategy
+from transferkit.lazy_exports import lazy_exports
 
-_LAZY = {
-    "pretrain": "transferkit.rl.train",
-    "transfer": "transferkit.rl.train",
-    "PretrainResult": "transferkit.rl.train",
-    "TransferResult": "transferkit.rl.train",
-    "make_env": "transferkit.rl.envs",
-    "env_parameters": "transferkit.rl.envs",
-    "load_policy": "transferkit.rl.policy",
-    "save_policy": "transferkit.rl.policy",
-}
+# Names load on first use: `transferkit rl --help` stays light, and the parts that need gymnasium /
+# stable-baselines3 (train, envs, policy) load only when used.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "AlgoConfig": "transferkit.rl.config",
+        "CurriculumConfig": "transferkit.rl.config",
+        "EnvSpec": "transferkit.rl.config",
+        "EvalConfig": "transferkit.rl.config",
+        "PretrainSpec": "transferkit.rl.config",
+        "TransferSpec": "transferkit.rl.config",
+        "Curriculum": "transferkit.rl.curriculum",
+        "area_under_curve": "transferkit.rl.metrics",
+        "summarize_seeds": "transferkit.rl.metrics",
+        "time_to_threshold": "transferkit.rl.metrics",
+        "transfer_metrics": "transferkit.rl.metrics",
+        "SpaceMismatchError": "transferkit.rl.spaces",
+        "available_rl_strategies": "transferkit.rl.strategies",
+        "register_rl_strategy": "transferkit.rl.strategies",
+        "pretrain": "transferkit.rl.train",
+        "transfer": "transferkit.rl.train",
+        "PretrainResult": "transferkit.rl.train",
+        "TransferResult": "transferkit.rl.train",
+        "make_env": "transferkit.rl.envs",
+        "env_parameters": "transferkit.rl.envs",
+        "load_policy": "transferkit.rl.policy",
+        "save_policy": "transferkit.rl.policy",
+    },
+    globals(),
+)
 
-
-def __getattr__(name: str) -> Any:
-    """Load the parts that need gymnasium / stable-baselines3 on first use."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'transferkit.rl' has no attribute {name!r}")
-
+if TYPE_CHECKING:  # static checkers and IDEs see the real imports
+    from transferkit.rl.config import AlgoConfig, CurriculumConfig, EnvSpec, EvalConfig, PretrainSpec, TransferSpec
+    from transferkit.rl.curriculum import Curriculum
+    from transferkit.rl.envs import env_parameters, make_env
+    from transferkit.rl.metrics import area_under_curve, summarize_seeds, time_to_threshold, transfer_metrics
+    from transferkit.rl.policy import load_policy, save_policy
+    from transferkit.rl.spaces import SpaceMismatchError
+    from transferkit.rl.strategies import available_rl_strategies, register_rl_strategy
+    from transferkit.rl.train import PretrainResult, TransferResult, pretrain, transfer
 
 __all__ = [
     "AlgoConfig",

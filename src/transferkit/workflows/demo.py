@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transferkit.workflows.fit import FitResult, fit
+if TYPE_CHECKING:
+    from transferkit.workflows.fit import FitResult
 
 DEMO_TRAINING_REVIEWS = 400
 
@@ -19,6 +20,8 @@ def demo(
     for validation) with the default `fit` (strategy auto within its default budget, unless `options`
     say otherwise) and evaluates on the 1,000 test reviews.
     """
+    from transferkit.workflows.fit import fit  # the CLI reads DEMO_TRAINING_REVIEWS without loading torch
+
     return fit(
         "builtin:fine-food",
         backbone="bundled:minilm",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transferkit.adaptation.shift import measure_shift, proxy_a_distance, severity_of
+from transferkit.adaptation.domain_shift import measure_shift, proxy_a_distance, severity_of
 from transferkit.errors import DataError
 
 pytestmark = pytest.mark.slow

@@ -45,12 +45,18 @@ FIT = [
 ]
 
 
+# The runs' embeddings are compared to 1e-6: fp32. The default (auto) embeds text in bf16 on CPUs with AMX / AVX-512
+# BF16, where one and two processes (other thread counts) differ by ~1e-4.
+FP32_EMBEDDINGS = {"TRANSFERKIT_EMBED_RUNTIME": "torch"}
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "TRANSFERKIT_PROGRESS": "0",
         "OMP_WAIT_POLICY": "PASSIVE",
         "TRANSFERKIT_CACHE": str(tmp_path / "cache"),
+        **FP32_EMBEDDINGS,
     }
 
 
@@ -69,6 +75,8 @@ def straight(reviews_csv, tmp_path_factory, monkeypatch_module) -> Path:
     """The uninterrupted run, in this process: a subprocess would spend most of its time importing the stack."""
     tmp_path = tmp_path_factory.mktemp("straight")
     monkeypatch_module.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    for name, value in FP32_EMBEDDINGS.items():
+        monkeypatch_module.setenv(name, value)
     assert cli(["fit", str(reviews_csv), *FIT, "--output-dir", str(tmp_path), "--name", "straight"]) == 0
     return tmp_path / "straight"
 

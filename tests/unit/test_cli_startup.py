@@ -7,14 +7,14 @@ HEAVY = ("torch", "transformers", "lightning", "sklearn", "timm")
 
 
 def test_importing_the_cli_loads_no_model_library():
-    code = "import sys, transferkit.cli; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    code = f"import sys, transferkit.cli; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "", f"transferkit.cli imported {loaded} at start-up; import it inside the command that needs it"
 
 
 def test_lazy_package_names_resolve_to_the_objects_they_name():
     import transferkit
-    import transferkit.adaptation.domain_shift  # noqa: F401  a submodule loaded first must not shadow a name
+    import transferkit.adaptation.domain_shift  # a submodule loaded first must not shadow a name
     from transferkit.adaptation import shift
     from transferkit.adaptation.api import shift as api_shift
     from transferkit.rl import transfer_metrics

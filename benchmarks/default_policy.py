@@ -484,6 +484,11 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/transferkit-policy"))
     parser.add_argument("--out", type=Path, default=OUT, help="results file; elsewhere, policy.json is not written")
     parser.add_argument("--merge", type=Path, nargs="*", default=[], help="add the own runs of these results files")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="a merged draw replaces the same draw's runs here (its fine-tunes' gains are over its own run's probe)",
+    )
     args = parser.parse_args()
     table_names = list(POLICY_TABLES) if "tables" in args.sets else []
     own = []
@@ -494,7 +499,9 @@ def main() -> None:
         known = {(row["set"], row["per_class"], row["seed"]): row for row in own}
         for row in json.loads(other.read_text())["own_runs"]:
             key = (row["set"], row["per_class"], row["seed"])
-            if key in known:
+            if key in known and args.replace:  # the merged draw's cheap and fine-tuned runs came from one process
+                known[key]["accuracy"] = row["accuracy"]
+            elif key in known:
                 known[key]["accuracy"] = row["accuracy"] | known[key]["accuracy"]
             elif row["set"] not in args.sets:
                 own.append(row)

@@ -416,7 +416,8 @@ def main() -> None:
     args = parser.parse_args()
     global BUDGET_MINUTES
     BUDGET_MINUTES = args.budget_minutes
-    rows = json.loads(args.out.read_text())["results"] if args.resume and args.out.exists() else []
+    keep = args.resume or args.rerun_default or args.ensemble_evidence  # both work on the file's cells: never drop them
+    rows = json.loads(args.out.read_text())["results"] if keep and args.out.exists() else []
     done = {(row["set"], row["per_class"], row["seed"]) for row in rows}
     for other in args.merge:  # cells run by another process (into its own --out file)
         rows += [

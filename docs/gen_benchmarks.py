@@ -298,6 +298,32 @@ def vs_fastai_per_seed() -> str:
     return _per_seed("vs_fastai", ["transferkit_two_stage", "fastai_fine_tune"])
 
 
+def _versus(gaps: list[float]) -> str:
+    return f"{statistics.mean(gaps):+.3f} ({sum(g > 0 for g in gaps)} won, {sum(g < 0 for g in gaps)} lost)"
+
+
+def vs_setfit_more() -> str:
+    """`vs_setfit.py --set` on other text sets: mean accuracy per set, size and arm over the seeds both contrastive
+    and SetFit ran, with the draws contrastive won and lost against SetFit and the mean train seconds."""
+    results = load("vs_setfit_more")["results"]
+    arms = ("transferkit_contrastive", "setfit", "transferkit_probe")
+    rows, every_gap = [], []
+    for name, per_class in sorted({(r["set"], r["per_class"]) for r in results}):
+        runs = {(r["arm"], r["seed"]): r for r in results if (r["set"], r["per_class"]) == (name, per_class)}
+        seeds = sorted({seed for arm, seed in runs if arm == "setfit"} & {seed for arm, seed in runs if arm == arms[0]})
+        if not seeds:  # a size still running
+            continue
+        mean = {arm: statistics.mean(runs[arm, seed]["accuracy"] for seed in seeds) for arm in arms}
+        seconds = " / ".join(f"{statistics.mean(runs[arm, seed]['seconds'] for seed in seeds):.1f}" for arm in arms)
+        gaps = [runs[arms[0], seed]["accuracy"] - runs["setfit", seed]["accuracy"] for seed in seeds]
+        every_gap += gaps
+        row = [code(name), per_class, ", ".join(map(str, seeds)), *(f3(mean[arm]) for arm in arms)]
+        rows.append([*row, _versus(gaps), seconds])
+    rows.append(["every draw above", "", f"{len(every_gap)} draws", "", "", "", _versus(every_gap), ""])
+    header = ["set", "per class", "seeds", "contrastive", "SetFit", "probe", "contrastive - SetFit (draws won, lost)"]
+    return table([*header, "train seconds (contrastive / SetFit / probe)"], rows)
+
+
 FROZEN_LABELS = {
     "transferkit_probe": "transferkit probe (cached)",
     "timm_textbook_loop": "timm frozen loop, timm's DataLoader (NCHW)",
@@ -1043,6 +1069,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "vs_setfit_per_seed": vs_setfit_per_seed,
     "vs_fastai": vs_fastai,
     "vs_fastai_per_seed": vs_fastai_per_seed,
+    "vs_setfit_more": vs_setfit_more,
     "probe_vs_frozen_loop": probe_vs_frozen_loop,
     "imbalance": imbalance,
     "augment": augment,

@@ -34,8 +34,8 @@ from transferkit.backbones.base import Backbone, sha256_file
 from transferkit.backbones.model_folder import MANIFEST, plain_file_name
 from transferkit.errors import ArtifactError
 from transferkit.models.feature_model import CLASSIC_INPUT, FeatureModel
+from transferkit.models.predictor import batched_proba
 from transferkit.models.transfer_model import TransferModel
-from transferkit.progress import progress_bar
 
 ENSEMBLE_FILE = "ensemble.json"
 MEMBER_PREFIX = "member-"
@@ -116,18 +116,16 @@ class EnsembleModel(nn.Module):
     ) -> np.ndarray:
         """The members' probabilities mixed by the weights; `embeddings` (the shared backbone's, cached) skip it."""
         self.eval()
-        chunks = []
-        with progress_bar("Predicting", total=len(inputs)) as advance:
-            for start in range(0, len(inputs), batch_size):
-                items = inputs[start : start + batch_size]
-                embedded = None
-                if embeddings is not None:
-                    embedded = torch.as_tensor(embeddings[start : start + batch_size], dtype=torch.float32)
-                elif any(self.shared):
-                    embedded = self._backbone(self._backbone.load_batch(items))
-                chunks.append(self._mix(embedded, self._classic_rows(items), items).numpy())
-                advance(len(items))
-        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
+
+        def proba_of(start: int, items: list[str]) -> torch.Tensor:
+            embedded = None
+            if embeddings is not None:
+                embedded = torch.as_tensor(embeddings[start : start + len(items)], dtype=torch.float32)
+            elif any(self.shared):
+                embedded = self._backbone(self._backbone.load_batch(items))
+            return self._mix(embedded, self._classic_rows(items), items)
+
+        return batched_proba(inputs, batch_size=batch_size, outputs=len(self.class_names), proba_of=proba_of)
 
     # --- the exported graph -----------------------------------------------------------------------------
     def classic_input_names(self) -> list[str]:

@@ -33,7 +33,7 @@ from transferkit.backbones.base import Backbone
 from transferkit.modalities.classic import ClassicFeatures, features_type
 from transferkit.models.classic import ClassicBaseline
 from transferkit.models.heads import Standardize
-from transferkit.progress import progress_bar
+from transferkit.models.predictor import batched_proba
 
 CONCAT_C = 10.0
 CLASSIC_INPUT = "classic_features"
@@ -120,21 +120,17 @@ class FeatureModel(nn.Module):
     ) -> np.ndarray:
         """Probabilities for raw inputs; `embeddings` (the backbone's, cached) skip the backbone."""
         self.eval()
-        chunks = []
-        with progress_bar("Predicting", total=len(inputs)) as advance:
-            for start in range(0, len(inputs), batch_size):
-                items = inputs[start : start + batch_size]
-                classic = torch.as_tensor(self.classic.transform(items))
-                if self.backbone is None:
-                    logits = self.logits(None, classic)
-                elif embeddings is not None:
-                    part = torch.as_tensor(embeddings[start : start + batch_size], dtype=torch.float32)
-                    logits = self.logits(part, classic)
-                else:
-                    logits = self(*self.model_inputs(items)[0])
-                chunks.append(logits.softmax(dim=-1).numpy())
-                advance(len(items))
-        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
+
+        def proba_of(start: int, items: list[str]) -> torch.Tensor:
+            classic = torch.as_tensor(self.classic.transform(items))
+            if self.backbone is None:
+                return self.logits(None, classic).softmax(dim=-1)
+            if embeddings is not None:
+                part = torch.as_tensor(embeddings[start : start + len(items)], dtype=torch.float32)
+                return self.logits(part, classic).softmax(dim=-1)
+            return self(*self.model_inputs(items)[0]).softmax(dim=-1)
+
+        return batched_proba(inputs, batch_size=batch_size, outputs=len(self.class_names), proba_of=proba_of)
 
 
 def classic_model(baseline: ClassicBaseline, *, class_names: list[str]) -> FeatureModel:

@@ -7,12 +7,14 @@ only what both provide.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from transferkit.backbones.base import Backbone
+from transferkit.progress import progress_bar
 
 
 @runtime_checkable
@@ -53,3 +55,17 @@ class Predictor(Protocol):
     def activate(self, outputs: torch.Tensor) -> torch.Tensor:
         """Predictions of output logits: softmax (one class), sigmoid (multi-label) or none (regression)."""
         ...
+
+
+def batched_proba(
+    inputs: list[str], *, batch_size: int, outputs: int, proba_of: Callable[[int, list[str]], torch.Tensor]
+) -> np.ndarray:
+    """`proba_of(start, items)` over `inputs` in batches of `batch_size`, with the "Predicting" bar; `start` lets a
+    caller slice its cached embeddings. Shape (len(inputs), outputs), also for no inputs."""
+    chunks = []
+    with progress_bar("Predicting", total=len(inputs)) as advance:
+        for start in range(0, len(inputs), batch_size):
+            items = inputs[start : start + batch_size]
+            chunks.append(proba_of(start, items).numpy())
+            advance(len(items))
+    return np.concatenate(chunks) if chunks else np.zeros((0, outputs), np.float32)

@@ -8,7 +8,7 @@ from torch import nn
 
 from transferkit.backbones.base import Backbone, Batch
 from transferkit.models.heads import ClassifierHead
-from transferkit.progress import progress_bar
+from transferkit.models.predictor import batched_proba
 
 
 class TransferModel(nn.Module):
@@ -56,10 +56,9 @@ class TransferModel(nn.Module):
     def predict_proba(self, inputs: list[str], *, batch_size: int = 32) -> np.ndarray:
         """Probabilities for raw inputs, shape (len(inputs), num_classes), with a progress bar."""
         self.eval()
-        chunks = []
-        with progress_bar("Predicting", total=len(inputs)) as advance:
-            for start in range(0, len(inputs), batch_size):
-                items = inputs[start : start + batch_size]
-                chunks.append(self.activate(self(self.backbone.load_batch(items))).numpy())
-                advance(len(items))
-        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
+        return batched_proba(
+            inputs,
+            batch_size=batch_size,
+            outputs=len(self.class_names),
+            proba_of=lambda _start, items: self.activate(self(self.backbone.load_batch(items))),
+        )

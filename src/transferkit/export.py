@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from transferkit.artifacts import load_model, load_task
+from transferkit.backbones.onnx_embedder import trace_to_onnx
 from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.models.feature_model import FeatureModel
 from transferkit.models.predictor import Predictor
@@ -203,15 +204,11 @@ def _write_export(
     require("onnx", extra="export", purpose="ONNX export")
     tokens = ("input_ids", "attention_mask")
     dynamic = {name: {0: "batch"} | ({1: "tokens"} if name in tokens else {}) for name in names}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the parity check, not the tracer, judges the graph
-        torch.onnx.export(
-            wrapper,
-            tensors,
-            str(path),
-            input_names=names,
-            output_names=["probabilities"],
-            dynamic_axes=dynamic | {"probabilities": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
+    trace_to_onnx(
+        wrapper,
+        tensors,
+        path,
+        input_names=names,
+        output_names=["probabilities"],
+        dynamic_axes=dynamic | {"probabilities": {0: "batch"}},
+    )

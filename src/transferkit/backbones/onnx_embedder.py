@@ -142,20 +142,25 @@ def _as_batch(names: list[str], tensors: list[torch.Tensor]) -> Batch:
     return tensors[0] if names == ["pixels"] else dict(zip(names, tensors, strict=True))
 
 
+def trace_to_onnx(module: nn.Module, args: tuple, path: str | Path, *, opset: int = 17, **options: Any) -> None:
+    """torch.onnx.export by tracing (the TorchScript exporter), without the tracer's warnings: its notes on Python
+    branches taken once (transformers' masks, torchvision's shape checks) are not the user's to act on; every caller
+    checks the graph's outputs against PyTorch's after, which is what judges it."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=opset, **options)
+
+
 def _export_graph(backbone: Backbone, names: list[str], tensors: list[torch.Tensor], path: Path) -> None:
     dynamic = {name: {0: "batch"} | ({1: "tokens"} if name in TOKEN_INPUTS else {}) for name in names}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on Python control flow in transformers' masks
-        torch.onnx.export(
-            _Embedding(backbone, names).eval(),
-            tuple(tensor.contiguous() for tensor in tensors),
-            str(path),
-            input_names=names,
-            output_names=["embedding"],
-            dynamic_axes=dynamic | {"embedding": {0: "batch"}},
-            dynamo=False,
-            opset_version=17,
-        )
+    trace_to_onnx(
+        _Embedding(backbone, names).eval(),
+        tuple(tensor.contiguous() for tensor in tensors),
+        path,
+        input_names=names,
+        output_names=["embedding"],
+        dynamic_axes=dynamic | {"embedding": {0: "batch"}},
+    )
 
 
 class _eager_attention:

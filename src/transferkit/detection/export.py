@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from transferkit.backbones.onnx_embedder import trace_to_onnx
 from transferkit.detection.augment import read_rgb
 from transferkit.detection.model_io import load_detection_model
 from transferkit.detection.predict import image_inputs
@@ -93,18 +93,15 @@ def _export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path) -> N
     """The graph's outputs are named after the detector's output keys (their order differs between detectors)."""
     with torch.no_grad():
         names = list(model([example])[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # torchvision's shape branches; parity judges after
-        torch.onnx.export(
-            model,
-            ([example],),
-            str(path),
-            opset_version=OPSET,
-            input_names=["image"],
-            output_names=names,
-            dynamic_axes={"image": {1: "height", 2: "width"}} | {name: {0: "n"} for name in names},
-            dynamo=False,
-        )
+    trace_to_onnx(
+        model,
+        ([example],),
+        path,
+        opset=OPSET,
+        input_names=["image"],
+        output_names=names,
+        dynamic_axes={"image": {1: "height", 2: "width"}} | {name: {0: "n"} for name in names},
+    )
 
 
 def export_detection(
@@ -141,9 +138,7 @@ def export_detection(
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch:
         staged = Path(scratch) / target.name
         example = read_rgb_tensor(images[0])
-        with warnings.catch_warnings():  # the tracer's notes on torchvision's shape arithmetic are not for users
-            warnings.simplefilter("ignore")
-            _export_onnx(loaded.model, example, staged)
+        _export_onnx(loaded.model, example, staged)  # trace_to_onnx keeps the tracer's notes from the user
         session = onnxruntime.InferenceSession(str(staged), providers=["CPUExecutionProvider"])
         worst, compared = 0.0, 0
         with torch.no_grad():

@@ -11,13 +11,13 @@ costs one token's forward pass, not the whole sequence's. It is traced with PyTo
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from transferkit.backbones.onnx_embedder import trace_to_onnx
 from transferkit.errors import ArtifactError, ConfigError
 from transferkit.generation.api import chat_formatted, format_prompt
 from transferkit.generation.folder import load_model
@@ -112,18 +112,14 @@ def export_decoder(model: Any, path: Path) -> None:
     }
     axes |= {name: {0: "batch", 2: "past"} for name in _names(layers, "past")}
     axes |= {name: {0: "batch", 2: "total"} for name in _names(layers, "present")}
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the tracer's notes on Python branches taken once (shape checks)
-        torch.onnx.export(
-            _DecoderStep(model.eval()),
-            (ids, mask, positions, *past),
-            str(path),
-            input_names=["input_ids", "attention_mask", "position_ids", *_names(layers, "past")],
-            output_names=["logits", *_names(layers, "present")],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
+    trace_to_onnx(
+        _DecoderStep(model.eval()),
+        (ids, mask, positions, *past),
+        path,
+        input_names=["input_ids", "attention_mask", "position_ids", *_names(layers, "past")],
+        output_names=["logits", *_names(layers, "present")],
+        dynamic_axes=axes,
+    )
 
 
 def prompt_format(lm: LanguageModel, manifest: dict[str, Any]) -> dict[str, Any]:

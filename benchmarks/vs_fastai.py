@@ -37,7 +37,7 @@ import torch
 from PIL import Image
 
 from fastai_peer import check_weights, image_dataloaders, predict_labels, timm_weights_file, vision_learner
-from peer_summary import summarise_against_peer
+from peer_summary import arm_row, summarise_against_peer
 from transferkit.backbones import create_backbone
 from transferkit.config import RunSpec
 from transferkit.data.dataset import LabeledData
@@ -165,14 +165,7 @@ def main() -> None:
                     else:
                         strategy = "probe" if arm == "transferkit_probe" else "two-stage"
                         outcome = transferkit_arm(strategy, train, test, epochs=args.epochs, seed=seed, scratch=scratch)
-                    row = {
-                        "per_class": k,
-                        "seed": seed,
-                        "arm": arm,
-                        "accuracy": round(outcome["accuracy"], 4),
-                        "seconds": round(outcome["seconds"], 2),
-                        "loadavg_1min": round(os.getloadavg()[0], 2),
-                    }
+                    row = arm_row(per_class=k, seed=seed, arm=arm, outcome=outcome)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
                     payload["summary"] = summarise(rows, args.per_class)

@@ -45,7 +45,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 import torch
 
-from peer_summary import summarise_against_peer
+from peer_summary import arm_row, summarise_against_peer
 from transferkit.backbones import create_backbone
 from transferkit.backbones.bundled import minilm_dir
 from transferkit.config import RunSpec
@@ -276,12 +276,7 @@ def run_arm(
         )
     return {
         **({} if args.set == "fine-food" else {"set": args.set}),
-        "per_class": k,
-        "seed": seed,
-        "arm": arm,
-        "accuracy": round(outcome["accuracy"], 4),
-        "seconds": round(outcome["seconds"], 2),
-        "loadavg_1min": round(os.getloadavg()[0], 2),
+        **arm_row(per_class=k, seed=seed, arm=arm, outcome=outcome),
     }
 
 

@@ -480,6 +480,13 @@ def in_process_group() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
+def close_process_group() -> None:
+    """Close the gloo / nccl group Lightning leaves open after a multi-process job (else the process may abort at
+    exit, and the next job in this process could not open its own)."""
+    if in_process_group():
+        torch.distributed.destroy_process_group()
+
+
 def share_strategy() -> str | None:
     """How extraction is shared from this process: ``ddp`` in a rank that torchrun or SLURM started, ``ddp_spawn``
     in a plain process, None (embed locally) inside another distributed job: a process group already open, or a
@@ -558,5 +565,4 @@ def _embed_share(fabric: Any, backbone: Backbone, items: list, root: str, key: s
             FeatureCache(root, key)._entries()  # rebuilt from every rank's shard header and saved
         fabric.barrier()
     finally:
-        if in_process_group():
-            torch.distributed.destroy_process_group()
+        close_process_group()

@@ -21,6 +21,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning_utilities.core.apply_func import apply_to_collection
 
+from transferkit.embedding_cache import close_process_group
 from transferkit.errors import ArtifactError, ConfigError, require
 from transferkit.progress import progress_enabled
 from transferkit.run_folder import RUN_NAME_ENV, read_run_id
@@ -304,6 +305,4 @@ def fit_with_resume(
         weights_only=True if checkpoint else None,
     )
     os.environ.pop(RUN_NAME_ENV, None)  # the launched processes have it; a later run in this process must not
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        # Lightning leaves the gloo / nccl group open; without this the process may abort at exit.
-        torch.distributed.destroy_process_group()
+    close_process_group()  # Lightning leaves the gloo / nccl group open

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from transferkit.artifacts import MANIFEST, load_model, read_manifest
-from transferkit.embedding_cache import embed_runtime, embedder
+from transferkit.embedding_cache import close_process_group, embed_runtime, embedder
 from transferkit.errors import ConfigError, DataError
 from transferkit.models.predictor import Predictor
 from transferkit.models.transfer_model import TransferModel
@@ -168,8 +168,6 @@ def _launch(job: BatchJob, *, devices: int, num_nodes: int, accelerator: str, re
 
 def _fabric_rank(fabric: Any, fields: dict[str, Any], restart: bool) -> BatchResult | None:
     """One process's share: its chunks, then (rank 0, after all ranks are done) the join."""
-    import torch.distributed as dist
-
     job = BatchJob(**fields)
     try:
         if fabric.global_rank == 0:
@@ -179,8 +177,7 @@ def _fabric_rank(fabric: Any, fields: dict[str, Any], restart: bool) -> BatchRes
         fabric.barrier()
         return finish(job, result) if fabric.global_rank == 0 else None
     finally:
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
+        close_process_group()
 
 
 def run_job(
